@@ -1,0 +1,1 @@
+"""Links of the SageMaker Clarify provider."""
