@@ -24,7 +24,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from airflow_provider_clarify.analysis.errors import ClarifyConfigError
+from airflow_provider_clarify.analysis.errors import ClarifyConfigError, short_repr
 
 Stage = Literal["pre_training", "post_training"]
 
@@ -46,7 +46,7 @@ _ACCEPTED_VALUE = 'a number, null, "Infinity", "-Infinity" or "NaN"'
 def _bad(path: str, value: Any, accepted: str) -> ClarifyConfigError:
     """A typed error naming the JSON path of the malformed part of analysis.json."""
     return ClarifyConfigError(
-        f"analysis.json: {path} is {value!r}; expected {accepted}",
+        f"analysis.json: {path} is {short_repr(value)}; expected {accepted}",
         field=path,
         value=value,
         accepted=accepted,

@@ -1,0 +1,188 @@
+"""Group counts, computed in one streaming pass over the dataset.
+
+Every metric except FT is a function of counts. For each facet the pass fills a joint table
+
+    T[f, g, y, ŷ] = number of rows with facet code f, subgroup g, label y and prediction ŷ
+
+(one ``numpy.bincount`` per batch). The 2×2 confusion matrix of any group, and the per-subgroup
+counts CDDL/CDDPL need, are sums over this table. GE additionally needs the rows' benefit codes in
+dataset order (one byte per row) and FT the numeric feature matrix (only when FT is requested).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pyarrow as pa
+
+from airflow_provider_clarify.engine.bias.columns import CategoricalRule, ContinuousRule, float_values
+from airflow_provider_clarify.engine.bias.errors import BiasAnalysisError
+from airflow_provider_clarify.engine.bias.groups import FacetEncoding, GroupEncoding
+
+Rule = CategoricalRule | ContinuousRule
+
+
+@dataclass(frozen=True)
+class ConfusionCounts:
+    """Counts of one group: ``n`` rows, ``TP``/``FP``/``FN``/``TN`` from label ``y`` and prediction ``ŷ``."""
+
+    tp: int
+    fp: int
+    fn: int
+    tn: int
+
+    @classmethod
+    def from_matrix(cls, m: np.ndarray) -> ConfusionCounts:
+        """``m[y, ŷ]`` (2×2) -> counts."""
+        return cls(tp=int(m[1, 1]), fp=int(m[0, 1]), fn=int(m[1, 0]), tn=int(m[0, 0]))
+
+    @property
+    def n(self) -> int:
+        return self.tp + self.fp + self.fn + self.tn
+
+    @property
+    def label_pos(self) -> int:
+        """``n(1)``: rows with a positive label."""
+        return self.tp + self.fn
+
+    @property
+    def label_neg(self) -> int:
+        return self.fp + self.tn
+
+    @property
+    def pred_pos(self) -> int:
+        """``n̂(1)``: rows with a positive prediction."""
+        return self.tp + self.fp
+
+    @property
+    def pred_neg(self) -> int:
+        return self.fn + self.tn
+
+
+@dataclass
+class FlipTestData:
+    """Numeric feature matrix (rows in dataset order) and the feature columns left out of it."""
+
+    features: np.ndarray
+    used_columns: list[str]
+    non_numeric_columns: list[str]
+
+
+@dataclass
+class DatasetCounts:
+    """Everything the metrics need, gathered by :func:`count_dataset`."""
+
+    tables: dict[str, np.ndarray]  # facet column -> T[f, g, y, ŷ]
+    facet_codes: dict[str, np.ndarray] = field(default_factory=dict)  # only when FT is requested
+    predictions: np.ndarray | None = None  # ŷ per row, only when FT is requested
+    benefit_codes: np.ndarray | None = None  # ŷ - y + 1 per row (uint8), only when GE is requested
+    flip_test: FlipTestData | None = None
+    rows: int = 0
+
+
+def _column(batch: pa.RecordBatch, name: str) -> pa.Array:
+    index = batch.schema.get_field_index(name)
+    if index < 0:
+        raise BiasAnalysisError(f"Column '{name}' is not present in the dataset")
+    return batch.column(index)
+
+
+def is_numeric_type(arrow_type: pa.DataType) -> bool:
+    """Numeric or boolean in pandas' sense (what FT accepts); dictionaries are pandas categories."""
+    return (
+        pa.types.is_integer(arrow_type)
+        or pa.types.is_floating(arrow_type)
+        or pa.types.is_boolean(arrow_type)
+        or pa.types.is_null(arrow_type)
+    )
+
+
+def count_dataset(
+    batches: Callable[[Sequence[str]], Iterable[pa.RecordBatch]],
+    *,
+    facets: dict[str, FacetEncoding],
+    label_rule: Rule,
+    label: str,
+    prediction_rule: Rule | None = None,
+    predicted_label: str | None = None,
+    group: GroupEncoding | None = None,
+    keep_benefits: bool = False,
+    flip_test: bool = False,
+    flip_test_columns: Sequence[str] = (),
+) -> DatasetCounts:
+    """One pass over the needed columns; returns the joint count tables (and GE/FT row data)."""
+    columns = list(dict.fromkeys([*facets, label]))
+    if prediction_rule is not None and predicted_label is not None:
+        columns.append(predicted_label)
+    if group is not None:
+        columns.append(group.column)
+    want_ft = flip_test
+    if want_ft:
+        columns.extend(c for c in flip_test_columns if c not in columns)
+    columns = list(dict.fromkeys(columns))
+
+    num_groups = group.num_codes if group is not None else 1
+    tables = {name: np.zeros(enc.num_codes * num_groups * 4, dtype=np.int64) for name, enc in facets.items()}
+    benefit_parts: list[np.ndarray] = []
+    code_parts: dict[str, list[np.ndarray]] = {name: [] for name in facets}
+    prediction_parts: list[np.ndarray] = []
+    feature_parts: list[np.ndarray] = []
+    numeric: list[str] | None = None
+    non_numeric: list[str] = []
+    rows = 0
+
+    for batch in batches(columns):
+        n = batch.num_rows
+        if n == 0:
+            continue
+        rows += n
+        y = label_rule.select(_column(batch, label))
+        if prediction_rule is not None and predicted_label is not None:
+            yhat = prediction_rule.select(_column(batch, predicted_label))
+        else:
+            yhat = np.zeros(n, dtype=bool)
+        outcome = y.astype(np.int64) * 2 + yhat
+        if group is not None:
+            outcome = outcome + group.codes(_column(batch, group.column)) * 4
+        for name, encoding in facets.items():
+            codes = encoding.codes(_column(batch, name))
+            index = codes * (num_groups * 4) + outcome
+            tables[name] += np.bincount(index, minlength=tables[name].size)
+            if want_ft:
+                code_parts[name].append(codes)
+        if keep_benefits:
+            benefit_parts.append((yhat.astype(np.int8) - y.astype(np.int8) + 1).astype(np.uint8))
+        if want_ft:
+            if numeric is None:
+                numeric = [c for c in flip_test_columns if is_numeric_type(_column(batch, c).type)]
+                non_numeric = [c for c in flip_test_columns if c not in numeric]
+            assert numeric is not None
+            prediction_parts.append(yhat)
+            matrix = np.empty((n, len(numeric)), dtype=np.float64)
+            for j, name in enumerate(numeric):
+                matrix[:, j] = float_values(_column(batch, name))
+            feature_parts.append(matrix)
+
+    result = DatasetCounts(
+        tables={
+            name: table.reshape(facets[name].num_codes, num_groups, 2, 2) for name, table in tables.items()
+        },
+        rows=rows,
+    )
+    if keep_benefits:
+        result.benefit_codes = np.concatenate(benefit_parts) if benefit_parts else np.zeros(0, dtype=np.uint8)
+    if want_ft:
+        width = len(numeric or [])
+        result.flip_test = FlipTestData(
+            features=np.concatenate(feature_parts) if feature_parts else np.zeros((0, width)),
+            used_columns=list(numeric or []),
+            non_numeric_columns=non_numeric,
+        )
+        result.predictions = np.concatenate(prediction_parts) if prediction_parts else np.zeros(0, dtype=bool)
+        result.facet_codes = {
+            name: np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+            for name, parts in code_parts.items()
+        }
+    return result

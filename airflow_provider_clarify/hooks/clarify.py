@@ -1,0 +1,286 @@
+"""ClarifyHook: the AWS calls of a SageMaker Clarify audit, on the amazon provider's SageMakerHook.
+
+It uploads the analysis config (SSE-KMS when a key is given), starts, describes, finds and stops
+processing jobs, and reads what a job wrote under its ``analysis_result`` prefix (``analysis.json`` into
+:class:`~airflow_provider_clarify.analysis.results.AnalysisResult`). Results can also be read from a
+local path or ``file://`` URI, which is where the open engine (``compute="local"``) may write them.
+
+Async variants for the trigger use the hook's aiobotocore client (``get_async_conn()``).
+No numeric library is imported here: DAG parsing imports this module.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlparse
+
+from botocore.exceptions import ClientError
+
+from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+from airflow.providers.amazon.aws.hooks.sagemaker import SageMakerHook
+from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException
+from airflow_provider_clarify.analysis.processing_job import result_uri_from_description
+
+if TYPE_CHECKING:
+    from airflow_provider_clarify.analysis.results import AnalysisResult
+
+ANALYSIS_FILE = "analysis.json"
+NON_TERMINAL_STATES = frozenset({"InProgress", "Stopping"})
+FAILED_STATES = frozenset({"Failed", "Stopped"})
+TERMINAL_STATES = frozenset({"Completed", *FAILED_STATES})
+#: Error codes AWS uses for rate limiting; callers back off and retry on these.
+THROTTLING_CODES = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "RequestThrottledException",
+        "TooManyRequestsException",
+        "RequestLimitExceeded",
+        "SlowDown",
+        "ProvisionedThroughputExceededException",
+    }
+)
+
+
+def is_throttling_error(error: BaseException) -> bool:
+    """Whether ``error`` is an AWS rate-limit response (worth retrying after a pause)."""
+    return isinstance(error, ClientError) and error.response.get("Error", {}).get("Code") in THROTTLING_CODES
+
+
+def job_failure_message(job_name: str, job_status: str, failure_reason: str | None) -> str:
+    """The one message used by the sensor, trigger events and operators for a job that did not complete."""
+    reason = failure_reason or ("stopped before completion" if job_status == "Stopped" else "no reason given")
+    return f"Clarify processing job {job_name} ended with status {job_status}: {reason}"
+
+
+class ClarifyJobFailedException(AirflowFailException):
+    """A Clarify job ended Failed or Stopped. Not retried: re-running the same job would fail the same way.
+
+    Carries ``job_name``, ``job_status`` and the job's ``failure_reason``.
+    """
+
+    def __init__(self, job_name: str, job_status: str, failure_reason: str | None = None) -> None:
+        super().__init__(job_failure_message(job_name, job_status, failure_reason))
+        self.job_name = job_name
+        self.job_status = job_status
+        self.failure_reason = failure_reason
+
+
+def _is_s3(uri: str) -> bool:
+    return uri.startswith("s3://")
+
+
+def _local_path(uri: str) -> Path:
+    """A local path from ``/path``, ``relative/path`` or ``file:///path``."""
+    if uri.startswith("file://"):
+        return Path(unquote(urlparse(uri).path))
+    return Path(uri)
+
+
+def _analysis_file_uri(result_uri: str) -> str:
+    """``result_uri`` if it already names a ``.json`` file, else ``<result_uri>/analysis.json``."""
+    if result_uri.endswith(".json"):
+        return result_uri
+    return f"{result_uri.rstrip('/')}/{ANALYSIS_FILE}"
+
+
+class ClarifyHook(SageMakerHook):
+    """Interact with SageMaker Clarify processing jobs and their results.
+
+    Takes the usual AWS hook keywords (``aws_conn_id``, ``region_name``, ``verify``, ``config``); the S3
+    calls use an :class:`S3Hook` built from the same keywords, so an ``endpoint_url`` or region set on
+    the connection applies to both.
+
+    :param aws_conn_id: Airflow AWS connection id.
+    :param region_name: AWS region (defaults to the connection's).
+    :param verify: SSL verification for boto3 (bool or CA bundle path).
+    :param config: botocore client configuration (dict or ``botocore.config.Config``).
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # SageMakerHook builds its S3Hook from aws_conn_id only; use the region/verify/config too.
+        self.s3_hook = self._new_s3_hook()
+
+    def _new_s3_hook(self, extra_args: dict[str, Any] | None = None) -> S3Hook:
+        return S3Hook(
+            aws_conn_id=self.aws_conn_id,
+            region_name=self._region_name,
+            verify=self._verify,
+            config=self._config,
+            extra_args=extra_args,
+        )
+
+    # --- analysis config ------------------------------------------------------------------------------
+
+    def upload_analysis_config(self, config: dict, s3_uri: str, kms_key: str | None = None) -> str:
+        """Write ``config`` as JSON to ``s3_uri`` (replacing an existing object) and return the URI.
+
+        With ``kms_key`` the object is encrypted with SSE-KMS using that key, as the SDK's ``kms_key``
+        argument does.
+        """
+        extra_args = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": kms_key} if kms_key else None
+        s3_hook = self._new_s3_hook(extra_args) if extra_args else self.s3_hook
+        bucket, key = S3Hook.parse_s3_url(s3_uri)
+        s3_hook.load_string(json.dumps(config), key=key, bucket_name=bucket, replace=True)
+        self.log.info("Uploaded the Clarify analysis config to %s", s3_uri)
+        return s3_uri
+
+    # --- processing jobs ------------------------------------------------------------------------------
+
+    def start_processing_job(self, request: dict) -> dict:
+        """Send CreateProcessingJob with ``request`` (see ``processing_job_request``); returns the response."""
+        response = self.conn.create_processing_job(**request)
+        self.log.info("Started Clarify processing job %s", request.get("ProcessingJobName"))
+        return response
+
+    def stop_processing_job(self, job_name: str) -> None:
+        """Ask SageMaker to stop ``job_name``; a job that already finished (or is stopping) is left alone."""
+        try:
+            self.conn.stop_processing_job(ProcessingJobName=job_name)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "ValidationException":
+                raise
+            try:
+                status = self.describe_processing_job(job_name)["ProcessingJobStatus"]
+            except ClientError:
+                raise error from None
+            if status not in TERMINAL_STATES and status != "Stopping":
+                raise
+            self.log.info("Clarify job %s is already %s; nothing to stop", job_name, status)
+            return
+        self.log.info("Requested stop of Clarify processing job %s", job_name)
+
+    def find_processing_jobs(self, name_prefix: str) -> list[dict]:
+        """Summaries of the processing jobs whose name starts with ``name_prefix``, newest first.
+
+        Operators use this to re-attach a retried task to the job its earlier try started.
+        """
+        summaries = self.list_processing_jobs(
+            NameContains=name_prefix, SortBy="CreationTime", SortOrder="Descending"
+        )
+        matching = [s for s in summaries if s.get("ProcessingJobName", "").startswith(name_prefix)]
+        return sorted(matching, key=lambda s: s.get("CreationTime") or 0, reverse=True)
+
+    def get_analysis_result_uri(self, job_name: str) -> str | None:
+        """The S3 URI of the job's ``analysis_result`` output, from DescribeProcessingJob."""
+        return result_uri_from_description(self.describe_processing_job(job_name))
+
+    def wait_for_processing_job(
+        self,
+        job_name: str,
+        *,
+        check_interval: float = 30,
+        max_ingestion_time: float | None = None,
+        max_throttle_delay: float = 300,
+    ) -> dict:
+        """Poll until the job reaches Completed, Failed or Stopped and return the last description.
+
+        Throttled describes are retried with exponential back-off (capped at ``max_throttle_delay``).
+        Does not decide success: callers check ``ProcessingJobStatus`` (see ``ClarifyJobFailedException``).
+
+        :raises AirflowException: when ``max_ingestion_time`` seconds pass first (the job keeps running).
+        """
+        deadline = None if max_ingestion_time is None else time.monotonic() + max_ingestion_time
+        throttles = 0
+        while True:
+            try:
+                description = self.describe_processing_job(job_name)
+                throttles = 0
+            except ClientError as error:
+                if not is_throttling_error(error):
+                    raise
+                throttles += 1
+                delay = throttle_delay(check_interval, throttles, max_throttle_delay)
+                self.log.warning("DescribeProcessingJob throttled; retrying in %.1f s", delay)
+            else:
+                status = description["ProcessingJobStatus"]
+                if status in TERMINAL_STATES:
+                    return description
+                self.log.info("Clarify job %s is %s", job_name, status)
+                delay = check_interval
+            if deadline is not None and time.monotonic() + delay > deadline:
+                raise AirflowException(
+                    f"Clarify job {job_name} did not finish within max_ingestion_time={max_ingestion_time} s"
+                )
+            time.sleep(delay)
+
+    # --- async, for the trigger -----------------------------------------------------------------------
+
+    async def describe_processing_job_async(self, job_name: str, client: Any = None) -> dict:
+        """DescribeProcessingJob through aiobotocore (pass an open ``client`` to reuse it)."""
+        if client is not None:
+            return await client.describe_processing_job(ProcessingJobName=job_name)
+        async with await self.get_async_conn() as own_client:
+            return await own_client.describe_processing_job(ProcessingJobName=job_name)
+
+    async def stop_processing_job_async(self, job_name: str) -> None:
+        """StopProcessingJob through aiobotocore; finished jobs are left alone, as in the sync version."""
+        async with await self.get_async_conn() as client:
+            try:
+                await client.stop_processing_job(ProcessingJobName=job_name)
+            except ClientError as error:
+                if error.response.get("Error", {}).get("Code") != "ValidationException":
+                    raise
+                description = await client.describe_processing_job(ProcessingJobName=job_name)
+                status = description["ProcessingJobStatus"]
+                if status not in TERMINAL_STATES and status != "Stopping":
+                    raise
+                self.log.info("Clarify job %s is already %s; nothing to stop", job_name, status)
+                return
+        self.log.info("Requested stop of Clarify processing job %s", job_name)
+
+    # --- results ------------------------------------------------------------------------------------
+
+    def read_analysis_result(self, result_uri: str) -> AnalysisResult:
+        """Read ``analysis.json`` under ``result_uri`` (s3://, file:// or a local path) and parse it.
+
+        ``result_uri`` is the ``analysis_result`` prefix (what the operators return) or the
+        ``analysis.json`` file itself.
+
+        :raises FileNotFoundError: when there is no analysis.json there (e.g. the job was stopped).
+        """
+        from airflow_provider_clarify.analysis.results import AnalysisResult
+
+        file_uri = _analysis_file_uri(result_uri)
+        if _is_s3(file_uri):
+            bucket, key = S3Hook.parse_s3_url(file_uri)
+            try:
+                body = self.s3_hook.get_key(key, bucket_name=bucket).get()["Body"].read()
+            except ClientError as error:
+                if error.response.get("Error", {}).get("Code") in {"404", "NoSuchKey", "NotFound"}:
+                    raise FileNotFoundError(
+                        f"No analysis.json at {file_uri}: the job has not written results there "
+                        "(still running, failed, stopped, or a different output prefix)"
+                    ) from error
+                raise
+        else:
+            path = _local_path(file_uri)
+            if not path.is_file():
+                raise FileNotFoundError(f"No analysis.json at {file_uri} (local path {path})")
+            body = path.read_bytes()
+        return AnalysisResult.from_json(body)
+
+    def list_result_files(self, result_uri: str) -> list[str]:
+        """URIs of every file under the ``analysis_result`` prefix (s3://, file:// or local), sorted."""
+        if _is_s3(result_uri):
+            bucket, key = S3Hook.parse_s3_url(result_uri)
+            prefix = f"{key.rstrip('/')}/" if key else ""
+            keys = self.s3_hook.list_keys(bucket_name=bucket, prefix=prefix)
+            return sorted(f"s3://{bucket}/{k}" for k in keys if not k.endswith("/"))
+        root = _local_path(result_uri)
+        if not root.is_dir():
+            return []
+        files = sorted(p for p in root.rglob("*") if p.is_file())
+        if result_uri.startswith("file://"):
+            return [p.resolve().as_uri() for p in files]
+        return [str(p) for p in files]
+
+
+def throttle_delay(base_interval: float, consecutive_throttles: int, cap: float) -> float:
+    """Exponential back-off after the n-th consecutive throttle: ``base * 2**(n-1)``, at most ``cap``."""
+    return float(min(cap, base_interval * 2 ** max(0, consecutive_throttles - 1)))

@@ -1,0 +1,100 @@
+"""Console links shown on Clarify tasks: the SageMaker processing job and the analysis results in S3.
+
+Airflow 3 style: while the task runs, the operator calls ``<Link>.persist(...)`` which stores the
+link's parameters in XCom under the link's ``key``; when the task finishes the worker formats the
+URL once (``get_link``) and stores it, so the API server never has to import this module.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+from urllib.parse import quote
+
+from airflow.providers.amazon.aws.links.base_aws import BASE_AWS_CONSOLE_LINK, BaseAwsLink
+
+if TYPE_CHECKING:
+    from airflow.sdk import BaseOperator, Context
+
+__all__ = ["ClarifyAnalysisResultLink", "ClarifyProcessingJobLink", "split_s3_uri"]
+
+
+def split_s3_uri(uri: str) -> tuple[str, str]:
+    """Split ``s3://bucket/some/prefix/`` into ``("bucket", "some/prefix")`` (no trailing slash).
+
+    :param uri: an ``s3://`` URI.
+    :raises ValueError: when ``uri`` is not an ``s3://`` URI with a bucket.
+    """
+    if not uri.startswith("s3://") or len(uri) <= len("s3://"):
+        raise ValueError(f"expected an s3:// URI with a bucket, got {uri!r}")
+    bucket, _, key = uri[len("s3://") :].partition("/")
+    if not bucket:
+        raise ValueError(f"expected an s3:// URI with a bucket, got {uri!r}")
+    return bucket, key.strip("/")
+
+
+class ClarifyProcessingJobLink(BaseAwsLink):
+    """Link to the Clarify processing job's page in the SageMaker console."""
+
+    name = "Clarify processing job"
+    key = "clarify_processing_job"
+    format_str = BASE_AWS_CONSOLE_LINK + "/sagemaker/home?region={region_name}#/processing-jobs/{job_name}"
+
+    @classmethod
+    def persist_job(
+        cls, *, context: Context, operator: BaseOperator, region_name: str, aws_partition: str, job_name: str
+    ) -> None:
+        """Store the link parameters for ``job_name`` (quoted, so any name yields a valid URL).
+
+        :param context: the task's context.
+        :param operator: the operator pushing the link (nothing is stored when it does not push XCom).
+        :param region_name: the job's AWS region.
+        :param aws_partition: ``aws``, ``aws-cn`` or ``aws-us-gov``; selects the console domain.
+        :param job_name: the processing job name.
+        """
+        cls.persist(
+            context=context,
+            operator=operator,
+            region_name=region_name,
+            aws_partition=aws_partition,
+            job_name=quote(job_name, safe=""),
+        )
+
+
+class ClarifyAnalysisResultLink(BaseAwsLink):
+    """Link to the ``analysis_result`` prefix (``analysis.json``, reports, local SHAP values) in the S3 console."""
+
+    name = "Clarify analysis results"
+    key = "clarify_analysis_result"
+    format_str = BASE_AWS_CONSOLE_LINK + "/s3/buckets/{bucket}?region={region_name}&prefix={prefix}"
+
+    @classmethod
+    def persist_result(
+        cls,
+        *,
+        context: Context,
+        operator: BaseOperator,
+        region_name: str,
+        aws_partition: str,
+        result_uri: str,
+    ) -> None:
+        """Store the link parameters for an ``s3://`` result URI; other URIs (local runs) get no link.
+
+        :param context: the task's context.
+        :param operator: the operator pushing the link.
+        :param region_name: the bucket's AWS region.
+        :param aws_partition: ``aws``, ``aws-cn`` or ``aws-us-gov``.
+        :param result_uri: the ``analysis_result`` URI the task returns.
+        """
+        try:
+            bucket, key = split_s3_uri(result_uri)
+        except ValueError:
+            return
+        prefix = f"{key}/" if key else ""
+        cls.persist(
+            context=context,
+            operator=operator,
+            region_name=region_name,
+            aws_partition=aws_partition,
+            bucket=quote(bucket, safe=""),
+            prefix=quote(prefix, safe="/"),
+        )

@@ -1,0 +1,528 @@
+"""Fairness gates for Airflow: ``ClarifyCheckOperator`` and ``ClarifyCheckBranchOperator``.
+
+They read the ``analysis.json`` an analysis task wrote (managed Clarify container or local compute;
+s3://, file:// or a local path), check it against thresholds and/or a baseline with the rules of
+:mod:`airflow_provider_clarify.analysis.checks`, write Model Monitor's ``constraint_violations.json``
+next to the result, push the violations to XCom, and then fail (``ClarifyCheckOperator``) or branch
+(``ClarifyCheckBranchOperator``).
+
+Baselines follow SageMaker Pipelines' ``ClarifyCheckStep`` (clarify-formats §7.4); a *registered
+baseline* location plays the role of the model registry:
+
+==========================  ===========================  ==================================================
+skip_check / register       drift check                  ``baseline_used_for_drift_check_constraints``
+==========================  ===========================  ==================================================
+False / False               yes, vs supplied/registered  the supplied or registered baseline (kept)
+False / True                yes, vs supplied/registered  this result (written to ``registered_baseline_uri``)
+True / False                no                           the supplied or registered baseline (kept)
+True / True (first run)     no                           this result (written to ``registered_baseline_uri``)
+==========================  ===========================  ==================================================
+
+Cheap to import: no numpy/pandas; the hook is built only when the task runs.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlparse
+
+from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+from airflow.providers.amazon.aws.operators.base_aws import AwsBaseOperator
+from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
+from airflow.providers.common.compat.sdk import AirflowFailException, BaseBranchOperator
+
+from airflow_provider_clarify.analysis.checks import (
+    DEFAULT_NDCG_THRESHOLD,
+    CheckOutcome,
+    CheckPolicy,
+    Violation,
+    check_analysis,
+    parse_thresholds,
+)
+from airflow_provider_clarify.analysis.errors import ClarifyConfigError
+from airflow_provider_clarify.hooks.clarify import ClarifyHook
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+    from airflow_provider_clarify.analysis.results import AnalysisResult
+
+ANALYSIS_FILE = "analysis.json"
+VIOLATIONS_FILE = "constraint_violations.json"
+
+# XCom keys (named after ClarifyCheckStep's properties and execution metadata, §7.3).
+XCOM_PASSED = "passed"
+XCOM_VIOLATIONS = "violations"
+XCOM_VIOLATION_REPORT = "violation_report"
+XCOM_CALCULATED_BASELINE = "calculated_baseline_constraints"
+XCOM_BASELINE_USED = "baseline_used_for_drift_check_constraints"
+
+
+class ClarifyCheckError(AirflowFailException):
+    """The gate could not run (no analysis.json, no baseline where the lifecycle needs one, bad
+    thresholds). Not retried: the same inputs would fail the same way."""
+
+
+class ClarifyBiasViolationError(AirflowFailException):
+    """The analysis result violates the gate's constraints (thresholds, bias drift or feature-attribution
+    drift). Carries ``violations`` (list of :class:`Violation`), ``outcome``, ``violation_report_uri`` and
+    ``analysis_result_uri``; its message is the summary table. Not retried: the result will not change.
+    """
+
+    def __init__(
+        self,
+        outcome: CheckOutcome,
+        *,
+        analysis_result_uri: str,
+        violation_report_uri: str | None,
+    ) -> None:
+        message = f"{outcome.summary()}\nAnalysis result: {analysis_result_uri}"
+        if violation_report_uri:
+            message += f"\nViolation report: {violation_report_uri}"
+        super().__init__(message)
+        self.outcome = outcome
+        self.violations: list[Violation] = list(outcome.violations)
+        self.analysis_result_uri = analysis_result_uri
+        self.violation_report_uri = violation_report_uri
+
+
+# --------------------------------------------------------------------------------------------------
+# Locations: s3:// through the S3 hook, local paths and file:// written atomically
+# --------------------------------------------------------------------------------------------------
+
+
+def _is_s3(uri: str) -> bool:
+    return uri.startswith("s3://")
+
+
+def _local_path(uri: str) -> Path:
+    if uri.startswith("file://"):
+        return Path(unquote(urlparse(uri).path))
+    return Path(uri)
+
+
+def analysis_file_uri(uri: str) -> str:
+    """``uri`` when it names a ``.json`` file, else ``<uri>/analysis.json``."""
+    return uri if uri.endswith(".json") else f"{uri.rstrip('/')}/{ANALYSIS_FILE}"
+
+
+def result_folder_uri(uri: str) -> str:
+    """The ``analysis_result`` folder of a result URI (its parent when it names the json file)."""
+    return uri.rsplit("/", 1)[0] if uri.endswith(".json") else uri.rstrip("/")
+
+
+class _Files:
+    """Byte-level read/write/exists/delete for s3:// and local URIs."""
+
+    def __init__(self, s3_hook: S3Hook) -> None:
+        self._s3 = s3_hook
+
+    def read_bytes(self, uri: str) -> bytes:
+        if _is_s3(uri):
+            bucket, key = S3Hook.parse_s3_url(uri)
+            if not self._s3.check_for_key(key, bucket_name=bucket):
+                raise FileNotFoundError(uri)
+            return self._s3.get_key(key, bucket_name=bucket).get()["Body"].read()
+        return _local_path(uri).read_bytes()
+
+    def exists(self, uri: str) -> bool:
+        if _is_s3(uri):
+            bucket, key = S3Hook.parse_s3_url(uri)
+            return bool(self._s3.check_for_key(key, bucket_name=bucket))
+        return _local_path(uri).is_file()
+
+    def write_bytes(self, uri: str, data: bytes) -> None:
+        """Write the whole object: one PUT on S3, temp file + rename locally (never half-written)."""
+        if _is_s3(uri):
+            bucket, key = S3Hook.parse_s3_url(uri)
+            self._s3.load_bytes(data, key=key, bucket_name=bucket, replace=True)
+            return
+        path = _local_path(uri)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def delete(self, uri: str) -> None:
+        if _is_s3(uri):
+            bucket, key = S3Hook.parse_s3_url(uri)
+            self._s3.delete_objects(bucket=bucket, keys=[key])
+        else:
+            _local_path(uri).unlink(missing_ok=True)
+
+
+# --------------------------------------------------------------------------------------------------
+# Argument handling
+# --------------------------------------------------------------------------------------------------
+
+
+def _has_template(value: Any) -> bool:
+    """Whether a (nested) argument still holds Jinja, i.e. can only be validated after rendering."""
+    if isinstance(value, str):
+        return "{{" in value or "{%" in value
+    if isinstance(value, Mapping):
+        return any(_has_template(k) or _has_template(v) for k, v in value.items())
+    if isinstance(value, list | tuple | set):
+        return any(_has_template(v) for v in value)
+    return not isinstance(value, int | float | bool | type(None)) and hasattr(value, "resolve")
+
+
+def _as_bool(name: str, value: Any) -> bool:
+    """A boolean argument; rendered templates arrive as ``"True"``/``"false"``."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false", "1", "0", "yes", "no"):
+        return value.strip().lower() in ("true", "1", "yes")
+    raise ClarifyConfigError(
+        f"{name} is {value!r}; expected True or False",
+        field=name,
+        value=value,
+        accepted="a boolean (or the text 'true'/'false' from a template)",
+    )
+
+
+def _optional_uri(name: str, value: Any) -> str | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if not isinstance(value, str):
+        raise ClarifyConfigError(
+            f"{name} is {value!r}; expected a URI string",
+            field=name,
+            value=value,
+            accepted="an s3:// URI, a file:// URI or a local path",
+        )
+    return value.strip()
+
+
+class ClarifyCheckOperator(AwsBaseOperator[ClarifyHook]):
+    """Gate a model on a Clarify ``analysis.json``: thresholds, bias drift and feature-attribution drift.
+
+    Reads the result, runs the checks, writes ``constraint_violations.json`` (Model Monitor schema)
+    next to the result when there are violations, pushes the outcome to XCom and, with violations and
+    ``fail_on_violation``, fails with :class:`ClarifyBiasViolationError` (a table of metric, facet,
+    group, value and bound in the log). Baselines follow ClarifyCheckStep's lifecycle (module docstring).
+
+    :param analysis_result_uri: the analysis_result folder or its ``analysis.json`` (s3://, file:// or a
+        local path); usually the XComArg of an analysis task. (templated)
+    :param thresholds: bounds per metric, optionally per stage/facet/group, e.g.
+        ``{"DPPL": (-0.1, 0.1), "DI": "(0.8, 1.25]"}``; see :mod:`airflow_provider_clarify.analysis.checks`.
+        (templated)
+    :param supplied_baseline_constraints: a baseline ``analysis.json`` (folder or file) for the drift
+        checks; when given it always wins over the registered baseline. (templated)
+    :param registered_baseline_uri: where the current baseline lives (folder or ``.json`` file), the
+        stand-in for the model registry: used for the drift checks when nothing is supplied, and
+        overwritten with this result when ``register_new_baseline``. (templated)
+    :param register_new_baseline: write this result as the new baseline at ``registered_baseline_uri``
+        (only when the check passed or was skipped: a result with violations never becomes the
+        baseline). (templated)
+    :param skip_check: run no check at all (thresholds and drift); the baseline lifecycle still
+        applies. (templated)
+    :param fail_on_violation: fail the task when there are violations (default ``True``); with ``False``
+        the task succeeds and the violations are in XCom and the report. (templated)
+    :param policy: treatment of missing metrics, errors, NaN and infinity: a
+        :class:`~airflow_provider_clarify.analysis.checks.CheckPolicy` or a dict of its fields; default:
+        missing/error/NaN are violations, infinities are compared as numbers. (templated)
+    :param drift_tolerance: bias drift violates when ``|current| > |baseline| + drift_tolerance`` (0).
+    :param drift_metrics: only these metrics in the bias drift check (default: every baseline metric).
+    :param drift_neutral_values: per-metric value that counts as "no bias" for the drift rule (default
+        zero for all, as Model Monitor); ``{"DI": 1.0}`` makes DI drift mean "farther from 1".
+    :param ndcg_threshold: feature-attribution drift violates when NDCG < this (0.9, Model Monitor's).
+    :param violation_report_uri: where to write ``constraint_violations.json``; default: next to the
+        result (``<analysis_result>/constraint_violations.json``). (templated)
+    :param aws_conn_id: AWS connection for s3:// locations (unused for local paths).
+    """
+
+    aws_hook_class = ClarifyHook
+    template_fields: Sequence[str] = aws_template_fields(
+        "analysis_result_uri",
+        "thresholds",
+        "supplied_baseline_constraints",
+        "registered_baseline_uri",
+        "register_new_baseline",
+        "skip_check",
+        "fail_on_violation",
+        "policy",
+        "violation_report_uri",
+    )
+    template_fields_renderers = {"thresholds": "py", "policy": "py"}
+    template_ext: Sequence[str] = ()
+    ui_color = "#f6d5a8"
+
+    def __init__(
+        self,
+        *,
+        analysis_result_uri: str,
+        thresholds: Mapping[str, Any] | Iterable[Any] | None = None,
+        supplied_baseline_constraints: str | None = None,
+        registered_baseline_uri: str | None = None,
+        register_new_baseline: bool | str = False,
+        skip_check: bool | str = False,
+        fail_on_violation: bool | str = True,
+        policy: CheckPolicy | Mapping[str, Any] | None = None,
+        drift_tolerance: float = 0.0,
+        drift_metrics: Iterable[str] | None = None,
+        drift_neutral_values: Mapping[str, float] | None = None,
+        ndcg_threshold: float = DEFAULT_NDCG_THRESHOLD,
+        violation_report_uri: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.analysis_result_uri = analysis_result_uri
+        self.thresholds = thresholds
+        self.supplied_baseline_constraints = supplied_baseline_constraints
+        self.registered_baseline_uri = registered_baseline_uri
+        self.register_new_baseline = register_new_baseline
+        self.skip_check = skip_check
+        self.fail_on_violation = fail_on_violation
+        self.policy = policy
+        self.drift_tolerance = drift_tolerance
+        self.drift_metrics = list(drift_metrics) if drift_metrics is not None else None
+        self.drift_neutral_values = dict(drift_neutral_values) if drift_neutral_values else None
+        self.ndcg_threshold = ndcg_threshold
+        self.violation_report_uri = violation_report_uri
+        self._validate_static_arguments()
+
+    # ---- validation ------------------------------------------------------------------------------
+
+    def _validate_static_arguments(self) -> None:
+        """Fail at DAG import for mistakes visible before rendering (templated values wait for execute)."""
+        if self.thresholds is not None and not _has_template(self.thresholds):
+            parse_thresholds(self.thresholds)
+        if self.policy is not None and not _has_template(self.policy):
+            CheckPolicy.coerce(self.policy)
+        if isinstance(self.register_new_baseline, bool) and self.register_new_baseline:
+            if self.registered_baseline_uri is None:
+                raise ClarifyConfigError(
+                    "register_new_baseline=True needs registered_baseline_uri (where to write the new baseline)",
+                    field="registered_baseline_uri",
+                    value=None,
+                    accepted="an s3:// URI, file:// URI or local path (folder or .json file)",
+                )
+        nothing_to_check = (
+            not self.thresholds
+            and self.supplied_baseline_constraints is None
+            and self.registered_baseline_uri is None
+        )
+        if nothing_to_check and self.skip_check is False:
+            raise ClarifyConfigError(
+                "the check has nothing to check: give thresholds, supplied_baseline_constraints or "
+                "registered_baseline_uri (or skip_check=True)",
+                field="thresholds",
+                value=self.thresholds,
+                accepted="a threshold spec and/or a baseline location",
+            )
+
+    def _settings(self) -> dict[str, Any]:
+        """Rendered arguments, validated; bad ones raise ClarifyCheckError naming the field."""
+        try:
+            result_uri = _optional_uri("analysis_result_uri", self.analysis_result_uri)
+            if result_uri is None:
+                raise ClarifyConfigError(
+                    "analysis_result_uri is empty; pass the analysis task's output, e.g. analysis_task.output",
+                    field="analysis_result_uri",
+                    value=self.analysis_result_uri,
+                    accepted="an s3:// URI, file:// URI or local path",
+                )
+            settings = {
+                "result_uri": result_uri,
+                "rules": parse_thresholds(self.thresholds) if self.thresholds else [],
+                "policy": CheckPolicy.coerce(self.policy),
+                "supplied": _optional_uri(
+                    "supplied_baseline_constraints", self.supplied_baseline_constraints
+                ),
+                "registered": _optional_uri("registered_baseline_uri", self.registered_baseline_uri),
+                "register": _as_bool("register_new_baseline", self.register_new_baseline),
+                "skip": _as_bool("skip_check", self.skip_check),
+                "fail": _as_bool("fail_on_violation", self.fail_on_violation),
+                "report": _optional_uri("violation_report_uri", self.violation_report_uri),
+            }
+        except ClarifyConfigError as err:
+            raise ClarifyCheckError(f"Invalid ClarifyCheckOperator argument: {err}") from err
+        if settings["register"] and settings["registered"] is None:
+            raise ClarifyCheckError(
+                "register_new_baseline is true but registered_baseline_uri is not set; "
+                "give the location where the new baseline should be written"
+            )
+        return settings
+
+    # ---- the gate ----------------------------------------------------------------------------------
+
+    @property
+    def _files(self) -> _Files:
+        return _Files(self.hook.s3_hook)
+
+    def _read(self, uri: str, what: str) -> AnalysisResult:
+        try:
+            return self.hook.read_analysis_result(uri)
+        except FileNotFoundError as err:
+            raise ClarifyCheckError(f"No {what} at {analysis_file_uri(uri)}: {err}") from err
+        except ClarifyConfigError as err:
+            raise ClarifyCheckError(
+                f"The {what} at {analysis_file_uri(uri)} is not a valid analysis.json: {err}"
+            ) from err
+
+    def run_gate(self, context: Context) -> tuple[CheckOutcome, dict[str, Any]]:
+        """Run the checks and the baseline lifecycle; write the report; push XComs. Never raises on
+        violations (the caller decides: fail or branch)."""
+        cfg = self._settings()
+        result_uri: str = cfg["result_uri"]
+        result_file = analysis_file_uri(result_uri)
+        result = self._read(result_uri, "analysis result")
+        files = self._files
+
+        supplied_file = analysis_file_uri(cfg["supplied"]) if cfg["supplied"] else None
+        registered_file = analysis_file_uri(cfg["registered"]) if cfg["registered"] else None
+        registered_exists = bool(registered_file) and files.exists(registered_file)
+        existing_baseline = supplied_file or (registered_file if registered_exists else None)
+        if registered_file and not existing_baseline:
+            if not cfg["skip"]:
+                raise ClarifyCheckError(
+                    f"No baseline at {registered_file} to check drift against. On the first run (no baseline "
+                    "yet) set skip_check=True and register_new_baseline=True, or pass "
+                    "supplied_baseline_constraints."
+                )
+            if not cfg["register"]:
+                raise ClarifyCheckError(
+                    f"skip_check=True with register_new_baseline=False carries the existing baseline forward, "
+                    f"but there is none at {registered_file}. Set register_new_baseline=True to register this "
+                    "result as the first baseline."
+                )
+
+        if cfg["skip"]:
+            self.log.warning("skip_check=True: no threshold or drift check runs on %s", result_file)
+            outcome = CheckOutcome(notes=("check skipped (skip_check=True)",))
+        else:
+            baseline = self._read(existing_baseline, "baseline") if existing_baseline else None
+            if existing_baseline:
+                self.log.info("Checking drift against the baseline %s", existing_baseline)
+            outcome = check_analysis(
+                result,
+                thresholds=cfg["rules"],
+                baseline=baseline,
+                policy=cfg["policy"],
+                drift_tolerance=self.drift_tolerance,
+                drift_metrics=self.drift_metrics,
+                drift_neutral_values=self.drift_neutral_values,
+                ndcg_threshold=self.ndcg_threshold,
+            )
+            if outcome.checked == 0:
+                self.log.warning(
+                    "The check compared nothing: no rule matched a metric of %s and the baseline shares no "
+                    "metric with it. Check metric names and facets.",
+                    result_file,
+                )
+            for note in outcome.notes:
+                self.log.info("Note: %s", note)
+
+        report_uri = cfg["report"] or f"{result_folder_uri(result_uri)}/{VIOLATIONS_FILE}"
+        if outcome.passed:
+            if files.exists(report_uri):
+                self.log.info("Removing the stale violation report %s", report_uri)
+                files.delete(report_uri)
+            written_report = None
+        else:
+            files.write_bytes(report_uri, outcome.constraint_violations_json().encode("utf-8"))
+            self.log.info("Wrote the violation report %s", report_uri)
+            written_report = report_uri
+
+        if cfg["register"]:
+            if outcome.passed:
+                files.write_bytes(registered_file, files.read_bytes(result_file))  # type: ignore[arg-type]
+                self.log.info("Registered %s as the new baseline at %s", result_file, registered_file)
+                baseline_used = registered_file
+            else:
+                self.log.warning(
+                    "Not registering %s as the new baseline: it has violations; the baseline stays %s",
+                    result_file,
+                    existing_baseline,
+                )
+                baseline_used = existing_baseline
+        else:
+            baseline_used = existing_baseline
+
+        summary = {
+            "passed": outcome.passed,
+            "skipped": cfg["skip"],
+            "checked": outcome.checked,
+            "violation_count": len(outcome.violations),
+            "analysis_result_uri": result_uri,
+            XCOM_VIOLATION_REPORT: written_report,
+            XCOM_CALCULATED_BASELINE: result_file,
+            XCOM_BASELINE_USED: baseline_used,
+        }
+        ti = context["ti"]
+        ti.xcom_push(key=XCOM_VIOLATIONS, value=[v.to_dict() for v in outcome.violations])
+        ti.xcom_push(key=XCOM_PASSED, value=outcome.passed)
+        ti.xcom_push(key=XCOM_VIOLATION_REPORT, value=written_report)
+        ti.xcom_push(key=XCOM_CALCULATED_BASELINE, value=result_file)
+        ti.xcom_push(key=XCOM_BASELINE_USED, value=baseline_used)
+
+        if outcome.passed:
+            self.log.info("%s", outcome.summary())
+        else:
+            self.log.warning("%s", outcome.summary())
+        return outcome, summary
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        outcome, summary = self.run_gate(context)
+        if not outcome.passed and _as_bool("fail_on_violation", self.fail_on_violation):
+            raise ClarifyBiasViolationError(
+                outcome,
+                analysis_result_uri=summary["analysis_result_uri"],
+                violation_report_uri=summary[XCOM_VIOLATION_REPORT],
+            )
+        return summary
+
+
+class ClarifyCheckBranchOperator(ClarifyCheckOperator, BaseBranchOperator):
+    """The same gate as :class:`ClarifyCheckOperator`, but it routes instead of failing.
+
+    Follows ``on_pass`` when the result passes (or the check is skipped) and ``on_violation``
+    otherwise; every other direct downstream task is skipped. The violations are in XCom
+    (key ``violations``) and in ``constraint_violations.json`` for the alert task to use.
+
+    :param on_pass: task id(s) (or task group ids) to run when there is no violation, e.g. the
+        deployment (``SageMakerEndpointOperator``).
+    :param on_violation: task id(s) to run when there are violations, e.g. an alert.
+    """
+
+    template_fields: Sequence[str] = tuple(
+        f for f in ClarifyCheckOperator.template_fields if f != "fail_on_violation"
+    )
+
+    def __init__(
+        self,
+        *,
+        on_pass: str | Iterable[str],
+        on_violation: str | Iterable[str],
+        **kwargs: Any,
+    ) -> None:
+        if kwargs.get("fail_on_violation"):
+            raise ValueError(
+                "ClarifyCheckBranchOperator routes to on_violation instead of failing; "
+                "drop fail_on_violation (or use ClarifyCheckOperator to fail the task)"
+            )
+        kwargs["fail_on_violation"] = False
+        super().__init__(**kwargs)
+        self.on_pass = on_pass
+        self.on_violation = on_violation
+
+    def choose_branch(self, context: Context) -> str | Iterable[str]:
+        outcome, _ = self.run_gate(context)
+        branch = self.on_pass if outcome.passed else self.on_violation
+        self.log.info("Gate %s: following %s", "passed" if outcome.passed else "failed", branch)
+        return branch
+
+    def execute(self, context: Context) -> Any:
+        return self.do_branch(context, self.choose_branch(context))

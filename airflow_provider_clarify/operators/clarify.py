@@ -1,0 +1,1368 @@
+"""Operators that run SageMaker Clarify analyses (bias, explainability, Model Monitor baselines).
+
+One base class, :class:`ClarifyBaseOperator`, does the work; the subclasses only say which analysis
+config to build from which SDK-style config objects (``DataConfig``, ``BiasConfig``, ...; plain dicts
+of the same keyword arguments work too). Every run goes through the same steps:
+
+1. build the ``analysis_config`` dict and validate it, together with the CreateProcessingJob request,
+   *before any AWS call*: a bad config fails the task at once and is not retried;
+2. pick the task instance's **deterministic job name** (from ``dag_id``, ``task_id``, ``run_id`` and
+   ``map_index``, never ``try_number``) and look it up, so a retry re-attaches to the job its earlier try
+   started (in progress or completed) instead of paying for a second one; only when that job
+   ``Failed`` or was ``Stopped`` does a fresh job with a ``-2``, ``-3``, ... suffix start;
+3. upload ``analysis_config.json`` and start the job (or, with ``compute="local"``, run the open engine
+   on the worker through :func:`~airflow_provider_clarify.operators.local_compute.run_local_analysis`);
+4. wait in the worker or deferred in the triggerer; ``Failed`` and ``Stopped`` fail the task with the
+   job's ``FailureReason`` identically in both modes;
+5. return the ``analysis_result`` URI (XCom ``return_value``) and push ``job_name``, ``job_arn`` and
+   ``analysis_config_uri``.
+
+Importing this module must stay cheap (DAG parsing imports it constantly): no numeric libraries, and
+the config classes are only imported when a task runs.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Mapping, Sequence
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from airflow.providers.amazon.aws.operators.base_aws import AwsBaseOperator
+from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
+from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException, conf
+from botocore.exceptions import ClientError
+
+from airflow_provider_clarify.hooks.clarify import ClarifyHook, ClarifyJobFailedException
+from airflow_provider_clarify.links.clarify import (
+    ClarifyAnalysisResultLink,
+    ClarifyProcessingJobLink,
+    split_s3_uri,
+)
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+    from airflow_provider_clarify.analysis.analysis_config import AnalysisConfig
+
+__all__ = [
+    "ClarifyBaseOperator",
+    "ClarifyBiasAndExplainabilityOperator",
+    "ClarifyBiasOperator",
+    "ClarifyExplainabilityOperator",
+    "ClarifyInvalidConfigException",
+    "ClarifyJobFailedException",
+    "ClarifyJobTimeoutException",
+    "ClarifyPostTrainingBiasOperator",
+    "ClarifyPreTrainingBiasOperator",
+    "ClarifySuggestBaselineOperator",
+    "clarify_job_name",
+]
+
+#: Statuses of an earlier job that a retry adopts (waits for / returns) instead of starting a new one.
+REATTACH_STATUSES = frozenset({"InProgress", "Completed"})
+#: Statuses after which the job will never produce results: the task fails, a retry starts afresh.
+FAILED_STATUSES = frozenset({"Failed", "Stopped"})
+#: Job names keep this many characters free for a ``-<n>`` suffix of a fresh attempt.
+_SUFFIX_ROOM = 4
+_MAX_ATTEMPTS = 999
+_COMPUTE_CHOICES = ("sagemaker", "local")
+#: Extra seconds the task deferral may last beyond ``max_ingestion_time``, so that the trigger's own
+#: clean timeout event (which stops the job) arrives before Airflow's hard deferral timeout.
+_DEFERRAL_GRACE_SECONDS = 120
+
+
+# --- errors ------------------------------------------------------------------------------------------
+
+
+class ClarifyInvalidConfigException(AirflowFailException):
+    """The analysis config or a job parameter is invalid; retrying cannot help, so no retry happens.
+
+    ``__cause__`` is the :class:`~airflow_provider_clarify.analysis.errors.ClarifyConfigError` (with
+    ``.field``, ``.value``, ``.accepted``) when there is one.
+    """
+
+
+class ClarifyJobTimeoutException(AirflowException):
+    """The job did not finish within ``max_ingestion_time``; it was stopped (a retry starts a fresh job)."""
+
+
+def failure_from_description(description: Mapping[str, Any]) -> ClarifyJobFailedException:
+    """The task failure for a ``Failed``/``Stopped`` DescribeProcessingJob response (same text in both modes)."""
+    return ClarifyJobFailedException(
+        description.get("ProcessingJobName", "?"),
+        description.get("ProcessingJobStatus", "?"),
+        description.get("FailureReason"),
+    )
+
+
+# --- job names ---------------------------------------------------------------------------------------
+
+
+def _name_part(text: str) -> str:
+    """Letters, digits and single hyphens only (the ProcessingJobName alphabet)."""
+    return re.sub(r"-{2,}", "-", re.sub(r"[^a-zA-Z0-9-]", "-", text)).strip("-")
+
+
+def clarify_job_name(prefix: str, *, dag_id: str, task_id: str, run_id: str, map_index: int = -1) -> str:
+    """The deterministic processing-job name of one task instance.
+
+    ``<prefix>-<12 hex digits of sha256(dag_id|task_id|run_id|map_index)>``, at most 59 characters so a
+    ``-<n>`` suffix for a fresh attempt still fits in SageMaker's 63. ``try_number`` is deliberately not
+    part of it: every try of a task instance computes the same name and so finds the same job.
+
+    :param prefix: the ``job_name_prefix`` (or the SDK default such as ``Clarify-Pretraining-Bias``);
+        characters SageMaker does not allow become hyphens.
+    """
+    from airflow_provider_clarify.analysis.processing_job import stable_job_name
+
+    digest_length = 13  # "-" + 12 hex digits
+    base = _name_part(prefix)[: 63 - _SUFFIX_ROOM - digest_length] or "Clarify"
+    return stable_job_name(base, f"{dag_id}|{task_id}|{run_id}|{map_index}")
+
+
+def _attempt_name(base: str, attempt: int) -> str:
+    """The job name of fresh attempt ``attempt`` (1 is the base name itself)."""
+    if attempt == 1:
+        return base
+    return f"{base[: 63 - len(str(attempt)) - 1].rstrip('-')}-{attempt}"
+
+
+# --- small helpers -----------------------------------------------------------------------------------
+
+
+def _as_int(field: str, value: Any, *, minimum: int | None = None, optional: bool = False) -> int | None:
+    """Cast a templated integer argument (Jinja renders strings) or raise a typed config error."""
+    from airflow_provider_clarify.analysis.errors import ClarifyConfigError
+
+    if value is None and optional:
+        return None
+    try:
+        if isinstance(value, bool):
+            raise TypeError
+        number = int(value)
+        if isinstance(value, float) and number != value:
+            raise ValueError
+    except (TypeError, ValueError):
+        raise ClarifyConfigError(
+            f"{field} is {value!r}; expected a whole number", field=field, value=value, accepted="an integer"
+        ) from None
+    if minimum is not None and number < minimum:
+        raise ClarifyConfigError(
+            f"{field} is {value!r}; expected a whole number >= {minimum}",
+            field=field,
+            value=value,
+            accepted=f"an integer >= {minimum}",
+        )
+    return number
+
+
+def _as_seconds(field: str, value: Any) -> float:
+    """Cast a templated positive number of seconds (e.g. ``check_interval``) or raise a typed config error."""
+    from airflow_provider_clarify.analysis.errors import ClarifyConfigError
+
+    try:
+        if isinstance(value, bool):
+            raise TypeError
+        seconds = float(value)
+    except (TypeError, ValueError):
+        seconds = float("nan")
+    if not seconds > 0:
+        raise ClarifyConfigError(
+            f"{field} is {value!r}; expected a positive number of seconds",
+            field=field,
+            value=value,
+            accepted="a number > 0",
+        )
+    return seconds
+
+
+def _dataset_namespace_and_name(uri: str) -> tuple[str, str]:
+    """OpenLineage naming: ``s3://bucket`` + key for S3, ``file`` + path for local files."""
+    if uri.startswith("s3://"):
+        bucket, key = split_s3_uri(uri)
+        return f"s3://{bucket}", key or "/"
+    if uri.startswith("file://"):
+        return "file", uri[len("file://") :]
+    return "file", uri
+
+
+def _is_not_found(error: ClientError) -> bool:
+    details = error.response.get("Error", {})
+    return details.get("Code") in ("ValidationException", "ResourceNotFound") and (
+        "not find" in details.get("Message", "").lower() or "not found" in details.get("Message", "").lower()
+    )
+
+
+# --- the base operator -------------------------------------------------------------------------------
+
+
+class ClarifyBaseOperator(AwsBaseOperator[ClarifyHook]):
+    """Run one SageMaker Clarify analysis and hand its ``analysis_result`` URI downstream.
+
+    Use a subclass for the common analyses; use this class directly with ``analysis_config`` (a
+    complete analysis_config dict, or an ``AnalysisConfig``) plus ``data_config`` (for the dataset and
+    output locations) to run any analysis config as is.
+
+    :param data_config: ``DataConfig`` (or a dict of its keyword arguments): dataset and output S3
+        locations, label, headers, dataset type. Templated, including nested values.
+    :param analysis_config: a ready analysis_config dict or ``AnalysisConfig`` (base class only).
+    :param role: IAM role name or ARN that SageMaker assumes; a bare name is expanded to its ARN
+        through IAM (as the SDK does). Required for ``compute="sagemaker"``.
+    :param instance_count: processing instances (1-100); more than one runs Clarify's Spark mode.
+    :param instance_type: processing instance type (default ``ml.c5.xlarge``; Clarify uses no GPUs).
+    :param volume_size_in_gb: instance volume size (default 30).
+    :param volume_kms_key: KMS key for the instance volume.
+    :param output_kms_key: KMS key for the job's outputs.
+    :param max_runtime_in_seconds: the job's ``StoppingCondition`` (at most 604800, 7 days).
+    :param env: environment variables for the container.
+    :param tags: ``{key: value}`` tags (or the API list form) for the job.
+    :param network_config: ``{"EnableInterContainerTrafficEncryption": ..., "VpcConfig": ...}`` (API
+        shape) or an object with ``to_request_dict()``; network isolation must stay off for Clarify.
+    :param job_name: an explicit job name (templated); default: deterministic per task instance.
+    :param job_name_prefix: prefix of the deterministic name (default: the SDK's name for the analysis,
+        e.g. ``Clarify-Pretraining-Bias``).
+    :param version: Clarify container image version (only ``"1.0"`` exists).
+    :param image_uri: use this image instead of the region's Clarify image (e.g. a private mirror).
+    :param kms_key: KMS key for the uploaded ``analysis_config.json`` (SSE-KMS).
+    :param experiment_config: SageMaker Experiments association (``ExperimentName``, ``TrialName``, ...).
+    :param wait_for_completion: wait until the job ends (default); ``False`` returns right after the
+        job started (the return value is then the URI the job will write to).
+    :param check_interval: seconds between DescribeProcessingJob polls (worker or triggerer).
+    :param max_ingestion_time: longest wait in seconds; when exceeded the job is stopped and the task
+        fails (``None``: wait until the job ends by itself).
+    :param deferrable: wait in the triggerer instead of a worker slot (default from
+        ``[operators] default_deferrable``).
+    :param reuse_completed_job: on a retry or clear, adopt a ``Completed`` job of this task instance
+        whose inputs and analysis config equal the current ones instead of running again (default).
+    :param compute: ``"sagemaker"`` (the managed Clarify container) or ``"local"`` (the open engine on
+        the worker; same files, same XCom).
+    :param local_model: for ``compute="local"``: where predictions come from (a URL of a server that
+        speaks the SageMaker hosting contract, or a model-artifact spec; see the local-compute docs).
+    :param aws_conn_id: the Airflow ``aws`` connection (``endpoint_url`` in its extra is honoured).
+    :param region_name: AWS region (default: the connection's).
+    :param verify: TLS verification for AWS calls.
+    :param botocore_config: botocore client configuration dict.
+    """
+
+    aws_hook_class = ClarifyHook
+    operator_extra_links = (ClarifyProcessingJobLink(), ClarifyAnalysisResultLink())
+    template_fields: Sequence[str] = aws_template_fields(
+        "data_config",
+        "analysis_config",
+        "role",
+        "instance_count",
+        "instance_type",
+        "volume_size_in_gb",
+        "volume_kms_key",
+        "output_kms_key",
+        "max_runtime_in_seconds",
+        "env",
+        "tags",
+        "network_config",
+        "job_name",
+        "job_name_prefix",
+        "version",
+        "image_uri",
+        "kms_key",
+        "experiment_config",
+        "compute",
+        "local_model",
+        "check_interval",
+        "max_ingestion_time",
+    )
+    template_fields_renderers: ClassVar[dict[str, str]] = {
+        "analysis_config": "json",
+        "env": "json",
+        "tags": "json",
+        "network_config": "json",
+        "experiment_config": "json",
+    }
+    template_ext: Sequence[str] = ()
+    ui_color = "#c7e9f1"
+
+    #: Which analysis the subclass builds (also selects the SDK's default job-name prefix).
+    analysis_kind: ClassVar[str] = "custom"
+    default_job_name_prefix: ClassVar[str] = "Clarify-Analysis"
+
+    def __init__(
+        self,
+        *,
+        data_config: Any = None,
+        analysis_config: Any = None,
+        role: str | None = None,
+        instance_count: int = 1,
+        instance_type: str = "ml.c5.xlarge",
+        volume_size_in_gb: int = 30,
+        volume_kms_key: str | None = None,
+        output_kms_key: str | None = None,
+        max_runtime_in_seconds: int | None = None,
+        env: dict[str, str] | None = None,
+        tags: dict[str, str] | list[dict[str, str]] | None = None,
+        network_config: Any = None,
+        job_name: str | None = None,
+        job_name_prefix: str | None = None,
+        version: str | None = None,
+        image_uri: str | None = None,
+        kms_key: str | None = None,
+        experiment_config: dict[str, str] | None = None,
+        wait_for_completion: bool = True,
+        check_interval: int = 30,
+        max_ingestion_time: int | None = None,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        reuse_completed_job: bool = True,
+        compute: str = "sagemaker",
+        local_model: str | dict | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.data_config = data_config
+        self.analysis_config = analysis_config
+        self.role = role
+        self.instance_count = instance_count
+        self.instance_type = instance_type
+        self.volume_size_in_gb = volume_size_in_gb
+        self.volume_kms_key = volume_kms_key
+        self.output_kms_key = output_kms_key
+        self.max_runtime_in_seconds = max_runtime_in_seconds
+        self.env = env
+        self.tags = tags
+        self.network_config = network_config
+        self.job_name = job_name
+        self.job_name_prefix = job_name_prefix
+        self.version = version
+        self.image_uri = image_uri
+        self.kms_key = kms_key
+        self.experiment_config = experiment_config
+        self.wait_for_completion = wait_for_completion
+        self.check_interval = check_interval
+        self.max_ingestion_time = max_ingestion_time
+        self.deferrable = deferrable
+        self.reuse_completed_job = reuse_completed_job
+        self.compute = compute
+        self.local_model = local_model
+        # Set while a job of this task is being waited for in the worker (on_kill stops it).
+        self._running_job_name: str | None = None
+        self._lineage_uris: dict[str, str | None] | None = None
+
+    # -- building and validating (pure; no AWS) --------------------------------------------------------
+
+    def build_analysis_config(self) -> AnalysisConfig:
+        """Build the ``AnalysisConfig`` for this task from its (rendered) arguments.
+
+        Subclasses override this; the base class uses ``analysis_config`` as given.
+        """
+        from airflow_provider_clarify.analysis.analysis_config import AnalysisConfig
+        from airflow_provider_clarify.analysis.errors import ClarifyConfigError
+
+        if isinstance(self.analysis_config, AnalysisConfig):
+            return self.analysis_config
+        if isinstance(self.analysis_config, Mapping):
+            data_config = self._data_config()
+            return AnalysisConfig.from_dict(
+                dict(self.analysis_config),
+                s3_data_input_path=getattr(data_config, "s3_data_input_path", None),
+                s3_output_path=getattr(data_config, "s3_output_path", None),
+                s3_analysis_config_output_path=getattr(data_config, "s3_analysis_config_output_path", None),
+            )
+        raise ClarifyConfigError(
+            f"analysis_config is {self.analysis_config!r}; ClarifyBaseOperator needs a complete "
+            "analysis_config dict or an AnalysisConfig (or use one of the Clarify*Operator subclasses)",
+            field="analysis_config",
+            value=self.analysis_config,
+            accepted="a dict or AnalysisConfig",
+        )
+
+    def _config_object(self, field: str, value: Any, class_name: str) -> Any:
+        """Turn a plain dict of SDK keyword arguments into the config class (objects pass through)."""
+        from airflow_provider_clarify import analysis
+        from airflow_provider_clarify.analysis.errors import ClarifyConfigError
+
+        if value is None or not isinstance(value, Mapping):
+            return value
+        cls = getattr(analysis, class_name)
+        try:
+            return cls(**dict(value))
+        except TypeError as err:
+            raise ClarifyConfigError(
+                f"{field} has an unknown or missing keyword for {class_name}: {err}",
+                field=field,
+                value=dict(value),
+                accepted=f"the keyword arguments of {class_name}",
+            ) from err
+
+    def _data_config(self) -> Any:
+        return self._config_object("data_config", self.data_config, "DataConfig")
+
+    def _locations(self, config: AnalysisConfig) -> tuple[str | None, str, str | None]:
+        """``(dataset_uri, output_uri, s3_analysis_config_output_path)`` from the configs."""
+        from airflow_provider_clarify.analysis.errors import ClarifyConfigError
+
+        data_config = self._data_config()
+        dataset_uri = getattr(config, "s3_data_input_path", None) or getattr(
+            data_config, "s3_data_input_path", None
+        )
+        output_uri = getattr(config, "s3_output_path", None) or getattr(data_config, "s3_output_path", None)
+        config_path = getattr(config, "s3_analysis_config_output_path", None) or getattr(
+            data_config, "s3_analysis_config_output_path", None
+        )
+        if not output_uri:
+            raise ClarifyConfigError(
+                "data_config.s3_output_path is missing; give a DataConfig with the output location",
+                field="data_config.s3_output_path",
+                value=output_uri,
+                accepted="an s3:// URI (or, with compute='local', a local path)",
+            )
+        return dataset_uri, str(output_uri).rstrip("/"), config_path
+
+    def _validated_config(self) -> tuple[AnalysisConfig, dict]:
+        config = self.build_analysis_config()
+        config.validate()
+        return config, config.to_dict()
+
+    def _job_settings(self) -> dict[str, Any]:
+        """The CreateProcessingJob keyword arguments that come straight from this operator's parameters."""
+        return {
+            "instance_type": self.instance_type,
+            "instance_count": _as_int("instance_count", self.instance_count, minimum=1),
+            "volume_size_in_gb": _as_int("volume_size_in_gb", self.volume_size_in_gb, minimum=1),
+            "volume_kms_key": self.volume_kms_key or None,
+            "output_kms_key": self.output_kms_key or None,
+            "max_runtime_in_seconds": _as_int(
+                "max_runtime_in_seconds", self.max_runtime_in_seconds, minimum=1, optional=True
+            ),
+            "env": self.env or None,
+            "tags": self.tags or None,
+            "network_config": self.network_config or None,
+            "experiment_config": self.experiment_config or None,
+            "version": self.version,
+            "image_uri": self.image_uri or None,
+        }
+
+    def _check_wait_parameters(self) -> None:
+        self.check_interval = _as_seconds("check_interval", self.check_interval)
+        self.max_ingestion_time = _as_int(
+            "max_ingestion_time", self.max_ingestion_time, minimum=1, optional=True
+        )
+
+    def _base_job_name(self, context: Context, config: AnalysisConfig) -> str:
+        from airflow_provider_clarify.analysis.processing_job import validate_job_name
+
+        if self.job_name:
+            return validate_job_name(self.job_name, field="job_name")
+        ti = context["ti"]
+        default_prefix = self.default_job_name_prefix
+        if self.analysis_kind == "custom":
+            default_prefix = getattr(config, "default_job_name_prefix", None) or default_prefix
+        prefix = self.job_name_prefix or default_prefix
+        if self.job_name_prefix:
+            validate_job_name(_name_part(str(prefix)) or str(prefix), field="job_name_prefix")
+        return clarify_job_name(
+            str(prefix),
+            dag_id=ti.dag_id,
+            task_id=ti.task_id,
+            run_id=ti.run_id,
+            map_index=getattr(ti, "map_index", -1),
+        )
+
+    # -- execute -----------------------------------------------------------------------------------------
+
+    def execute(self, context: Context) -> str:
+        from airflow_provider_clarify.analysis.errors import ClarifyConfigError
+
+        try:
+            if self.compute not in _COMPUTE_CHOICES:
+                raise ClarifyConfigError(
+                    f"compute is {self.compute!r}; expected one of {', '.join(_COMPUTE_CHOICES)}",
+                    field="compute",
+                    value=self.compute,
+                    accepted=" or ".join(_COMPUTE_CHOICES),
+                )
+            self._check_wait_parameters()
+            config, config_dict = self._validated_config()
+            dataset_uri, output_uri, config_path = self._locations(config)
+            base_name = self._base_job_name(context, config)
+            if self.compute == "local":
+                return self._execute_local(context, config_dict, dataset_uri, output_uri, base_name)
+            settings = self._job_settings()
+            self._preflight(config_dict, dataset_uri, output_uri, config_path, base_name, settings)
+        except ClarifyConfigError as err:
+            raise ClarifyInvalidConfigException(f"Invalid Clarify configuration: {err}") from err
+        return self._execute_sagemaker(
+            context, config_dict, dataset_uri, output_uri, config_path, base_name, settings
+        )
+
+    def _preflight(
+        self,
+        config_dict: dict,
+        dataset_uri: str | None,
+        output_uri: str,
+        config_path: str | None,
+        base_name: str,
+        settings: dict[str, Any],
+    ) -> None:
+        """Validate everything the CreateProcessingJob request needs, without any AWS call."""
+        from airflow_provider_clarify.analysis.errors import ClarifyConfigError
+
+        if not self.role:
+            raise ClarifyConfigError(
+                "role is missing; compute='sagemaker' needs the IAM role (name or ARN) SageMaker assumes",
+                field="role",
+                value=self.role,
+                accepted="an IAM role name or ARN",
+            )
+        role = str(self.role)
+        placeholder_role = role if role.startswith("arn:") else "arn:aws:iam::000000000000:role/preflight"
+        self._request(
+            config_dict,
+            dataset_uri,
+            output_uri,
+            config_path,
+            _attempt_name(base_name, 2),
+            placeholder_role,
+            settings,
+            region=self.region_name or "us-east-1",
+        )
+
+    def _request(
+        self,
+        config_dict: dict,
+        dataset_uri: str | None,
+        output_uri: str,
+        config_path: str | None,
+        job_name: str,
+        role_arn: str,
+        settings: dict[str, Any],
+        region: str,
+    ) -> dict[str, Any]:
+        from airflow_provider_clarify.analysis.processing_job import (
+            analysis_config_upload_uri,
+            processing_job_request,
+        )
+
+        data_config = self._data_config()
+        return processing_job_request(
+            job_name=job_name,
+            role_arn=role_arn,
+            analysis_config_uri=analysis_config_upload_uri(config_path or output_uri, job_name),
+            dataset_uri=dataset_uri,
+            output_uri=output_uri,
+            dataset_type=config_dict.get("dataset_type", "text/csv"),
+            region=region,
+            s3_compression_type=getattr(data_config, "s3_compression_type", None) or "None",
+            **settings,
+        )
+
+    # -- SageMaker path ---------------------------------------------------------------------------------
+
+    def _describe_or_none(self, job_name: str) -> dict | None:
+        try:
+            return self.hook.describe_processing_job(job_name)
+        except ClientError as err:
+            if _is_not_found(err):
+                return None
+            raise
+
+    def _resolve_job(self, base_name: str, config_dict: dict, request_for: Any) -> tuple[str, dict | None]:
+        """Find this task instance's job: ``(name, description)`` to adopt, or ``(free name, None)``.
+
+        Attempts are ``base``, ``base-2``, ``base-3``, ...: the first name that does not exist yet is
+        free; an existing ``InProgress`` job is adopted; a ``Completed`` one is adopted when it ran the
+        same inputs and config (and ``reuse_completed_job``); ``Failed``/``Stopped``/``Stopping`` or a
+        completed job of another config moves on to the next name.
+        """
+        for attempt in range(1, _MAX_ATTEMPTS + 1):
+            name = _attempt_name(base_name, attempt)
+            description = self._describe_or_none(name)
+            if description is None:
+                return name, None
+            status = description["ProcessingJobStatus"]
+            if status == "InProgress":
+                self.log.info("Re-attaching to Clarify processing job %s (InProgress).", name)
+                return name, description
+            if status == "Completed":
+                if self.reuse_completed_job and self._same_job(description, request_for(name), config_dict):
+                    self.log.info("Clarify processing job %s already Completed; reusing its results.", name)
+                    return name, description
+                self.log.info(
+                    "Clarify processing job %s Completed with other inputs or reuse is off; starting a fresh job.",
+                    name,
+                )
+                continue
+            self.log.info("Earlier Clarify processing job %s ended %s; starting a fresh job.", name, status)
+        raise AirflowFailException(
+            f"More than {_MAX_ATTEMPTS} Clarify jobs exist for {base_name}; giving up."
+        )
+
+    def _same_job(
+        self, description: Mapping[str, Any], request: Mapping[str, Any], config_dict: dict
+    ) -> bool:
+        """Whether a completed job ran the same dataset, output and analysis config as this try would."""
+
+        def uris(spec: Mapping[str, Any]) -> tuple[Any, ...]:
+            inputs = {
+                i["InputName"]: i.get("S3Input", {}).get("S3Uri") for i in spec.get("ProcessingInputs", [])
+            }
+            outputs = [o.get("S3Output", {}).get("S3Uri") for o in spec["ProcessingOutputConfig"]["Outputs"]]
+            return inputs.get("dataset"), inputs.get("analysis_config"), tuple(outputs)
+
+        if uris(description) != uris(request):
+            return False
+        config_uri = uris(request)[1]
+        try:
+            bucket, key = split_s3_uri(config_uri)
+            stored = json.loads(self.hook.s3_hook.read_key(key, bucket))
+        except Exception:  # unreadable config: be safe and run again
+            self.log.warning("Could not read %s to compare configs; starting a fresh job.", config_uri)
+            return False
+        return stored == config_dict
+
+    def _execute_sagemaker(
+        self,
+        context: Context,
+        config_dict: dict,
+        dataset_uri: str | None,
+        output_uri: str,
+        config_path: str | None,
+        base_name: str,
+        settings: dict[str, Any],
+    ) -> str:
+        hook = self.hook
+        region = hook.conn_region_name
+        role_arn = hook.expand_role(str(self.role))
+
+        def request_for(name: str) -> dict[str, Any]:
+            return self._request(
+                config_dict, dataset_uri, output_uri, config_path, name, role_arn, settings, region
+            )
+
+        job_name, description = self._resolve_job(base_name, config_dict, request_for)
+        if description is None:
+            request = request_for(job_name)
+            config_uri = next(
+                i["S3Input"]["S3Uri"]
+                for i in request["ProcessingInputs"]
+                if i["InputName"] == "analysis_config"
+            )
+            hook.upload_analysis_config(config_dict, config_uri, kms_key=self.kms_key or None)
+            response = hook.start_processing_job(request)
+            job_arn = response.get("ProcessingJobArn")
+            self.log.info("Started Clarify processing job %s (%s).", job_name, job_arn)
+            result_uri = output_uri
+        else:
+            job_arn = description.get("ProcessingJobArn")
+            config_uri = next(
+                (
+                    i["S3Input"]["S3Uri"]
+                    for i in description.get("ProcessingInputs", [])
+                    if i["InputName"] == "analysis_config"
+                ),
+                None,
+            )
+            result_uri = self._result_uri(description) or output_uri
+
+        self._lineage_uris = {"dataset": dataset_uri, "config": config_uri, "result": result_uri}
+        self._push(context, job_name=job_name, job_arn=job_arn, analysis_config_uri=config_uri)
+        ClarifyProcessingJobLink.persist_job(
+            context=context,
+            operator=self,
+            region_name=region,
+            aws_partition=hook.conn_partition,
+            job_name=job_name,
+        )
+        ClarifyAnalysisResultLink.persist_result(
+            context=context,
+            operator=self,
+            region_name=region,
+            aws_partition=hook.conn_partition,
+            result_uri=result_uri,
+        )
+        self.log.info(
+            "Clarify job console: https://console.aws.amazon.com/sagemaker/home?region=%s#/processing-jobs/%s",
+            region,
+            job_name,
+        )
+
+        if not self.wait_for_completion:
+            return result_uri
+        status = (description or hook.describe_processing_job(job_name))["ProcessingJobStatus"]
+        if status == "Completed":
+            return self._finish(context, result_uri)
+        if status in FAILED_STATUSES:
+            raise failure_from_description(description or hook.describe_processing_job(job_name))
+        if self.deferrable:
+            self._defer(job_name, result_uri)
+        return self._wait(context, job_name, result_uri)
+
+    @staticmethod
+    def _result_uri(description: Mapping[str, Any]) -> str | None:
+        from airflow_provider_clarify.analysis.processing_job import result_uri_from_description
+
+        return result_uri_from_description(description)
+
+    def _push(self, context: Context, **values: Any) -> None:
+        if not self.do_xcom_push:
+            return
+        for key, value in values.items():
+            context["ti"].xcom_push(key=key, value=value)
+
+    def _wait(self, context: Context, job_name: str, result_uri: str) -> str:
+        """Poll in the worker until the job ends; ``on_kill`` stops it meanwhile."""
+        self._running_job_name = job_name
+        started = time.monotonic()
+        try:
+            while True:
+                if (
+                    self.max_ingestion_time is not None
+                    and time.monotonic() - started >= self.max_ingestion_time
+                ):
+                    self._stop_for_timeout(job_name)
+                time.sleep(self.check_interval)
+                description = self.hook.describe_processing_job(job_name)
+                status = description["ProcessingJobStatus"]
+                self.log.info("Clarify processing job %s: %s", job_name, status)
+                if status == "Completed":
+                    return self._finish(context, result_uri)
+                if status in FAILED_STATUSES:
+                    raise failure_from_description(description)
+        finally:
+            self._running_job_name = None
+
+    def _stop_for_timeout(self, job_name: str) -> None:
+        self.log.warning(
+            "Clarify processing job %s still running after max_ingestion_time=%ss; stopping it.",
+            job_name,
+            self.max_ingestion_time,
+        )
+        self.hook.stop_processing_job(job_name)
+        raise ClarifyJobTimeoutException(
+            f"Clarify processing job {job_name} did not finish within max_ingestion_time="
+            f"{self.max_ingestion_time}s; the job was stopped (a retry starts a fresh job)."
+        )
+
+    def _defer(self, job_name: str, result_uri: str) -> None:
+        from airflow_provider_clarify.triggers.clarify import ClarifyProcessingJobTrigger
+
+        timeout = None
+        if self.max_ingestion_time is not None:
+            timeout = timedelta(
+                seconds=self.max_ingestion_time + self.check_interval + _DEFERRAL_GRACE_SECONDS
+            )
+        self.defer(
+            trigger=ClarifyProcessingJobTrigger(
+                job_name=job_name,
+                analysis_result_uri=result_uri,
+                aws_conn_id=self.aws_conn_id,
+                region_name=self.region_name,
+                verify=self.verify,
+                botocore_config=self.botocore_config,
+                check_interval=self.check_interval,
+                max_ingestion_time=self.max_ingestion_time,
+            ),
+            method_name="execute_complete",
+            timeout=timeout,
+        )
+
+    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> str:
+        """Resume after the trigger fired: same outcome and messages as the synchronous path."""
+        if not event or "status" not in event:
+            raise AirflowException(f"Clarify trigger returned no usable event: {event!r}")
+        status = event["status"]
+        job_name = event.get("job_name", "?")
+        if status == "success":
+            result_uri = event["analysis_result_uri"]
+            return self._finish(context, result_uri)
+        if status == "failed":
+            raise ClarifyJobFailedException(
+                job_name, event.get("job_status", "Failed"), event.get("failure_reason")
+            )
+        if status == "timeout":
+            self.max_ingestion_time = _as_int(
+                "max_ingestion_time", self.max_ingestion_time, minimum=1, optional=True
+            )
+            self._stop_for_timeout(job_name)
+        raise AirflowException(f"Clarify trigger reported an error: {event.get('message', event)}")
+
+    def _finish(self, context: Context, result_uri: str) -> str:
+        """Record success: asset-event extras, lineage, subclass extras; return the result URI."""
+        if self._lineage_uris is None:
+            self._lineage_uris = self._lineage_from_arguments(result_uri)
+        else:
+            self._lineage_uris["result"] = result_uri
+        self._annotate_outlets(context, result_uri)
+        self.after_success(context, result_uri)
+        self.log.info("Clarify analysis result: %s", result_uri)
+        return result_uri
+
+    def after_success(self, context: Context, result_uri: str) -> None:
+        """Hook for subclasses that push more XCom after a successful analysis (default: nothing)."""
+
+    def _annotate_outlets(self, context: Context, result_uri: str) -> None:
+        """Attach the result URI to the asset events of this task's ``outlets``."""
+        try:
+            from airflow.sdk import Asset
+        except ImportError:  # pragma: no cover - Airflow 2
+            return
+        outlet_events = context.get("outlet_events") if hasattr(context, "get") else None
+        if outlet_events is None:
+            return
+        for outlet in self.outlets or []:
+            if isinstance(outlet, Asset):
+                try:
+                    outlet_events[outlet].extra.update({"analysis_result": result_uri})
+                except (KeyError, TypeError, AttributeError):
+                    self.log.debug("Could not annotate outlet %s", outlet)
+
+    # -- local path -------------------------------------------------------------------------------------
+
+    def _execute_local(
+        self,
+        context: Context,
+        config_dict: dict,
+        dataset_uri: str | None,
+        output_uri: str,
+        run_name: str,
+    ) -> str:
+        from airflow_provider_clarify.operators.local_compute import run_local_analysis
+
+        outcome = run_local_analysis(
+            analysis_config=config_dict,
+            dataset_uri=dataset_uri,
+            output_uri=output_uri,
+            aws_conn_id=self.aws_conn_id,
+            region_name=self.region_name,
+            verify=self.verify,
+            local_model=self.local_model,
+            run_name=run_name,
+            timeout_seconds=self.max_ingestion_time,
+            logger=self.log,
+        )
+        self._lineage_uris = {
+            "dataset": dataset_uri,
+            "config": outcome.analysis_config_uri,
+            "result": outcome.analysis_result_uri,
+        }
+        self._push(
+            context,
+            job_name=outcome.job_name,
+            job_arn=None,
+            analysis_config_uri=outcome.analysis_config_uri,
+        )
+        return self._finish(context, outcome.analysis_result_uri)
+
+    # -- kill and lineage -------------------------------------------------------------------------------
+
+    def on_kill(self) -> None:
+        """Stop the processing job this task is waiting for, so it does not keep running (and billing)."""
+        job_name = self._running_job_name
+        if not job_name:
+            return
+        self.log.info("Task killed; stopping Clarify processing job %s.", job_name)
+        try:
+            self.hook.stop_processing_job(job_name)
+        except Exception:
+            self.log.exception("Could not stop Clarify processing job %s", job_name)
+
+    def _lineage_from_arguments(self, result_uri: str | None) -> dict[str, str | None] | None:
+        try:
+            config = self.build_analysis_config()
+            dataset_uri, output_uri, _ = self._locations(config)
+        except Exception:
+            return None
+        return {"dataset": dataset_uri, "config": None, "result": result_uri or output_uri}
+
+    def lineage_datasets(self) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+        """``(inputs, outputs)`` as OpenLineage ``(namespace, name)`` pairs: dataset (+ config) in, result out."""
+        uris = self._lineage_uris or self._lineage_from_arguments(None) or {}
+        inputs = [_dataset_namespace_and_name(uris[k]) for k in ("dataset", "config") if uris.get(k)]
+        outputs = [_dataset_namespace_and_name(uris["result"])] if uris.get("result") else []
+        return inputs, outputs
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """OpenLineage facets: the dataset (and analysis config) read, the analysis result written.
+
+        Returns ``None`` when the OpenLineage provider is not installed (it is an optional extra).
+        """
+        try:
+            from airflow.providers.common.compat.openlineage.facet import Dataset
+            from airflow.providers.openlineage.extractors import OperatorLineage
+        except ImportError:
+            return None
+        inputs, outputs = self.lineage_datasets()
+        return OperatorLineage(
+            inputs=[Dataset(namespace=ns, name=name) for ns, name in inputs],
+            outputs=[Dataset(namespace=ns, name=name) for ns, name in outputs],
+        )
+
+
+# --- the analyses --------------------------------------------------------------------------------------
+
+
+class ClarifyPreTrainingBiasOperator(ClarifyBaseOperator):
+    """Measure bias in the training data itself (class imbalance, label proportions, ...), no model needed.
+
+    :param data_config: ``DataConfig`` or dict (dataset, output, label, headers).
+    :param bias_config: ``BiasConfig`` or dict (``label_values_or_threshold``, ``facet_name``,
+        ``facet_values_or_threshold``, ``group_name``).
+    :param methods: ``"all"`` or a list of pre-training metric names (e.g. ``["CI", "DPL"]``).
+
+    All other parameters: :class:`ClarifyBaseOperator`.
+    """
+
+    template_fields: Sequence[str] = (*ClarifyBaseOperator.template_fields, "bias_config", "methods")
+    analysis_kind = "pre_training_bias"
+    default_job_name_prefix = "Clarify-Pretraining-Bias"
+
+    def __init__(
+        self, *, data_config: Any, bias_config: Any, methods: str | list[str] = "all", **kwargs: Any
+    ):
+        super().__init__(data_config=data_config, **kwargs)
+        self.bias_config = bias_config
+        self.methods = methods
+
+    def build_analysis_config(self) -> AnalysisConfig:
+        from airflow_provider_clarify.analysis.analysis_config import AnalysisConfig
+
+        return AnalysisConfig.pre_training_bias(
+            self._data_config(),
+            self._config_object("bias_config", self.bias_config, "BiasConfig"),
+            methods=self.methods,
+        )
+
+
+class ClarifyPostTrainingBiasOperator(ClarifyBaseOperator):
+    """Measure bias in a model's predictions (DPPL, DI, DCA, ...).
+
+    Predictions come from ``model_config`` (a model or endpoint the job invokes) or from a predicted
+    label column in the dataset (``DataConfig.predicted_label``).
+
+    :param data_config: ``DataConfig`` or dict.
+    :param bias_config: ``BiasConfig`` or dict.
+    :param model_config: ``ModelConfig`` or dict (``model_name`` + instances, or ``endpoint_name``).
+    :param model_predicted_label_config: ``ModelPredictedLabelConfig`` or dict (how to read the
+        model's output: ``label``, ``probability``, ``probability_threshold``, ``label_headers``).
+    :param methods: ``"all"`` or a list of post-training metric names.
+
+    All other parameters: :class:`ClarifyBaseOperator`.
+    """
+
+    template_fields: Sequence[str] = (
+        *ClarifyBaseOperator.template_fields,
+        "bias_config",
+        "model_config",
+        "model_predicted_label_config",
+        "methods",
+    )
+    analysis_kind = "post_training_bias"
+    default_job_name_prefix = "Clarify-Posttraining-Bias"
+
+    def __init__(
+        self,
+        *,
+        data_config: Any,
+        bias_config: Any,
+        model_config: Any = None,
+        model_predicted_label_config: Any = None,
+        methods: str | list[str] = "all",
+        **kwargs: Any,
+    ):
+        super().__init__(data_config=data_config, **kwargs)
+        self.bias_config = bias_config
+        self.model_config = model_config
+        self.model_predicted_label_config = model_predicted_label_config
+        self.methods = methods
+
+    def build_analysis_config(self) -> AnalysisConfig:
+        from airflow_provider_clarify.analysis.analysis_config import AnalysisConfig
+
+        return AnalysisConfig.post_training_bias(
+            self._data_config(),
+            self._config_object("bias_config", self.bias_config, "BiasConfig"),
+            model_config=self._config_object("model_config", self.model_config, "ModelConfig"),
+            model_predicted_label_config=self._config_object(
+                "model_predicted_label_config", self.model_predicted_label_config, "ModelPredictedLabelConfig"
+            ),
+            methods=self.methods,
+        )
+
+
+class ClarifyBiasOperator(ClarifyBaseOperator):
+    """Pre- and post-training bias in one job (the SDK's ``run_bias``).
+
+    :param data_config: ``DataConfig`` or dict.
+    :param bias_config: ``BiasConfig`` or dict.
+    :param model_config: ``ModelConfig`` or dict (optional when the dataset has predicted labels).
+    :param model_predicted_label_config: ``ModelPredictedLabelConfig`` or dict.
+    :param pre_training_methods: ``"all"``, a list of metric names, or ``None`` to skip.
+    :param post_training_methods: ``"all"``, a list of metric names, or ``None`` to skip.
+
+    All other parameters: :class:`ClarifyBaseOperator`.
+    """
+
+    template_fields: Sequence[str] = (
+        *ClarifyBaseOperator.template_fields,
+        "bias_config",
+        "model_config",
+        "model_predicted_label_config",
+        "pre_training_methods",
+        "post_training_methods",
+    )
+    analysis_kind = "bias"
+    default_job_name_prefix = "Clarify-Bias"
+
+    def __init__(
+        self,
+        *,
+        data_config: Any,
+        bias_config: Any,
+        model_config: Any = None,
+        model_predicted_label_config: Any = None,
+        pre_training_methods: str | list[str] | None = "all",
+        post_training_methods: str | list[str] | None = "all",
+        **kwargs: Any,
+    ):
+        super().__init__(data_config=data_config, **kwargs)
+        self.bias_config = bias_config
+        self.model_config = model_config
+        self.model_predicted_label_config = model_predicted_label_config
+        self.pre_training_methods = pre_training_methods
+        self.post_training_methods = post_training_methods
+
+    def build_analysis_config(self) -> AnalysisConfig:
+        from airflow_provider_clarify.analysis.analysis_config import AnalysisConfig
+
+        return AnalysisConfig.bias(
+            self._data_config(),
+            self._config_object("bias_config", self.bias_config, "BiasConfig"),
+            model_config=self._config_object("model_config", self.model_config, "ModelConfig"),
+            model_predicted_label_config=self._config_object(
+                "model_predicted_label_config", self.model_predicted_label_config, "ModelPredictedLabelConfig"
+            ),
+            pre_training_methods=self.pre_training_methods,
+            post_training_methods=self.post_training_methods,
+        )
+
+
+def _explainability_configs(field: str, value: Any, coerce: Any) -> Any:
+    """``SHAPConfig``/``PDPConfig`` objects, or dicts ``{"shap": {...}}`` / ``{"pdp": {...}}`` (or a list)."""
+    from airflow_provider_clarify.analysis.errors import ClarifyConfigError
+
+    classes = {"shap": "SHAPConfig", "pdp": "PDPConfig"}
+    if isinstance(value, list | tuple):
+        items: list[Any] = []
+        for index, item in enumerate(value):
+            converted = _explainability_configs(f"{field}[{index}]", item, coerce)
+            items.extend(converted if isinstance(converted, list) else [converted])
+        return items
+    if not isinstance(value, Mapping):
+        return value
+    unknown = sorted(set(value) - set(classes))
+    if unknown or not value:
+        raise ClarifyConfigError(
+            f"{field} has keys {sorted(value)}; expected a SHAPConfig/PDPConfig or a dict keyed by "
+            "'shap' and/or 'pdp' with their keyword arguments",
+            field=field,
+            value=dict(value),
+            accepted="{'shap': {...}} and/or {'pdp': {...}}",
+        )
+    converted = [coerce(f"{field}.{key}", dict(value[key]), classes[key]) for key in value]
+    return converted[0] if len(converted) == 1 else converted
+
+
+class ClarifyExplainabilityOperator(ClarifyBaseOperator):
+    """Explain a model's predictions with Kernel SHAP and/or partial dependence plots.
+
+    :param data_config: ``DataConfig`` or dict.
+    :param model_config: ``ModelConfig`` or dict: the model or endpoint the job invokes.
+    :param explainability_config: ``SHAPConfig``/``PDPConfig`` (or a list of them), or a dict
+        ``{"shap": {...SHAPConfig kwargs}, "pdp": {...PDPConfig kwargs}}``.
+    :param model_scores: which model output to explain: an index/JSONPath string, or a
+        ``ModelPredictedLabelConfig`` (or dict).
+
+    All other parameters: :class:`ClarifyBaseOperator`.
+    """
+
+    template_fields: Sequence[str] = (
+        *ClarifyBaseOperator.template_fields,
+        "model_config",
+        "explainability_config",
+        "model_scores",
+    )
+    analysis_kind = "explainability"
+    default_job_name_prefix = "Clarify-Explainability"
+
+    def __init__(
+        self,
+        *,
+        data_config: Any,
+        model_config: Any,
+        explainability_config: Any,
+        model_scores: Any = None,
+        **kwargs: Any,
+    ):
+        super().__init__(data_config=data_config, **kwargs)
+        self.model_config = model_config
+        self.explainability_config = explainability_config
+        self.model_scores = model_scores
+
+    def _model_scores(self) -> Any:
+        if isinstance(self.model_scores, Mapping):
+            return self._config_object("model_scores", self.model_scores, "ModelPredictedLabelConfig")
+        return self.model_scores
+
+    def build_analysis_config(self) -> AnalysisConfig:
+        from airflow_provider_clarify.analysis.analysis_config import AnalysisConfig
+
+        return AnalysisConfig.explainability(
+            self._data_config(),
+            self._config_object("model_config", self.model_config, "ModelConfig"),
+            _explainability_configs("explainability_config", self.explainability_config, self._config_object),
+            model_scores=self._model_scores(),
+        )
+
+
+class ClarifyBiasAndExplainabilityOperator(ClarifyBaseOperator):
+    """Bias (pre- and post-training) and explanations in a single job (the SDK's ``run_bias_and_explainability``).
+
+    :param data_config: ``DataConfig`` or dict.
+    :param model_config: ``ModelConfig`` or dict.
+    :param explainability_config: as for :class:`ClarifyExplainabilityOperator`.
+    :param bias_config: ``BiasConfig`` or dict.
+    :param pre_training_methods: ``"all"``, a list of metric names, or ``None`` to skip.
+    :param post_training_methods: ``"all"``, a list of metric names, or ``None`` to skip.
+    :param model_predicted_label_config: ``ModelPredictedLabelConfig`` or dict.
+
+    All other parameters: :class:`ClarifyBaseOperator`.
+    """
+
+    template_fields: Sequence[str] = (
+        *ClarifyBaseOperator.template_fields,
+        "model_config",
+        "explainability_config",
+        "bias_config",
+        "pre_training_methods",
+        "post_training_methods",
+        "model_predicted_label_config",
+    )
+    analysis_kind = "bias_and_explainability"
+    default_job_name_prefix = "Clarify-Bias-And-Explainability"
+
+    def __init__(
+        self,
+        *,
+        data_config: Any,
+        model_config: Any,
+        explainability_config: Any,
+        bias_config: Any,
+        pre_training_methods: str | list[str] | None = "all",
+        post_training_methods: str | list[str] | None = "all",
+        model_predicted_label_config: Any = None,
+        **kwargs: Any,
+    ):
+        super().__init__(data_config=data_config, **kwargs)
+        self.model_config = model_config
+        self.explainability_config = explainability_config
+        self.bias_config = bias_config
+        self.pre_training_methods = pre_training_methods
+        self.post_training_methods = post_training_methods
+        self.model_predicted_label_config = model_predicted_label_config
+
+    def build_analysis_config(self) -> AnalysisConfig:
+        from airflow_provider_clarify.analysis.analysis_config import AnalysisConfig
+
+        return AnalysisConfig.bias_and_explainability(
+            data_config=self._data_config(),
+            model_config=self._config_object("model_config", self.model_config, "ModelConfig"),
+            explainability_config=_explainability_configs(
+                "explainability_config", self.explainability_config, self._config_object
+            ),
+            bias_config=self._config_object("bias_config", self.bias_config, "BiasConfig"),
+            pre_training_methods=self.pre_training_methods,
+            post_training_methods=self.post_training_methods,
+            model_predicted_label_config=self._config_object(
+                "model_predicted_label_config", self.model_predicted_label_config, "ModelPredictedLabelConfig"
+            ),
+        )
+
+
+_MONITORING_TYPES = ("ModelBias", "ModelExplainability")
+
+
+class ClarifySuggestBaselineOperator(ClarifyBaseOperator):
+    """Compute a Model Monitor baseline, as the SDK's ``ModelBiasMonitor`` / ``ModelExplainabilityMonitor.suggest_baseline``.
+
+    Runs a normal Clarify job (``ModelBias``: pre- and post-training bias, all metrics;
+    ``ModelExplainability``: SHAP). Its ``analysis.json`` *is* the baseline constraints file.
+    Besides the usual XCom it pushes:
+
+    * ``constraints_uri``: ``<analysis_result>/analysis.json``;
+    * ``monitoring_analysis_config``: the compact analysis config a monitoring job definition needs
+      (``ModelBias``: ``label_values_or_threshold``, ``facet``, ``group_variable``, ``headers``,
+      ``label``; ``ModelExplainability``: ``methods.shap``, ``predictor``, feature ``headers``);
+    * ``monitoring_input_attributes``: the ``EndpointInput`` attributes the SDK derives
+      (``features_attribute``, ``inference_attribute``, ``probability_attribute``,
+      ``probability_threshold_attribute``), only those that are set.
+
+    :param monitoring_type: ``"ModelBias"`` or ``"ModelExplainability"``.
+    :param data_config: ``DataConfig`` or dict.
+    :param model_config: ``ModelConfig`` or dict.
+    :param bias_config: ``BiasConfig`` or dict (``ModelBias``).
+    :param model_predicted_label_config: ``ModelPredictedLabelConfig`` or dict (``ModelBias``).
+    :param explainability_config: ``SHAPConfig`` or ``{"shap": {...}}`` (``ModelExplainability``).
+    :param model_scores: model output to explain (``ModelExplainability``).
+
+    All other parameters: :class:`ClarifyBaseOperator` (default job-name prefix
+    ``baseline-suggestion-job``, as the SDK).
+    """
+
+    template_fields: Sequence[str] = (
+        *ClarifyBaseOperator.template_fields,
+        "monitoring_type",
+        "model_config",
+        "bias_config",
+        "model_predicted_label_config",
+        "explainability_config",
+        "model_scores",
+    )
+    analysis_kind = "suggest_baseline"
+    default_job_name_prefix = "baseline-suggestion-job"
+
+    def __init__(
+        self,
+        *,
+        monitoring_type: str,
+        data_config: Any,
+        model_config: Any,
+        bias_config: Any = None,
+        model_predicted_label_config: Any = None,
+        explainability_config: Any = None,
+        model_scores: Any = None,
+        **kwargs: Any,
+    ):
+        super().__init__(data_config=data_config, **kwargs)
+        self.monitoring_type = monitoring_type
+        self.model_config = model_config
+        self.bias_config = bias_config
+        self.model_predicted_label_config = model_predicted_label_config
+        self.explainability_config = explainability_config
+        self.model_scores = model_scores
+
+    def _require(self, field: str, value: Any) -> Any:
+        from airflow_provider_clarify.analysis.errors import ClarifyConfigError
+
+        if value is None:
+            raise ClarifyConfigError(
+                f"{field} is required for monitoring_type={self.monitoring_type!r}",
+                field=field,
+                value=None,
+                accepted=f"a {field} for the {self.monitoring_type} baseline",
+            )
+        return value
+
+    def build_analysis_config(self) -> AnalysisConfig:
+        from airflow_provider_clarify.analysis.analysis_config import AnalysisConfig
+        from airflow_provider_clarify.analysis.errors import ClarifyConfigError
+
+        data_config = self._data_config()
+        model_config = self._config_object("model_config", self.model_config, "ModelConfig")
+        if self.monitoring_type == "ModelBias":
+            return AnalysisConfig.bias(
+                data_config,
+                self._config_object(
+                    "bias_config", self._require("bias_config", self.bias_config), "BiasConfig"
+                ),
+                model_config=model_config,
+                model_predicted_label_config=self._config_object(
+                    "model_predicted_label_config",
+                    self.model_predicted_label_config,
+                    "ModelPredictedLabelConfig",
+                ),
+                pre_training_methods="all",
+                post_training_methods="all",
+            )
+        if self.monitoring_type == "ModelExplainability":
+            model_scores = self.model_scores
+            if isinstance(model_scores, Mapping):
+                model_scores = self._config_object("model_scores", model_scores, "ModelPredictedLabelConfig")
+            return AnalysisConfig.explainability(
+                data_config,
+                model_config,
+                _explainability_configs(
+                    "explainability_config",
+                    self._require("explainability_config", self.explainability_config),
+                    self._config_object,
+                ),
+                model_scores=model_scores,
+            )
+        raise ClarifyConfigError(
+            f"monitoring_type is {self.monitoring_type!r}; expected one of {', '.join(_MONITORING_TYPES)}",
+            field="monitoring_type",
+            value=self.monitoring_type,
+            accepted=" or ".join(_MONITORING_TYPES),
+        )
+
+    def monitoring_analysis_config(self, config_dict: Mapping[str, Any]) -> dict[str, Any]:
+        """The compact monitoring analysis config (clarify-formats §6.3) derived from the job's config."""
+        if self.monitoring_type == "ModelBias":
+            compact = {
+                k: config_dict[k]
+                for k in ("label_values_or_threshold", "facet", "group_variable")
+                if k in config_dict
+            }
+            for key in ("headers", "label"):
+                if config_dict.get(key) is not None:
+                    compact[key] = config_dict[key]
+            return compact
+        methods = config_dict.get("methods", {})
+        compact = {"methods": {"shap": methods["shap"]}} if "shap" in methods else {"methods": {}}
+        if "predictor" in config_dict:
+            compact["predictor"] = {
+                k: v for k, v in config_dict["predictor"].items() if k not in ("label", "probability")
+            }
+        headers = config_dict.get("headers")
+        if headers is not None:
+            label = config_dict.get("label")
+            compact["headers"] = [h for h in headers if h != label]
+        return compact
+
+    def monitoring_input_attributes(self) -> dict[str, Any]:
+        """The ``EndpointInput`` attributes ``suggest_baseline`` remembers (only those that are set)."""
+        data_config = self._data_config()
+        attributes: dict[str, Any] = {}
+        features = getattr(data_config, "features", None)
+        if features is not None:
+            attributes["features_attribute"] = features
+        if self.monitoring_type == "ModelBias":
+            label_config = self._config_object(
+                "model_predicted_label_config", self.model_predicted_label_config, "ModelPredictedLabelConfig"
+            )
+            if label_config is not None:
+                for source, target in (
+                    ("label", "inference_attribute"),
+                    ("probability", "probability_attribute"),
+                ):
+                    value = getattr(label_config, source, None)
+                    if value is not None:
+                        attributes[target] = str(value)
+                threshold = getattr(label_config, "probability_threshold", None)
+                if threshold is not None:
+                    attributes["probability_threshold_attribute"] = threshold
+        elif self.model_scores is not None:
+            scores = self.model_scores
+            if isinstance(scores, Mapping):
+                scores = scores.get("label")
+            elif not isinstance(scores, str | int):
+                scores = getattr(scores, "label", None)
+            attributes["inference_attribute"] = str(scores)
+        return attributes
+
+    def after_success(self, context: Context, result_uri: str) -> None:
+        _config, config_dict = self._validated_config()
+        self._push(
+            context,
+            constraints_uri=f"{result_uri.rstrip('/')}/analysis.json",
+            monitoring_analysis_config=self.monitoring_analysis_config(config_dict),
+            monitoring_input_attributes=self.monitoring_input_attributes(),
+        )

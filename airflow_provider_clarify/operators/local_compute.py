@@ -1,0 +1,583 @@
+"""``compute="local"``: run the open engine on the Airflow worker, in a child process.
+
+The analysis operators call :func:`run_local_analysis` instead of starting a SageMaker Processing
+job. It writes the same files to the same output location (``analysis_config.json`` next to
+``analysis.json``, ``report.html``, explanation files) and returns the same ``analysis_result`` URI,
+so a DAG moves between SageMaker and local compute by changing one argument.
+
+Why a child process: the engine loads whole columns into memory and calls native code (numpy,
+pyarrow, scikit-learn). A segfault, an ``abort()`` or the kernel's out-of-memory killer would take a
+worker that ran it in-process down with it, losing the task's log and heartbeat. Here the engine
+runs in ``python -m airflow_provider_clarify.operators._local_child``; whatever happens to it, this
+process survives and fails the task with :class:`LocalAnalysisError` naming the exit code or
+signal and quoting the last lines the engine wrote to stderr. An optional address-space limit
+(``memory_limit_mb``) turns a runaway analysis into a ``MemoryError`` before the machine swaps, and
+``timeout_seconds`` kills a run that takes too long.
+
+Credentials for ``s3://`` come from the task's AWS connection (``endpoint_url`` included, so a
+local S3 such as MinIO or moto works) and reach the child on its standard input, never on its
+command line.
+
+This module is imported when DAGs are parsed: it imports no numeric library and no AWS SDK at
+module level.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+from airflow.providers.common.compat.sdk import AirflowException
+
+from airflow_provider_clarify.analysis.errors import ClarifyConfigError
+
+#: Module the child interpreter runs.
+CHILD_MODULE = "airflow_provider_clarify.operators._local_child"
+#: Lines of the child's stderr quoted in an error message.
+STDERR_TAIL_LINES = 25
+#: Seconds between SIGTERM and SIGKILL when a run is stopped.
+KILL_GRACE_SECONDS = 5.0
+
+_ARTIFACT_FORMATS = ("joblib", "pickle")
+_ARTIFACT_METHODS = ("auto", "predict_proba", "predict")
+_EXPLAIN_METHODS = ("shap", "pdp", "asymmetric_shapley_value")
+
+
+class LocalAnalysisError(AirflowException):
+    """The local engine failed: it raised, crashed, ran out of memory or timed out.
+
+    :param message: what happened and what to do about it.
+    :param exit_code: the child's exit status (negative: killed by that signal), when it ended.
+    :param stderr_tail: the last lines the engine wrote to stderr.
+    """
+
+    def __init__(self, message: str, *, exit_code: int | None = None, stderr_tail: str = "") -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+        self.stderr_tail = stderr_tail
+
+
+@dataclass(frozen=True)
+class LocalRunOutcome:
+    """Where a local run put its results (the same URIs SageMaker mode pushes to XCom).
+
+    :param analysis_result_uri: the output location holding ``analysis.json`` (as given, like the
+        ``analysis_result`` output of a processing job).
+    :param analysis_config_uri: where ``analysis_config.json`` was written.
+    :param job_name: the run's name (the name SageMaker mode would have given the job).
+    :param analysis_json_uri: the ``analysis.json`` file itself.
+    :param duration_seconds: wall-clock time of the engine run.
+    """
+
+    analysis_result_uri: str
+    analysis_config_uri: str
+    job_name: str
+    analysis_json_uri: str = ""
+    duration_seconds: float = 0.0
+
+
+# --------------------------------------------------------------------------------------------
+# Locations
+
+
+def _scheme(uri: str) -> str:
+    if "://" not in uri:
+        return ""
+    return uri.split("://", 1)[0].lower()
+
+
+def _check_location(field: str, uri: Any) -> str:
+    if not isinstance(uri, str) or not uri.strip():
+        raise ClarifyConfigError(
+            f"{field} is {uri!r}; compute='local' needs an s3:// URI, a file:// URI or a local path",
+            field=field,
+            value=uri,
+            accepted="an s3:// URI, a file:// URI or a local path",
+        )
+    if _scheme(uri) not in ("", "s3", "file"):
+        raise ClarifyConfigError(
+            f"{field} {uri!r} uses the scheme {_scheme(uri)!r}; compute='local' reads and writes "
+            "s3:// URIs (through the task's AWS connection), file:// URIs and local paths",
+            field=field,
+            value=uri,
+            accepted="an s3:// URI, a file:// URI or a local path",
+        )
+    return uri
+
+
+def _local_path(uri: str) -> Path:
+    if _scheme(uri) == "file":
+        return Path(unquote(urlparse(uri).path))
+    return Path(uri)
+
+
+def _join(uri: str, name: str) -> str:
+    return uri.rstrip("/") + "/" + name
+
+
+def _uses_s3(*uris: str | None) -> bool:
+    return any(isinstance(u, str) and _scheme(u) == "s3" for u in uris)
+
+
+# --------------------------------------------------------------------------------------------
+# Models
+
+
+def _needs_model(analysis_config: dict) -> bool:
+    """Whether the analysis calls a model (explanations, or post-training bias without predictions)."""
+    methods = analysis_config.get("methods") or {}
+    if any(key in methods for key in _EXPLAIN_METHODS):
+        return True
+    if "post_training_bias" in methods:
+        has_predictions = (
+            analysis_config.get("predicted_label") is not None
+            or analysis_config.get("predicted_label_dataset_uri") is not None
+        )
+        return not has_predictions
+    return False
+
+
+def _bad_model(field: str, value: Any, accepted: str, message: str) -> ClarifyConfigError:
+    return ClarifyConfigError(message, field=field, value=value, accepted=accepted)
+
+
+def resolve_local_model(local_model: str | dict | None, analysis_config: dict) -> dict | None:
+    """Check ``local_model`` and turn it into the child's model spec (``None``: no model needed).
+
+    Accepted forms:
+
+    * ``"http://host:port"`` / ``{"url": "http://host:port"}``: a server speaking the SageMaker
+      hosting contract (``POST /invocations``). Request/response formats come from the config's
+      ``predictor`` block (``content_type``, ``accept_type``, ``label``, ``probability``, ...).
+    * ``{"endpoint_name": "name"}``: a deployed SageMaker endpoint, invoked with the task's AWS
+      connection. Without ``local_model``, ``predictor.endpoint_name`` of the config is used.
+    * ``{"artifact": path_or_uri, "format": "joblib" | "pickle", "trust": True, "method": "auto"}``:
+      a scikit-learn style estimator file. Loading it **runs code from the file**, hence ``trust``.
+    """
+    predictor = analysis_config.get("predictor") if isinstance(analysis_config.get("predictor"), dict) else {}
+    needed = _needs_model(analysis_config)
+    accepted = (
+        "None, an http(s):// URL, {'url': ...}, {'endpoint_name': ...} or "
+        "{'artifact': path, 'format': 'joblib'|'pickle', 'trust': True}"
+    )
+    if local_model is None or local_model == "" or local_model == {}:
+        if not needed:
+            return None
+        if predictor.get("endpoint_name"):
+            return {"kind": "endpoint", "endpoint_name": predictor["endpoint_name"]}
+        raise _bad_model(
+            "local_model",
+            local_model,
+            accepted,
+            "this analysis needs model predictions (explanations, or post-training bias without a "
+            "predicted_label column), and compute='local' cannot create SageMaker shadow endpoints "
+            f"from predictor.model_name ({predictor.get('model_name')!r}). Pass local_model= a model "
+            "server URL, {'endpoint_name': ...} or {'artifact': ..., 'format': 'joblib', 'trust': True}, "
+            "or add a predicted_label column to the dataset.",
+        )
+    if isinstance(local_model, str):
+        local_model = {"url": local_model}
+    if not isinstance(local_model, dict):
+        raise _bad_model(
+            "local_model",
+            local_model,
+            accepted,
+            f"local_model must be a str or a dict, not {type(local_model).__name__}",
+        )
+    kinds = [key for key in ("url", "endpoint_name", "artifact") if local_model.get(key)]
+    if len(kinds) != 1:
+        raise _bad_model(
+            "local_model",
+            local_model,
+            accepted,
+            f"local_model must name exactly one of 'url', 'endpoint_name', 'artifact' (got {kinds or 'none'})",
+        )
+    kind = kinds[0]
+    allowed = {
+        "url": {"url"},
+        "endpoint_name": {"endpoint_name"},
+        "artifact": {"artifact", "format", "trust", "method"},
+    }[kind]
+    unknown = sorted(set(local_model) - allowed)
+    if unknown:
+        raise _bad_model(
+            f"local_model.{unknown[0]}",
+            local_model[unknown[0]],
+            ", ".join(sorted(allowed)),
+            f"local_model has unknown key(s) {unknown} for a {kind!r} model; accepted keys: {sorted(allowed)}",
+        )
+    if kind == "url":
+        url = local_model["url"]
+        if not isinstance(url, str) or _scheme(url) not in ("http", "https"):
+            raise _bad_model(
+                "local_model.url",
+                url,
+                "an http:// or https:// URL of a server with POST /invocations",
+                f"local_model URL {url!r} must start with http:// or https://",
+            )
+        return {"kind": "http", "url": url.rstrip("/")}
+    if kind == "endpoint_name":
+        return {"kind": "endpoint", "endpoint_name": str(local_model["endpoint_name"])}
+    return _artifact_spec(local_model)
+
+
+def _artifact_spec(local_model: dict) -> dict:
+    artifact = local_model["artifact"]
+    if not isinstance(artifact, str):
+        raise _bad_model(
+            "local_model.artifact",
+            artifact,
+            "a local path, file:// or s3:// URI",
+            "artifact must be a string",
+        )
+    _check_location("local_model.artifact", artifact)
+    fmt = local_model.get("format", "joblib")
+    if fmt not in _ARTIFACT_FORMATS:
+        raise _bad_model(
+            "local_model.format",
+            fmt,
+            " or ".join(_ARTIFACT_FORMATS),
+            f"local_model.format {fmt!r} is not supported; use 'joblib' or 'pickle' "
+            "(or serve the model over HTTP and pass its URL)",
+        )
+    method = local_model.get("method", "auto")
+    if method not in _ARTIFACT_METHODS:
+        raise _bad_model(
+            "local_model.method",
+            method,
+            ", ".join(_ARTIFACT_METHODS),
+            f"local_model.method {method!r} is not supported",
+        )
+    if local_model.get("trust") is not True:
+        raise _bad_model(
+            "local_model.trust",
+            local_model.get("trust"),
+            "True",
+            f"loading a {fmt} file runs Python code stored in it. Only load artifacts your own "
+            "pipeline produced, then say so with local_model={'artifact': ..., 'format': "
+            f"'{fmt}', 'trust': True}}.",
+        )
+    return {"kind": "artifact", "artifact": artifact, "format": fmt, "method": method}
+
+
+# --------------------------------------------------------------------------------------------
+# AWS
+
+
+def _aws_settings(aws_conn_id: str | None, region_name: str | None, verify: Any) -> dict:
+    """Credentials, region and S3 endpoint of the task's AWS connection as engine storage options."""
+    from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
+
+    hook = AwsBaseHook(aws_conn_id=aws_conn_id, region_name=region_name, verify=verify, client_type="s3")
+    creds = hook.get_credentials()  # also masks the secret in task logs
+    options: dict[str, Any] = {
+        "aws_access_key_id": creds.access_key,
+        "aws_secret_access_key": creds.secret_key,
+        "region_name": region_name or hook.conn_config.region_name or hook.conn_region_name,
+    }
+    if creds.token:
+        options["aws_session_token"] = creds.token
+    endpoint_url = hook.conn_config.get_service_endpoint_url("s3")
+    if endpoint_url:
+        options["endpoint_url"] = endpoint_url
+    runtime_endpoint = hook.conn_config.get_service_endpoint_url("sagemaker-runtime")
+    return {"storage_options": options, "runtime_endpoint_url": runtime_endpoint}
+
+
+def _s3_hook(aws_conn_id: str | None, region_name: str | None, verify: Any):
+    from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+
+    return S3Hook(aws_conn_id=aws_conn_id, region_name=region_name, verify=verify)
+
+
+def _write_analysis_config(
+    analysis_config: dict, output_uri: str, aws_conn_id: str | None, region_name: str | None, verify: Any
+) -> str:
+    """Write ``analysis_config.json`` next to the output, as SageMaker mode uploads it there."""
+    text = json.dumps(analysis_config, indent=2)
+    uri = _join(output_uri, "analysis_config.json")
+    if _scheme(output_uri) == "s3":
+        _s3_hook(aws_conn_id, region_name, verify).load_string(text, key=uri, replace=True)
+        return uri
+    path = _local_path(uri)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".analysis_config.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return uri
+
+
+def _fetch_artifact(
+    uri: str, workdir: str, aws_conn_id: str | None, region_name: str | None, verify: Any
+) -> str:
+    """Return a local path of the model artifact (downloading it from S3 into ``workdir``)."""
+    if _scheme(uri) != "s3":
+        path = _local_path(uri)
+        if not path.is_file():
+            raise ClarifyConfigError(
+                f"local_model.artifact {uri!r} does not exist or is not a file",
+                field="local_model.artifact",
+                value=uri,
+                accepted="an existing model file (joblib/pickle)",
+            )
+        return str(path)
+    hook = _s3_hook(aws_conn_id, region_name, verify)
+    bucket, key = hook.parse_s3_url(uri)
+    return hook.download_file(
+        key=key,
+        bucket_name=bucket,
+        local_path=workdir,
+        preserve_file_name=True,
+        use_autogenerated_subdir=False,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# The child process
+
+
+def _describe_exit(code: int) -> str:
+    if code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        hint = ""
+        if -code == signal.SIGKILL:
+            hint = (
+                " - most often the kernel's out-of-memory killer: give the worker more memory, "
+                "sample the dataset, or lower methods.shap.num_samples / the baseline size"
+            )
+        elif -code == signal.SIGSEGV:
+            hint = " - a native library crashed"
+        return f"was killed by {name}{hint}"
+    return f"exited with status {code}"
+
+
+def _drain(stream: Any, tail: collections.deque, logger: logging.Logger) -> None:
+    for raw in iter(stream.readline, b""):
+        line = raw.decode("utf-8", "replace").rstrip("\n")
+        tail.append(line)
+        logger.info("[local engine] %s", line)
+    stream.close()
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(KILL_GRACE_SECONDS)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def _child_environment() -> dict[str, str]:
+    """The worker's environment, with this package importable wherever the child starts."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    package_root = str(Path(__file__).resolve().parents[2])
+    paths = [package_root, *[p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]]
+    env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys(paths))
+    return env
+
+
+def _run_child(spec: dict, *, timeout_seconds: float | None, logger: logging.Logger, run_name: str) -> dict:
+    """Start the child, feed it ``spec``, stream its log, and return its result payload."""
+    with tempfile.TemporaryDirectory(prefix="clarify-local-") as tmp:
+        result_file = os.path.join(tmp, "result.json")
+        spec = {**spec, "result_file": result_file}
+        env = _child_environment()
+        process = subprocess.Popen(
+            [sys.executable, "-m", CHILD_MODULE],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=tmp,
+        )
+        tail: collections.deque[str] = collections.deque(maxlen=STDERR_TAIL_LINES)
+        reader = threading.Thread(target=_drain, args=(process.stdout, tail, logger), daemon=True)
+        reader.start()
+        try:
+            try:
+                process.stdin.write(json.dumps(spec).encode("utf-8"))
+                process.stdin.close()
+            except BrokenPipeError:
+                pass  # the child died at start-up; its exit status says why
+            try:
+                code = process.wait(timeout_seconds)
+            except subprocess.TimeoutExpired:
+                _stop(process)
+                reader.join(5)
+                raise LocalAnalysisError(
+                    f"Local Clarify analysis {run_name} did not finish within {timeout_seconds:g} s and was "
+                    "stopped. Raise the operator's max_ingestion_time, sample the dataset, or lower "
+                    "methods.shap.num_samples.\nLast engine output:\n" + "\n".join(tail),
+                    exit_code=process.returncode,
+                    stderr_tail="\n".join(tail),
+                ) from None
+        except BaseException:
+            _stop(process)  # the task was killed or timed out: never leave the child running
+            raise
+        reader.join(10)
+        stderr_tail = "\n".join(tail)
+        payload: dict = {}
+        if os.path.exists(result_file):
+            with open(result_file, encoding="utf-8") as handle:
+                try:
+                    payload = json.load(handle)
+                except ValueError:
+                    payload = {}
+        if code == 0 and payload.get("ok"):
+            return payload
+        if payload.get("ok") is False:
+            error_type = payload.get("error_type", "Exception")
+            hint = ""
+            if error_type == "MemoryError":
+                hint = (
+                    " The engine ran out of memory (memory_limit_mb or the machine's memory): sample the "
+                    "dataset, give the worker more memory, or lower methods.shap.num_samples."
+                )
+            message = (
+                f"Local Clarify analysis {run_name} failed: {error_type}: {payload.get('message')}.{hint}"
+            )
+        else:
+            message = f"Local Clarify analysis {run_name}: the engine process {_describe_exit(code)}."
+        raise LocalAnalysisError(
+            message + ("\nLast engine output:\n" + stderr_tail if stderr_tail else ""),
+            exit_code=code,
+            stderr_tail=stderr_tail,
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# Public entry point
+
+
+def run_local_analysis(
+    analysis_config: dict,
+    dataset_uri: str | None,
+    output_uri: str,
+    *,
+    aws_conn_id: str | None = "aws_default",
+    region_name: str | None = None,
+    verify: bool | str | None = None,
+    local_model: str | dict | None = None,
+    run_name: str = "clarify-local",
+    timeout_seconds: float | None = None,
+    memory_limit_mb: int | None = None,
+    logger: logging.Logger | None = None,
+) -> LocalRunOutcome:
+    """Run one Clarify analysis with the open engine in a child process.
+
+    :param analysis_config: the validated analysis_config dict (the one SageMaker mode uploads).
+    :param dataset_uri: dataset location (``s3://``, ``file://`` or a local path); ``None`` uses
+        ``analysis_config["dataset_uri"]``.
+    :param output_uri: output location (``s3://``, ``file://`` or a local path); receives
+        ``analysis_config.json``, ``analysis.json``, ``report.html`` and explanation files.
+    :param aws_conn_id: AWS connection for ``s3://`` locations and SageMaker endpoints
+        (its ``endpoint_url`` extra is honoured). Only read when something is on S3 or an endpoint is used.
+    :param region_name: AWS region (default: the connection's).
+    :param verify: TLS verification for S3 (as in the amazon provider's hooks).
+    :param local_model: where predictions come from; see :func:`resolve_local_model`.
+    :param run_name: name of this run in logs and in the outcome (SageMaker mode's job name).
+    :param timeout_seconds: stop the engine and fail after this many seconds (``None``: no limit).
+    :param memory_limit_mb: cap the engine's address space (``RLIMIT_AS``); ``None``: no cap.
+    :param logger: where the engine's log lines go (the task log).
+    :raises ClarifyConfigError: bad locations or ``local_model``, before anything runs.
+    :raises LocalAnalysisError: the engine raised, crashed, was killed or timed out.
+    """
+    logger = logger or logging.getLogger(__name__)
+    if not isinstance(analysis_config, dict):
+        raise ClarifyConfigError(
+            f"analysis_config must be a dict, not {type(analysis_config).__name__}",
+            field="analysis_config",
+            value=type(analysis_config).__name__,
+            accepted="the analysis_config dict",
+        )
+    output_uri = _check_location("s3_output_path", output_uri)
+    dataset_uri = dataset_uri or analysis_config.get("dataset_uri")
+    dataset_uri = _check_location("s3_data_input_path", dataset_uri)
+    if memory_limit_mb is not None and (not isinstance(memory_limit_mb, int) or memory_limit_mb < 256):
+        raise ClarifyConfigError(
+            f"memory_limit_mb={memory_limit_mb!r} is too small to load the engine",
+            field="memory_limit_mb",
+            value=memory_limit_mb,
+            accepted="None or an int >= 256 (MiB of address space; numeric libraries need ~1000+)",
+        )
+    model = resolve_local_model(local_model, analysis_config)
+
+    other_uris = [
+        analysis_config.get("facet_dataset_uri"),
+        analysis_config.get("predicted_label_dataset_uri"),
+        ((analysis_config.get("methods") or {}).get("shap") or {}).get("baseline"),
+        model.get("artifact") if model else None,
+    ]
+    spec: dict[str, Any] = {
+        "analysis_config": analysis_config,
+        "dataset": dataset_uri,
+        "output": output_uri,
+        "memory_limit_bytes": memory_limit_mb * 1024 * 1024 if memory_limit_mb else None,
+    }
+    if _uses_s3(dataset_uri, output_uri, *other_uris) or (model and model["kind"] == "endpoint"):
+        aws = _aws_settings(aws_conn_id, region_name, verify)
+        spec["storage_options"] = aws["storage_options"]
+        if model and model["kind"] == "endpoint":
+            model["endpoint_url"] = aws["runtime_endpoint_url"]
+
+    config_uri = _write_analysis_config(analysis_config, output_uri, aws_conn_id, region_name, verify)
+    logger.info("Local Clarify analysis %s: config written to %s", run_name, config_uri)
+
+    with tempfile.TemporaryDirectory(prefix="clarify-model-") as workdir:
+        if model and model["kind"] == "artifact":
+            model = {
+                **model,
+                "path": _fetch_artifact(model["artifact"], workdir, aws_conn_id, region_name, verify),
+            }
+        spec["model"] = model
+        logger.info(
+            "Local Clarify analysis %s: dataset %s -> %s (model: %s)",
+            run_name,
+            dataset_uri,
+            output_uri,
+            _describe_model(model),
+        )
+        started = time.monotonic()
+        payload = _run_child(spec, timeout_seconds=timeout_seconds, logger=logger, run_name=run_name)
+        duration = time.monotonic() - started
+    logger.info("Local Clarify analysis %s finished in %.1f s: %s", run_name, duration, output_uri)
+    return LocalRunOutcome(
+        analysis_result_uri=output_uri,
+        analysis_config_uri=config_uri,
+        job_name=run_name,
+        analysis_json_uri=payload.get("analysis_json_uri") or _join(output_uri, "analysis.json"),
+        duration_seconds=duration,
+    )
+
+
+def _describe_model(model: dict | None) -> str:
+    if not model:
+        return "none needed"
+    if model["kind"] == "http":
+        return f"HTTP {model['url']}"
+    if model["kind"] == "endpoint":
+        return f"SageMaker endpoint {model['endpoint_name']}"
+    return f"{model['format']} artifact {model['artifact']}"

@@ -1,0 +1,222 @@
+"""ClarifyProcessingJobTrigger: wait for a Clarify processing job in the triggerer, not in a worker slot.
+
+A hand-written polling loop rather than the amazon ``AwsBaseWaiterTrigger``, because it must:
+
+* tell ``Failed`` from ``Stopped`` and carry the job's ``FailureReason`` in the event;
+* back off exponentially (with a cap) when DescribeProcessingJob is throttled, without counting those
+  calls as attempts;
+* honour a total deadline taken from ``max_ingestion_time`` (Clarify SHAP jobs run for hours; there is
+  no hidden 30-minute cap). The deadline is absolute and serialized, so a triggerer restart does not
+  extend it.
+
+Events (contract B): ``success`` (with ``analysis_result_uri``), ``failed`` (``job_status`` Failed or
+Stopped, ``failure_reason``), ``timeout`` and ``error``. The loop returns right after yielding, treats
+``Stopped`` as terminal, is bounded, and never swallows ``asyncio.CancelledError``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from airflow.triggers.base import BaseTrigger, TriggerEvent
+from airflow_provider_clarify.analysis.processing_job import (
+    MAX_CLARIFY_RUNTIME_SECONDS,
+    result_uri_from_description,
+)
+from airflow_provider_clarify.hooks.clarify import (
+    FAILED_STATES,
+    ClarifyHook,
+    is_throttling_error,
+    job_failure_message,
+    throttle_delay,
+)
+
+#: Without max_ingestion_time or max_attempts the wait is still bounded: a Clarify job cannot run longer
+#: than 7 days, plus an hour for SageMaker to report the end.
+DEFAULT_MAX_WAIT_SECONDS = MAX_CLARIFY_RUNTIME_SECONDS + 3600
+#: How long on_kill may spend stopping the job.
+ON_KILL_TIMEOUT_SECONDS = 30
+
+
+class ClarifyProcessingJobTrigger(BaseTrigger):
+    """Poll DescribeProcessingJob every ``check_interval`` seconds until the job ends or time runs out.
+
+    :param job_name: the processing job to watch.
+    :param analysis_result_uri: URI to hand back on success; when ``None`` it is read from the job's
+        ``analysis_result`` output.
+    :param aws_conn_id: Airflow AWS connection id.
+    :param region_name: AWS region (defaults to the connection's).
+    :param verify: SSL verification for boto3/aiobotocore.
+    :param botocore_config: botocore client configuration dict.
+    :param check_interval: seconds between polls (> 0).
+    :param max_ingestion_time: total seconds to wait before a ``timeout`` event; the job keeps running.
+    :param max_attempts: optional cap on the number of successful polls before a ``timeout`` event.
+    :param max_throttle_delay: cap in seconds of the exponential back-off after throttling.
+    :param stop_job_on_kill: stop the job when a user kills the deferred task (Airflow >= 3.3).
+    :param end_time: absolute deadline (Unix seconds); computed from ``max_ingestion_time`` when not
+        given and serialized so a re-created trigger keeps the same deadline.
+    :param waiter_delay: alias of ``check_interval`` (amazon provider vocabulary).
+    :param waiter_max_attempts: alias of ``max_attempts`` (amazon provider vocabulary).
+    """
+
+    def __init__(
+        self,
+        job_name: str,
+        analysis_result_uri: str | None = None,
+        aws_conn_id: str | None = "aws_default",
+        region_name: str | None = None,
+        verify: bool | str | None = None,
+        botocore_config: dict | None = None,
+        check_interval: float = 30,
+        max_ingestion_time: float | None = None,
+        max_attempts: int | None = None,
+        max_throttle_delay: float = 300,
+        stop_job_on_kill: bool = True,
+        end_time: float | None = None,
+        waiter_delay: float | None = None,
+        waiter_max_attempts: int | None = None,
+    ) -> None:
+        super().__init__()
+        if waiter_delay is not None:
+            check_interval = waiter_delay
+        if waiter_max_attempts is not None:
+            max_attempts = waiter_max_attempts
+        if not check_interval or check_interval <= 0:
+            raise ValueError(f"check_interval must be a positive number of seconds, got {check_interval!r}")
+        if max_attempts is not None and max_attempts < 1:
+            raise ValueError(f"max_attempts must be at least 1 when given, got {max_attempts!r}")
+        self.job_name = job_name
+        self.analysis_result_uri = analysis_result_uri
+        self.aws_conn_id = aws_conn_id
+        self.region_name = region_name
+        self.verify = verify
+        self.botocore_config = botocore_config
+        self.check_interval = check_interval
+        self.max_ingestion_time = max_ingestion_time
+        self.max_attempts = max_attempts
+        self.max_throttle_delay = max_throttle_delay
+        self.stop_job_on_kill = stop_job_on_kill
+        if end_time is None:
+            wait = max_ingestion_time if max_ingestion_time is not None else DEFAULT_MAX_WAIT_SECONDS
+            end_time = time.time() + wait
+        self.end_time = end_time
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (
+            f"{self.__class__.__module__}.{self.__class__.__qualname__}",
+            {
+                "job_name": self.job_name,
+                "analysis_result_uri": self.analysis_result_uri,
+                "aws_conn_id": self.aws_conn_id,
+                "region_name": self.region_name,
+                "verify": self.verify,
+                "botocore_config": self.botocore_config,
+                "check_interval": self.check_interval,
+                "max_ingestion_time": self.max_ingestion_time,
+                "max_attempts": self.max_attempts,
+                "max_throttle_delay": self.max_throttle_delay,
+                "stop_job_on_kill": self.stop_job_on_kill,
+                "end_time": self.end_time,
+            },
+        )
+
+    def hook(self) -> ClarifyHook:
+        return ClarifyHook(
+            aws_conn_id=self.aws_conn_id,
+            region_name=self.region_name,
+            verify=self.verify,
+            config=self.botocore_config,
+        )
+
+    def _timeout_payload(self, last_status: str | None, polls: int) -> dict[str, Any]:
+        limit = (
+            f"max_attempts={self.max_attempts}"
+            if self.max_attempts is not None and polls >= self.max_attempts
+            else f"max_ingestion_time={self.max_ingestion_time} s"
+            if self.max_ingestion_time is not None
+            else f"the {DEFAULT_MAX_WAIT_SECONDS} s Clarify maximum"
+        )
+        return {
+            "status": "timeout",
+            "job_name": self.job_name,
+            "job_status": last_status,
+            "message": f"Clarify job {self.job_name} still {last_status or 'unknown'} after {limit}; "
+            "the job was left running",
+        }
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        # The event is yielded after the aiobotocore client is closed, so nothing stays open while
+        # Airflow handles it (and an abandoned generator has nothing to clean up).
+        try:
+            payload = await self._poll_until_done()
+        except ClientError as error:
+            payload = {
+                "status": "error",
+                "job_name": self.job_name,
+                "message": f"Could not describe Clarify job {self.job_name}: {error}",
+            }
+        yield TriggerEvent(payload)
+
+    async def _poll_until_done(self) -> dict[str, Any]:
+        """Poll until a terminal status or a limit; return the event payload."""
+        hook = self.hook()
+        polls = 0
+        throttles = 0
+        last_status: str | None = None
+        async with await hook.get_async_conn() as client:
+            while True:
+                try:
+                    description = await hook.describe_processing_job_async(self.job_name, client=client)
+                except ClientError as error:
+                    if not is_throttling_error(error):
+                        raise
+                    throttles += 1
+                    delay = throttle_delay(self.check_interval, throttles, self.max_throttle_delay)
+                    self.log.warning(
+                        "DescribeProcessingJob throttled (%s in a row); retrying in %.1f s", throttles, delay
+                    )
+                else:
+                    throttles = 0
+                    polls += 1
+                    last_status = description["ProcessingJobStatus"]
+                    if last_status == "Completed":
+                        uri = self.analysis_result_uri or result_uri_from_description(description)
+                        return {"status": "success", "job_name": self.job_name, "analysis_result_uri": uri}
+                    if last_status in FAILED_STATES:
+                        reason = description.get("FailureReason")
+                        return {
+                            "status": "failed",
+                            "job_name": self.job_name,
+                            "job_status": last_status,
+                            "failure_reason": reason,
+                            "message": job_failure_message(self.job_name, last_status, reason),
+                        }
+                    self.log.info("Clarify job %s is %s (poll %s)", self.job_name, last_status, polls)
+                    if self.max_attempts is not None and polls >= self.max_attempts:
+                        return self._timeout_payload(last_status, polls)
+                    delay = self.check_interval
+                remaining = self.end_time - time.time()
+                if remaining <= 0:
+                    return self._timeout_payload(last_status, polls)
+                await self._pause(min(delay, remaining))
+
+    async def _pause(self, seconds: float) -> None:
+        """Sleep between polls (one place, so tests can observe the back-off)."""
+        await asyncio.sleep(seconds)
+
+    async def on_kill(self) -> None:
+        """Stop the job when a user marks the deferred task failed/success or clears it (Airflow 3.3+).
+
+        Not called on triggerer restarts or timeouts; older Airflow versions never call it.
+        """
+        if not self.stop_job_on_kill:
+            return
+        self.log.info("Task killed while deferred: stopping Clarify job %s", self.job_name)
+        await asyncio.wait_for(
+            self.hook().stop_processing_job_async(self.job_name), timeout=ON_KILL_TIMEOUT_SECONDS
+        )

@@ -1,0 +1,11 @@
+"""Where test data lives, independent of where the checkout is."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+TEST_DATA = REPO_ROOT / "tests" / "data"
+# smclarify's output on a seeded synthetic credit dataset (copied from the team's shared/data/golden).
+GOLDEN_DIR = TEST_DATA / "golden"
+DAGS_DIR = REPO_ROOT / "dags"

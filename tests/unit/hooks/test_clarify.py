@@ -1,0 +1,302 @@
+"""ClarifyHook against the local fake AWS (moto ThreadedMotoServer behind a real ``aws`` connection)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import UTC, datetime
+
+import boto3
+import pytest
+from botocore.exceptions import ClientError
+from botocore.stub import Stubber
+
+from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException
+from airflow_provider_clarify.analysis.processing_job import analysis_config_upload_uri, processing_job_request
+from airflow_provider_clarify.analysis.results import AnalysisResult
+from airflow_provider_clarify.hooks.clarify import (
+    ClarifyHook,
+    ClarifyJobFailedException,
+    job_failure_message,
+    throttle_delay,
+)
+from tests.support.aws import REGION
+
+ROLE = "arn:aws:iam::123456789012:role/ClarifyRole"
+KMS_KEY = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+ANALYSIS = {
+    "version": "1.0",
+    "pre_training_bias_metrics": {
+        "label": "approved",
+        "label_value_or_threshold": "1",
+        "facets": {
+            "sex": [
+                {
+                    "value_or_threshold": "female",
+                    "metrics": [{"name": "CI", "description": "Class Imbalance (CI)", "value": 0.211}],
+                }
+            ]
+        },
+    },
+}
+
+
+def request_for(name: str, bucket: str, output: str = "clarify/out") -> dict:
+    return processing_job_request(
+        job_name=name,
+        role_arn=ROLE,
+        analysis_config_uri=analysis_config_upload_uri(f"s3://{bucket}/{output}"),
+        dataset_uri=f"s3://{bucket}/data/train.csv",
+        output_uri=f"s3://{bucket}/{output}",
+        instance_type="ml.c5.xlarge",
+        region=REGION,
+        max_runtime_in_seconds=3600,
+        tags={"team": "ml"},
+    )
+
+
+def s3_client(moto_endpoint):
+    return boto3.client("s3", endpoint_url=moto_endpoint, region_name=REGION)
+
+
+@pytest.fixture
+def hook(aws_conn):
+    return ClarifyHook(aws_conn_id=aws_conn)
+
+
+def test_s3_hook_shares_the_connection_settings(aws_conn):
+    hook = ClarifyHook(aws_conn_id=aws_conn, region_name="eu-west-1", verify=False, config={"read_timeout": 7})
+    assert hook.s3_hook.aws_conn_id == aws_conn
+    assert hook.s3_hook.region_name == "eu-west-1"
+    assert hook.s3_hook.verify is False
+    assert hook.s3_hook.config.read_timeout == 7
+
+
+def test_upload_analysis_config_writes_the_json(hook, s3_bucket, moto_endpoint):
+    config = {"dataset_type": "text/csv", "label": "approved", "methods": {"pre_training_bias": {"methods": "all"}}}
+    uri = hook.upload_analysis_config(config, f"s3://{s3_bucket}/clarify/out/analysis_config.json")
+    assert uri == f"s3://{s3_bucket}/clarify/out/analysis_config.json"
+    stored = s3_client(moto_endpoint).get_object(Bucket=s3_bucket, Key="clarify/out/analysis_config.json")
+    assert json.loads(stored["Body"].read()) == config
+    assert stored.get("ServerSideEncryption") != "aws:kms"
+    # replacing an existing config is allowed (a retry re-uploads the same file)
+    hook.upload_analysis_config({"label": "y"}, uri)
+    stored = s3_client(moto_endpoint).get_object(Bucket=s3_bucket, Key="clarify/out/analysis_config.json")
+    assert json.loads(stored["Body"].read()) == {"label": "y"}
+
+
+def test_upload_analysis_config_uses_sse_kms(hook, s3_bucket, moto_endpoint):
+    hook.upload_analysis_config({"label": "y"}, f"s3://{s3_bucket}/kms/analysis_config.json", kms_key=KMS_KEY)
+    head = s3_client(moto_endpoint).head_object(Bucket=s3_bucket, Key="kms/analysis_config.json")
+    assert head["ServerSideEncryption"] == "aws:kms"
+    assert head["SSEKMSKeyId"] == KMS_KEY
+
+
+def test_start_and_describe_a_processing_job(hook, s3_bucket):
+    request = request_for("clarify-hook-start", s3_bucket)
+    response = hook.start_processing_job(request)
+    assert response["ProcessingJobArn"].endswith(":processing-job/clarify-hook-start")
+    description = hook.describe_processing_job("clarify-hook-start")
+    assert description["AppSpecification"] == request["AppSpecification"]
+    assert description["RoleArn"] == ROLE
+    assert description["ProcessingInputs"] == request["ProcessingInputs"]
+    assert description["ProcessingOutputConfig"] == request["ProcessingOutputConfig"]
+    assert description["StoppingCondition"] == {"MaxRuntimeInSeconds": 3600}
+    assert hook.get_analysis_result_uri("clarify-hook-start") == f"s3://{s3_bucket}/clarify/out"
+
+
+def test_stop_processing_job_stops_a_running_job(hook, s3_bucket, sm_backend, jobs_start_in_progress):
+    hook.start_processing_job(request_for("clarify-hook-stop", s3_bucket))
+    assert hook.describe_processing_job("clarify-hook-stop")["ProcessingJobStatus"] == "InProgress"
+    hook.stop_processing_job("clarify-hook-stop")
+    assert sm_backend.processing_jobs["clarify-hook-stop"].processing_job_status == "Stopped"
+
+
+def _description(status: str) -> dict:
+    return {
+        "ProcessingJobName": "done-job",
+        "ProcessingJobArn": "arn:aws:sagemaker:us-east-1:123456789012:processing-job/done-job",
+        "ProcessingJobStatus": status,
+        "CreationTime": datetime(2024, 1, 1, tzinfo=UTC),
+        "AppSpecification": {"ImageUri": "img"},
+        "ProcessingResources": {
+            "ClusterConfig": {"InstanceCount": 1, "InstanceType": "ml.c5.xlarge", "VolumeSizeInGB": 30}
+        },
+    }
+
+
+@pytest.mark.parametrize("status", ["Completed", "Failed", "Stopped", "Stopping"])
+def test_stop_processing_job_tolerates_finished_jobs(hook, status):
+    with Stubber(hook.conn) as stub:
+        stub.add_client_error(
+            "stop_processing_job",
+            service_error_code="ValidationException",
+            service_message=f"The request was rejected because the processing job is in status {status}.",
+            expected_params={"ProcessingJobName": "done-job"},
+        )
+        stub.add_response("describe_processing_job", _description(status), {"ProcessingJobName": "done-job"})
+        hook.stop_processing_job("done-job")
+        stub.assert_no_pending_responses()
+
+
+def test_stop_processing_job_reraises_other_errors(hook):
+    with Stubber(hook.conn) as stub:
+        stub.add_client_error("stop_processing_job", service_error_code="AccessDeniedException")
+        with pytest.raises(ClientError, match="AccessDenied"):
+            hook.stop_processing_job("done-job")
+    with Stubber(hook.conn) as stub:
+        stub.add_client_error("stop_processing_job", service_error_code="ValidationException")
+        stub.add_response("describe_processing_job", _description("InProgress"), {"ProcessingJobName": "done-job"})
+        with pytest.raises(ClientError, match="ValidationException"):
+            hook.stop_processing_job("done-job")
+
+
+def test_stop_of_a_missing_job_is_an_error(hook):
+    with pytest.raises(ClientError):
+        hook.stop_processing_job("never-created")
+
+
+def test_find_processing_jobs_by_prefix_newest_first(hook, s3_bucket):
+    for name in ("clarify-t1-a", "other-clarify-t1-b", "clarify-t1-b", "clarify-t2-a"):
+        hook.start_processing_job(request_for(name, s3_bucket))
+    found = hook.find_processing_jobs("clarify-t1")
+    assert [j["ProcessingJobName"] for j in found] == ["clarify-t1-b", "clarify-t1-a"]
+    assert hook.find_processing_jobs("nothing-like-this") == []
+
+
+def test_wait_for_processing_job_returns_the_terminal_description(hook, s3_bucket, scripted_status):
+    hook.start_processing_job(request_for("clarify-wait", s3_bucket))
+    scripted_status("clarify-wait", ["InProgress", "InProgress", "Failed"], failure_reason="ClientError: no facet")
+    description = hook.wait_for_processing_job("clarify-wait", check_interval=0.05)
+    assert description["ProcessingJobStatus"] == "Failed"
+    assert description["FailureReason"] == "ClientError: no facet"
+    assert scripted_status.calls["clarify-wait"] == 3
+
+
+def test_wait_for_processing_job_times_out(hook, s3_bucket, scripted_status):
+    hook.start_processing_job(request_for("clarify-wait-long", s3_bucket))
+    scripted_status("clarify-wait-long", ["InProgress"])
+    with pytest.raises(AirflowException, match="max_ingestion_time"):
+        hook.wait_for_processing_job("clarify-wait-long", check_interval=0.1, max_ingestion_time=0.35)
+    assert 2 <= scripted_status.calls["clarify-wait-long"] <= 5
+
+
+def test_wait_for_processing_job_backs_off_when_throttled(hook, monkeypatch):
+    sleeps: list[float] = []
+    monkeypatch.setattr("airflow_provider_clarify.hooks.clarify.time.sleep", sleeps.append)
+    with Stubber(hook.conn) as stub:
+        for _ in range(4):
+            stub.add_client_error("describe_processing_job", service_error_code="ThrottlingException")
+        stub.add_response("describe_processing_job", _description("InProgress"), {"ProcessingJobName": "done-job"})
+        stub.add_client_error("describe_processing_job", service_error_code="ThrottlingException")
+        stub.add_response("describe_processing_job", _description("Completed"), {"ProcessingJobName": "done-job"})
+        description = hook.wait_for_processing_job("done-job", check_interval=2, max_throttle_delay=10)
+        stub.assert_no_pending_responses()
+    assert description["ProcessingJobStatus"] == "Completed"
+    # 4 throttles: 2, 4, 8, then capped at 10; a normal poll interval; the count restarts after success
+    assert sleeps == [2, 4, 8, 10, 2, 2]
+
+
+def test_throttle_delay_is_exponential_and_capped():
+    assert [throttle_delay(5, n, 60) for n in range(1, 7)] == [5, 10, 20, 40, 60, 60]
+
+
+def test_failure_message_and_exception():
+    error = ClarifyJobFailedException("job-1", "Failed", "AlgorithmError: label column missing")
+    assert isinstance(error, AirflowFailException)
+    assert str(error) == "Clarify processing job job-1 ended with status Failed: AlgorithmError: label column missing"
+    assert (error.job_name, error.job_status, error.failure_reason) == (
+        "job-1",
+        "Failed",
+        "AlgorithmError: label column missing",
+    )
+    assert job_failure_message("job-2", "Stopped", None).endswith("stopped before completion")
+
+
+# --- results -------------------------------------------------------------------------------------------
+
+
+def test_read_analysis_result_from_s3(hook, s3_bucket, moto_endpoint):
+    s3_client(moto_endpoint).put_object(
+        Bucket=s3_bucket, Key="clarify/out/analysis.json", Body=json.dumps(ANALYSIS).encode()
+    )
+    for uri in (
+        f"s3://{s3_bucket}/clarify/out",
+        f"s3://{s3_bucket}/clarify/out/",
+        f"s3://{s3_bucket}/clarify/out/analysis.json",
+    ):
+        result = hook.read_analysis_result(uri)
+        assert isinstance(result, AnalysisResult)
+        assert result.metric("CI")[0].value == pytest.approx(0.211)
+
+
+def test_read_analysis_result_missing_on_s3(hook, s3_bucket):
+    with pytest.raises(FileNotFoundError, match=f"s3://{s3_bucket}/nothing/analysis.json"):
+        hook.read_analysis_result(f"s3://{s3_bucket}/nothing")
+
+
+def test_read_analysis_result_from_local_paths(tmp_path, aws_conn):
+    hook = ClarifyHook(aws_conn_id=aws_conn)
+    (tmp_path / "analysis.json").write_text(json.dumps(ANALYSIS))
+    for uri in (str(tmp_path), tmp_path.as_uri(), str(tmp_path / "analysis.json")):
+        assert hook.read_analysis_result(uri).pre_training_bias.label == "approved"
+    with pytest.raises(FileNotFoundError):
+        hook.read_analysis_result(str(tmp_path / "missing"))
+
+
+def test_list_result_files_on_s3(hook, s3_bucket, moto_endpoint):
+    client = s3_client(moto_endpoint)
+    for key in ("out/analysis.json", "out/report.html", "out/explanations_shap/out.csv", "outside/analysis.json"):
+        client.put_object(Bucket=s3_bucket, Key=key, Body=b"{}")
+    expected = [
+        f"s3://{s3_bucket}/out/analysis.json",
+        f"s3://{s3_bucket}/out/explanations_shap/out.csv",
+        f"s3://{s3_bucket}/out/report.html",
+    ]
+    assert hook.list_result_files(f"s3://{s3_bucket}/out") == expected
+    assert hook.list_result_files(f"s3://{s3_bucket}/out/") == expected
+    assert hook.list_result_files(f"s3://{s3_bucket}/empty") == []
+
+
+def test_list_result_files_locally(tmp_path, aws_conn):
+    hook = ClarifyHook(aws_conn_id=aws_conn)
+    (tmp_path / "explanations_shap").mkdir()
+    (tmp_path / "analysis.json").write_text("{}")
+    (tmp_path / "explanations_shap" / "out.csv").write_text("a\n")
+    assert hook.list_result_files(str(tmp_path)) == [
+        str(tmp_path / "analysis.json"),
+        str(tmp_path / "explanations_shap" / "out.csv"),
+    ]
+    assert hook.list_result_files(tmp_path.as_uri()) == [
+        (tmp_path / "analysis.json").as_uri(),
+        (tmp_path / "explanations_shap" / "out.csv").as_uri(),
+    ]
+    assert hook.list_result_files(str(tmp_path / "missing")) == []
+
+
+# --- async -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.asyncio
+async def test_async_describe_and_stop(hook, s3_bucket, sm_backend, jobs_start_in_progress):
+    hook.start_processing_job(request_for("clarify-async", s3_bucket))
+    description = await hook.describe_processing_job_async("clarify-async")
+    assert description["ProcessingJobStatus"] == "InProgress"
+    async with await hook.get_async_conn() as client:
+        again = await hook.describe_processing_job_async("clarify-async", client=client)
+    assert again["ProcessingJobArn"] == description["ProcessingJobArn"]
+    await hook.stop_processing_job_async("clarify-async")
+    assert sm_backend.processing_jobs["clarify-async"].processing_job_status == "Stopped"
+
+
+def test_hooks_triggers_and_sensors_import_no_numeric_libraries():
+    code = (
+        "import sys\n"
+        "import airflow_provider_clarify.hooks.clarify, airflow_provider_clarify.triggers.clarify\n"
+        "import airflow_provider_clarify.sensors.clarify\n"
+        "heavy = sorted(m for m in ('numpy', 'pandas', 'pyarrow', 'sklearn', 'scipy', 'shap') if m in sys.modules)\n"
+        "print('HEAVY=' + ','.join(heavy))\n"
+    )
+    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
+    assert completed.stdout.strip().splitlines()[-1] == "HEAVY="

@@ -1,0 +1,121 @@
+"""Console links: URL formats, quoting and what ``persist`` stores for the job and the results."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from airflow_provider_clarify.links.clarify import (
+    ClarifyAnalysisResultLink,
+    ClarifyProcessingJobLink,
+    split_s3_uri,
+)
+
+
+class _TI:
+    def __init__(self) -> None:
+        self.xcoms: dict[str, Any] = {}
+
+    def xcom_push(self, key: str, value: Any) -> None:
+        self.xcoms[key] = value
+
+
+class _Operator:
+    def __init__(self, do_xcom_push: bool = True) -> None:
+        self.do_xcom_push = do_xcom_push
+
+
+def test_job_link_points_at_the_sagemaker_console_processing_job():
+    ti = _TI()
+    ClarifyProcessingJobLink.persist_job(
+        context={"ti": ti},
+        operator=_Operator(),
+        region_name="eu-west-1",
+        aws_partition="aws",
+        job_name="Clarify-Bias-1a2b",
+    )
+    stored = ti.xcoms[ClarifyProcessingJobLink.key]
+    assert stored == {
+        "region_name": "eu-west-1",
+        "aws_domain": "aws.amazon.com",
+        "job_name": "Clarify-Bias-1a2b",
+    }
+    assert (
+        ClarifyProcessingJobLink().format_link(**stored)
+        == "https://console.aws.amazon.com/sagemaker/home?region=eu-west-1#/processing-jobs/Clarify-Bias-1a2b"
+    )
+
+
+def test_job_link_uses_the_partition_domain():
+    ti = _TI()
+    ClarifyProcessingJobLink.persist_job(
+        context={"ti": ti},
+        operator=_Operator(),
+        region_name="cn-north-1",
+        aws_partition="aws-cn",
+        job_name="j",
+    )
+    url = ClarifyProcessingJobLink().format_link(**ti.xcoms[ClarifyProcessingJobLink.key])
+    assert url == "https://console.amazonaws.cn/sagemaker/home?region=cn-north-1#/processing-jobs/j"
+
+
+def test_result_link_points_at_the_s3_console_prefix():
+    ti = _TI()
+    ClarifyAnalysisResultLink.persist_result(
+        context={"ti": ti},
+        operator=_Operator(),
+        region_name="us-east-1",
+        aws_partition="aws",
+        result_uri="s3://audit-bucket/clarify/2024-03-01/pre training/",
+    )
+    stored = ti.xcoms[ClarifyAnalysisResultLink.key]
+    assert stored["bucket"] == "audit-bucket"
+    assert stored["prefix"] == "clarify/2024-03-01/pre%20training/"
+    assert ClarifyAnalysisResultLink().format_link(**stored) == (
+        "https://console.aws.amazon.com/s3/buckets/audit-bucket?region=us-east-1"
+        "&prefix=clarify/2024-03-01/pre%20training/"
+    )
+
+
+def test_result_link_is_not_stored_for_local_results_or_without_xcom():
+    ti = _TI()
+    for uri in ("/tmp/clarify/out", "file:///tmp/clarify/out"):
+        ClarifyAnalysisResultLink.persist_result(
+            context={"ti": ti},
+            operator=_Operator(),
+            region_name="us-east-1",
+            aws_partition="aws",
+            result_uri=uri,
+        )
+    ClarifyAnalysisResultLink.persist_result(
+        context={"ti": ti},
+        operator=_Operator(do_xcom_push=False),
+        region_name="us-east-1",
+        aws_partition="aws",
+        result_uri="s3://b/p",
+    )
+    assert ti.xcoms == {}
+
+
+def test_missing_parameters_give_an_empty_link():
+    assert ClarifyProcessingJobLink().format_link(region_name="us-east-1") == ""
+
+
+@pytest.mark.parametrize(
+    ("uri", "expected"),
+    [
+        ("s3://b/a/b/", ("b", "a/b")),
+        ("s3://b", ("b", "")),
+        ("s3://b/", ("b", "")),
+        ("s3://b/k.json", ("b", "k.json")),
+    ],
+)
+def test_split_s3_uri(uri, expected):
+    assert split_s3_uri(uri) == expected
+
+
+@pytest.mark.parametrize("uri", ["/local/path", "s3://", "s3:///key", "https://b/k"])
+def test_split_s3_uri_rejects_non_s3(uri):
+    with pytest.raises(ValueError, match="s3://"):
+        split_s3_uri(uri)

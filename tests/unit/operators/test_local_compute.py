@@ -1,0 +1,427 @@
+"""``run_local_analysis``: the open engine in a child process, on local paths, file:// and S3 (moto).
+
+Crash tests use model artifacts whose *loading* does the damage (a pickle runs code when loaded,
+which is exactly why ``local_model`` demands ``trust=True``): the child dies by a signal, runs out
+of its memory limit or hangs, and the test process - standing in for the Airflow worker - carries
+on and gets a clear ``LocalAnalysisError``.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import math
+import os
+import pickle
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+
+import boto3
+import pytest
+
+from airflow_provider_clarify.analysis.errors import ClarifyConfigError
+from airflow_provider_clarify.operators.local_compute import (
+    LocalAnalysisError,
+    LocalRunOutcome,
+    resolve_local_model,
+    run_local_analysis,
+)
+from tests.support.aws import REGION
+from tests.support.model_server import ModelServer
+from tests.support.paths import GOLDEN_DIR
+
+GOLDEN_CSV = GOLDEN_DIR / "synthetic_credit.csv"
+HEADERS = ["sex", "age", "job", "housing", "credit_amount", "duration", "approved", "score", "predicted"]
+
+
+def golden_case(name: str) -> dict:
+    cases = json.loads((GOLDEN_DIR / "smclarify_golden.json").read_text())
+    return next(case for case in cases if case["name"] == name)
+
+
+def bias_config(**methods) -> dict:
+    """The golden ``sex_female`` configuration (facet sex=female, label approved=1, group housing)."""
+    config = dict(golden_case("sex_female")["analysis_config"])
+    config["methods"] = methods or {"pre_training_bias": {"methods": "all"}}
+    return config
+
+
+def model_config() -> dict:
+    """Post-training bias with predictions from a model (no predicted-label column)."""
+    config = bias_config(post_training_bias={"methods": ["DPPL", "DI"]})
+    del config["predicted_label"]
+    config["headers"] = HEADERS[:7]
+    config["predictor"] = {
+        "model_name": "credit-model",
+        "instance_type": "ml.m5.xlarge",
+        "initial_instance_count": 1,
+    }
+    return config
+
+
+def metric_values(section: dict) -> dict[tuple[str, str, str], float | None]:
+    return {
+        (facet, group["value_or_threshold"], metric["name"]): metric.get("value")
+        for facet, groups in section["facets"].items()
+        for group in groups
+        for metric in group["metrics"]
+    }
+
+
+class _RunsOnLoad:
+    """Pickles to ``fn(*args)``: whoever unpickles the file runs it."""
+
+    def __init__(self, fn, *args):
+        self.fn, self.args = fn, args
+
+    def __reduce__(self):
+        return self.fn, self.args
+
+
+def hostile_artifact(tmp_path, fn, *args) -> dict:
+    path = tmp_path / "model.pkl"
+    path.write_bytes(pickle.dumps(_RunsOnLoad(fn, *args)))
+    return {"artifact": str(path), "format": "pickle", "trust": True}
+
+
+# --- results ------------------------------------------------------------------------------------------
+
+
+def test_local_paths_match_golden_and_config_written_next_to_output(tmp_path):
+    output = tmp_path / "out"
+    config = bias_config()
+
+    outcome = run_local_analysis(config, str(GOLDEN_CSV), str(output), run_name="clarify-local-test")
+
+    assert isinstance(outcome, LocalRunOutcome)
+    assert outcome.analysis_result_uri == str(output)
+    assert outcome.job_name == "clarify-local-test"
+    assert outcome.analysis_config_uri == str(output / "analysis_config.json")
+    assert json.loads((output / "analysis_config.json").read_text()) == config
+    analysis = json.loads((output / "analysis.json").read_text())
+    got = metric_values(analysis["pre_training_bias_metrics"])
+    want = metric_values(golden_case("sex_female")["pre_training_bias_metrics"])
+    assert got.keys() == want.keys()
+    for key, value in want.items():
+        assert got[key] == pytest.approx(value, rel=1e-9), key
+    assert not [p.name for p in output.iterdir() if p.name.startswith(".")], "temporary files left behind"
+
+
+def test_s3_file_uri_and_local_path_give_the_same_metrics(tmp_path, s3_bucket, moto_endpoint):
+    config = bias_config(pre_training_bias={"methods": "all"}, post_training_bias={"methods": "all"})
+    s3 = boto3.client("s3", endpoint_url=moto_endpoint, region_name=REGION)
+    s3.upload_file(str(GOLDEN_CSV), s3_bucket, "input/credit.csv")
+
+    local = run_local_analysis(config, str(GOLDEN_CSV), str(tmp_path / "local"), run_name="local")
+    assert local.analysis_json_uri.endswith("analysis.json")
+    file_uri = run_local_analysis(
+        config, GOLDEN_CSV.as_uri(), (tmp_path / "file").as_uri(), run_name="file", aws_conn_id=None
+    )
+    remote = run_local_analysis(
+        config,
+        f"s3://{s3_bucket}/input/credit.csv",
+        f"s3://{s3_bucket}/audit/run-1",
+        aws_conn_id="aws_default",
+        run_name="s3",
+    )
+
+    assert remote.analysis_result_uri == f"s3://{s3_bucket}/audit/run-1"
+    assert remote.analysis_config_uri == f"s3://{s3_bucket}/audit/run-1/analysis_config.json"
+    stored_config = s3.get_object(Bucket=s3_bucket, Key="audit/run-1/analysis_config.json")["Body"].read()
+    assert json.loads(stored_config) == config
+    from_s3 = json.loads(s3.get_object(Bucket=s3_bucket, Key="audit/run-1/analysis.json")["Body"].read())
+    from_disk = json.loads((tmp_path / "local" / "analysis.json").read_text())
+    from_file_uri = json.loads((tmp_path / "file" / "analysis.json").read_text())
+    assert file_uri.analysis_result_uri == (tmp_path / "file").as_uri()
+    for stage in ("pre_training_bias_metrics", "post_training_bias_metrics"):
+        disk = metric_values(from_disk[stage])
+        assert len(disk) > 10
+        for other in (from_s3, from_file_uri):
+            values = metric_values(other[stage])
+            assert values.keys() == disk.keys()
+            for key, value in disk.items():
+                assert (values[key] == value) or (
+                    isinstance(value, float) and math.isnan(value) and math.isnan(values[key])
+                ), key
+
+
+def test_artifact_and_http_model_equal_a_precomputed_label_column(tmp_path):
+    """A joblib model (in-process in the child) and the same model over HTTP give the metrics of its predictions."""
+    import joblib
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    rows = [line.split(",") for line in GOLDEN_CSV.read_text().splitlines()[1:]]
+    numeric = np.array([[float(r[1]), float(r[4]), float(r[5])] for r in rows])
+    labels = np.array([int(r[6]) for r in rows])
+    model = LogisticRegression(max_iter=500).fit(numeric, labels)
+    joblib.dump(model, tmp_path / "model.joblib")
+    predicted = (model.predict_proba(numeric)[:, 1] > 0.5).astype(int)
+
+    headers = ["sex", "age", "credit_amount", "duration", "approved"]
+    lines = [",".join(headers)] + [f"{r[0]},{r[1]},{r[4]},{r[5]},{r[6]}" for r in rows]
+    (tmp_path / "features.csv").write_text("\n".join(lines) + "\n")
+    lines = [",".join([*headers, "predicted"])] + [
+        f"{r[0]},{r[1]},{r[4]},{r[5]},{r[6]},{p}" for r, p in zip(rows, predicted)
+    ]
+    (tmp_path / "predicted.csv").write_text("\n".join(lines) + "\n")
+    methods = ["DPPL", "DI", "DCA", "DCR", "RD", "DAR", "DRR", "AD", "TE"]
+    common = {
+        "dataset_type": "text/csv",
+        "label": "approved",
+        "label_values_or_threshold": [1],
+        "facet": [{"name_or_index": "sex", "value_or_threshold": ["female"]}],
+        "methods": {"post_training_bias": {"methods": methods}},
+    }
+    # The model was trained on the numeric columns only; the dataset also has "sex", so exclude it
+    # from what the model sees, as a real audit would.
+    with_model = {
+        **common,
+        "headers": headers,
+        "excluded_columns": ["sex"],
+        "probability_threshold": 0.5,
+        "predictor": {"model_name": "m", "instance_type": "ml.m5.xlarge", "initial_instance_count": 1},
+    }
+    with_column = {**common, "headers": [*headers, "predicted"], "predicted_label": "predicted"}
+
+    run_local_analysis(
+        with_model,
+        str(tmp_path / "features.csv"),
+        str(tmp_path / "model-out"),
+        local_model={"artifact": str(tmp_path / "model.joblib"), "format": "joblib", "trust": True},
+    )
+    run_local_analysis(with_column, str(tmp_path / "predicted.csv"), str(tmp_path / "column-out"))
+    with ModelServer(lambda x: model.predict_proba(x.astype(float))[:, 1]) as server:
+        run_local_analysis(
+            with_model, str(tmp_path / "features.csv"), str(tmp_path / "http-out"), local_model=server.url
+        )
+        assert server.records == len(rows)
+
+    def post_training(folder: str) -> dict:
+        analysis = json.loads((tmp_path / folder / "analysis.json").read_text())
+        return metric_values(analysis["post_training_bias_metrics"])
+
+    want = post_training("column-out")
+    assert set(name for *_, name in want) == set(methods)
+    assert post_training("model-out") == pytest.approx(want, rel=1e-12)
+    assert post_training("http-out") == pytest.approx(want, rel=1e-12)
+
+
+# --- failures -----------------------------------------------------------------------------------------
+
+
+def test_engine_error_fails_with_its_message_and_writes_no_result(tmp_path):
+    config = bias_config()
+    config["label"] = "no_such_column"
+
+    with pytest.raises(LocalAnalysisError) as caught:
+        run_local_analysis(config, str(GOLDEN_CSV), str(tmp_path / "out"), run_name="broken-run")
+
+    message = str(caught.value)
+    assert "broken-run failed" in message
+    assert "no_such_column" in message
+    assert caught.value.exit_code == 1
+    assert "Traceback" in caught.value.stderr_tail
+    assert not (tmp_path / "out" / "analysis.json").exists()
+    assert (tmp_path / "out" / "analysis_config.json").exists()
+
+
+def test_child_killed_by_sigkill_reports_signal_and_memory_hint(tmp_path):
+    """What the kernel's OOM killer does: SIGKILL. The worker (this process) survives."""
+    model = hostile_artifact(tmp_path, signal.raise_signal, signal.SIGKILL)
+
+    with pytest.raises(LocalAnalysisError) as caught:
+        run_local_analysis(
+            model_config(), str(GOLDEN_CSV), str(tmp_path / "out"), local_model=model, run_name="oom"
+        )
+
+    assert caught.value.exit_code == -signal.SIGKILL
+    assert "killed by SIGKILL" in str(caught.value)
+    assert "out-of-memory" in str(caught.value)
+    assert not (tmp_path / "out" / "analysis.json").exists()
+
+
+def test_native_crash_in_the_child_is_reported(tmp_path):
+    model = hostile_artifact(tmp_path, ctypes.string_at, 0)  # reads address 0: a segmentation fault
+
+    with pytest.raises(LocalAnalysisError) as caught:
+        run_local_analysis(model_config(), str(GOLDEN_CSV), str(tmp_path / "out"), local_model=model)
+
+    assert caught.value.exit_code == -signal.SIGSEGV
+    assert "killed by SIGSEGV" in str(caught.value)
+
+
+def test_memory_limit_turns_a_huge_allocation_into_memory_error(tmp_path):
+    model = hostile_artifact(tmp_path, bytearray, 8 * 1024**3)  # 8 GiB, above the 1 GiB cap
+
+    with pytest.raises(LocalAnalysisError) as caught:
+        run_local_analysis(
+            model_config(), str(GOLDEN_CSV), str(tmp_path / "out"), local_model=model, memory_limit_mb=1024
+        )
+
+    assert "MemoryError" in str(caught.value)
+    assert "ran out of memory" in str(caught.value)
+    assert caught.value.exit_code == 1
+
+
+def test_timeout_stops_the_child(tmp_path):
+    model = hostile_artifact(tmp_path, time.sleep, 120)
+    started = time.monotonic()
+
+    with pytest.raises(LocalAnalysisError) as caught:
+        run_local_analysis(
+            model_config(), str(GOLDEN_CSV), str(tmp_path / "out"), local_model=model, timeout_seconds=3
+        )
+
+    assert "did not finish within 3 s" in str(caught.value)
+    assert caught.value.exit_code is not None  # the child was reaped, not left running
+    assert time.monotonic() - started < 60
+
+
+# --- local_model and locations ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("local_model", "field"),
+    [
+        ({"artifact": "/models/m.joblib", "format": "joblib"}, "local_model.trust"),
+        ({"artifact": "/models/m.joblib", "format": "joblib", "trust": "yes"}, "local_model.trust"),
+        ({"artifact": "/models/m.onnx", "format": "onnx", "trust": True}, "local_model.format"),
+        ({"artifact": "/m.pkl", "trust": True, "method": "decision_function"}, "local_model.method"),
+        ({"artifact": "gs://bucket/m.pkl", "trust": True}, "local_model.artifact"),
+        ({"url": "http://a", "endpoint_name": "b"}, "local_model"),
+        ({"url": "http://a", "timeout": 3}, "local_model.timeout"),
+        ("ftp://models/m", "local_model.url"),
+        (42, "local_model"),
+    ],
+)
+def test_bad_local_model_is_rejected_with_the_field(local_model, field):
+    with pytest.raises(ClarifyConfigError) as caught:
+        resolve_local_model(local_model, model_config())
+    assert caught.value.field == field
+
+
+def test_trust_message_says_loading_runs_code():
+    with pytest.raises(ClarifyConfigError, match="runs Python code"):
+        resolve_local_model({"artifact": "/m.joblib"}, model_config())
+
+
+def test_model_needed_but_missing_names_local_model():
+    with pytest.raises(ClarifyConfigError) as caught:
+        resolve_local_model(None, model_config())
+    assert caught.value.field == "local_model"
+    assert "shadow endpoints" in str(caught.value)
+
+
+def test_model_sources():
+    assert resolve_local_model(None, bias_config()) is None  # pre-training: no model
+    config = model_config()
+    config["predictor"] = {"endpoint_name": "credit-endpoint"}
+    assert resolve_local_model(None, config) == {"kind": "endpoint", "endpoint_name": "credit-endpoint"}
+    assert resolve_local_model({"endpoint_name": "other"}, config)["endpoint_name"] == "other"
+    assert resolve_local_model("http://127.0.0.1:8080/", config) == {
+        "kind": "http",
+        "url": "http://127.0.0.1:8080",
+    }
+    assert resolve_local_model({"artifact": "s3://b/m.joblib", "trust": True}, config) == {
+        "kind": "artifact",
+        "artifact": "s3://b/m.joblib",
+        "format": "joblib",
+        "method": "auto",
+    }
+
+
+@pytest.mark.parametrize(
+    ("dataset", "output"), [("gs://b/data.csv", "/tmp/out"), ("/tmp/d.csv", ""), (None, "/out")]
+)
+def test_bad_locations_fail_before_anything_runs(tmp_path, dataset, output):
+    with pytest.raises(ClarifyConfigError):
+        run_local_analysis(bias_config(), dataset, output)
+
+
+def test_module_imports_no_numeric_library():
+    code = (
+        "import sys, airflow_provider_clarify.operators.local_compute, airflow_provider_clarify.operators._local_child;"
+        "print([m for m in ('numpy', 'pandas', 'pyarrow', 'sklearn', 'scipy') if m in sys.modules])"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=os.environ
+    )
+    assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+# --- the operators with compute="local" ---------------------------------------------------------------
+
+
+@dataclass
+class RecordingTI:
+    """The parts of a TaskInstance the operators use: identity and xcom_push."""
+
+    dag_id: str = "clarify_unit"
+    task_id: str = "audit"
+    run_id: str = "manual__2024-03-01T00:00:00+00:00"
+    map_index: int = -1
+    try_number: int = 1
+    xcoms: dict = field(default_factory=dict)
+
+    def xcom_push(self, key: str, value) -> None:
+        self.xcoms[key] = value
+
+
+def test_operator_local_mode_xcom_and_files_equal_sagemaker_mode(s3_bucket, moto_endpoint):
+    """Same operator, one argument changed: same return value shape, XCom keys, job name and config file."""
+    from airflow_provider_clarify.analysis.configs import BiasConfig, DataConfig
+    from airflow_provider_clarify.hooks.clarify import ClarifyHook
+    from airflow_provider_clarify.operators.clarify import ClarifyPreTrainingBiasOperator
+
+    s3 = boto3.client("s3", endpoint_url=moto_endpoint, region_name=REGION)
+    s3.upload_file(str(GOLDEN_CSV), s3_bucket, "credit/train.csv")
+    iam = boto3.client("iam", endpoint_url=moto_endpoint, region_name=REGION)
+    trust = {"Statement": [{"Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}}]}
+    iam.create_role(RoleName="ClarifyRole", AssumeRolePolicyDocument=json.dumps(trust))
+
+    def operator(compute: str, output: str) -> ClarifyPreTrainingBiasOperator:
+        return ClarifyPreTrainingBiasOperator(
+            task_id="audit",
+            compute=compute,
+            role="ClarifyRole",
+            check_interval=0.05,
+            deferrable=False,
+            data_config=DataConfig(
+                s3_data_input_path=f"s3://{s3_bucket}/credit/train.csv",
+                s3_output_path=output,
+                label="approved",
+                headers=HEADERS,
+                dataset_type="text/csv",
+            ),
+            bias_config=BiasConfig([1], "sex", ["female"], group_name="housing"),
+        )
+
+    managed_out, local_out = f"s3://{s3_bucket}/audit/managed", f"s3://{s3_bucket}/audit/local"
+    managed_ti, local_ti = RecordingTI(), RecordingTI()
+    managed_result = operator("sagemaker", managed_out).execute(
+        {"ti": managed_ti, "task_instance": managed_ti}
+    )
+    local_result = operator("local", local_out).execute({"ti": local_ti, "task_instance": local_ti})
+
+    assert (managed_result, local_result) == (managed_out, local_out)
+    # Data XComs are identical in both modes; SageMaker mode also stores its console links' parameters.
+    links = {"clarify_processing_job", "clarify_analysis_result"}
+    assert managed_ti.xcoms.keys() - links == local_ti.xcoms.keys() - links
+    assert local_ti.xcoms.keys() - links == {"job_name", "job_arn", "analysis_config_uri"}
+    assert local_ti.xcoms["job_name"] == managed_ti.xcoms["job_name"]
+    assert local_ti.xcoms["job_arn"] is None
+    assert managed_ti.xcoms["analysis_config_uri"] == f"{managed_out}/analysis_config.json"
+    assert local_ti.xcoms["analysis_config_uri"] == f"{local_out}/analysis_config.json"
+
+    def stored(key: str) -> dict:
+        return json.loads(s3.get_object(Bucket=s3_bucket, Key=key)["Body"].read())
+
+    assert stored("audit/local/analysis_config.json") == stored("audit/managed/analysis_config.json")
+    # What a downstream gate does with the return value: read the result through the hook.
+    result = ClarifyHook(aws_conn_id="aws_default").read_analysis_result(local_result)
+    (ci,) = result.metric("CI", stage="pre_training")
+    assert ci.value == pytest.approx(0.211, rel=1e-9)  # golden sex_female CI
