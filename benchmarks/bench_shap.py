@@ -39,7 +39,9 @@ def _best_of(fn, repeat: int) -> tuple[float, object]:
     return best, out
 
 
-def run_case(*, records: int, features: int, baseline_rows: int, num_samples: int, seed: int, repeat: int) -> dict:
+def run_case(
+    *, records: int, features: int, baseline_rows: int, num_samples: int, seed: int, repeat: int
+) -> dict:
     import pyarrow as pa
     import shap
     from sklearn.cluster import KMeans
@@ -66,13 +68,17 @@ def run_case(*, records: int, features: int, baseline_rows: int, num_samples: in
     model_time, _ = _best_of(lambda: predict(rows), repeat)
 
     # 2. the engine, end to end
-    ours_time, ours = _best_of(lambda: compute_explanations(table, methods, CallablePredictor(predict)), repeat)
+    ours_time, ours = _best_of(
+        lambda: compute_explanations(table, methods, CallablePredictor(predict)), repeat
+    )
 
     # local values of the engine for the agreement check
     from airflow_provider_clarify.engine.explain.explainer import run_kernel_shap
     from airflow_provider_clarify.engine.explain.model_calls import ModelCaller, table_to_matrix
 
-    local = run_kernel_shap(table, table_to_matrix(table), methods["shap"], ModelCaller(CallablePredictor(predict))).local
+    local = run_kernel_shap(
+        table, table_to_matrix(table), methods["shap"], ModelCaller(CallablePredictor(predict))
+    ).local
 
     # 3. the reference implementation
     explainer = shap.KernelExplainer(predict, baseline)
@@ -96,7 +102,9 @@ def local_expected(block: dict) -> np.ndarray:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--records", type=int, default=100)
     parser.add_argument("--features", type=int, default=10)
     parser.add_argument("--quick", action="store_true", help="smaller cases")
@@ -110,7 +118,9 @@ def main() -> None:
         dict(records=records, features=args.features, baseline_rows=5, num_samples=(1 << args.features) - 2),
         dict(records=records, features=16, baseline_rows=5, num_samples=2048),
     ]
-    print(f"{'case':<34}{'rows':>10}{'model s':>10}{'ours s':>10}{'shap s':>10}{'ours/model':>12}{'shap/ours':>11}{'max|diff|':>12}")
+    print(
+        f"{'case':<34}{'rows':>10}{'model s':>10}{'ours s':>10}{'shap s':>10}{'ours/model':>12}{'shap/ours':>11}{'max|diff|':>12}"
+    )
     for case in cases:
         r = run_case(**case, seed=0, repeat=3)
         name = f"N={r['records']} M={r['features']} K={r['baseline_rows']} C={r['coalitions']}{' exact' if r['exact'] else ''}"

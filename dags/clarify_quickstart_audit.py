@@ -21,28 +21,37 @@ Approval is drawn from a logistic model::
                - 0.02 * (duration - 24) + 0.4 * [housing == own]
                + 0.9 * [gender == male]                      <- the injected bias
 
-so with everything else equal a man's odds of approval are e^0.9 ~ 2.5 times a woman's. 40% of the
-applicants are women (so Class Imbalance CI = (n_men - n_women) / n = +0.2). Income does not depend
-on gender, so every difference in approval rates between the groups comes from the injected term.
-The model (a scikit-learn logistic regression trained on 2,000 rows, gender included as a feature)
-learns that term, so the post-training metrics and the SHAP values show it too. The audit runs on
-the other 1,000 rows.
+so with everything else equal a man's odds of approval are e^0.9 ~ 2.5 times a woman's. About 40% of
+the applicants are women. Income and the other features do not depend on gender, so every
+difference between the groups comes from the injected term. The model (a scikit-learn logistic
+regression trained on the first 2,000 rows, gender included as a feature) learns that term; the
+audit runs on the other 1,000 rows.
 
-What to expect in the summary: DPL (difference in positive proportions in labels, men minus women)
-around +0.2, DI (disparate impact of the model's approvals, women over men) well below 0.8, and
-``gender`` among the features with the largest mean |SHAP|. The gate checks that DI stays above 0.5
-(a deliberately loose bar, so the demo passes; tighten it to 0.8 to watch the gate fail the run).
+What the summary shows (facet gender=female, positive label approved=1; seed 20240301):
+
+* pre-training: CI = +0.19 (0.405 of the rows are women: (n_men - n_women) / n), DPL = +0.15
+  (approval rate 0.405 for men vs 0.257 for women in the labels);
+* post-training: the model widens the gap - DPPL ~ +0.25 and DI ~ 0.33 (women are approved a third
+  as often as men), far outside the four-fifths rule;
+* SHAP: gender is among the top three features by mean |SHAP|, after income and credit amount;
+  age, which plays no part in the generated approvals, comes last;
+* the gate (DI in [0.8, 1.25], DPPL in [-0.1, 0.1]) reports both violations. It runs with
+  ``fail_on_violation=False`` so the demo reaches the summary; with the default ``True`` the task
+  fails and stops whatever depends on it (a model deployment, say).
 """
 
 from __future__ import annotations
 
+import math
 import os
+import random
 from pathlib import Path
 
 import pendulum
 from airflow.sdk import dag, task
 
 from airflow_provider_clarify.analysis import BiasConfig, DataConfig, ModelConfig, PDPConfig, SHAPConfig
+from airflow_provider_clarify.operators.checks import ClarifyCheckOperator
 from airflow_provider_clarify.operators.clarify import (
     ClarifyExplainabilityOperator,
     ClarifyPostTrainingBiasOperator,
@@ -67,29 +76,30 @@ COMPUTE = "local"  # change to "sagemaker" (and use s3:// paths, a role and a mo
 
 
 def generate_applications(n: int, seed: int) -> list[list]:
-    """Seeded loan applications with the gender bias described in the module docstring."""
-    import numpy as np
+    """Seeded loan applications with the gender bias described in the module docstring.
 
-    rng = np.random.default_rng(seed)
-    gender = np.where(rng.random(n) < 0.4, "female", "male")
-    age = rng.integers(19, 70, n)
-    income = np.round(rng.gamma(6.0, 7.5, n), 1)
-    credit_amount = rng.integers(500, 12000, n)
-    duration = rng.choice([6, 12, 18, 24, 36, 48, 60], n)
-    housing = rng.choice(["own", "rent", "free"], n, p=[0.6, 0.3, 0.1])
-    log_odds = (
-        -1.0
-        + 0.04 * (income - 45)
-        - 0.00015 * (credit_amount - 4000)
-        - 0.02 * (duration - 24)
-        + 0.4 * (housing == "own")
-        + MALE_BIAS_LOG_ODDS * (gender == "male")
-    )
-    approved = (rng.random(n) < 1.0 / (1.0 + np.exp(-log_odds))).astype(int)
-    return [
-        [g, int(a), float(i), int(c), int(d), h, int(y)]
-        for g, a, i, c, d, h, y in zip(gender, age, income, credit_amount, duration, housing, approved)
-    ]
+    Pure Python (``random``), so preparing the data imports no numeric library.
+    """
+    rng = random.Random(seed)
+    rows = []
+    for _ in range(n):
+        gender = "female" if rng.random() < 0.4 else "male"
+        age = rng.randint(19, 69)
+        income = round(rng.gammavariate(6.0, 7.5), 1)
+        credit_amount = rng.randint(500, 11999)
+        duration = rng.choice([6, 12, 18, 24, 36, 48, 60])
+        housing = rng.choices(["own", "rent", "free"], weights=[0.6, 0.3, 0.1])[0]
+        log_odds = (
+            -1.0
+            + 0.04 * (income - 45)
+            - 0.00015 * (credit_amount - 4000)
+            - 0.02 * (duration - 24)
+            + 0.4 * (housing == "own")
+            + MALE_BIAS_LOG_ODDS * (gender == "male")
+        )
+        approved = int(rng.random() < 1.0 / (1.0 + math.exp(-log_odds)))
+        rows.append([gender, age, income, credit_amount, duration, housing, approved])
+    return rows
 
 
 def _write_csv(path: Path, rows: list[list]) -> None:
@@ -216,6 +226,16 @@ def clarify_quickstart_audit():
         local_model=LOCAL_MODEL,
     )
 
+    # The gate: the four-fifths rule on disparate impact and a +-0.1 band on DPPL. The demo's model is
+    # biased on purpose, so the gate reports violations; fail_on_violation=False keeps the demo
+    # running to the summary. In production leave it True: the task fails and stops the deployment.
+    gate = ClarifyCheckOperator(
+        task_id="fairness_gate",
+        analysis_result_uri=post_training.output,
+        thresholds={"DI": "[0.8, 1.25]", "DPPL": (-0.1, 0.1)},
+        fail_on_violation=False,
+    )
+
     @task
     def summary(pre_uri: str, post_uri: str, explain_uri: str, **context) -> str:
         """Print the headline numbers and where the reports are; also save them to summary.txt."""
@@ -235,6 +255,17 @@ def clarify_quickstart_audit():
         lines += ["", "  global SHAP (mean |SHAP|):"]
         for name, value in sorted(shap.items(), key=lambda item: -abs(item[1])):
             lines.append(f"    {name:<14}{value:.4f}")
+        ti = context["ti"]
+        passed = ti.xcom_pull(task_ids="fairness_gate", key="passed")
+        violations = ti.xcom_pull(task_ids="fairness_gate", key="violations") or []
+        lines += [
+            "",
+            f"  fairness gate (DI in [0.8, 1.25], DPPL in [-0.1, 0.1]): {'PASSED' if passed else 'VIOLATED'}",
+        ]
+        for violation in violations:
+            value = violation["value"]
+            value = f"{value:+.4f}" if isinstance(value, float) else str(value)
+            lines.append(f"    {violation['metric']:<6}{value:>10}  outside {violation['bound']}")
         started = context["dag_run"].start_date
         elapsed = (pendulum.now("UTC") - started).total_seconds() if started else float("nan")
         lines += [
@@ -251,8 +282,8 @@ def clarify_quickstart_audit():
         return text
 
     trained = train_model(prepare_data())
-    trained >> pre_training >> post_training >> explainability
-    summary(pre_training.output, post_training.output, explainability.output)
+    trained >> pre_training >> post_training >> explainability >> gate
+    gate >> summary(pre_training.output, post_training.output, explainability.output)
 
 
 clarify_quickstart_audit()

@@ -20,8 +20,8 @@ for your bucket, IAM role (name or ARN) and model name.
 from __future__ import annotations
 
 import pendulum
-
 from airflow.sdk import DAG, Asset, Param, task
+
 from airflow_provider_clarify.analysis.configs import BiasConfig, DataConfig, ModelConfig, SHAPConfig
 from airflow_provider_clarify.operators.clarify import (
     ClarifyExplainabilityOperator,
@@ -126,7 +126,9 @@ with DAG(
         post = hook.read_analysis_result(post_uri)
         explanations = hook.read_analysis_result(explain_uri)
         summary = {
-            "pre_training": {row.metric: row.value for row in pre.metrics_table() if row.stage == "pre_training"},
+            "pre_training": {
+                row.metric: row.value for row in pre.metrics_table() if row.stage == "pre_training"
+            },
             "post_training": {
                 row.metric: row.value for row in post.metrics_table() if row.stage == "post_training"
             },

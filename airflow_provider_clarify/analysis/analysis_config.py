@@ -289,7 +289,7 @@ class AnalysisConfig:
 
         Re-runs the constructor checks strictly (after Airflow rendered any Jinja).
         """
-        return self._compose(strict=True)
+        return copy.deepcopy(self._compose(strict=True))
 
     def to_json(self, **kwargs: Any) -> str:
         """``json.dumps(self.to_dict(), **kwargs)``."""

@@ -773,7 +773,9 @@ def check_bias_drift(
     for name, value in (neutral_values or {}).items():
         number = _number(value, f"drift_neutral_values.{name}", "a finite number")
         if number is None or math.isinf(number):
-            raise _spec_error(f"drift_neutral_values.{name}", value, "must be a finite number", "a finite number")
+            raise _spec_error(
+                f"drift_neutral_values.{name}", value, "must be a finite number", "a finite number"
+            )
         neutral[str(name).upper()] = number
     by_key = {(r.stage, r.facet, r.group, r.metric.upper()): r for r in current.metrics_table()}
     violations: list[Violation] = []

@@ -209,7 +209,11 @@ def analysis_config_upload_uri(base_uri: str, job_name: str | None = None) -> st
     scheme, rest = uri.split("://", 1)
     bucket, _, key = rest.partition("/")
     key = "/".join(part for part in key.split("/") if part)
-    return f"{scheme}://{bucket}/{key}/{ANALYSIS_CONFIG_FILE}" if key else f"{scheme}://{bucket}/{ANALYSIS_CONFIG_FILE}"
+    return (
+        f"{scheme}://{bucket}/{key}/{ANALYSIS_CONFIG_FILE}"
+        if key
+        else f"{scheme}://{bucket}/{ANALYSIS_CONFIG_FILE}"
+    )
 
 
 def result_uri_from_description(description: Mapping[str, Any]) -> str | None:
@@ -277,7 +281,9 @@ def _environment(env: Any) -> dict[str, str] | None:
         raise _error("env", f"<{len(env)} entries>", "at most 100 entries")
     for key, value in env.items():
         if not isinstance(key, str) or not _ENV_KEY.fullmatch(key) or len(key) > 256:
-            raise _error(f"env[{key!r}]", key, "a variable name matching [a-zA-Z_][a-zA-Z0-9_]* (<= 256 chars)")
+            raise _error(
+                f"env[{key!r}]", key, "a variable name matching [a-zA-Z_][a-zA-Z0-9_]* (<= 256 chars)"
+            )
         if not isinstance(value, str) or len(value) > 256:
             raise _error(f"env[{key!r}]", value, "a string of at most 256 characters", "Quote numbers.")
     return dict(env) or None
@@ -318,7 +324,9 @@ def _network_config(network_config: Any) -> dict | None:
         raise _error("network_config", network_config, "a dict in the API shape or an SDK NetworkConfig")
     unknown = sorted(set(network_config) - set(_NETWORK_KEYS))
     if unknown:
-        raise _error(f"network_config.{unknown[0]}", network_config[unknown[0]], "keys " + ", ".join(_NETWORK_KEYS))
+        raise _error(
+            f"network_config.{unknown[0]}", network_config[unknown[0]], "keys " + ", ".join(_NETWORK_KEYS)
+        )
     isolation = network_config.get("EnableNetworkIsolation", False)
     if isolation is not False:
         raise _error(
@@ -336,7 +344,9 @@ def _network_config(network_config: Any) -> dict | None:
     vpc = network_config.get("VpcConfig")
     if vpc is not None:
         if not isinstance(vpc, Mapping) or set(vpc) != {"SecurityGroupIds", "Subnets"}:
-            raise _error("network_config.VpcConfig", vpc, 'a dict {"SecurityGroupIds": [...], "Subnets": [...]}')
+            raise _error(
+                "network_config.VpcConfig", vpc, 'a dict {"SecurityGroupIds": [...], "Subnets": [...]}'
+            )
         for key, high in (("SecurityGroupIds", 5), ("Subnets", 16)):
             ids = vpc[key]
             if (
@@ -345,7 +355,10 @@ def _network_config(network_config: Any) -> dict | None:
                 or not all(isinstance(i, str) and i for i in ids)
             ):
                 raise _error(f"network_config.VpcConfig.{key}", ids, f"a list of 1-{high} id strings")
-        request["VpcConfig"] = {"SecurityGroupIds": list(vpc["SecurityGroupIds"]), "Subnets": list(vpc["Subnets"])}
+        request["VpcConfig"] = {
+            "SecurityGroupIds": list(vpc["SecurityGroupIds"]),
+            "Subnets": list(vpc["Subnets"]),
+        }
     return request
 
 
@@ -353,7 +366,9 @@ def _experiment_config(experiment_config: Any) -> dict[str, str] | None:
     if experiment_config is None:
         return None
     if not isinstance(experiment_config, Mapping):
-        raise _error("experiment_config", experiment_config, "a dict with keys " + ", ".join(_EXPERIMENT_KEYS))
+        raise _error(
+            "experiment_config", experiment_config, "a dict with keys " + ", ".join(_EXPERIMENT_KEYS)
+        )
     request: dict[str, str] = {}
     for key, value in experiment_config.items():
         if key not in _EXPERIMENT_KEYS:
@@ -366,13 +381,17 @@ def _experiment_config(experiment_config: Any) -> dict[str, str] | None:
             valid = isinstance(value, str) and bool(_EXPERIMENT_NAME.fullmatch(value))
         if not valid:
             raise _error(
-                f"experiment_config.{key}", value, "1-120 letters, digits and hyphens (starting with a letter/digit)"
+                f"experiment_config.{key}",
+                value,
+                "1-120 letters, digits and hyphens (starting with a letter/digit)",
             )
         request[key] = value
     return request or None
 
 
-def _s3_input(name: str, uri: str, local_path: str, data_type: str, distribution: str, compression: str) -> dict:
+def _s3_input(
+    name: str, uri: str, local_path: str, data_type: str, distribution: str, compression: str
+) -> dict:
     return {
         "InputName": name,
         "AppManaged": False,
@@ -470,7 +489,9 @@ def processing_job_request(
     output_kms_key = _optional_text(output_kms_key, "output_kms_key")
     if image_uri is None:
         if region is None:
-            raise _error("region", None, "an AWS region name", "Give region (or image_uri) to pick the Clarify image.")
+            raise _error(
+                "region", None, "an AWS region name", "Give region (or image_uri) to pick the Clarify image."
+            )
         image_uri = clarify_image_uri(region, version)
     else:
         image_uri = _optional_text(image_uri, "image_uri", 255)
@@ -494,9 +515,13 @@ def processing_job_request(
 
     inputs = []
     if dataset_uri is not None:
-        inputs.append(_s3_input("dataset", dataset_uri, DATASET_LOCAL_PATH, data_type, distribution, compression))
+        inputs.append(
+            _s3_input("dataset", dataset_uri, DATASET_LOCAL_PATH, data_type, distribution, compression)
+        )
     inputs.append(
-        _s3_input("analysis_config", analysis_config_uri, CONFIG_LOCAL_PATH, "S3Prefix", "FullyReplicated", "None")
+        _s3_input(
+            "analysis_config", analysis_config_uri, CONFIG_LOCAL_PATH, "S3Prefix", "FullyReplicated", "None"
+        )
     )
 
     output_config: dict[str, Any] = {

@@ -193,7 +193,9 @@ def _parse_kernel_shap(raw: Any) -> dict[str, ShapOutput]:
         outputs[str(label)] = ShapOutput(
             global_shap_values=values,
             expected_value=metric_value(entry.get("expected_value"), f"{path}.expected_value"),
-            global_top_shap_text=None if top_text is None else _require(top_text, f"{path}.global_top_shap_text"),
+            global_top_shap_text=None
+            if top_text is None
+            else _require(top_text, f"{path}.global_top_shap_text"),
         )
     return outputs
 

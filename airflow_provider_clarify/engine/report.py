@@ -163,7 +163,9 @@ def gauge_svg(name: str, value: float | None) -> str:
     ]
     ref = 1.0 if name == "DI" else 0.0
     if lo <= ref <= hi:
-        parts.append(f'<line x1="{sx(ref):.1f}" y1="4" x2="{sx(ref):.1f}" y2="22" stroke="{MUTED}" stroke-dasharray="2 2"/>')
+        parts.append(
+            f'<line x1="{sx(ref):.1f}" y1="4" x2="{sx(ref):.1f}" y2="22" stroke="{MUTED}" stroke-dasharray="2 2"/>'
+        )
     for tick in (lo, ref, hi):
         parts.append(
             f'<text x="{sx(tick):.1f}" y="32" font-size="9" text-anchor="middle" fill="{MUTED}">{_fmt(tick, 2)}</text>'
@@ -177,7 +179,9 @@ def gauge_svg(name: str, value: float | None) -> str:
             parts.append(_marker("circle", x, 13, 5, INK, INK))
         if value < lo or value > hi:
             arrow = "▶" if value > hi else "◀"
-            parts.append(f'<text x="{x:.1f}" y="4" font-size="8" text-anchor="middle" fill="{INK}">{arrow}</text>')
+            parts.append(
+                f'<text x="{x:.1f}" y="4" font-size="8" text-anchor="middle" fill="{INK}">{arrow}</text>'
+            )
     parts.append("</svg>")
     return "".join(parts)
 
@@ -212,7 +216,9 @@ def bar_chart_svg(values: dict[str, float], *, title: str, max_bars: int = 30) -
         )
     axis_y = top + row_h * len(items) + 2
     parts.append(f'<line x1="{sx(0.0):.1f}" y1="{top}" x2="{sx(0.0):.1f}" y2="{axis_y}" stroke="{INK}"/>')
-    parts.append(f'<line x1="{label_w}" y1="{axis_y}" x2="{label_w + bar_w}" y2="{axis_y}" stroke="{MUTED}"/>')
+    parts.append(
+        f'<line x1="{label_w}" y1="{axis_y}" x2="{label_w + bar_w}" y2="{axis_y}" stroke="{MUTED}"/>'
+    )
     for tick in (vmin, (vmin + vmax) / 2, vmax):
         parts.append(
             f'<text x="{sx(tick):.1f}" y="{axis_y + 16}" font-size="10.5" text-anchor="middle" fill="{MUTED}">{_fmt(tick, 3)}</text>'
@@ -272,11 +278,17 @@ def pdp_svg(entry: dict) -> str:
     # curves
     for c, curve in enumerate(curves):
         colour, dash = SERIES[c % len(SERIES)]
-        points = [(sx(i), sy(v)) for i, v in enumerate(_number(v) for v in curve[:n]) if v is not None and math.isfinite(v)]
+        points = [
+            (sx(i), sy(v))
+            for i, v in enumerate(_number(v) for v in curve[:n])
+            if v is not None and math.isfinite(v)
+        ]
         if numerical and len(points) > 1:
             path = " ".join(f"{x:.1f},{y:.1f}" for x, y in points)
             dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
-            parts.append(f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="2"{dash_attr}/>')
+            parts.append(
+                f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="2"{dash_attr}/>'
+            )
         for x, y in points:
             parts.append(_marker(MARKERS[c % len(MARKERS)], x, y, 3.2 if numerical else 4.5, colour, colour))
     # x labels (thinned)
@@ -304,7 +316,10 @@ def pdp_svg(entry: dict) -> str:
 
 def _bias_rows(analysis: dict) -> list[tuple[str, str, str, dict]]:
     rows = []
-    for stage_key, stage in (("pre_training_bias_metrics", "Pre-training"), ("post_training_bias_metrics", "Post-training")):
+    for stage_key, stage in (
+        ("pre_training_bias_metrics", "Pre-training"),
+        ("post_training_bias_metrics", "Post-training"),
+    ):
         section = analysis.get(stage_key)
         if not isinstance(section, dict):
             continue
@@ -332,7 +347,9 @@ def _bias_section(analysis: dict) -> tuple[str, int, int]:
         '<span><span class="badge na">n/a</span> not computed</span></div>'
     )
     for stage, facet, group, entry in rows:
-        section = analysis.get("pre_training_bias_metrics" if stage == "Pre-training" else "post_training_bias_metrics")
+        section = analysis.get(
+            "pre_training_bias_metrics" if stage == "Pre-training" else "post_training_bias_metrics"
+        )
         label = section.get("label", "")
         positive = section.get("label_value_or_threshold")
         out.append(f"<h3>{_esc(stage)} · facet <code>{_esc(facet)}</code> = {_esc(group)}</h3>")
@@ -353,7 +370,9 @@ def _bias_section(analysis: dict) -> tuple[str, int, int]:
             band = FAIR_BANDS.get(name, (-0.1, 0.1))
             badge = {"ok": "within band", "flagged": "FLAGGED", "na": "n/a"}[status]
             err = metric.get("error")
-            shown = _fmt(value) if err is None or value is not None else f'<span class="error">{_esc(err)}</span>'
+            shown = (
+                _fmt(value) if err is None or value is not None else f'<span class="error">{_esc(err)}</span>'
+            )
             out.append(
                 f'<tr class="{status}"><td><strong>{_esc(name)}</strong></td><td>{_esc(metric.get("description", ""))}</td>'
                 f'<td class="num">{shown}</td><td class="num">[{_fmt(band[0], 2)}, {_fmt(band[1], 2)}]</td>'
@@ -370,17 +389,27 @@ def _shap_section(analysis: dict, config: dict) -> str:
         return ""
     shap_config = (config.get("methods") or {}).get("shap") or {}
     agg = shap_config.get("agg_method", "mean_abs")
-    agg_text = {"mean_abs": "mean |SHAP value|", "mean_sq": "mean squared SHAP value", "median": "median SHAP value"}
+    agg_text = {
+        "mean_abs": "mean |SHAP value|",
+        "mean_sq": "mean squared SHAP value",
+        "median": "median SHAP value",
+    }
     out = ['<section id="shap"><h2>Global SHAP importances</h2>']
     out.append(
         f'<p class="note">How much each feature moves the model output, aggregated over the explained records '
         f"as the {_esc(agg_text.get(agg, agg))} ({_esc(agg)}). The expected value is the model's average output "
-        "on the baseline (the output when every feature is \"absent\").</p>"
+        'on the baseline (the output when every feature is "absent").</p>'
     )
     for key, entry in kernel.items():
-        values = {k: v for k, v in ((k, _number(v)) for k, v in (entry.get("global_shap_values") or {}).items()) if v is not None}
+        values = {
+            k: v
+            for k, v in ((k, _number(v)) for k, v in (entry.get("global_shap_values") or {}).items())
+            if v is not None
+        }
         out.append(f"<h3>Output <code>{_esc(key)}</code></h3>")
-        out.append(f'<p class="note">Expected value: <strong>{_fmt(_number(entry.get("expected_value")))}</strong></p>')
+        out.append(
+            f'<p class="note">Expected value: <strong>{_fmt(_number(entry.get("expected_value")))}</strong></p>'
+        )
         out.append(f"<figure>{bar_chart_svg(values, title=f'SHAP importances for {key}')}</figure>")
         out.append('<table class="shap"><thead><tr><th>Feature</th><th>SHAP value</th></tr></thead><tbody>')
         for name, value in sorted(values.items(), key=lambda kv: -kv[1]):
@@ -389,7 +418,9 @@ def _shap_section(analysis: dict, config: dict) -> str:
         for column, units in (entry.get("global_top_shap_text") or {}).items():
             unit_values = {k: v for k, v in ((k, _number(v)) for k, v in units.items()) if v is not None}
             out.append(f"<h4>Top text units in <code>{_esc(column)}</code></h4>")
-            out.append(f"<figure>{bar_chart_svg(unit_values, title=f'top units of {column}', max_bars=20)}</figure>")
+            out.append(
+                f"<figure>{bar_chart_svg(unit_values, title=f'top units of {column}', max_bars=20)}</figure>"
+            )
     out.append("</section>")
     return "".join(out)
 
@@ -430,11 +461,17 @@ def _summary(analysis: dict, config: dict, flagged: int, total: int) -> str:
     kernel = (analysis.get("explanations") or {}).get("kernel_shap") or {}
     if kernel:
         first = next(iter(kernel.values()))
-        top = sorted(((k, _number(v) or 0.0) for k, v in (first.get("global_shap_values") or {}).items()), key=lambda kv: -kv[1])
+        top = sorted(
+            ((k, _number(v) or 0.0) for k, v in (first.get("global_shap_values") or {}).items()),
+            key=lambda kv: -kv[1],
+        )
         if top:
             cards.append((top[0][0], "most important feature"))
     names = [m for m in ("pre_training_bias", "post_training_bias", "shap", "pdp") if m in methods]
-    body = "".join(f'<div class="card"><span class="big">{_esc(v)}</span><span class="label">{_esc(t)}</span></div>' for v, t in cards)
+    body = "".join(
+        f'<div class="card"><span class="big">{_esc(v)}</span><span class="label">{_esc(t)}</span></div>'
+        for v, t in cards
+    )
     return (
         '<section id="summary"><h2>Summary</h2>'
         f'<p class="note">Analyses run: {_esc(", ".join(names) or "none")}. Dataset type: '
@@ -449,7 +486,12 @@ def render_report_html(analysis: dict, analysis_config: dict) -> str:
     report = (config.get("methods") or {}).get("report") or {}
     title = report.get("title") or DEFAULT_TITLE
     bias, flagged, total = _bias_section(analysis)
-    sections = [_summary(analysis, config, flagged, total), bias, _shap_section(analysis, config), _pdp_section(analysis)]
+    sections = [
+        _summary(analysis, config, flagged, total),
+        bias,
+        _shap_section(analysis, config),
+        _pdp_section(analysis),
+    ]
     config_json = json.dumps(config, indent=2, sort_keys=False, default=str)
     sections.append(
         '<section id="config"><h2>Analysis configuration</h2>'

@@ -562,6 +562,7 @@ def _bias_sections(config: dict, resolved: ResolvedAnalysis) -> dict:
         else None,
         feature_columns=resolved.feature_columns,
         num_rows=_num_rows(resolved.data),
+        available_columns=resolved.data.column_names,
     )
 
 

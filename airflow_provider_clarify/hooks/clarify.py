@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
 
-from botocore.exceptions import ClientError
-
 from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 from airflow.providers.amazon.aws.hooks.sagemaker import SageMakerHook
 from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException
+from botocore.exceptions import ClientError
+
 from airflow_provider_clarify.analysis.processing_job import result_uri_from_description
 
 if TYPE_CHECKING:

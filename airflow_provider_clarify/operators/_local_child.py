@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 import traceback
 from typing import Any
@@ -60,6 +61,37 @@ def _apply_memory_limit(limit_bytes: int | None) -> None:
     if hard != resource.RLIM_INFINITY:
         limit_bytes = min(limit_bytes, hard)
     resource.setrlimit(resource.RLIMIT_AS, (limit_bytes, hard))
+
+
+def _die_with_parent(parent_pid: int | None) -> None:
+    """Ask Linux to SIGKILL this process when the worker that started it dies (even by SIGKILL).
+
+    Without it an engine whose task process was killed would run on, orphaned, using the memory
+    and CPU the next task needs. Elsewhere (macOS) this is a no-op; the parent still stops the
+    child on timeouts and on the task being killed.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import signal
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        pr_set_pdeathsig = 1
+        libc.prctl(pr_set_pdeathsig, signal.SIGKILL)
+    except (OSError, AttributeError):
+        return
+    if parent_pid and os.getppid() != parent_pid:  # the parent died before prctl took effect
+        os._exit(EXIT_BAD_SPEC)
+
+
+def _config_error_details(exc: BaseException) -> dict[str, Any]:
+    """Whether ``exc`` is a configuration/data error (the parent then fails without retries)."""
+    from airflow_provider_clarify.analysis.errors import ClarifyConfigError
+
+    if isinstance(exc, ClarifyConfigError):
+        return {"config_error": True, "field": exc.field}
+    return {"config_error": False}
 
 
 def _write_result(path: str, payload: dict[str, Any]) -> None:
@@ -201,6 +233,7 @@ def main() -> int:
     except Exception as exc:  # the parent wrote it, so this is a bug; say so plainly
         print(f"local engine: could not read the run spec from stdin: {exc!r}", file=sys.stderr)
         return EXIT_BAD_SPEC
+    _die_with_parent(spec.get("parent_pid"))
     try:
         _apply_memory_limit(spec.get("memory_limit_bytes"))
         analysis_json_uri = run(spec)
@@ -213,6 +246,7 @@ def main() -> int:
                 "error_type": type(exc).__name__,
                 "error_module": type(exc).__module__,
                 "message": str(exc) or repr(exc),
+                **_config_error_details(exc),
             },
         )
         return EXIT_ANALYSIS_FAILED

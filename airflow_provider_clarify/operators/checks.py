@@ -301,6 +301,20 @@ class ClarifyCheckOperator(AwsBaseOperator[ClarifyHook]):
             parse_thresholds(self.thresholds)
         if self.policy is not None and not _has_template(self.policy):
             CheckPolicy.coerce(self.policy)
+        if not isinstance(self.drift_tolerance, int | float) or not 0 <= self.drift_tolerance < float("inf"):
+            raise ClarifyConfigError(
+                f"drift_tolerance is {self.drift_tolerance!r}; expected a finite number >= 0",
+                field="drift_tolerance",
+                value=self.drift_tolerance,
+                accepted="a finite number >= 0",
+            )
+        if not isinstance(self.ndcg_threshold, int | float) or not 0 <= self.ndcg_threshold <= 1:
+            raise ClarifyConfigError(
+                f"ndcg_threshold is {self.ndcg_threshold!r}; NDCG lies in [0, 1]",
+                field="ndcg_threshold",
+                value=self.ndcg_threshold,
+                accepted="a number between 0 and 1 (Model Monitor uses 0.9)",
+            )
         if isinstance(self.register_new_baseline, bool) and self.register_new_baseline:
             if self.registered_baseline_uri is None:
                 raise ClarifyConfigError(

@@ -69,6 +69,37 @@ class LocalAnalysisError(AirflowException):
         self.stderr_tail = stderr_tail
 
 
+class LocalAnalysisConfigError(LocalAnalysisError, ClarifyConfigError):
+    """The engine rejected the configuration or the dataset (a missing column, a bad value, ...).
+
+    Both a :class:`LocalAnalysisError` and a :class:`ClarifyConfigError`, so the operators treat it
+    like any other bad configuration: the task fails without retries (retrying cannot help).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str | None = None,
+        value: Any = None,
+        accepted: str | None = None,
+        problems: list[tuple[str, str]] | None = None,
+        exit_code: int | None = None,
+        stderr_tail: str = "",
+    ) -> None:
+        Exception.__init__(self, message)
+        self.message = message
+        self.field = field
+        self.value = value
+        self.accepted = accepted
+        self.problems = list(problems) if problems is not None else [(field or "", message)]
+        self.exit_code = exit_code
+        self.stderr_tail = stderr_tail
+
+    def __str__(self) -> str:
+        return self.message
+
+
 @dataclass(frozen=True)
 class LocalRunOutcome:
     """Where a local run put its results (the same URIs SageMaker mode pushes to XCom).
@@ -403,7 +434,7 @@ def _run_child(spec: dict, *, timeout_seconds: float | None, logger: logging.Log
     """Start the child, feed it ``spec``, stream its log, and return its result payload."""
     with tempfile.TemporaryDirectory(prefix="clarify-local-") as tmp:
         result_file = os.path.join(tmp, "result.json")
-        spec = {**spec, "result_file": result_file}
+        spec = {**spec, "result_file": result_file, "parent_pid": os.getpid()}
         env = _child_environment()
         process = subprocess.Popen(
             [sys.executable, "-m", CHILD_MODULE],
@@ -461,11 +492,13 @@ def _run_child(spec: dict, *, timeout_seconds: float | None, logger: logging.Log
             )
         else:
             message = f"Local Clarify analysis {run_name}: the engine process {_describe_exit(code)}."
-        raise LocalAnalysisError(
-            message + ("\nLast engine output:\n" + stderr_tail if stderr_tail else ""),
-            exit_code=code,
-            stderr_tail=stderr_tail,
-        )
+        if stderr_tail:
+            message = f"{message}\nLast engine output:\n{stderr_tail}"
+        if payload.get("config_error"):
+            raise LocalAnalysisConfigError(
+                message, field=payload.get("field"), exit_code=code, stderr_tail=stderr_tail
+            )
+        raise LocalAnalysisError(message, exit_code=code, stderr_tail=stderr_tail)
 
 
 # --------------------------------------------------------------------------------------------

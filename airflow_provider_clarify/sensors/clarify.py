@@ -21,6 +21,7 @@ from airflow.providers.common.compat.sdk import (
     PokeReturnValue,
     conf,
 )
+
 from airflow_provider_clarify.analysis.processing_job import result_uri_from_description
 from airflow_provider_clarify.hooks.clarify import FAILED_STATES, ClarifyHook, ClarifyJobFailedException
 from airflow_provider_clarify.triggers.clarify import ClarifyProcessingJobTrigger
@@ -117,8 +118,14 @@ class ClarifyProcessingJobSensor(AwsBaseSensor[ClarifyHook]):
             return uri
         if status == "failed":
             raise ClarifyJobFailedException(
-                event.get("job_name", self.job_name), event.get("job_status", "Failed"), event.get("failure_reason")
+                event.get("job_name", self.job_name),
+                event.get("job_status", "Failed"),
+                event.get("failure_reason"),
             )
         if status == "timeout":
-            raise AirflowSensorTimeout(event.get("message", f"Timed out waiting for Clarify job {self.job_name}"))
-        raise AirflowException(event.get("message", f"Waiting for Clarify job {self.job_name} failed: {event}"))
+            raise AirflowSensorTimeout(
+                event.get("message", f"Timed out waiting for Clarify job {self.job_name}")
+            )
+        raise AirflowException(
+            event.get("message", f"Waiting for Clarify job {self.job_name} failed: {event}")
+        )

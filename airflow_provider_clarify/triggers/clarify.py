@@ -21,9 +21,9 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
+from airflow.triggers.base import BaseTrigger, TriggerEvent
 from botocore.exceptions import ClientError
 
-from airflow.triggers.base import BaseTrigger, TriggerEvent
 from airflow_provider_clarify.analysis.processing_job import (
     MAX_CLARIFY_RUNTIME_SECONDS,
     result_uri_from_description,

@@ -121,7 +121,8 @@ class ModelServer:
         return self
 
     def stop(self) -> None:
-        self._server.shutdown()
+        if self._thread.is_alive():
+            self._server.shutdown()
         self._server.server_close()
 
     def __enter__(self) -> ModelServer:
@@ -165,7 +166,7 @@ class ModelServer:
         if accept.startswith("text/csv"):
             lines = []
             for row in rows:
-                values = row.tolist() if isinstance(row, np.ndarray) else row
+                values = np.asarray(row).tolist()
                 values = values if isinstance(values, list) else [values]
                 lines.append(",".join(repr(v) if isinstance(v, float) else str(v) for v in values))
             return "text/csv", ("\n".join(lines) + "\n").encode()

@@ -11,7 +11,7 @@ dataset order (one byte per row) and FT the numeric feature matrix (only when FT
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -89,6 +89,18 @@ def _column(batch: pa.RecordBatch, name: str) -> pa.Array:
     return batch.column(index)
 
 
+def stream(
+    batches: Callable[[Sequence[str]], Iterable[pa.RecordBatch]], columns: Sequence[str]
+) -> Iterator[pa.RecordBatch]:
+    """``batches(columns)``, with a missing column reported as :class:`BiasAnalysisError`."""
+    try:
+        yield from batches(list(columns))
+    except KeyError as exc:
+        raise BiasAnalysisError(
+            f"A column needed for bias metrics is not present in the dataset: {exc} (requested: {list(columns)})"
+        ) from None
+
+
 def is_numeric_type(arrow_type: pa.DataType) -> bool:
     """Numeric or boolean in pandas' sense (what FT accepts); dictionaries are pandas categories."""
     return (
@@ -133,7 +145,7 @@ def count_dataset(
     non_numeric: list[str] = []
     rows = 0
 
-    for batch in batches(columns):
+    for batch in stream(batches, columns):
         n = batch.num_rows
         if n == 0:
             continue

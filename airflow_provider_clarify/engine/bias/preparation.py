@@ -27,6 +27,7 @@ from airflow_provider_clarify.engine.bias.columns import (
     match_value_set,
     numeric_threshold,
 )
+from airflow_provider_clarify.engine.bias.counts import stream
 from airflow_provider_clarify.engine.bias.errors import BiasAnalysisError
 from airflow_provider_clarify.engine.bias.groups import (
     FacetEncoding,
@@ -75,7 +76,7 @@ def profile_columns(
     profiles: dict[str, list[ColumnProfile]],
 ) -> None:
     """Stream the named columns once and fold every batch into each column's profiles."""
-    for batch in batches(list(profiles)):
+    for batch in stream(batches, list(profiles)):
         if batch.num_rows == 0:
             continue
         for name, column_profiles in profiles.items():
@@ -227,7 +228,9 @@ def prepare(
             # the counting pass): count with an empty facet and raise afterwards.
             deferred = deferred or exc
             family = facet_profiles[spec.name].family or Family.STR
-            encodings[spec.name] = selection(spec.name, "", CategoricalRule(family, match_value_set([], family)))
+            encodings[spec.name] = selection(
+                spec.name, "", CategoricalRule(family, match_value_set([], family))
+            )
     group = group_encoding(group_profile) if group_profile is not None else None
     return Preparation(
         facets=encodings,

@@ -103,7 +103,9 @@ def compute_explanations(
     return result
 
 
-def _text_columns(features: Any, records: Any, shap_config: dict, text_features: Sequence[str] | None) -> list[int]:
+def _text_columns(
+    features: Any, records: Any, shap_config: dict, text_features: Sequence[str] | None
+) -> list[int]:
     from airflow_provider_clarify.engine.explain.explainer import ShapConfigError
     from airflow_provider_clarify.engine.explain.text import looks_like_free_text
 
@@ -113,7 +115,9 @@ def _text_columns(features: Any, records: Any, shap_config: dict, text_features:
     if text_features is not None:
         missing = [name for name in text_features if name not in names]
         if missing:
-            raise ShapConfigError(f"text_features names {missing!r}, which are not feature columns ({names}).")
+            raise ShapConfigError(
+                f"text_features names {missing!r}, which are not feature columns ({names})."
+            )
         return [names.index(name) for name in text_features]
     columns = [
         j

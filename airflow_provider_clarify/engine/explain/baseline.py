@@ -151,7 +151,9 @@ def cluster_baseline(
 
     n, m = records.shape
     if n == 0:
-        raise BaselineError("Cannot compute a SHAP baseline from an empty dataset; provide methods.shap.baseline.")
+        raise BaselineError(
+            "Cannot compute a SHAP baseline from an empty dataset; provide methods.shap.baseline."
+        )
     text = set(text_columns)
     numeric = [j for j in range(m) if j not in text and is_numeric_type(features.schema.field(j).type)]
     categorical = [j for j in range(m) if j not in text and j not in numeric]
@@ -174,7 +176,9 @@ def cluster_baseline(
     if not categorical:
         labels, centres = _kmeans(numbers[0], k, seed)
     else:
-        labels, centres = _kprototypes(numbers[0] if numbers else None, records[sample][:, categorical], k, seed)
+        labels, centres = _kprototypes(
+            numbers[0] if numbers else None, records[sample][:, categorical], k, seed
+        )
     k = len(centres["num"]) if numeric else len(centres["cat"])
     out = out[:k]
     if numeric:

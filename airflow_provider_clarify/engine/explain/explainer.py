@@ -66,7 +66,10 @@ class ShapRun:
     def kernel_shap_block(self) -> dict:
         block = {}
         for j, key in enumerate(self.output_keys):
-            entry: dict = {"global_shap_values": self.global_values(j), "expected_value": self.expected_value(j)}
+            entry: dict = {
+                "global_shap_values": self.global_values(j),
+                "expected_value": self.expected_value(j),
+            }
             if self.top_text:
                 entry["global_top_shap_text"] = self.top_text[j]
             block[key] = entry
@@ -124,7 +127,9 @@ def run_kernel_shap(
     seed = _int_option(config, "seed", 0)
     agg_method = config.get("agg_method", "mean_abs")
     if agg_method not in AGG_METHODS:
-        raise ShapConfigError(f"methods.shap.agg_method is {agg_method!r}; accepted: {', '.join(AGG_METHODS)}.")
+        raise ShapConfigError(
+            f"methods.shap.agg_method is {agg_method!r}; accepted: {', '.join(AGG_METHODS)}."
+        )
     use_logit = config.get("use_logit", False)
     if not isinstance(use_logit, bool):
         raise ShapConfigError(f"methods.shap.use_logit is {use_logit!r}; it must be true or false.")
@@ -141,9 +146,7 @@ def run_kernel_shap(
         )
     players = [j for j in explained_columns(names, config) if j not in text]
     rng = np.random.default_rng(seed)
-    baseline = resolve_baseline(
-        features, records, config, baseline_table, text_columns=text, seed=seed
-    )
+    baseline = resolve_baseline(features, records, config, baseline_table, text_columns=text, seed=seed)
 
     if not text:
         plan = plan_coalitions(len(players), coalition_budget(len(players), num_samples), rng)
@@ -163,15 +166,30 @@ def run_kernel_shap(
             global_features=feature_names,
         )
     return _run_text(
-        features, records, baseline, players, text, text_config, caller, num_samples, use_logit, rng, agg_method
+        features,
+        records,
+        baseline,
+        players,
+        text,
+        text_config,
+        caller,
+        num_samples,
+        use_logit,
+        rng,
+        agg_method,
     )
 
 
-def _run_text(features, records, baseline, players, text, text_config, caller, num_samples, use_logit, rng, agg):
+def _run_text(
+    features, records, baseline, players, text, text_config, caller, num_samples, use_logit, rng, agg
+):
     names = list(features.column_names)
     n = records.shape[0]
     splits = [
-        [split_text(records[i, c] if isinstance(records[i, c], str) else None, text_config.granularity) for c in text]
+        [
+            split_text(records[i, c] if isinstance(records[i, c], str) else None, text_config.granularity)
+            for c in text
+        ]
         for i in range(n)
     ]
     groups: dict[tuple[int, ...], list[int]] = defaultdict(list)
@@ -203,7 +221,10 @@ def _run_text(features, records, baseline, players, text, text_config, caller, n
                 offset += count
     keys = caller.output_keys()
     top_text = [
-        {names[c]: top_text_units(occurrences[t], agg, text_config.max_top_tokens, j) for t, c in enumerate(text)}
+        {
+            names[c]: top_text_units(occurrences[t], agg, text_config.max_top_tokens, j)
+            for t, c in enumerate(text)
+        }
         for j in range(len(keys))
     ]
     tab_names = [names[j] for j in players]

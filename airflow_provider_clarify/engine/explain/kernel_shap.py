@@ -21,7 +21,9 @@ Every coalition T contributes ``+c(|T| - 1) * link(v(T))`` to the features in T 
 coalition add ``-phi_0 / M`` and ``+link(v(full)) / M`` to every feature.
 
 All records that share a coalition plan are solved together: the design matrix depends only on the
-coalitions, so one ``numpy.linalg.lstsq`` call with many right-hand sides does the whole group.
+coalitions, so one factorisation with many right-hand sides does the whole group (a QR factorisation
+when the design has full column rank, else ``numpy.linalg.lstsq``'s minimum-norm solution, e.g. with
+fewer coalitions than features).
 """
 
 from __future__ import annotations
@@ -77,6 +79,18 @@ def solve_shap(plan: CoalitionPlan, y: np.ndarray, base: np.ndarray, full: np.nd
     sqrt_w = np.sqrt(plan.weights)[:, None]
     design = (z[:, :-1] - z[:, -1:]) * sqrt_w
     target = (y - base[None, :] - z[:, -1:] * delta[None, :]) * sqrt_w
-    head, *_ = np.linalg.lstsq(design, target, rcond=None)
+    head = _least_squares(design, target)
     last = delta - head.sum(axis=0)
     return np.vstack([head, last[None, :]]).T
+
+
+def _least_squares(design: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """``argmin ||design @ x - target||`` for every column of ``target``."""
+    rows, cols = design.shape
+    if rows >= cols:
+        q, r = np.linalg.qr(design)
+        diag = np.abs(np.diag(r))
+        if diag.size and diag.min() > 1e-10 * max(diag.max(), 1e-300):
+            return np.linalg.solve(r, q.T @ target)
+    solution, *_ = np.linalg.lstsq(design, target, rcond=None)
+    return solution

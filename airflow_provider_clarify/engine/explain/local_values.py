@@ -49,7 +49,9 @@ def local_values_csv(
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     use_join = join_ids is not None
-    writer.writerow(local_values_header(feature_names, output_keys, (join_column or "id") if use_join else None))
+    writer.writerow(
+        local_values_header(feature_names, output_keys, (join_column or "id") if use_join else None)
+    )
     flat = values.reshape(n, k * m).tolist()
     for i, row in enumerate(flat):
         cells = [repr(float(v)) for v in row]

@@ -33,23 +33,21 @@ if TYPE_CHECKING:
 
 DEFAULT_GRID_RESOLUTION = 15
 DEFAULT_TOP_K = 10
-UNSUPPORTED_MESSAGE = (
-    "Detected data type is not supported for PDP. PDP can only be computed for numerical or categorical columns"
-)
+UNSUPPORTED_MESSAGE = "Detected data type is not supported for PDP. PDP can only be computed for numerical or categorical columns"
 
 
 class PdpConfigError(ValueError):
     """Bad ``methods.pdp`` value (names the field, the value and what is accepted)."""
 
 
-def pdp_features(
-    names: Sequence[str], config: dict, shap_importance: dict[str, float] | None
-) -> list[int]:
+def pdp_features(names: Sequence[str], config: dict, shap_importance: dict[str, float] | None) -> list[int]:
     """Column indices to plot, in the order they will be reported."""
     wanted = config.get("features")
     if wanted is not None:
         if not isinstance(wanted, list):
-            raise PdpConfigError(f"methods.pdp.features is {wanted!r}; give a list of feature names or indices.")
+            raise PdpConfigError(
+                f"methods.pdp.features is {wanted!r}; give a list of feature names or indices."
+            )
         index = {name: j for j, name in enumerate(names)}
         out = []
         for item in wanted:
@@ -86,7 +84,11 @@ def _data_type(features: pa.Table, column: int, text_columns: Sequence[int]) -> 
         return "categorical"
     if pa.types.is_integer(data_type) or pa.types.is_floating(data_type) or pa.types.is_decimal(data_type):
         return "numerical"
-    if pa.types.is_string(data_type) or pa.types.is_large_string(data_type) or pa.types.is_dictionary(data_type):
+    if (
+        pa.types.is_string(data_type)
+        or pa.types.is_large_string(data_type)
+        or pa.types.is_dictionary(data_type)
+    ):
         values = features.column(column).to_pylist()
         return "free_text" if looks_like_free_text(values) else "categorical"
     return str(data_type)
@@ -140,8 +142,10 @@ def compute_pdp(
         data_type = _data_type(features, column, text_columns)
         entry: dict = {"feature_name": names[column], "data_type": data_type}
         if data_type == "numerical":
-            column_values = records[:, column].astype(np.float64) if records.dtype != object else np.array(
-                [np.nan if v is None else float(v) for v in records[:, column]]
+            column_values = (
+                records[:, column].astype(np.float64)
+                if records.dtype != object
+                else np.array([np.nan if v is None else float(v) for v in records[:, column]])
             )
             grid, share = numeric_grid(column_values, grid_resolution)
         elif data_type == "categorical":
@@ -169,7 +173,9 @@ def compute_pdp(
     return entries
 
 
-def _evaluate(records: np.ndarray, jobs: list[tuple[int, int, object]], caller: ModelCaller) -> list[np.ndarray]:
+def _evaluate(
+    records: np.ndarray, jobs: list[tuple[int, int, object]], caller: ModelCaller
+) -> list[np.ndarray]:
     """Mean model output ``(k,)`` per job (records with one column set to one value)."""
     n, m = records.shape
     if not jobs or n == 0:

@@ -133,7 +133,9 @@ def explain_group(
         full = scores[offset : offset + n]
         offset += n
         if empty is not None:
-            base = apply_link(scores[offset : offset + n * k_rows].reshape(n, k_rows, k).mean(axis=1), use_logit)
+            base = apply_link(
+                scores[offset : offset + n * k_rows].reshape(n, k_rows, k).mean(axis=1), use_logit
+            )
             offset += n * k_rows
         else:
             if need_base:

@@ -122,7 +122,9 @@ def split_text(text: str | None, granularity: str) -> SplitText:
     if not spans:
         return SplitText(text, (), ())
     units = tuple(text[s:e] for s, e in spans)
-    seps = tuple(text[spans[i][1] : (spans[i + 1][0] if i + 1 < len(spans) else len(text))] for i in range(len(spans)))
+    seps = tuple(
+        text[spans[i][1] : (spans[i + 1][0] if i + 1 < len(spans) else len(text))] for i in range(len(spans))
+    )
     return SplitText(text[: spans[0][0]], units, seps)
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 
 import jsonschema
 import pytest
@@ -23,8 +22,9 @@ from airflow_provider_clarify.analysis.checks import (
 )
 from airflow_provider_clarify.analysis.errors import ClarifyConfigError
 from airflow_provider_clarify.analysis.results import AnalysisResult
+from tests.support.paths import GOLDEN_DIR
 
-GOLDEN = Path("/work/shared/data/golden/smclarify_golden.json")
+GOLDEN = GOLDEN_DIR / "smclarify_golden.json"
 
 #: JSON schema of Model Monitor's constraint_violations.json, written from clarify-formats §6.7.
 CONSTRAINT_VIOLATIONS_SCHEMA = {

@@ -99,7 +99,9 @@ REFERENCE_REQUEST = {
             "VolumeKmsKeyId": "arn:aws:kms:us-east-1:111122223333:key/volume-key",
         }
     },
-    "AppSpecification": {"ImageUri": "205585389593.dkr.ecr.us-east-1.amazonaws.com/sagemaker-clarify-processing:1.0"},
+    "AppSpecification": {
+        "ImageUri": "205585389593.dkr.ecr.us-east-1.amazonaws.com/sagemaker-clarify-processing:1.0"
+    },
     "RoleArn": "arn:aws:iam::111122223333:role/ClarifyRole",
     "ProcessingInputs": [
         {
@@ -230,7 +232,11 @@ def test_minimal_request_omits_every_optional_block():
             {
                 "OutputName": "analysis_result",
                 "AppManaged": False,
-                "S3Output": {"S3Uri": "s3://b/o", "LocalPath": "/opt/ml/processing/output", "S3UploadMode": "EndOfJob"},
+                "S3Output": {
+                    "S3Uri": "s3://b/o",
+                    "LocalPath": "/opt/ml/processing/output",
+                    "S3UploadMode": "EndOfJob",
+                },
             }
         ]
     }
@@ -245,7 +251,9 @@ def test_image_datasets_upload_continuously():
 
 
 def test_dataset_input_options_and_omission():
-    request = build(s3_data_distribution_type="ShardedByS3Key", s3_compression_type="Gzip", s3_data_type="ManifestFile")
+    request = build(
+        s3_data_distribution_type="ShardedByS3Key", s3_compression_type="Gzip", s3_data_type="ManifestFile"
+    )
     dataset = request["ProcessingInputs"][0]["S3Input"]
     assert (dataset["S3DataDistributionType"], dataset["S3CompressionType"], dataset["S3DataType"]) == (
         "ShardedByS3Key",
@@ -253,7 +261,10 @@ def test_dataset_input_options_and_omission():
         "ManifestFile",
     )
     config_input = request["ProcessingInputs"][1]["S3Input"]
-    assert (config_input["S3DataDistributionType"], config_input["S3CompressionType"]) == ("FullyReplicated", "None")
+    assert (config_input["S3DataDistributionType"], config_input["S3CompressionType"]) == (
+        "FullyReplicated",
+        "None",
+    )
     assert [i["InputName"] for i in build(dataset_uri=None)["ProcessingInputs"]] == ["analysis_config"]
 
 
@@ -343,7 +354,9 @@ def test_no_argument_is_mutated():
     assert kwargs == REFERENCE_KWARGS
 
 
-_TEXT = st.one_of(st.none(), st.text(max_size=12), st.integers(-5, 200), st.booleans(), st.lists(st.text(max_size=3)))
+_TEXT = st.one_of(
+    st.none(), st.text(max_size=12), st.integers(-5, 200), st.booleans(), st.lists(st.text(max_size=3))
+)
 
 
 @settings(max_examples=150, deadline=None)
@@ -353,9 +366,13 @@ _TEXT = st.one_of(st.none(), st.text(max_size=12), st.integers(-5, 200), st.bool
     max_runtime=_TEXT,
     env=st.one_of(st.none(), st.dictionaries(st.text(max_size=5), _TEXT, max_size=3)),
     tags=st.one_of(_TEXT, st.dictionaries(st.text(max_size=5), _TEXT, max_size=3)),
-    network=st.one_of(_TEXT, st.dictionaries(st.sampled_from(["EnableNetworkIsolation", "VpcConfig", "X"]), _TEXT)),
+    network=st.one_of(
+        _TEXT, st.dictionaries(st.sampled_from(["EnableNetworkIsolation", "VpcConfig", "X"]), _TEXT)
+    ),
 )
-def test_fuzzed_arguments_raise_only_clarify_config_error(job_name, instance_count, max_runtime, env, tags, network):
+def test_fuzzed_arguments_raise_only_clarify_config_error(
+    job_name, instance_count, max_runtime, env, tags, network
+):
     try:
         request = build(
             job_name=job_name,

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 
 import pytest
 
 from airflow_provider_clarify.analysis.errors import ClarifyConfigError
 from airflow_provider_clarify.analysis.results import AnalysisResult, MetricRow, metric_value
+from tests.support.paths import GOLDEN_DIR
 
-GOLDEN = Path("/work/shared/data/golden/smclarify_golden.json")
+GOLDEN = GOLDEN_DIR / "smclarify_golden.json"
 
 # clarify-formats §5.2, verbatim
 BIAS_EXAMPLE = {
@@ -151,7 +151,9 @@ def test_special_values_infinity_nan_null_and_zero():
             },
         },
     }
-    metrics = {m.name: m for m in AnalysisResult.from_dict(document).post_training_bias.facets["f"][0].metrics}
+    metrics = {
+        m.name: m for m in AnalysisResult.from_dict(document).post_training_bias.facets["f"][0].metrics
+    }
     assert metrics["DCA"].value == math.inf
     assert metrics["DCR"].value == -math.inf
     assert math.isnan(metrics["TE"].value)
@@ -202,7 +204,11 @@ def test_explanations_kernel_shap_and_pdp():
 
 
 def test_shap_without_text_block():
-    document = {"explanations": {"kernel_shap": {"approved": {"global_shap_values": {"age": "NaN"}, "expected_value": 0}}}}
+    document = {
+        "explanations": {
+            "kernel_shap": {"approved": {"global_shap_values": {"age": "NaN"}, "expected_value": 0}}
+        }
+    }
     shap = AnalysisResult.from_dict(document).kernel_shap["approved"]
     assert math.isnan(shap.global_shap_values["age"])
     assert shap.expected_value == 0.0
@@ -215,7 +221,10 @@ def test_golden_smclarify_outputs_parse_completely(case):
     result = AnalysisResult.from_dict(document)
     expected_rows = [
         (stage, facet, group["value_or_threshold"], metric["name"], metric.get("value"), metric.get("error"))
-        for stage, key in (("pre_training", "pre_training_bias_metrics"), ("post_training", "post_training_bias_metrics"))
+        for stage, key in (
+            ("pre_training", "pre_training_bias_metrics"),
+            ("post_training", "post_training_bias_metrics"),
+        )
         if key in document
         for facet, groups in document[key]["facets"].items()
         for group in groups

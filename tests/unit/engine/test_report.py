@@ -53,10 +53,14 @@ def _analysis_and_config():
 
 
 def test_fair_bands():
-    assert metric_status("DI", 0.8) == "ok" and metric_status("DI", 0.79) == "flagged"
-    assert metric_status("DI", 1.3) == "flagged" and metric_status("DPL", -0.1) == "ok"
-    assert metric_status("DPL", 0.11) == "flagged" and metric_status("KL", 0.2) == "flagged"
-    assert metric_status("CI", None) == "na" and metric_status("TE", float("inf")) == "flagged"
+    assert metric_status("DI", 0.8) == "ok"
+    assert metric_status("DI", 0.79) == "flagged"
+    assert metric_status("DI", 1.3) == "flagged"
+    assert metric_status("DPL", -0.1) == "ok"
+    assert metric_status("DPL", 0.11) == "flagged"
+    assert metric_status("KL", 0.2) == "flagged"
+    assert metric_status("CI", None) == "na"
+    assert metric_status("TE", float("inf")) == "flagged"
 
 
 def test_html_is_self_contained_and_escapes_text():
@@ -78,8 +82,10 @@ def test_infinite_and_missing_values_render():
          "error": "Group variable is empty or not provided"},
     ]}]}}}  # fmt: skip
     page = render_report_html(analysis, {})
-    assert "∞" in page and "Group variable is empty or not provided" in page
-    assert "FLAGGED" in page and ">n/a<" in page
+    assert "∞" in page
+    assert "Group variable is empty or not provided" in page
+    assert "FLAGGED" in page
+    assert ">n/a<" in page
 
 
 @pytest.fixture(scope="module")
@@ -95,7 +101,11 @@ def test_report_in_headless_chromium(tmp_path, chromium):
     page.write_text(render_report_html(analysis, config), encoding="utf-8")
     flags = [*CHROMIUM_FLAGS, f"--user-data-dir={tmp_path / 'profile'}"]
     dom = subprocess.run(
-        [chromium, *flags, "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=90, check=True
+        [chromium, *flags, "--dump-dom", page.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=90,
+        check=True,
     ).stdout
     shot = tmp_path / "report.png"
     subprocess.run(
@@ -109,15 +119,20 @@ def test_report_in_headless_chromium(tmp_path, chromium):
     for heading in ("Credit audit <Q3>", "Summary", "Bias metrics", "Global SHAP importances", "Partial dependence",
                     "Analysis configuration"):  # fmt: skip
         assert heading in text.replace("&lt;", "<").replace("&gt;", ">")
-    assert "Pre-training · facet sex = female" in text and "Post-training · facet sex = female" in text
-    di = next(m for m in case["post_training_bias_metrics"]["facets"]["sex"][0]["metrics"] if m["name"] == "DI")
+    assert "Pre-training · facet sex = female" in text
+    assert "Post-training · facet sex = female" in text
+    di = next(
+        m for m in case["post_training_bias_metrics"]["facets"]["sex"][0]["metrics"] if m["name"] == "DI"
+    )
     assert f"{di['value']:.4f}" in text  # the DI value as shown
     flagged = dom.count('class="badge flagged"')
-    assert flagged >= 1 and f"{flagged} of 19 bias metrics flagged" in text
+    assert flagged >= 1
+    assert f"{flagged} of 19 bias metrics flagged" in text
     # SHAP bars: one per feature, the longest for the most important feature
     bars = re.findall(r'<rect class="bar"[^>]*width="([\d.]+)"[^>]*><title>([^:]+):', dom)
     assert [name for _, name in bars] == ["credit_amount", "age", "duration"]
     assert float(bars[0][0]) > float(bars[1][0]) > float(bars[2][0]) > 0
-    assert dom.count('class="pdp"') == 2 and "polyline" in dom
+    assert dom.count('class="pdp"') == 2
+    assert "polyline" in dom
     assert "Detected data type is not supported for PDP." in text
     assert '"grid_resolution": 3' in dom

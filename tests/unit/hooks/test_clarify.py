@@ -9,11 +9,14 @@ from datetime import UTC, datetime
 
 import boto3
 import pytest
+from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
-from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException
-from airflow_provider_clarify.analysis.processing_job import analysis_config_upload_uri, processing_job_request
+from airflow_provider_clarify.analysis.processing_job import (
+    analysis_config_upload_uri,
+    processing_job_request,
+)
 from airflow_provider_clarify.analysis.results import AnalysisResult
 from airflow_provider_clarify.hooks.clarify import (
     ClarifyHook,
@@ -66,7 +69,9 @@ def hook(aws_conn):
 
 
 def test_s3_hook_shares_the_connection_settings(aws_conn):
-    hook = ClarifyHook(aws_conn_id=aws_conn, region_name="eu-west-1", verify=False, config={"read_timeout": 7})
+    hook = ClarifyHook(
+        aws_conn_id=aws_conn, region_name="eu-west-1", verify=False, config={"read_timeout": 7}
+    )
     assert hook.s3_hook.aws_conn_id == aws_conn
     assert hook.s3_hook.region_name == "eu-west-1"
     assert hook.s3_hook.verify is False
@@ -74,7 +79,11 @@ def test_s3_hook_shares_the_connection_settings(aws_conn):
 
 
 def test_upload_analysis_config_writes_the_json(hook, s3_bucket, moto_endpoint):
-    config = {"dataset_type": "text/csv", "label": "approved", "methods": {"pre_training_bias": {"methods": "all"}}}
+    config = {
+        "dataset_type": "text/csv",
+        "label": "approved",
+        "methods": {"pre_training_bias": {"methods": "all"}},
+    }
     uri = hook.upload_analysis_config(config, f"s3://{s3_bucket}/clarify/out/analysis_config.json")
     assert uri == f"s3://{s3_bucket}/clarify/out/analysis_config.json"
     stored = s3_client(moto_endpoint).get_object(Bucket=s3_bucket, Key="clarify/out/analysis_config.json")
@@ -147,7 +156,9 @@ def test_stop_processing_job_reraises_other_errors(hook):
             hook.stop_processing_job("done-job")
     with Stubber(hook.conn) as stub:
         stub.add_client_error("stop_processing_job", service_error_code="ValidationException")
-        stub.add_response("describe_processing_job", _description("InProgress"), {"ProcessingJobName": "done-job"})
+        stub.add_response(
+            "describe_processing_job", _description("InProgress"), {"ProcessingJobName": "done-job"}
+        )
         with pytest.raises(ClientError, match="ValidationException"):
             hook.stop_processing_job("done-job")
 
@@ -167,7 +178,9 @@ def test_find_processing_jobs_by_prefix_newest_first(hook, s3_bucket):
 
 def test_wait_for_processing_job_returns_the_terminal_description(hook, s3_bucket, scripted_status):
     hook.start_processing_job(request_for("clarify-wait", s3_bucket))
-    scripted_status("clarify-wait", ["InProgress", "InProgress", "Failed"], failure_reason="ClientError: no facet")
+    scripted_status(
+        "clarify-wait", ["InProgress", "InProgress", "Failed"], failure_reason="ClientError: no facet"
+    )
     description = hook.wait_for_processing_job("clarify-wait", check_interval=0.05)
     assert description["ProcessingJobStatus"] == "Failed"
     assert description["FailureReason"] == "ClientError: no facet"
@@ -188,9 +201,13 @@ def test_wait_for_processing_job_backs_off_when_throttled(hook, monkeypatch):
     with Stubber(hook.conn) as stub:
         for _ in range(4):
             stub.add_client_error("describe_processing_job", service_error_code="ThrottlingException")
-        stub.add_response("describe_processing_job", _description("InProgress"), {"ProcessingJobName": "done-job"})
+        stub.add_response(
+            "describe_processing_job", _description("InProgress"), {"ProcessingJobName": "done-job"}
+        )
         stub.add_client_error("describe_processing_job", service_error_code="ThrottlingException")
-        stub.add_response("describe_processing_job", _description("Completed"), {"ProcessingJobName": "done-job"})
+        stub.add_response(
+            "describe_processing_job", _description("Completed"), {"ProcessingJobName": "done-job"}
+        )
         description = hook.wait_for_processing_job("done-job", check_interval=2, max_throttle_delay=10)
         stub.assert_no_pending_responses()
     assert description["ProcessingJobStatus"] == "Completed"
@@ -205,7 +222,10 @@ def test_throttle_delay_is_exponential_and_capped():
 def test_failure_message_and_exception():
     error = ClarifyJobFailedException("job-1", "Failed", "AlgorithmError: label column missing")
     assert isinstance(error, AirflowFailException)
-    assert str(error) == "Clarify processing job job-1 ended with status Failed: AlgorithmError: label column missing"
+    assert (
+        str(error)
+        == "Clarify processing job job-1 ended with status Failed: AlgorithmError: label column missing"
+    )
     assert (error.job_name, error.job_status, error.failure_reason) == (
         "job-1",
         "Failed",
@@ -247,7 +267,12 @@ def test_read_analysis_result_from_local_paths(tmp_path, aws_conn):
 
 def test_list_result_files_on_s3(hook, s3_bucket, moto_endpoint):
     client = s3_client(moto_endpoint)
-    for key in ("out/analysis.json", "out/report.html", "out/explanations_shap/out.csv", "outside/analysis.json"):
+    for key in (
+        "out/analysis.json",
+        "out/report.html",
+        "out/explanations_shap/out.csv",
+        "outside/analysis.json",
+    ):
         client.put_object(Bucket=s3_bucket, Key=key, Body=b"{}")
     expected = [
         f"s3://{s3_bucket}/out/analysis.json",
@@ -298,5 +323,7 @@ def test_hooks_triggers_and_sensors_import_no_numeric_libraries():
         "heavy = sorted(m for m in ('numpy', 'pandas', 'pyarrow', 'sklearn', 'scipy', 'shap') if m in sys.modules)\n"
         "print('HEAVY=' + ','.join(heavy))\n"
     )
-    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
+    completed = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
     assert completed.stdout.strip().splitlines()[-1] == "HEAVY="

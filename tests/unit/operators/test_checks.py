@@ -79,7 +79,9 @@ def run(op: ClarifyCheckOperator) -> tuple[RecordingTI, object]:
 
 def test_fair_result_passes_and_writes_no_report(tmp_path):
     result = write_result(tmp_path / "run1", FAIR)
-    ti, summary = run(ClarifyCheckOperator(task_id="gate", analysis_result_uri=str(result), thresholds=THRESHOLDS))
+    ti, summary = run(
+        ClarifyCheckOperator(task_id="gate", analysis_result_uri=str(result), thresholds=THRESHOLDS)
+    )
     assert summary["passed"] is True
     assert summary["checked"] == 2
     assert summary["violation_report"] is None
@@ -125,7 +127,10 @@ def test_fail_on_violation_false_succeeds_with_the_report(tmp_path):
     result = write_result(tmp_path / "run1", BIASED)
     ti, summary = run(
         ClarifyCheckOperator(
-            task_id="gate", analysis_result_uri=f"{result}/analysis.json", thresholds=THRESHOLDS, fail_on_violation=False
+            task_id="gate",
+            analysis_result_uri=f"{result}/analysis.json",
+            thresholds=THRESHOLDS,
+            fail_on_violation=False,
         )
     )
     assert summary["passed"] is False
@@ -157,7 +162,9 @@ def test_file_uri_and_custom_report_location(tmp_path):
 
 
 def test_missing_result_fails_clearly(tmp_path):
-    op = ClarifyCheckOperator(task_id="gate", analysis_result_uri=str(tmp_path / "nothing"), thresholds=THRESHOLDS)
+    op = ClarifyCheckOperator(
+        task_id="gate", analysis_result_uri=str(tmp_path / "nothing"), thresholds=THRESHOLDS
+    )
     with pytest.raises(ClarifyCheckError, match="No analysis result at .*nothing/analysis.json"):
         run(op)
 
@@ -165,7 +172,9 @@ def test_missing_result_fails_clearly(tmp_path):
 def test_skip_check_runs_no_rule(tmp_path):
     result = write_result(tmp_path / "run1", BIASED)
     _, summary = run(
-        ClarifyCheckOperator(task_id="gate", analysis_result_uri=str(result), thresholds=THRESHOLDS, skip_check=True)
+        ClarifyCheckOperator(
+            task_id="gate", analysis_result_uri=str(result), thresholds=THRESHOLDS, skip_check=True
+        )
     )
     assert summary["passed"] is True
     assert summary["skipped"] is True
@@ -179,11 +188,18 @@ def test_first_run_without_a_baseline_needs_skip_and_register(tmp_path):
     result = write_result(tmp_path / "run1", FAIR)
     registry = tmp_path / "registry" / "bias"
     with pytest.raises(ClarifyCheckError, match="skip_check=True and register_new_baseline=True"):
-        run(ClarifyCheckOperator(task_id="gate", analysis_result_uri=str(result), registered_baseline_uri=str(registry)))
+        run(
+            ClarifyCheckOperator(
+                task_id="gate", analysis_result_uri=str(result), registered_baseline_uri=str(registry)
+            )
+        )
     with pytest.raises(ClarifyCheckError, match="Set register_new_baseline=True"):
         run(
             ClarifyCheckOperator(
-                task_id="gate", analysis_result_uri=str(result), registered_baseline_uri=str(registry), skip_check=True
+                task_id="gate",
+                analysis_result_uri=str(result),
+                registered_baseline_uri=str(registry),
+                skip_check=True,
             )
         )
     ti, summary = run(
@@ -209,7 +225,11 @@ def test_drift_against_the_registered_baseline_keeps_it(tmp_path):
     before = (registry / "analysis.json").read_text()
     drifted = write_result(tmp_path / "run2", analysis_json(dppl=-0.08, di=0.97))
     with pytest.raises(ClarifyBiasViolationError) as info:
-        run(ClarifyCheckOperator(task_id="gate", analysis_result_uri=str(drifted), registered_baseline_uri=str(registry)))
+        run(
+            ClarifyCheckOperator(
+                task_id="gate", analysis_result_uri=str(drifted), registered_baseline_uri=str(registry)
+            )
+        )
     assert [(v.check, v.metric, v.value) for v in info.value.violations] == [("bias_drift", "DPPL", -0.08)]
     assert (registry / "analysis.json").read_text() == before
 
@@ -281,10 +301,18 @@ def test_skip_check_carries_the_existing_baseline_forward(tmp_path):
 
 
 def test_feature_attribution_drift_against_a_baseline(tmp_path):
-    baseline = write_result(tmp_path / "base", analysis_json(0.0, 1.0, shap={"income": 0.7, "age": 0.5, "sex": 0.05}))
-    current = write_result(tmp_path / "now", analysis_json(0.0, 1.0, shap={"income": 0.1, "age": 0.2, "sex": 0.7}))
+    baseline = write_result(
+        tmp_path / "base", analysis_json(0.0, 1.0, shap={"income": 0.7, "age": 0.5, "sex": 0.05})
+    )
+    current = write_result(
+        tmp_path / "now", analysis_json(0.0, 1.0, shap={"income": 0.1, "age": 0.2, "sex": 0.7})
+    )
     with pytest.raises(ClarifyBiasViolationError) as info:
-        run(ClarifyCheckOperator(task_id="gate", analysis_result_uri=str(current), supplied_baseline_constraints=str(baseline)))
+        run(
+            ClarifyCheckOperator(
+                task_id="gate", analysis_result_uri=str(current), supplied_baseline_constraints=str(baseline)
+            )
+        )
     (violation,) = info.value.violations
     assert violation.check == "feature_attribution_drift"
     assert violation.description.startswith("Feature attribution drift 0.68")
@@ -314,17 +342,32 @@ def test_invalid_arguments_fail_at_dag_import():
         ClarifyCheckOperator(
             task_id="gate", analysis_result_uri="s3://b/k", thresholds=THRESHOLDS, register_new_baseline=True
         )
+    with pytest.raises(ClarifyConfigError, match="ndcg_threshold"):
+        ClarifyCheckOperator(
+            task_id="gate", analysis_result_uri="s3://b/k", thresholds=THRESHOLDS, ndcg_threshold=9
+        )
+    with pytest.raises(ClarifyConfigError, match="drift_tolerance"):
+        ClarifyCheckOperator(
+            task_id="gate", analysis_result_uri="s3://b/k", thresholds=THRESHOLDS, drift_tolerance=-1
+        )
     with pytest.raises(ClarifyConfigError, match="nothing to check"):
         ClarifyCheckOperator(task_id="gate", analysis_result_uri="s3://b/k")
     with pytest.raises(ValueError, match="routes to on_violation"):
         ClarifyCheckBranchOperator(
-            task_id="b", analysis_result_uri="x", thresholds=THRESHOLDS, on_pass="a", on_violation="c", fail_on_violation=True
+            task_id="b",
+            analysis_result_uri="x",
+            thresholds=THRESHOLDS,
+            on_pass="a",
+            on_violation="c",
+            fail_on_violation=True,
         )
 
 
 def test_invalid_rendered_argument_fails_without_retry(tmp_path):
     result = write_result(tmp_path / "run1", FAIR)
-    op = ClarifyCheckOperator(task_id="gate", analysis_result_uri=str(result), thresholds={"DI": ("{{ params.x }}", 1)})
+    op = ClarifyCheckOperator(
+        task_id="gate", analysis_result_uri=str(result), thresholds={"DI": ("{{ params.x }}", 1)}
+    )
     op.render_template_fields({"params": {"x": "high"}})
     with pytest.raises(ClarifyCheckError, match=r"thresholds\.DI\.lower"):
         run(op)
@@ -336,7 +379,11 @@ def test_branch_operator_chooses_by_outcome(tmp_path):
 
     def branch(uri: Path) -> tuple[RecordingTI, object]:
         op = ClarifyCheckBranchOperator(
-            task_id="gate", analysis_result_uri=str(uri), thresholds=THRESHOLDS, on_pass="deploy", on_violation=["alert"]
+            task_id="gate",
+            analysis_result_uri=str(uri),
+            thresholds=THRESHOLDS,
+            on_pass="deploy",
+            on_violation=["alert"],
         )
         ti = RecordingTI()
         return ti, op.choose_branch({"ti": ti})
@@ -391,7 +438,10 @@ def test_s3_violation_report_and_baseline_registration(s3, s3_bucket):
             register_new_baseline=True,
         )
     )
-    assert summary["baseline_used_for_drift_check_constraints"] == f"s3://{s3_bucket}/registry/bias-baseline.json"
+    assert (
+        summary["baseline_used_for_drift_check_constraints"]
+        == f"s3://{s3_bucket}/registry/bias-baseline.json"
+    )
     stored = s3.get_object(Bucket=s3_bucket, Key="registry/bias-baseline.json")["Body"].read()
     assert stored == FAIR.encode()
 
@@ -411,7 +461,9 @@ def test_s3_passing_run_removes_stale_report(s3, s3_bucket):
     s3.put_object(Bucket=s3_bucket, Key="audit/run/analysis.json", Body=FAIR.encode())
     s3.put_object(Bucket=s3_bucket, Key="audit/run/constraint_violations.json", Body=b"{}")
     _, summary = run(
-        ClarifyCheckOperator(task_id="gate", analysis_result_uri=f"s3://{s3_bucket}/audit/run", thresholds=THRESHOLDS)
+        ClarifyCheckOperator(
+            task_id="gate", analysis_result_uri=f"s3://{s3_bucket}/audit/run", thresholds=THRESHOLDS
+        )
     )
     assert summary["passed"] is True
     keys = [o["Key"] for o in s3.list_objects_v2(Bucket=s3_bucket, Prefix="audit/run/")["Contents"]]
@@ -419,6 +471,8 @@ def test_s3_passing_run_removes_stale_report(s3, s3_bucket):
 
 
 def test_s3_missing_result(s3_bucket):
-    op = ClarifyCheckOperator(task_id="gate", analysis_result_uri=f"s3://{s3_bucket}/nope", thresholds=THRESHOLDS)
+    op = ClarifyCheckOperator(
+        task_id="gate", analysis_result_uri=f"s3://{s3_bucket}/nope", thresholds=THRESHOLDS
+    )
     with pytest.raises(ClarifyCheckError, match="No analysis result"):
         run(op)

@@ -24,6 +24,7 @@ import pytest
 
 from airflow_provider_clarify.analysis.errors import ClarifyConfigError
 from airflow_provider_clarify.operators.local_compute import (
+    LocalAnalysisConfigError,
     LocalAnalysisError,
     LocalRunOutcome,
     resolve_local_model,
@@ -217,9 +218,12 @@ def test_engine_error_fails_with_its_message_and_writes_no_result(tmp_path):
     config = bias_config()
     config["label"] = "no_such_column"
 
-    with pytest.raises(LocalAnalysisError) as caught:
+    with pytest.raises(LocalAnalysisConfigError) as caught:
         run_local_analysis(config, str(GOLDEN_CSV), str(tmp_path / "out"), run_name="broken-run")
 
+    # A configuration error: the operators catch ClarifyConfigError and fail without retries.
+    assert isinstance(caught.value, ClarifyConfigError)
+    assert isinstance(caught.value, LocalAnalysisError)
     message = str(caught.value)
     assert "broken-run failed" in message
     assert "no_such_column" in message
@@ -227,6 +231,17 @@ def test_engine_error_fails_with_its_message_and_writes_no_result(tmp_path):
     assert "Traceback" in caught.value.stderr_tail
     assert not (tmp_path / "out" / "analysis.json").exists()
     assert (tmp_path / "out" / "analysis_config.json").exists()
+
+
+def test_other_engine_exceptions_are_retryable_local_analysis_errors(tmp_path):
+    model = hostile_artifact(tmp_path, int, "not a number")  # raises ValueError while loading
+
+    with pytest.raises(LocalAnalysisError) as caught:
+        run_local_analysis(model_config(), str(GOLDEN_CSV), str(tmp_path / "out"), local_model=model)
+
+    assert not isinstance(caught.value, ClarifyConfigError)
+    assert "ValueError: invalid literal for int()" in str(caught.value)
+    assert caught.value.exit_code == 1
 
 
 def test_child_killed_by_sigkill_reports_signal_and_memory_hint(tmp_path):

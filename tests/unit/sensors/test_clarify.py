@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pendulum
 import pytest
-
 from airflow.providers.common.compat.sdk import AirflowException, AirflowSensorTimeout, TaskDeferred
 from airflow.sdk.exceptions import AirflowRescheduleException
+
 from airflow_provider_clarify.analysis.processing_job import processing_job_request
 from airflow_provider_clarify.hooks.clarify import ClarifyHook, ClarifyJobFailedException
 from airflow_provider_clarify.sensors.clarify import ClarifyProcessingJobSensor
@@ -59,7 +59,11 @@ def test_given_result_uri_wins(aws_conn, scripted_status):
 @pytest.mark.parametrize(
     ("statuses", "reason", "expected"),
     [
-        (["InProgress", "Failed"], "AlgorithmError: label column 'approved' not found", "label column 'approved'"),
+        (
+            ["InProgress", "Failed"],
+            "AlgorithmError: label column 'approved' not found",
+            "label column 'approved'",
+        ),
         (["InProgress", "Stopping", "Stopped"], None, "Stopped"),
     ],
 )
@@ -89,7 +93,9 @@ def test_reschedule_mode_frees_the_slot(aws_conn, scripted_status):
     start_job("sensor-resched")
     scripted_status("sensor-resched", ["InProgress"])
     with pytest.raises(AirflowRescheduleException):
-        sensor(job_name="sensor-resched", mode="reschedule", poke_interval=60).execute({"ti": FakeTaskInstance()})
+        sensor(job_name="sensor-resched", mode="reschedule", poke_interval=60).execute(
+            {"ti": FakeTaskInstance()}
+        )
 
 
 def test_job_without_analysis_result_output_needs_an_explicit_uri(aws_conn, moto_endpoint, scripted_status):
@@ -97,7 +103,9 @@ def test_job_without_analysis_result_output_needs_an_explicit_uri(aws_conn, moto
 
     boto3.client("sagemaker", endpoint_url=moto_endpoint, region_name=REGION).create_processing_job(
         ProcessingJobName="not-clarify",
-        ProcessingResources={"ClusterConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.xlarge", "VolumeSizeInGB": 30}},
+        ProcessingResources={
+            "ClusterConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.xlarge", "VolumeSizeInGB": 30}
+        },
         AppSpecification={"ImageUri": "img"},
         RoleArn=ROLE,
     )
@@ -123,7 +131,11 @@ def test_deferrable_mode_defers_with_a_complete_trigger(aws_conn, scripted_statu
     assert isinstance(trigger, ClarifyProcessingJobTrigger)
     assert deferred.value.method_name == "execute_complete"
     assert deferred.value.timeout == timedelta(hours=4)
-    assert (trigger.job_name, trigger.check_interval, trigger.max_ingestion_time) == ("sensor-defer", 15, 4 * 3600)
+    assert (trigger.job_name, trigger.check_interval, trigger.max_ingestion_time) == (
+        "sensor-defer",
+        15,
+        4 * 3600,
+    )
     assert (trigger.aws_conn_id, trigger.region_name, trigger.botocore_config) == (
         "aws_default",
         "us-east-1",
@@ -140,7 +152,9 @@ def test_deferrable_mode_does_not_defer_for_a_finished_job(aws_conn, scripted_st
 
 def test_deferrable_mode_end_to_end_through_the_trigger(aws_conn, scripted_status):
     output = start_job("sensor-e2e")
-    scripted_status("sensor-e2e", ["InProgress", "InProgress", "Failed"], failure_reason="ClientError: no data")
+    scripted_status(
+        "sensor-e2e", ["InProgress", "InProgress", "Failed"], failure_reason="ClientError: no data"
+    )
     op = sensor(job_name="sensor-e2e", deferrable=True, poke_interval=0.1)
     with pytest.raises(TaskDeferred) as deferred:
         op.execute({})
@@ -154,9 +168,13 @@ def test_execute_complete_events(aws_conn):
     op = sensor(job_name="job-x")
     assert op.execute_complete({}, {"status": "success", "analysis_result_uri": "s3://b/out"}) == "s3://b/out"
     with pytest.raises(ClarifyJobFailedException, match="Facet missing"):
-        op.execute_complete({}, {"status": "failed", "job_status": "Failed", "failure_reason": "Facet missing"})
+        op.execute_complete(
+            {}, {"status": "failed", "job_status": "Failed", "failure_reason": "Facet missing"}
+        )
     with pytest.raises(AirflowSensorTimeout, match="still InProgress"):
-        op.execute_complete({}, {"status": "timeout", "message": "Clarify job job-x still InProgress after ..."})
+        op.execute_complete(
+            {}, {"status": "timeout", "message": "Clarify job job-x still InProgress after ..."}
+        )
     with pytest.raises(AirflowException, match="boom"):
         op.execute_complete({}, {"status": "error", "message": "boom"})
     with pytest.raises(AirflowException, match="no event"):
@@ -165,7 +183,9 @@ def test_execute_complete_events(aws_conn):
 
 def test_job_name_is_templated(aws_conn):
     op = sensor(job_name="clarify-{{ ds_nodash }}", analysis_result_uri="s3://b/{{ params.p }}")
-    assert {"job_name", "analysis_result_uri", "aws_conn_id", "region_name", "verify"} <= set(op.template_fields)
+    assert {"job_name", "analysis_result_uri", "aws_conn_id", "region_name", "verify"} <= set(
+        op.template_fields
+    )
     op.render_template_fields({"ds_nodash": "20240301", "params": {"p": "out"}})
     assert (op.job_name, op.analysis_result_uri) == ("clarify-20240301", "s3://b/out")
 

@@ -6,8 +6,8 @@ import asyncio
 import time
 
 import pytest
-
 from airflow.triggers.base import TriggerEvent
+
 from airflow_provider_clarify.analysis.processing_job import processing_job_request
 from airflow_provider_clarify.hooks.clarify import ClarifyHook
 from airflow_provider_clarify.triggers.clarify import DEFAULT_MAX_WAIT_SECONDS, ClarifyProcessingJobTrigger

@@ -89,7 +89,10 @@ def _main(values=None, **overrides):
 
 def test_main_dataset_one_vs_rest_matches_golden_values_for_both_entries():
     out = _main()
-    for stage, order in (("pre_training_bias_metrics", PRE_ORDER), ("post_training_bias_metrics", POST_ORDER)):
+    for stage, order in (
+        ("pre_training_bias_metrics", PRE_ORDER),
+        ("post_training_bias_metrics", POST_ORDER),
+    ):
         section = out[stage]
         assert list(section) == ["label", "facets", "label_value_or_threshold"]
         assert section["label"] == "label"
@@ -251,7 +254,9 @@ def test_e2_every_prediction_positive_gives_integer_zero_for_dcr():
 
 
 def test_e2_every_prediction_negative_fails_the_post_training_report():
-    with pytest.raises(BiasAnalysisError, match=r"^No Label values are present in the predicted Label Column,Pos"):
+    with pytest.raises(
+        BiasAnalysisError, match=r"^No Label values are present in the predicted Label Column,Pos"
+    ):
         _edge(list("aadd"), list("pnpn"), list("nnnn"), post="all")
 
 
@@ -288,7 +293,9 @@ def test_e3b_no_common_outcome():
         }
 
 
-@pytest.mark.parametrize(("label", "error"), [("n", "No positive labels in set"), ("p", "No negative labels in set")])
+@pytest.mark.parametrize(
+    ("label", "error"), [("n", "No positive labels in set"), ("p", "No negative labels in set")]
+)
 def test_e4_single_outcome_labels(label, error):
     out = _edge(list("aaaddd"), [label] * 6, group=[1, 1, 2, 2, 1, 2], pre="all")
     metrics = metrics_of(_pre_entry(out))
@@ -336,7 +343,9 @@ def test_e5_everything_in_the_sensitive_group():
         feature_columns=["x"],
         columns={"x": [1, 2, 3, 4, 5, 6]},
     )
-    errors = {m["name"]: m.get("error") for m in out["post_training_bias_metrics"]["facets"]["f"][0]["metrics"]}
+    errors = {
+        m["name"]: m.get("error") for m in out["post_training_bias_metrics"]["facets"]["f"][0]["metrics"]
+    }
     assert errors["DI"] == "Negated facet set is empty"
     assert errors["DPPL"] == "Negative facet set is empty."
     assert errors["DCA"] == "DCO: Negated Facet set is empty"
@@ -374,7 +383,9 @@ def test_e7_binary_integer_facet_is_categorical_on_48_rows():
 
 
 def test_e7_continuous_facet_without_threshold_fails():
-    with pytest.raises(BiasAnalysisError, match="^Threshold values must be provided for continuous features$"):
+    with pytest.raises(
+        BiasAnalysisError, match="^Threshold values must be provided for continuous features$"
+    ):
         _edge([0, 1] * 6, E7_Y, values=None, pre=["CI"])
 
 
@@ -496,7 +507,10 @@ def test_e10_string_false_selects_false_rows_deliberate_fix():
 
 def test_e10_boolean_facet_one_vs_rest():
     entries = _edge(E10_F, E10_Y, values=None, pre=["CI"])["pre_training_bias_metrics"]["facets"]["f"]
-    assert [(e["value_or_threshold"], e["metrics"][0]["value"]) for e in entries] == [("True", -0.5), ("False", 0.5)]
+    assert [(e["value_or_threshold"], e["metrics"][0]["value"]) for e in entries] == [
+        ("True", -0.5),
+        ("False", 0.5),
+    ]
 
 
 E11_F = [1, 2, 1, 2, 3, 1, 2, 3] * 10
@@ -505,7 +519,13 @@ E11_Y = (list("pn") * 40)[:80]
 
 @pytest.mark.parametrize(
     ("values", "text", "ci"),
-    [([1], "1", 0.25), (["1"], "1", 0.25), ([1.0], "1.0", 0.25), (["1.0"], "1.0", 0.25), ([1, 2], "1,2", -0.5)],
+    [
+        ([1], "1", 0.25),
+        (["1"], "1", 0.25),
+        ([1.0], "1.0", 0.25),
+        (["1.0"], "1.0", 0.25),
+        ([1, 2], "1,2", -0.5),
+    ],
 )
 def test_e11_categorical_value_coercion(values, text, ci):
     entry = _pre_entry(_edge(E11_F, E11_Y, values=values, pre=["CI"]))

@@ -48,7 +48,13 @@ def reference_model(X):
 def interaction_model(X):
     """Five features, pairwise and three-way interactions, two outputs (p, 1 - p)."""
     X = np.asarray(X, dtype=float)
-    z = 0.6 * X[:, 0] - 0.4 * X[:, 1] * X[:, 2] + 0.25 * X[:, 3] ** 2 + 0.3 * X[:, 0] * X[:, 3] * X[:, 4] - 0.1
+    z = (
+        0.6 * X[:, 0]
+        - 0.4 * X[:, 1] * X[:, 2]
+        + 0.25 * X[:, 3] ** 2
+        + 0.3 * X[:, 0] * X[:, 3] * X[:, 4]
+        - 0.1
+    )
     p = 1 / (1 + np.exp(-z))
     return np.column_stack([p, 1 - p])
 

@@ -24,9 +24,15 @@ def test_kmeans_baseline_finds_the_cluster_centres_and_is_written(tmp_path):
     centres, table = _blobs()
     f = lambda X: X[:, 0] * 0.1 + X[:, 1] * 0.2
     out = compute_explanations(
-        table, {"shap": {"num_clusters": 3, "seed": 0}}, CallablePredictor(f), output=OutputLocation(str(tmp_path))
+        table,
+        {"shap": {"num_clusters": 3, "seed": 0}},
+        CallablePredictor(f),
+        output=OutputLocation(str(tmp_path)),
     )
-    rows = [[float(c) for c in line.split(",")] for line in (tmp_path / "explanations_shap/baseline.csv").read_text().splitlines()]
+    rows = [
+        [float(c) for c in line.split(",")]
+        for line in (tmp_path / "explanations_shap/baseline.csv").read_text().splitlines()
+    ]
     assert len(rows) == 3
     found = np.array(sorted(rows))
     np.testing.assert_allclose(found, centres, atol=0.3)
@@ -39,7 +45,8 @@ def test_automatic_cluster_count_and_seed_determinism():
     records = table_to_matrix(table)
     a = resolve_baseline(table, records, {"seed": 3}, None, seed=3)
     b = resolve_baseline(table, records, {"seed": 3}, None, seed=3)
-    assert a.computed and a.matrix.shape == (3, 2)  # silhouette picks the three blobs
+    assert a.computed
+    assert a.matrix.shape == (3, 2)
     assert np.array_equal(a.matrix, b.matrix)
 
 
@@ -51,15 +58,18 @@ def test_kprototypes_for_mixed_types():
     records = table_to_matrix(table)
     baseline = resolve_baseline(table, records, {"num_clusters": 2}, None, seed=0)
     rows = sorted(baseline.matrix.tolist(), key=lambda r: r[0])
-    assert rows[0][1] == "red" and abs(rows[0][0] - 1) < 0.1
-    assert rows[1][1] == "blue" and abs(rows[1][0] - 9) < 0.1
+    assert rows[0][1] == "red"
+    assert abs(rows[0][0] - 1) < 0.1
+    assert rows[1][1] == "blue"
+    assert abs(rows[1][0] - 9) < 0.1
 
 
 def test_loaded_table_and_errors():
     table = pa.table({"a": [1.0, 2.0], "b": [3.0, 4.0]})
     records = table_to_matrix(table)
     loaded = resolve_baseline(table, records, {}, pa.table({"c0": [0], "c1": [5]}))
-    assert loaded.matrix.tolist() == [[0.0, 5.0]] and not loaded.computed
+    assert loaded.matrix.tolist() == [[0.0, 5.0]]
+    assert not loaded.computed
     with pytest.raises(BaselineError, match=r"baseline\[0\] has 3 values but the model takes 2"):
         resolve_baseline(table, records, {"baseline": [[1, 2, 3]]}, None)
     with pytest.raises(BaselineError, match="is a URI.*runner must load it"):

@@ -24,7 +24,8 @@ def test_budget_rule_of_the_reference():
 
 def test_enumeration_lists_every_coalition_once_with_kernel_weights():
     plan = enumerate_all(4)
-    assert plan.exact and len(plan) == 14
+    assert plan.exact
+    assert len(plan) == 14
     assert len({row.tobytes() for row in plan.masks}) == 14
     sizes = plan.masks.sum(axis=1)
     # pi(S) = (M-1) / (C(M,|S|) |S| (M-|S|)), normalised
@@ -34,13 +35,15 @@ def test_enumeration_lists_every_coalition_once_with_kernel_weights():
 
 def test_full_budget_means_enumeration():
     plan = plan_coalitions(5, 30, np.random.default_rng(0))
-    assert plan.exact and len(plan) == 30
+    assert plan.exact
+    assert len(plan) == 30
 
 
 def test_sampled_plan_is_paired_within_budget_and_weighted():
     rng = np.random.default_rng(0)
     plan = plan_coalitions(12, 300, rng)
-    assert not plan.exact and len(plan) == 300
+    assert not plan.exact
+    assert len(plan) == 300
     codes = {row.tobytes() for row in plan.masks}
     assert len(codes) == 300
     complements = sum((~row).tobytes() in codes for row in plan.masks)
@@ -57,4 +60,5 @@ def test_sampled_plan_is_paired_within_budget_and_weighted():
 def test_sampling_is_deterministic_for_a_seed():
     a = plan_coalitions(15, 200, np.random.default_rng(9))
     b = plan_coalitions(15, 200, np.random.default_rng(9))
-    assert np.array_equal(a.masks, b.masks) and np.array_equal(a.weights, b.weights)
+    assert np.array_equal(a.masks, b.masks)
+    assert np.array_equal(a.weights, b.weights)

@@ -41,7 +41,9 @@ def _local(tmp_path, table, methods, predictor, **kwargs):
     (False, REF_PHI, 0.6063046529048581),
     (True, REF_PHI_LOGIT, 0.4318052078320431),
 ])  # fmt: skip
-def test_reference_example_through_http_endpoint(tmp_path, reference_server, use_logit, expected_phi, expected_value):
+def test_reference_example_through_http_endpoint(
+    tmp_path, reference_server, use_logit, expected_phi, expected_value
+):
     predictor = HttpPredictor(reference_server.url)
     methods = {"shap": {"baseline": REF_BASELINE, "num_samples": 6, "use_logit": use_logit}}
     out, header, values = _local(tmp_path, REF_RECORDS, methods, predictor)
@@ -72,7 +74,14 @@ def test_exact_equals_brute_force_with_logit_and_larger_budget():
     records = rng.normal(size=(4, 5))
     baseline = rng.normal(size=(2, 5))
     table = pa.table({f"f{j}": records[:, j] for j in range(5)})
-    methods = {"shap": {"baseline": baseline.tolist(), "num_samples": 5000, "use_logit": True, "agg_method": "median"}}
+    methods = {
+        "shap": {
+            "baseline": baseline.tolist(),
+            "num_samples": 5000,
+            "use_logit": True,
+            "agg_method": "median",
+        }
+    }
     out = compute_explanations(table, methods, CallablePredictor(interaction_model))
     logit = lambda p: np.log(p / (1 - p))
     phis = np.array([brute_force_shapley(interaction_model, r, baseline, logit)[0] for r in records])
@@ -158,7 +167,9 @@ def test_same_seed_same_numbers_other_seed_other_numbers():
 def test_features_to_explain_holds_the_other_features_at_the_record():
     records = np.array([[1.0, 2.0, 3.0], [3.0, 1.0, 0.0]])
     table = pa.table({"x1": records[:, 0], "x2": records[:, 1], "x3": records[:, 2]})
-    methods = {"shap": {"baseline": REF_BASELINE, "features_to_explain": ["x3", "x1"], "agg_method": "median"}}
+    methods = {
+        "shap": {"baseline": REF_BASELINE, "features_to_explain": ["x3", "x1"], "agg_method": "median"}
+    }
     out = compute_explanations(table, methods, CallablePredictor(reference_model))
     values = out["kernel_shap"]["label0"]["global_shap_values"]
     assert list(values) == ["x1", "x3"]
@@ -195,4 +206,7 @@ def test_exact_solver_matches_weighted_least_squares_on_all_coalitions():
 
 def test_logit_link_is_finite_at_zero_and_one():
     out = apply_link(np.array([0.0, 0.5, 1.0]), True)
-    assert np.all(np.isfinite(out)) and out[1] == 0.0 and out[0] < -20 and out[2] > 20
+    assert np.all(np.isfinite(out))
+    assert out[1] == 0.0
+    assert out[0] < -20
+    assert out[2] > 20

@@ -18,7 +18,9 @@ from tests.unit.engine.explain.conftest import interaction_model
 def test_layout_with_join_ids_and_multiple_outputs(tmp_path):
     rng = np.random.default_rng(4)
     records = rng.normal(size=(7, 5))
-    table = pa.table({name: records[:, j] for j, name in enumerate(["age", "income", "debt", "tenure", "score"])})
+    table = pa.table(
+        {name: records[:, j] for j, name in enumerate(["age", "income", "debt", "tenure", "score"])}
+    )
     baseline = rng.normal(size=(2, 5)).tolist()
     methods = {"shap": {"baseline": baseline, "save_local_shap_values": True}}
     ids = pa.array([f"id-{i}" for i in range(7)])
@@ -29,7 +31,9 @@ def test_layout_with_join_ids_and_multiple_outputs(tmp_path):
     with open(tmp_path / "explanations_shap" / "out.csv", newline="") as handle:
         rows = list(csv.reader(handle))
     features = table.column_names
-    assert rows[0] == ["customer_id"] + [f"{f}_approved" for f in features] + [f"{f}_rejected" for f in features]
+    assert rows[0] == ["customer_id"] + [f"{f}_approved" for f in features] + [
+        f"{f}_rejected" for f in features
+    ]
     assert [r[0] for r in rows[1:]] == [f"id-{i}" for i in range(7)]  # dataset order
     values = np.array([[float(c) for c in r[1:]] for r in rows[1:]]).reshape(7, 2, 5)
     # additivity per row and output: sum(phi) + expected_value = f(x)

@@ -32,7 +32,9 @@ def _table(n, m=6, seed=0):
 @pytest.mark.parametrize("records", [10, 200])
 def test_one_call_when_everything_fits(records):
     predictor = CountingPredictor(lambda X: X.sum(axis=1))
-    compute_explanations(_table(records), {"shap": {"baseline": [[0.0] * 6] * 2, "num_samples": 50}}, predictor)
+    compute_explanations(
+        _table(records), {"shap": {"baseline": [[0.0] * 6] * 2, "num_samples": 50}}, predictor
+    )
     assert predictor.calls == 1
     assert predictor.rows == records * 50 * 2 + records + 2  # coalitions x baseline + records + baseline
 
@@ -56,7 +58,10 @@ def test_http_requests_are_few_and_large():
         rows = 30 * 62 + 30 + 1
         assert server.records == rows
         bytes_total = sum(server.payload_sizes)
-        assert server.calls == math.ceil(bytes_total / 200_000) or server.calls == math.ceil(bytes_total / 200_000) + 1
+        assert (
+            server.calls == math.ceil(bytes_total / 200_000)
+            or server.calls == math.ceil(bytes_total / 200_000) + 1
+        )
         assert server.calls < rows / 100
 
 

@@ -34,7 +34,8 @@ def test_values_distribution_and_known_partial_dependence():
     methods = {"pdp": {"features": ["x", 2], "grid_resolution": 5}}
     out = compute_explanations(table, methods, CallablePredictor(model), label_headers=["up", "down"])
     x_entry, colour_entry = out["pdp"]
-    assert x_entry["feature_name"] == "x" and x_entry["data_type"] == "numerical"
+    assert x_entry["feature_name"] == "x"
+    assert x_entry["data_type"] == "numerical"
     lo, hi = x.min(), x.max()
     w = (hi - lo) / 5
     assert x_entry["feature_values"] == [(lo + w / 2) + w * i for i in range(5)]
@@ -50,7 +51,9 @@ def test_values_distribution_and_known_partial_dependence():
     assert colour_entry["feature_values"] == list(dict.fromkeys(colour))  # first appearance
     shares = {c: colour.count(c) / 200 for c in colour_entry["feature_values"]}
     assert colour_entry["data_distribution"] == [shares[c] for c in colour_entry["feature_values"]]
-    pd_colour = [0.1 * x.mean() + np.mean(x * z) + (0.5 if c == "red" else 0.0) for c in colour_entry["feature_values"]]
+    pd_colour = [
+        0.1 * x.mean() + np.mean(x * z) + (0.5 if c == "red" else 0.0) for c in colour_entry["feature_values"]
+    ]
     assert colour_entry["model_predictions"][0] == pytest.approx(pd_colour, abs=1e-12)
 
 
@@ -61,11 +64,18 @@ def test_top_k_by_shap_importance_and_free_text_error():
         "note": [f"free text number {i} here" for i in range(30)],
     })  # fmt: skip
     model = lambda X: 3 * X[:, 2].astype(float) + 1 * X[:, 0].astype(float) + 0.01 * X[:, 1].astype(float)
-    methods = {"shap": {"baseline": [[0.0, 0.0, 0.0, ""]]}, "pdp": {"grid_resolution": 3, "top_k_features": 2}}
+    methods = {
+        "shap": {"baseline": [[0.0, 0.0, 0.0, ""]]},
+        "pdp": {"grid_resolution": 3, "top_k_features": 2},
+    }
     out = compute_explanations(table, methods, CallablePredictor(model))
     assert [e["feature_name"] for e in out["pdp"]] == ["c", "a"]
-    text_out = compute_explanations(table, {"pdp": {"features": ["note"], "grid_resolution": 3}}, CallablePredictor(model))
-    assert text_out["pdp"] == [{"feature_name": "note", "data_type": "free_text", "error": UNSUPPORTED_MESSAGE}]
+    text_out = compute_explanations(
+        table, {"pdp": {"features": ["note"], "grid_resolution": 3}}, CallablePredictor(model)
+    )
+    assert text_out["pdp"] == [
+        {"feature_name": "note", "data_type": "free_text", "error": UNSUPPORTED_MESSAGE}
+    ]
 
 
 def test_pdp_alone_needs_features():

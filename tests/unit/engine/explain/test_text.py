@@ -16,10 +16,30 @@ from tests.unit.engine.explain.conftest import brute_force_shapley
 def test_units_and_exact_reconstruction():
     text = "  Great product, awful delivery!\n\nWould buy again. Maybe."
     tokens = split_text(text, "token")
-    assert tokens.units == ("Great", "product", ",", "awful", "delivery", "!", "Would", "buy", "again", ".", "Maybe", ".")
+    assert tokens.units == (
+        "Great",
+        "product",
+        ",",
+        "awful",
+        "delivery",
+        "!",
+        "Would",
+        "buy",
+        "again",
+        ".",
+        "Maybe",
+        ".",
+    )
     assert tokens.compose(np.ones(12, dtype=bool), "") == text
-    assert split_text(text, "sentence").units == ("Great product, awful delivery!", "Would buy again.", "Maybe.")
-    assert split_text(text, "paragraph").units == ("Great product, awful delivery!", "Would buy again. Maybe.")
+    assert split_text(text, "sentence").units == (
+        "Great product, awful delivery!",
+        "Would buy again.",
+        "Maybe.",
+    )
+    assert split_text(text, "paragraph").units == (
+        "Great product, awful delivery!",
+        "Would buy again. Maybe.",
+    )
     masked = split_text("good bad", "token").compose(np.array([True, False]), "[MASK]")
     assert masked == "good [MASK]"
     assert split_text("我喜欢", "token").units == ("我", "喜", "欢")
@@ -41,15 +61,23 @@ def test_token_shap_is_exact_and_tops_are_aggregated(tmp_path):
         "baseline": [[0.0, "[MASK]"]], "save_local_shap_values": True,
         "text_config": {"granularity": "token", "language": "english", "max_top_tokens": 3},
     }}  # fmt: skip
-    out = compute_explanations(table, methods, CallablePredictor(_sentiment), output=OutputLocation(str(tmp_path)))
+    out = compute_explanations(
+        table, methods, CallablePredictor(_sentiment), output=OutputLocation(str(tmp_path))
+    )
     entry = out["kernel_shap"]["label0"]
     assert list(entry["global_shap_values"]) == ["amount"]
+
     # brute force on record 1 ("good fast service": players amount, good, fast, service)
     def game(rows):
-        texts = [" ".join(w if keep else "[MASK]" for w, keep in zip(["good", "fast", "service"], r[1:] > 0.5)) for r in rows]
+        texts = [
+            " ".join(w if keep else "[MASK]" for w, keep in zip(["good", "fast", "service"], r[1:] > 0.5))
+            for r in rows
+        ]
         return _sentiment(np.array([[r[0], t] for r, t in zip(rows, texts)], dtype=object))
 
-    phi, _ = brute_force_shapley(lambda rows: game(np.column_stack([rows[:, 0], rows[:, 1:]])), [1.0, 1, 1, 1], [[0.0, 0, 0, 0]])
+    phi, _ = brute_force_shapley(
+        lambda rows: game(np.column_stack([rows[:, 0], rows[:, 1:]])), [1.0, 1, 1, 1], [[0.0, 0, 0, 0]]
+    )
     lines = (tmp_path / "explanations_shap" / "out.csv").read_text().splitlines()
     assert lines[0] == "amount_label0,review_label0"
     first = [float(v) for v in lines[1].split(",")]

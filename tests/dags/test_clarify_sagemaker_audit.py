@@ -1,0 +1,239 @@
+"""Whole-DAG runs of dags/clarify_sagemaker_audit.py with dag.test() against the fake AWS.
+
+The DAG file is copied into its own folder and a LocalDagBundle points at it (conventions §4.8 option
+A). Jobs are held ``InProgress`` for several polls (``scripted_status``), so each analysis task really
+defers, the trigger polls DescribeProcessingJob over aiobotocore (run inline by dag.test), the task
+resumes in ``execute_complete`` and the downstream task receives the three result URIs.
+
+moto never runs the Clarify container, so the test writes each job's ``analysis.json`` itself: the
+smclarify golden output for the ``sex_female`` case (``/work/shared/data/golden``) and a kernel_shap
+block in the shape of clarify-formats §5.3.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import boto3
+import pendulum
+import pytest
+
+from airflow_provider_clarify.operators.clarify import clarify_job_name
+from airflow_provider_clarify.triggers.clarify import ClarifyProcessingJobTrigger
+from tests.support.aws import ACCOUNT_ID, BUCKET, REGION
+
+REPO = Path(__file__).resolve().parents[2]
+DAGS_DIR = REPO / "dags"
+DAG_FILE = DAGS_DIR / "clarify_sagemaker_audit.py"
+DAG_ID = "clarify_sagemaker_audit"
+GOLDEN = Path("/work/shared/data/golden/smclarify_golden.json")
+LOGICAL_DATE = pendulum.datetime(2024, 3, 1, tz="UTC")
+RUN_ID = f"manual__{LOGICAL_DATE.isoformat()}"
+ROLE_NAME = "ClarifySageMakerRole"
+TASKS = {
+    "pre_training_bias": ("Clarify-Pretraining-Bias", "pre-training"),
+    "post_training_bias": ("Clarify-Posttraining-Bias", "post-training"),
+    "explainability": ("Clarify-Explainability", "explainability"),
+}
+SHAP = {"sex": 0.031, "credit_amount": -0.052, "age": 0.012, "job": 0.004, "housing": 0.002, "duration": 0.02}
+
+
+def job_name(task_id: str) -> str:
+    return clarify_job_name(TASKS[task_id][0], dag_id=DAG_ID, task_id=task_id, run_id=RUN_ID)
+
+
+def result_uri(task_id: str) -> str:
+    return f"s3://{BUCKET}/clarify/2024-03-01/{TASKS[task_id][1]}"
+
+
+def golden_case() -> dict:
+    return next(case for case in json.loads(GOLDEN.read_text()) if case["name"] == "sex_female")
+
+
+@pytest.fixture(scope="module")
+def dag_folder(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("sagemaker-audit-dags")
+    shutil.copy(DAG_FILE, folder / DAG_FILE.name)
+    return folder
+
+
+@pytest.fixture
+def audit_dag(dag_folder, airflow_db, monkeypatch):
+    monkeypatch.setenv(
+        "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST",
+        json.dumps(
+            [
+                {
+                    "name": "sagemaker-audit-dags",
+                    "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle",
+                    "kwargs": {"path": str(dag_folder), "refresh_interval": 0},
+                }
+            ]
+        ),
+    )
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(dag_folder))
+    assert bag.import_errors == {}
+    return bag.get_dag(DAG_ID)
+
+
+@pytest.fixture
+def fake_aws(aws_conn, s3_bucket, moto_endpoint):
+    """Role and the files the three jobs would write."""
+    iam = boto3.client("iam", endpoint_url=moto_endpoint, region_name=REGION)
+    iam.create_role(RoleName=ROLE_NAME, AssumeRolePolicyDocument="{}")
+    s3 = boto3.client("s3", endpoint_url=moto_endpoint, region_name=REGION)
+    case = golden_case()
+    bias = {
+        "version": "1.0",
+        "pre_training_bias_metrics": case["pre_training_bias_metrics"],
+        "post_training_bias_metrics": case["post_training_bias_metrics"],
+    }
+    explanations = {
+        "version": "1.0",
+        "explanations": {"kernel_shap": {"label0": {"global_shap_values": SHAP, "expected_value": 0.61}}},
+    }
+    for task_id, document in (
+        ("pre_training_bias", bias),
+        ("post_training_bias", bias),
+        ("explainability", explanations),
+    ):
+        key = result_uri(task_id).split(f"{BUCKET}/", 1)[1] + "/analysis.json"
+        s3.put_object(Bucket=BUCKET, Key=key, Body=json.dumps(document).encode())
+    return s3
+
+
+@pytest.fixture
+def trigger_runs(monkeypatch) -> list[str]:
+    """Names of the jobs the triggerer path waited for (dag.test runs triggers in line)."""
+    seen: list[str] = []
+    original = ClarifyProcessingJobTrigger.run
+
+    def run(self):
+        seen.append(self.job_name)
+        return original(self)
+
+    monkeypatch.setattr(ClarifyProcessingJobTrigger, "run", run)
+    return seen
+
+
+def states(run) -> dict[str, str]:
+    return {ti.task_id: str(ti.state) for ti in run.get_task_instances()}
+
+
+def xcom(run, task_id: str, key: str = "return_value"):
+
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        row = session.execute(
+            XComModel.get_many(
+                run_id=run.run_id, dag_ids=DAG_ID, task_ids=task_id, key=key
+            ).with_only_columns(XComModel.value)
+        ).first()
+        assert row is not None, f"no XCom {key!r} for {task_id}"
+        return XComModel.deserialize_value(row)
+
+
+def run_audit(dag):
+    return dag.test(
+        logical_date=LOGICAL_DATE,
+        run_after=LOGICAL_DATE,
+        run_conf={"bucket": BUCKET, "role": ROLE_NAME, "check_interval": 1},
+    )
+
+
+def test_every_example_dag_imports_cleanly(airflow_db):
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(DAGS_DIR))
+    assert bag.import_errors == {}
+    assert DAG_ID in bag.dag_ids
+    dag = bag.get_dag(DAG_ID)
+    assert dag.catchup is False
+    assert dag.get_task("explainability").downstream_task_ids == {"summarize"}
+    assert dag.get_task("pre_training_bias").downstream_task_ids == {"post_training_bias", "summarize"}
+
+
+def test_audit_defers_polls_resumes_and_hands_uris_downstream(
+    audit_dag, fake_aws, scripted_status, trigger_runs
+):
+    for task_id in TASKS:
+        scripted_status(job_name(task_id), ["InProgress", "InProgress", "InProgress", "Completed"])
+
+    run = run_audit(audit_dag)
+
+    assert states(run) == {
+        "pre_training_bias": "success",
+        "post_training_bias": "success",
+        "explainability": "success",
+        "summarize": "success",
+    }
+    assert trigger_runs == [job_name(t) for t in TASKS]
+    for task_id in TASKS:
+        assert scripted_status.seen[job_name(task_id)] == [
+            "InProgress",
+            "InProgress",
+            "InProgress",
+            "Completed",
+        ]
+        assert xcom(run, task_id) == result_uri(task_id)
+        assert xcom(run, task_id, "job_name") == job_name(task_id)
+        assert xcom(run, task_id, "job_arn") == (
+            f"arn:aws:sagemaker:{REGION}:{ACCOUNT_ID}:processing-job/{job_name(task_id)}"
+        )
+        assert xcom(run, task_id, "analysis_config_uri") == f"{result_uri(task_id)}/analysis_config.json"
+    assert xcom(run, "pre_training_bias", "_link_ClarifyProcessingJobLink") == (
+        f"https://console.aws.amazon.com/sagemaker/home?region={REGION}"
+        f"#/processing-jobs/{job_name('pre_training_bias')}"
+    )
+    assert xcom(run, "explainability", "_link_ClarifyAnalysisResultLink") == (
+        f"https://console.aws.amazon.com/s3/buckets/{BUCKET}?region={REGION}&prefix=clarify/2024-03-01/explainability/"
+    )
+
+    summary = xcom(run, "summarize")
+    golden = golden_case()
+    expected_pre = {
+        m["name"]: m["value"] for m in golden["pre_training_bias_metrics"]["facets"]["sex"][0]["metrics"]
+    }
+    assert summary["pre_training"] == expected_pre
+    assert summary["post_training"]["DPPL"] == pytest.approx(0.269690908957706)
+    assert [name for name, _ in summary["top_features"]] == ["credit_amount", "sex", "duration"]
+    assert summary["results"] == {
+        "pre_training": result_uri("pre_training_bias"),
+        "post_training": result_uri("post_training_bias"),
+        "explainability": result_uri("explainability"),
+    }
+
+    uploaded = json.loads(
+        fake_aws.get_object(Bucket=BUCKET, Key="clarify/2024-03-01/pre-training/analysis_config.json")[
+            "Body"
+        ].read()
+    )
+    assert uploaded["facet"] == [{"name_or_index": "sex", "value_or_threshold": ["female"]}]
+    assert uploaded["excluded_columns"] == ["score", "predicted"]
+
+
+def test_failed_job_fails_its_task_without_retries_and_stops_the_audit(
+    audit_dag, fake_aws, scripted_status, trigger_runs
+):
+    reason = "ClientError: Unable to locate the facet."
+    scripted_status(
+        job_name("pre_training_bias"), ["InProgress", "InProgress", "Failed"], failure_reason=reason
+    )
+
+    run = run_audit(audit_dag)
+
+    # AirflowFailException: "failed", not "up_for_retry", although the DAG sets retries=2.
+    assert states(run) == {
+        "pre_training_bias": "failed",
+        "post_training_bias": "upstream_failed",
+        "explainability": "upstream_failed",
+        "summarize": "upstream_failed",
+    }
+    assert trigger_runs == [job_name("pre_training_bias")]
+    assert scripted_status.seen[job_name("pre_training_bias")] == ["InProgress", "InProgress", "Failed"]

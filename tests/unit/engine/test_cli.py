@@ -1,0 +1,118 @@
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from airflow_provider_clarify.engine import __main__ as cli
+from tests.support.model_server import ModelServer
+from tests.unit.engine.golden import GOLDEN_CSV, assert_section_matches, golden_case
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+def _run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "airflow_provider_clarify.engine", *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env={**os.environ, **(env or {})},
+        timeout=120,
+    )
+
+
+def _write_config(tmp_path, config) -> str:
+    path = tmp_path / "analysis_config.json"
+    path.write_text(json.dumps(config))
+    return str(path)
+
+
+def test_cli_reproduces_a_golden_configuration_end_to_end(tmp_path):
+    case = golden_case("amount_threshold_label")
+    config = _write_config(tmp_path, case["analysis_config"])
+    result = _run("--analysis-config", config, "--dataset", str(GOLDEN_CSV), "--output", str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"{tmp_path}/out/analysis.json"
+    analysis = json.loads((tmp_path / "out" / "analysis.json").read_text())
+    assert_section_matches(case["pre_training_bias_metrics"], analysis["pre_training_bias_metrics"])
+
+
+def test_cli_bad_configuration_exits_2_with_the_column_named(tmp_path):
+    config = dict(golden_case("amount_threshold_label")["analysis_config"], label="Target")
+    result = _run(
+        "--analysis-config", _write_config(tmp_path, config), "--dataset", str(GOLDEN_CSV), "--output", str(tmp_path)
+    )
+    assert result.returncode == cli.EXIT_CONFIG
+    assert "error: invalid analysis configuration or dataset" in result.stderr
+    assert "'Target'" in result.stderr
+    assert not (tmp_path / "analysis.json").exists()
+
+
+def test_cli_without_arguments_uses_the_container_paths(tmp_path):
+    result = _run()
+    assert result.returncode == cli.EXIT_IO
+    assert "/opt/ml/processing/input/config/analysis_config.json" in result.stderr
+
+
+def test_cli_help_lists_the_options():
+    result = _run("--help")
+    assert result.returncode == 0
+    for option in ("--analysis-config", "--dataset", "--output", "--endpoint-url", "--model-url"):
+        assert option in result.stdout
+
+
+def test_cli_model_url_drives_post_training_bias(tmp_path):
+    case = golden_case("sex_female")
+    config = dict(case["analysis_config"], excluded_columns=["predicted"])
+    del config["predicted_label"]
+    config["methods"] = {"post_training_bias": {"methods": ["DPPL", "DI", "AD", "DCA"]}}
+    with ModelServer(lambda x: x[:, 6].astype(float)) as server:
+        result = _run(
+            "--analysis-config",
+            _write_config(tmp_path, config),
+            "--dataset",
+            str(GOLDEN_CSV),
+            "--output",
+            str(tmp_path / "out"),
+            "--model-url",
+            server.url,
+        )
+        assert result.returncode == 0, result.stderr
+        assert server.calls == 1
+    analysis = json.loads((tmp_path / "out" / "analysis.json").read_text())
+    assert_section_matches(case["post_training_bias_metrics"], analysis["post_training_bias_metrics"], skip=("RD", "DAR", "DRR", "TE", "FT", "CDDPL", "DCR"))
+
+
+def test_cli_model_errors_exit_3(tmp_path):
+    config = dict(golden_case("sex_female")["analysis_config"])
+    del config["predicted_label"]
+    config["methods"] = {"post_training_bias": {"methods": ["DPPL"]}}
+    with ModelServer(lambda x: x[:, 1].astype(float)) as server:
+        server.drop_one = True
+        result = _run(
+            "--analysis-config", _write_config(tmp_path, config), "--dataset", str(GOLDEN_CSV),
+            "--output", str(tmp_path / "out"), "--model-url", server.url,
+        )
+    assert result.returncode == cli.EXIT_MODEL
+    assert "predictions for a request of" in result.stderr
+
+
+@pytest.mark.usefixtures("s3_bucket")
+def test_cli_endpoint_url_reads_and_writes_s3(tmp_path, moto_endpoint, s3_client, s3_bucket):
+    s3_client.put_object(Bucket=s3_bucket, Key="data/credit.csv", Body=GOLDEN_CSV.read_bytes())
+    case = golden_case("amount_threshold_label")
+    s3_client.put_object(Bucket=s3_bucket, Key="config/analysis_config.json", Body=json.dumps(case["analysis_config"]).encode())
+    result = _run(
+        "--analysis-config", f"s3://{s3_bucket}/config/analysis_config.json",
+        "--dataset", f"s3://{s3_bucket}/data/",
+        "--output", f"s3://{s3_bucket}/results",
+        "--endpoint-url", moto_endpoint,
+    )
+    assert result.returncode == 0, result.stderr
+    analysis = json.loads(s3_client.get_object(Bucket=s3_bucket, Key="results/analysis.json")["Body"].read())
+    assert_section_matches(case["pre_training_bias_metrics"], analysis["pre_training_bias_metrics"])
