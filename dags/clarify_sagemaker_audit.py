@@ -132,11 +132,14 @@ with DAG(
             "post_training": {
                 row.metric: row.value for row in post.metrics_table() if row.stage == "post_training"
             },
-            "top_features": sorted(
-                next(iter(explanations.kernel_shap.values())).global_shap_values.items(),
-                key=lambda item: abs(item[1]),
-                reverse=True,
-            )[:3]
+            "top_features": [
+                {"feature": name, "global_shap": value}
+                for name, value in sorted(
+                    next(iter(explanations.kernel_shap.values())).global_shap_values.items(),
+                    key=lambda item: abs(item[1]),
+                    reverse=True,
+                )[:3]
+            ]
             if explanations.kernel_shap
             else [],
             "results": {"pre_training": pre_uri, "post_training": post_uri, "explainability": explain_uri},

@@ -78,6 +78,7 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     from airflow_provider_clarify.analysis.errors import ClarifyConfigError
+    from airflow_provider_clarify.engine.bias.errors import BiasAnalysisError
     from airflow_provider_clarify.engine.io import EngineIOError
     from airflow_provider_clarify.engine.predictors import PredictorError
     from airflow_provider_clarify.engine.runner import load_config, run_analysis
@@ -93,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
             endpoint_url=args.endpoint_url,
             model_url=args.model_url,
         )
-    except ClarifyConfigError as exc:
+    except (ClarifyConfigError, BiasAnalysisError) as exc:
         print(f"error: invalid analysis configuration or dataset: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     except PredictorError as exc:

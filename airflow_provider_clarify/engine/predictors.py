@@ -290,16 +290,6 @@ class RequestSerializer:
         else:
             self.record_template = None
             self.prefix, self.suffix, self.separator = b"", b"", b"\n"
-        if (
-            self.record_template
-            and (
-                "$feature_names" in self.record_template
-                or "$features_kvp" in self.record_template
-                or "${" in self.record_template
-            )
-            and self.feature_names is None
-        ):
-            raise PredictorError("record_template uses feature names but none are known; give 'headers'.")
 
     def records(self, features: np.ndarray) -> list[bytes]:
         """One serialised record per row."""
@@ -310,6 +300,13 @@ class RequestSerializer:
 
     def _render(self, row: list) -> str:
         names = self.feature_names
+        if names is None and any(
+            t in self.record_template for t in ("$feature_names", "$features_kvp", "${")
+        ):
+            raise PredictorError(
+                f"record_template {self.record_template!r} uses feature names but none are known; give "
+                "'headers' in the analysis_config (or feature_names to the predictor)."
+            )
 
         def replace(match: re.Match) -> str:
             token = match.group(0)
@@ -563,6 +560,11 @@ class _BatchingPredictor:
 
     def _invoke(self, payload: bytes) -> bytes:
         raise NotImplementedError
+
+    def set_feature_names(self, names: Sequence[str]) -> None:
+        """Feature names for ``$features_kvp`` / ``$feature_names`` / ``${name}``, unless given already."""
+        if self.serializer.feature_names is None:
+            self.serializer.feature_names = [str(n) for n in names]
 
     def _call(self, records: list[bytes]) -> tuple[list | None, list | None]:
         self.calls += 1

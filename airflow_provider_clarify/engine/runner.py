@@ -307,6 +307,8 @@ def build_predictor(
                 endpoint_url=predictor,
             )
         if _is_engine_predictor(predictor):
+            if hasattr(predictor, "set_feature_names"):
+                predictor.set_feature_names(feature_names)
             return predictor
         if callable(predictor) or hasattr(predictor, "predict"):
             return CallablePredictor(predictor, label_headers=block.get("label_headers"))

@@ -850,6 +850,14 @@ class ClarifyBaseOperator(AwsBaseOperator[ClarifyHook]):
             job_arn=None,
             analysis_config_uri=outcome.analysis_config_uri,
         )
+        if outcome.analysis_result_uri.startswith("s3://") and self.do_xcom_push:
+            ClarifyAnalysisResultLink.persist_result(
+                context=context,
+                operator=self,
+                region_name=self.hook.conn_region_name,
+                aws_partition=self.hook.conn_partition,
+                result_uri=outcome.analysis_result_uri,
+            )
         return self._finish(context, outcome.analysis_result_uri)
 
     # -- kill and lineage -------------------------------------------------------------------------------

@@ -123,17 +123,18 @@ class DistinctTracker:
     :attr:`exceeded` is set (used when only "at least this many" matters, to bound memory).
     """
 
-    def __init__(self, stop_at: int | None = None) -> None:
+    def __init__(self, stop_at: int | None = None, on_exceed: Any = None) -> None:
         self._parts: list[pa.Array] = []
         self._compact: pa.Array | None = None
         self._pending = 0
         self.stop_at = stop_at
+        self.on_exceed = on_exceed  # called with the distinct values seen so far, before they are dropped
         self.exceeded = False
 
-    def add(self, array: pa.Array) -> None:
+    def add(self, array: pa.Array, *, already_unique: bool = False) -> None:
         if self.exceeded:
             return
-        uniq = pc.unique(array)
+        uniq = array if already_unique else pc.unique(array)
         self._parts.append(uniq)
         self._pending += len(uniq)
         if self._pending > 4 * (len(self._compact) if self._compact is not None else 0) + 65536:
@@ -148,6 +149,8 @@ class DistinctTracker:
         if self.stop_at is not None and self._compact is not None:
             if len(self._compact) - self._compact.null_count > self.stop_at:
                 self.exceeded = True
+                if self.on_exceed is not None:
+                    self.on_exceed(self._compact)
                 self._compact = None
 
     def values(self) -> pa.Array:
@@ -200,7 +203,7 @@ class ColumnProfile:
                 self.is_category or self.distinct_for_floats
             )
             if self.track_distinct and not floats_skipped:
-                self.distinct = DistinctTracker(self.distinct_limit)
+                self.distinct = DistinctTracker(self.distinct_limit, on_exceed=self._note_matches)
             if self.values:
                 self._match_set = match_value_set(self.values, self.family)
         array = canonical(raw, self.family)
@@ -219,8 +222,10 @@ class ColumnProfile:
             batch_max = pc.max(array).as_py()
             if batch_max is not None:
                 self.max_value = batch_max if self.max_value is None else max(self.max_value, batch_max)
-        elif self.family is Family.STR and self.int_castable:
-            self._update_castable(array)
+        uniq = None
+        if self.family is Family.STR and self.int_castable:
+            uniq = pc.unique(array)
+            self._update_castable(uniq)
         if self.rows == 0:
             first = array[0].as_py()
             self.first_is_null = first is None or (isinstance(first, float) and math.isnan(first))
@@ -228,11 +233,25 @@ class ColumnProfile:
         self.rows += n
         self.nulls += nulls
         if self.distinct is not None:
-            self.distinct.add(array)
-        if self._match_set is not None and not self.any_match and len(self._match_set):
+            if uniq is not None:
+                self.distinct.add(uniq, already_unique=True)
+            else:
+                self.distinct.add(array)
+        if self.distinct is None or self.distinct.exceeded:
+            self._note_matches(array)
+
+    def _note_matches(self, array: pa.Array) -> None:
+        """Record whether any listed value occurs in ``array`` (batch values or distinct values)."""
+        if self._match_set is not None and len(self._match_set) and not self.any_match:
             self.any_match = bool(pc.any(pc.is_in(array, value_set=self._match_set)).as_py())
 
+    def finish(self) -> None:
+        """Settle facts derived at the end (whether a listed value occurs, from the distinct values)."""
+        if self.distinct is not None and not self.distinct.exceeded:
+            self._note_matches(self.distinct.values())
+
     def _update_castable(self, array: pa.Array) -> None:
+        """``array``: the batch's distinct values (castability and maximum depend only on them)."""
         if array.null_count:
             self.int_castable = False
             return
@@ -426,6 +445,15 @@ class CategoricalRule:
         array = canonical(raw, self.family)
         if not len(self.value_set):
             return np.zeros(len(array), dtype=bool)
+        if self.family is not Family.STR and len(self.value_set) <= 4:
+            # a few numeric/boolean values: vectorised comparisons beat hashing
+            values = array.to_numpy(zero_copy_only=False)
+            selected = np.zeros(len(array), dtype=bool)
+            for value in self.value_set.to_pylist():
+                selected |= values == value
+            if array.null_count:
+                selected &= np.asarray(array.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+            return selected
         mask = pc.is_in(array, value_set=self.value_set)
         return np.asarray(mask.to_numpy(zero_copy_only=False), dtype=bool)
 

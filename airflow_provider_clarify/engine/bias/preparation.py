@@ -205,6 +205,7 @@ def prepare(
     profile_columns(batches, profiles)
     for column_profiles in profiles.values():
         for profile in column_profiles:
+            profile.finish()
             if num_rows is not None and profile.rows > num_rows and profile.distinct_limit is not None:
                 raise BiasAnalysisError(
                     f"num_rows={num_rows} is smaller than the {profile.rows} rows read; pass the exact count"

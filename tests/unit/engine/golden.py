@@ -33,7 +33,8 @@ def assert_section_matches(expected: dict, actual: dict, *, skip: tuple[str, ...
                 mine = by_name[metric["name"]]
                 assert mine["description"] == metric["description"]
                 if metric.get("value") is None:
-                    assert mine["value"] is None and mine["error"] == metric["error"], (facet, metric, mine)
+                    assert mine["value"] is None, (facet, metric, mine)
+                    assert mine["error"] == metric["error"], (facet, metric, mine)
                 else:
                     assert math.isclose(mine["value"], metric["value"], rel_tol=1e-9, abs_tol=1e-12), (
                         facet,

@@ -35,7 +35,9 @@ def _write_config(tmp_path, config) -> str:
 def test_cli_reproduces_a_golden_configuration_end_to_end(tmp_path):
     case = golden_case("amount_threshold_label")
     config = _write_config(tmp_path, case["analysis_config"])
-    result = _run("--analysis-config", config, "--dataset", str(GOLDEN_CSV), "--output", str(tmp_path / "out"))
+    result = _run(
+        "--analysis-config", config, "--dataset", str(GOLDEN_CSV), "--output", str(tmp_path / "out")
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == f"{tmp_path}/out/analysis.json"
     analysis = json.loads((tmp_path / "out" / "analysis.json").read_text())
@@ -45,7 +47,12 @@ def test_cli_reproduces_a_golden_configuration_end_to_end(tmp_path):
 def test_cli_bad_configuration_exits_2_with_the_column_named(tmp_path):
     config = dict(golden_case("amount_threshold_label")["analysis_config"], label="Target")
     result = _run(
-        "--analysis-config", _write_config(tmp_path, config), "--dataset", str(GOLDEN_CSV), "--output", str(tmp_path)
+        "--analysis-config",
+        _write_config(tmp_path, config),
+        "--dataset",
+        str(GOLDEN_CSV),
+        "--output",
+        str(tmp_path),
     )
     assert result.returncode == cli.EXIT_CONFIG
     assert "error: invalid analysis configuration or dataset" in result.stderr
@@ -85,7 +92,11 @@ def test_cli_model_url_drives_post_training_bias(tmp_path):
         assert result.returncode == 0, result.stderr
         assert server.calls == 1
     analysis = json.loads((tmp_path / "out" / "analysis.json").read_text())
-    assert_section_matches(case["post_training_bias_metrics"], analysis["post_training_bias_metrics"], skip=("RD", "DAR", "DRR", "TE", "FT", "CDDPL", "DCR"))
+    assert_section_matches(
+        case["post_training_bias_metrics"],
+        analysis["post_training_bias_metrics"],
+        skip=("RD", "DAR", "DRR", "TE", "FT", "CDDPL", "DCR"),
+    )
 
 
 def test_cli_model_errors_exit_3(tmp_path):
@@ -95,8 +106,14 @@ def test_cli_model_errors_exit_3(tmp_path):
     with ModelServer(lambda x: x[:, 1].astype(float)) as server:
         server.drop_one = True
         result = _run(
-            "--analysis-config", _write_config(tmp_path, config), "--dataset", str(GOLDEN_CSV),
-            "--output", str(tmp_path / "out"), "--model-url", server.url,
+            "--analysis-config",
+            _write_config(tmp_path, config),
+            "--dataset",
+            str(GOLDEN_CSV),
+            "--output",
+            str(tmp_path / "out"),
+            "--model-url",
+            server.url,
         )
     assert result.returncode == cli.EXIT_MODEL
     assert "predictions for a request of" in result.stderr
@@ -106,12 +123,18 @@ def test_cli_model_errors_exit_3(tmp_path):
 def test_cli_endpoint_url_reads_and_writes_s3(tmp_path, moto_endpoint, s3_client, s3_bucket):
     s3_client.put_object(Bucket=s3_bucket, Key="data/credit.csv", Body=GOLDEN_CSV.read_bytes())
     case = golden_case("amount_threshold_label")
-    s3_client.put_object(Bucket=s3_bucket, Key="config/analysis_config.json", Body=json.dumps(case["analysis_config"]).encode())
+    s3_client.put_object(
+        Bucket=s3_bucket, Key="config/analysis_config.json", Body=json.dumps(case["analysis_config"]).encode()
+    )
     result = _run(
-        "--analysis-config", f"s3://{s3_bucket}/config/analysis_config.json",
-        "--dataset", f"s3://{s3_bucket}/data/",
-        "--output", f"s3://{s3_bucket}/results",
-        "--endpoint-url", moto_endpoint,
+        "--analysis-config",
+        f"s3://{s3_bucket}/config/analysis_config.json",
+        "--dataset",
+        f"s3://{s3_bucket}/data/",
+        "--output",
+        f"s3://{s3_bucket}/results",
+        "--endpoint-url",
+        moto_endpoint,
     )
     assert result.returncode == 0, result.stderr
     analysis = json.loads(s3_client.get_object(Bucket=s3_bucket, Key="results/analysis.json")["Body"].read())

@@ -146,7 +146,9 @@ def test_jsonlines_requires_features(tmp_path):
 def test_json_document_with_2d_features(tmp_path):
     path = tmp_path / "d.json"
     path.write_text(json.dumps({"rows": [[1, 2.5], [3, 4.5]], "labels": [1, 0]}))
-    loaded = load_dataset(str(path), "application/json", headers=["a", "b", "y"], features="rows", label="labels")
+    loaded = load_dataset(
+        str(path), "application/json", headers=["a", "b", "y"], features="rows", label="labels"
+    )
     assert loaded.data.to_table().to_pydict() == {"a": [1, 3], "b": [2.5, 4.5], "y": [1, 0]}
 
 
@@ -157,7 +159,8 @@ def test_parquet_streams_row_groups_and_counts_rows_from_metadata(tmp_path):
     assert loaded.column_names == ["sex", "age", "y"]
     assert loaded.data.num_rows == 100
     sizes = [b.num_rows for b in loaded.data.batches(["age"], batch_rows=25)]
-    assert sum(sizes) == 100 and max(sizes) <= 25
+    assert sum(sizes) == 100
+    assert max(sizes) <= 25
     assert loaded.data.to_table(["y", "age"]).column_names == ["y", "age"]
 
 
@@ -170,7 +173,9 @@ def test_parquet_int_column_with_nulls_reads_as_float64(tmp_path):
 
 def test_csv_on_s3_through_the_moto_server(s3_options, s3_client, s3_bucket):
     s3_client.put_object(Bucket=s3_bucket, Key="in/part-0.csv", Body=_csv(ROWS[:1]).encode())
-    s3_client.put_object(Bucket=s3_bucket, Key="in/part-1.csv.gz", Body=gzip.compress(_csv(ROWS[1:]).encode()))
+    s3_client.put_object(
+        Bucket=s3_bucket, Key="in/part-1.csv.gz", Body=gzip.compress(_csv(ROWS[1:]).encode())
+    )
     loaded = load_dataset(f"s3://{s3_bucket}/in/", storage_options=s3_options)
     assert loaded.data.to_table().column("sex").to_pylist() == ["male", "female", "female"]
 
@@ -195,7 +200,9 @@ def test_resolve_column_by_name_or_index_and_clear_errors():
 def test_join_with_joinsource_keeps_main_row_order_and_rejects_missing_ids():
     main = datasets.TableData(pa.table({"id": [3, 1, 2], "x": [30, 10, 20]}))
     side = datasets.TableData(pa.table({"id": [1, 2, 3], "sex": ["a", "b", "c"]}))
-    joined = datasets.join_columns(main, side, ["sex"], join_main="id", join_side="id", what="facet").to_table()
+    joined = datasets.join_columns(
+        main, side, ["sex"], join_main="id", join_side="id", what="facet"
+    ).to_table()
     assert joined.to_pydict() == {"id": [3, 1, 2], "x": [30, 10, 20], "sex": ["c", "a", "b"]}
     partial = datasets.TableData(pa.table({"id": [1, 2], "sex": ["a", "b"]}))
     with pytest.raises(DatasetError, match="Only 2 of 3 records"):
@@ -209,7 +216,12 @@ def test_join_without_joinsource_needs_equal_row_counts():
     assert joined.to_table().to_pydict() == {"x": [1, 2], "p": [0, 1]}
     with pytest.raises(DatasetError, match="has 3 rows but the main dataset has 2"):
         datasets.join_columns(
-            main, datasets.TableData(pa.table({"p": [0, 1, 1]})), ["p"], join_main=None, join_side=None, what="x"
+            main,
+            datasets.TableData(pa.table({"p": [0, 1, 1]})),
+            ["p"],
+            join_main=None,
+            join_side=None,
+            what="x",
         )
 
 
@@ -219,7 +231,8 @@ def test_features_to_numpy_numeric_and_mixed():
         datasets.features_to_numpy(numeric), np.array([[1.0, 0.5, 1.0], [2.0, np.nan, 0.0]]), equal_nan=True
     )
     mixed = datasets.features_to_numpy(pa.table({"a": [1, 2], "s": ["x", None]}))
-    assert mixed.dtype == object and mixed.tolist() == [[1, "x"], [2, None]]
+    assert mixed.dtype == object
+    assert mixed.tolist() == [[1, "x"], [2, None]]
 
 
 def test_extended_data_appends_in_memory_columns_batch_by_batch():

@@ -45,24 +45,30 @@ def test_gzip_is_detected_by_content_not_name(tmp_path):
     assert io.read_bytes(str(path), decompress=False)[:2] == b"\x1f\x8b"
 
 
+def _crash_while_writing(out: OutputLocation, relpath: str, data: bytes) -> None:
+    with out.open_atomic(relpath) as stream:
+        stream.write(data)
+        raise RuntimeError("crash while writing")
+
+
 def test_output_location_writes_atomically_and_leaves_nothing_on_failure(tmp_path):
     out = OutputLocation(str(tmp_path / "out"))
     assert out.write_text("analysis.json", "{}") == f"{tmp_path}/out/analysis.json"
     assert (tmp_path / "out" / "analysis.json").read_text() == "{}"
-    with pytest.raises(RuntimeError), out.open_atomic("explanations_shap/out.csv") as stream:
-        stream.write(b"half a file")
-        raise RuntimeError("crash while writing")
+    with pytest.raises(RuntimeError):
+        _crash_while_writing(out, "explanations_shap/out.csv", b"half a file")
     assert not (tmp_path / "out" / "explanations_shap" / "out.csv").exists()
     assert [p.name for p in (tmp_path / "out" / "explanations_shap").iterdir()] == []
     # an existing file is replaced whole, never truncated by a failed rewrite
-    with pytest.raises(RuntimeError), out.open_atomic("analysis.json") as stream:
-        stream.write(b'{"partial')
-        raise RuntimeError("crash")
+    with pytest.raises(RuntimeError):
+        _crash_while_writing(out, "analysis.json", b'{"partial')
     assert (tmp_path / "out" / "analysis.json").read_text() == "{}"
 
 
 def test_uri_for_joins_without_double_slashes():
-    assert OutputLocation("s3://bucket/prefix/").uri_for("analysis.json") == "s3://bucket/prefix/analysis.json"
+    assert (
+        OutputLocation("s3://bucket/prefix/").uri_for("analysis.json") == "s3://bucket/prefix/analysis.json"
+    )
     assert io.join_uri("/tmp/x/", "/a/b") == "/tmp/x/a/b"
 
 
@@ -79,9 +85,8 @@ def test_s3_read_list_and_atomic_write_against_moto(s3_options, s3_client, s3_bu
     assert uri == f"s3://{s3_bucket}/results/analysis.json"
     body = s3_client.get_object(Bucket=s3_bucket, Key="results/analysis.json")["Body"].read()
     assert body == b'{"version": "1.0"}'
-    with pytest.raises(ValueError), out.open_atomic("report.html") as stream:
-        stream.write(b"<html>")
-        raise ValueError("boom")
+    with pytest.raises(RuntimeError):
+        _crash_while_writing(out, "report.html", b"<html>")
     keys = [o["Key"] for o in s3_client.list_objects_v2(Bucket=s3_bucket, Prefix="results/")["Contents"]]
     assert keys == ["results/analysis.json"]
 

@@ -12,7 +12,13 @@ from airflow_provider_clarify.engine.output import dumps_analysis, write_analysi
 
 def test_infinities_become_strings_and_floats_use_shortest_repr():
     text = dumps_analysis(
-        {"metrics": [{"name": "DI", "value": math.inf}, {"name": "TE", "value": -math.inf}, {"value": 0.1 + 0.2}]},
+        {
+            "metrics": [
+                {"name": "DI", "value": math.inf},
+                {"name": "TE", "value": -math.inf},
+                {"value": 0.1 + 0.2},
+            ]
+        },
         indent=None,
     )
     assert text == (
@@ -32,7 +38,8 @@ def test_key_order_is_preserved_not_sorted():
 
 def test_numpy_values_are_converted():
     text = dumps_analysis(
-        {"v": np.float64(0.25), "n": np.int64(3), "arr": np.array([1.5, np.inf]), "b": np.bool_(True)}, indent=None
+        {"v": np.float64(0.25), "n": np.int64(3), "arr": np.array([1.5, np.inf]), "b": np.bool_(True)},
+        indent=None,
     )
     assert text == '{"v": 0.25, "n": 3, "arr": [1.5, "Infinity"], "b": true}'
 

@@ -31,17 +31,20 @@ def two_class(x):
 
 def test_callable_predictor_scores_labels_and_sklearn_style_models():
     out = CallablePredictor(linear).predict(FEATURES)
-    assert out.scores.shape == (4, 1) and out.labels is None
+    assert out.scores.shape == (4, 1)
+    assert out.labels is None
     assert out.scores[:, 0].tolist() == pytest.approx([0.1, 0.3, 0.5, 0.7])
     labels = CallablePredictor(lambda x: np.array(["a", "b", "a", "b"], dtype=object)).predict(FEATURES)
-    assert labels.scores is None and labels.labels.tolist() == ["a", "b", "a", "b"]
+    assert labels.scores is None
+    assert labels.labels.tolist() == ["a", "b", "a", "b"]
 
     class Model:
         def predict_proba(self, x):
             return two_class(x)
 
     out = CallablePredictor(Model(), label_headers=["no", "yes"]).predict(FEATURES)
-    assert out.scores.shape == (4, 2) and out.label_headers == ["no", "yes"]
+    assert out.scores.shape == (4, 2)
+    assert out.label_headers == ["no", "yes"]
 
 
 def test_callable_predictor_with_the_wrong_count_is_an_error():
@@ -71,7 +74,8 @@ def test_http_csv_round_trip_and_ping():
         assert predictor.ping()
         out = predictor.predict(FEATURES)
         assert out.scores[:, 0].tolist() == pytest.approx([0.1, 0.3, 0.5, 0.7])
-        assert server.calls == 1 and server.records == 4
+        assert server.calls == 1
+        assert server.records == 4
 
 
 def test_http_batches_many_records_into_few_requests_under_the_payload_limit():
@@ -95,7 +99,9 @@ def test_http_max_records_per_request_caps_batches():
 
 
 def test_http_jsonlines_with_content_template_and_jmespath_extraction():
-    with ModelServer(two_class, record_formatter=lambda r: {"out": {"probs": list(r), "label": int(r[1] > 0.5)}}) as server:
+    with ModelServer(
+        two_class, record_formatter=lambda r: {"out": {"probs": list(r), "label": int(r[1] > 0.5)}}
+    ) as server:
         predictor = HttpPredictor(
             server.url,
             content_type="application/jsonlines",
@@ -149,9 +155,15 @@ def test_multiclass_labels_list_takes_the_label_of_the_highest_score():
     def formatter(row):
         return {"labels": ["cat", "dog", "bird"], "scores": list(row)}
 
-    with ModelServer(lambda x: np.column_stack([x[:, 0], x[:, 1], np.full(len(x), 4.5)]), record_formatter=formatter) as server:
+    with ModelServer(
+        lambda x: np.column_stack([x[:, 0], x[:, 1], np.full(len(x), 4.5)]), record_formatter=formatter
+    ) as server:
         out = HttpPredictor(
-            server.url, content_type="text/csv", accept_type="application/jsonlines", label="labels", probability="scores"
+            server.url,
+            content_type="text/csv",
+            accept_type="application/jsonlines",
+            label="labels",
+            probability="scores",
         ).predict(FEATURES)
     assert out.labels.tolist() == ["bird", "bird", "dog", "dog"]
     assert out.label_headers == ["cat", "dog", "bird"]
@@ -160,9 +172,11 @@ def test_multiclass_labels_list_takes_the_label_of_the_highest_score():
 def test_csv_response_with_label_and_probability_indices():
     parser = predictors.ResponseParser("text/csv", label=0, probability=1)
     labels, scores = parser.parse(b"1,0.9\n0,0.2\n", 2)
-    assert labels == [1.0, 0.0] and scores == [0.9, 0.2]
+    assert labels == [1.0, 0.0]
+    assert scores == [0.9, 0.2]
     labels, scores = predictors.ResponseParser("text/csv").parse(b"0.1,0.2,0.3\n", 3)  # one line, 3 records
-    assert labels is None and scores == [0.1, 0.2, 0.3]
+    assert labels is None
+    assert scores == [0.1, 0.2, 0.3]
     labels, scores = predictors.ResponseParser("text/csv", probability=0).parse(b'"[0.2, 0.8]"\n', 1)
     assert scores == [[0.2, 0.8]]
 
@@ -254,11 +268,17 @@ def test_sagemaker_model_error_becomes_a_predictor_error():
 
 def test_predictor_from_config_refuses_model_name_and_missing_blocks():
     with pytest.raises(PredictorError, match="shadow"):
-        predictor_from_config({"model_name": "m", "instance_type": "ml.m5.large", "initial_instance_count": 1})
+        predictor_from_config(
+            {"model_name": "m", "instance_type": "ml.m5.large", "initial_instance_count": 1}
+        )
     with pytest.raises(PredictorError, match="no model is given"):
         predictor_from_config({})
-    http = predictor_from_config({"endpoint_name": "e", "content_type": "application/jsonlines", "content_template": "$features"}, endpoint_url="http://127.0.0.1:1")
-    assert isinstance(http, HttpPredictor) and http.content_type == "application/jsonlines"
+    http = predictor_from_config(
+        {"endpoint_name": "e", "content_type": "application/jsonlines", "content_template": "$features"},
+        endpoint_url="http://127.0.0.1:1",
+    )
+    assert isinstance(http, HttpPredictor)
+    assert http.content_type == "application/jsonlines"
 
 
 def test_model_output_length():

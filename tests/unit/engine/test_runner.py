@@ -10,9 +10,8 @@ import pytest
 
 from airflow_provider_clarify.analysis.errors import ClarifyConfigError
 from airflow_provider_clarify.engine import run_analysis
-from airflow_provider_clarify.engine.predictors import PredictorError
+from airflow_provider_clarify.engine.predictors import ModelOutput, PredictorError
 from airflow_provider_clarify.engine.runner import predicted_labels
-from airflow_provider_clarify.engine.predictors import ModelOutput
 from tests.support.model_server import ModelServer
 from tests.unit.engine.golden import GOLDEN_CSV, assert_section_matches, golden_case, golden_cases
 
@@ -91,7 +90,9 @@ def test_predictions_from_an_in_process_model_match_the_prediction_column(tmp_pa
     result = _read(run_analysis(config, str(GOLDEN_CSV), str(tmp_path), predictor=model))
     assert calls == [2000]
     case = golden_case("sex_female")
-    assert_section_matches(case["post_training_bias_metrics"], result["post_training_bias_metrics"], skip=("FT",))
+    assert_section_matches(
+        case["post_training_bias_metrics"], result["post_training_bias_metrics"], skip=("FT",)
+    )
 
 
 def test_predictions_from_an_http_model_server_in_one_request(tmp_path):
@@ -100,9 +101,12 @@ def test_predictions_from_an_http_model_server_in_one_request(tmp_path):
     config["excluded_columns"] = ["predicted"]
     with ModelServer(lambda x: x[:, 6].astype(float)) as server:
         result = _read(run_analysis(config, str(GOLDEN_CSV), str(tmp_path), model_url=server.url))
-        assert server.calls == 1 and server.records == 2000
+        assert server.calls == 1
+        assert server.records == 2000
     case = golden_case("age_over_50")
-    assert_section_matches(case["post_training_bias_metrics"], result["post_training_bias_metrics"], skip=("FT",))
+    assert_section_matches(
+        case["post_training_bias_metrics"], result["post_training_bias_metrics"], skip=("FT",)
+    )
 
 
 def test_probability_threshold_matches_a_thresholded_column(tmp_path, rows):
@@ -119,7 +123,8 @@ def test_probability_threshold_matches_a_thresholded_column(tmp_path, rows):
     got = _read(run_analysis(model, path, str(tmp_path / "model"), predictor=lambda x: x[:, 6].astype(float)))
     assert got == expected
     dppl = expected["post_training_bias_metrics"]["facets"]["sex"][0]["metrics"][2]
-    assert dppl["name"] == "DPPL" and dppl["value"] != 0
+    assert dppl["name"] == "DPPL"
+    assert dppl["value"] != 0
 
 
 def test_multiclass_scores_take_the_label_header_of_the_highest_score(tmp_path):
@@ -134,14 +139,19 @@ def test_multiclass_scores_take_the_label_header_of_the_highest_score(tmp_path):
 
     result = _read(run_analysis(config, str(GOLDEN_CSV), str(tmp_path), predictor=model))
     case = golden_case("housing_two_values")
-    assert_section_matches(case["post_training_bias_metrics"], result["post_training_bias_metrics"], skip=("FT",))
+    assert_section_matches(
+        case["post_training_bias_metrics"], result["post_training_bias_metrics"], skip=("FT",)
+    )
 
 
 def test_predicted_labels_rules():
     scores = ModelOutput(np.array([[0.5], [0.51], [0.2]]), None)
     assert predicted_labels(scores, threshold=0.5, label_headers=None, rows=3).tolist() == [0, 1, 0]
     multi = ModelOutput(np.array([[0.2, 0.5, 0.3], [0.4, 0.4, 0.2]]), None)
-    assert predicted_labels(multi, threshold=0.5, label_headers=["a", "b", "c"], rows=2).tolist() == ["b", "a"]
+    assert predicted_labels(multi, threshold=0.5, label_headers=["a", "b", "c"], rows=2).tolist() == [
+        "b",
+        "a",
+    ]
     with pytest.raises(PredictorError, match="label_headers has 2 entries"):
         predicted_labels(multi, threshold=0.5, label_headers=["a", "b"], rows=2)
     with pytest.raises(PredictorError, match="returned 3 predictions for 4 records"):
@@ -186,7 +196,14 @@ def test_jsonlines_dataset(tmp_path, rows):
     path = tmp_path / "data.jsonl"
     with open(path, "w") as handle:
         for row in rows:
-            features = [row["sex"], int(row["age"]), row["job"], row["housing"], int(row["credit_amount"]), int(row["duration"])]
+            features = [
+                row["sex"],
+                int(row["age"]),
+                row["job"],
+                row["housing"],
+                int(row["credit_amount"]),
+                int(row["duration"]),
+            ]
             handle.write(json.dumps({"features": features, "label": int(row["approved"])}) + "\n")
     config = {
         "dataset_type": "application/jsonlines",
@@ -221,7 +238,10 @@ def test_parquet_dataset_in_part_files(tmp_path, rows):
     for key in ("headers", "excluded_columns"):
         config.pop(key)
     config["dataset_type"] = "application/x-parquet"
-    config["methods"] = {"pre_training_bias": {"methods": "all"}, "post_training_bias": {"methods": ["DPPL", "DI", "AD"]}}
+    config["methods"] = {
+        "pre_training_bias": {"methods": "all"},
+        "post_training_bias": {"methods": ["DPPL", "DI", "AD"]},
+    }
     result = _read(run_analysis(config, str(folder), str(tmp_path / "out")))
     case = golden_case("age_over_50")
     assert_section_matches(case["pre_training_bias_metrics"], result["pre_training_bias_metrics"])
@@ -278,7 +298,8 @@ def test_report_is_written_next_to_analysis_json(tmp_path):
     config["methods"]["report"] = {"name": "my_report", "title": "Analysis Report"}
     run_analysis(config, str(GOLDEN_CSV), str(tmp_path))
     html = (tmp_path / "my_report.html").read_text()
-    assert "<html" in html.lower() and "CI" in html
+    assert "<html" in html.lower()
+    assert "CI" in html
 
 
 def test_post_training_without_predictions_or_model_explains_the_fix(tmp_path):
@@ -291,5 +312,37 @@ def test_post_training_without_predictions_or_model_explains_the_fix(tmp_path):
 def test_methods_the_engine_cannot_run_are_refused():
     with pytest.raises(ClarifyConfigError, match="asymmetric_shapley_value"):
         run_analysis(
-            {"dataset_type": "text/csv", "methods": {"asymmetric_shapley_value": {}}}, str(GOLDEN_CSV), "/tmp/x"
+            {"dataset_type": "text/csv", "methods": {"asymmetric_shapley_value": {}}},
+            str(GOLDEN_CSV),
+            "/tmp/x",
         )
+
+
+def test_a_given_http_predictor_learns_the_feature_names_for_json_templates(tmp_path):
+    from airflow_provider_clarify.engine.predictors import HttpPredictor
+
+    config = _config("age_over_50")
+    del config["predicted_label"]
+    config["excluded_columns"] = ["predicted"]
+    config["methods"] = {"post_training_bias": {"methods": ["DPPL", "DI", "AD"]}}
+    seen = []
+
+    def model(x):
+        seen.append(x[0].tolist())
+        return x[:, 6].astype(float)
+
+    with ModelServer(model) as server:
+        predictor = HttpPredictor(
+            server.url,
+            content_type="application/json",
+            content_template='{"instances": $records}',
+            record_template="$features_kvp",
+            probability="predictions[*].score",
+        )
+        result = _read(run_analysis(config, str(GOLDEN_CSV), str(tmp_path), predictor=predictor))
+    assert seen[0][:2] == ["male", 37.0]  # {"sex": "male", "age": 37, ...} in model-input order
+    case = golden_case("age_over_50")
+    expected = case["post_training_bias_metrics"]
+    got = {m["name"]: m["value"] for m in result["post_training_bias_metrics"]["facets"]["age"][0]["metrics"]}
+    want = {m["name"]: m["value"] for m in expected["facets"]["age"][0]["metrics"] if m["name"] in got}
+    assert got == pytest.approx(want, rel=1e-9)

@@ -11,11 +11,8 @@ from __future__ import annotations
 import ctypes
 import json
 import math
-import os
 import pickle
 import signal
-import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 
@@ -91,33 +88,17 @@ def hostile_artifact(tmp_path, fn, *args) -> dict:
 # --- results ------------------------------------------------------------------------------------------
 
 
-def test_local_paths_match_golden_and_config_written_next_to_output(tmp_path):
-    output = tmp_path / "out"
-    config = bias_config()
-
-    outcome = run_local_analysis(config, str(GOLDEN_CSV), str(output), run_name="clarify-local-test")
-
-    assert isinstance(outcome, LocalRunOutcome)
-    assert outcome.analysis_result_uri == str(output)
-    assert outcome.job_name == "clarify-local-test"
-    assert outcome.analysis_config_uri == str(output / "analysis_config.json")
-    assert json.loads((output / "analysis_config.json").read_text()) == config
-    analysis = json.loads((output / "analysis.json").read_text())
-    got = metric_values(analysis["pre_training_bias_metrics"])
-    want = metric_values(golden_case("sex_female")["pre_training_bias_metrics"])
-    assert got.keys() == want.keys()
-    for key, value in want.items():
-        assert got[key] == pytest.approx(value, rel=1e-9), key
-    assert not [p.name for p in output.iterdir() if p.name.startswith(".")], "temporary files left behind"
-
-
-def test_s3_file_uri_and_local_path_give_the_same_metrics(tmp_path, s3_bucket, moto_endpoint):
-    config = bias_config(pre_training_bias={"methods": "all"}, post_training_bias={"methods": "all"})
+def test_local_path_matches_golden_and_s3_and_file_uri_give_the_same_metrics(
+    tmp_path, s3_bucket, moto_endpoint
+):
+    post_methods = ["DPPL", "DI", "AD", "TE"]  # cheap ones: this test is about storage, not metrics
+    config = bias_config(pre_training_bias={"methods": "all"}, post_training_bias={"methods": post_methods})
     s3 = boto3.client("s3", endpoint_url=moto_endpoint, region_name=REGION)
     s3.upload_file(str(GOLDEN_CSV), s3_bucket, "input/credit.csv")
 
-    local = run_local_analysis(config, str(GOLDEN_CSV), str(tmp_path / "local"), run_name="local")
-    assert local.analysis_json_uri.endswith("analysis.json")
+    local = run_local_analysis(
+        config, str(GOLDEN_CSV), str(tmp_path / "local"), run_name="clarify-local-test"
+    )
     file_uri = run_local_analysis(
         config, GOLDEN_CSV.as_uri(), (tmp_path / "file").as_uri(), run_name="file", aws_conn_id=None
     )
@@ -129,17 +110,32 @@ def test_s3_file_uri_and_local_path_give_the_same_metrics(tmp_path, s3_bucket, m
         run_name="s3",
     )
 
+    # Local path: the outcome, the config next to the output, golden pre-training values.
+    assert isinstance(local, LocalRunOutcome)
+    assert local.analysis_result_uri == str(tmp_path / "local")
+    assert local.job_name == "clarify-local-test"
+    assert local.analysis_config_uri == str(tmp_path / "local" / "analysis_config.json")
+    assert local.analysis_json_uri.endswith("analysis.json")
+    assert json.loads((tmp_path / "local" / "analysis_config.json").read_text()) == config
+    assert not [p.name for p in (tmp_path / "local").iterdir() if p.name.startswith(".")], "temp files left"
+    from_disk = json.loads((tmp_path / "local" / "analysis.json").read_text())
+    got = metric_values(from_disk["pre_training_bias_metrics"])
+    want = metric_values(golden_case("sex_female")["pre_training_bias_metrics"])
+    assert got.keys() == want.keys()
+    for key, value in want.items():
+        assert got[key] == pytest.approx(value, rel=1e-9), key
+
+    # S3 through the connection (moto's endpoint_url) and file:// URIs: same files, same numbers.
     assert remote.analysis_result_uri == f"s3://{s3_bucket}/audit/run-1"
     assert remote.analysis_config_uri == f"s3://{s3_bucket}/audit/run-1/analysis_config.json"
     stored_config = s3.get_object(Bucket=s3_bucket, Key="audit/run-1/analysis_config.json")["Body"].read()
     assert json.loads(stored_config) == config
     from_s3 = json.loads(s3.get_object(Bucket=s3_bucket, Key="audit/run-1/analysis.json")["Body"].read())
-    from_disk = json.loads((tmp_path / "local" / "analysis.json").read_text())
     from_file_uri = json.loads((tmp_path / "file" / "analysis.json").read_text())
     assert file_uri.analysis_result_uri == (tmp_path / "file").as_uri()
     for stage in ("pre_training_bias_metrics", "post_training_bias_metrics"):
         disk = metric_values(from_disk[stage])
-        assert len(disk) > 10
+        assert len(disk) >= 4
         for other in (from_s3, from_file_uri):
             values = metric_values(other[stage])
             assert values.keys() == disk.keys()
@@ -355,17 +351,6 @@ def test_model_sources():
 def test_bad_locations_fail_before_anything_runs(tmp_path, dataset, output):
     with pytest.raises(ClarifyConfigError):
         run_local_analysis(bias_config(), dataset, output)
-
-
-def test_module_imports_no_numeric_library():
-    code = (
-        "import sys, airflow_provider_clarify.operators.local_compute, airflow_provider_clarify.operators._local_child;"
-        "print([m for m in ('numpy', 'pandas', 'pyarrow', 'sklearn', 'scipy') if m in sys.modules])"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=os.environ
-    )
-    assert out.stdout.strip().splitlines()[-1] == "[]"
 
 
 # --- the operators with compute="local" ---------------------------------------------------------------
