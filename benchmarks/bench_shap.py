@@ -23,14 +23,14 @@ import numpy as np
 HIDDEN = (64, 64)
 
 
-def _model(m: int, seed: int):
+def _model(m: int, seed: int, hidden: tuple[int, ...] = HIDDEN):
     from sklearn.neural_network import MLPClassifier
 
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(4000, m))
     z = X[:, 0] * X[:, 1] + np.sin(X[:, 2]) + X[:, 3:].sum(axis=1) * 0.3
     y = (z + rng.normal(scale=0.3, size=len(X)) > 0).astype(int)
-    model = MLPClassifier(hidden_layer_sizes=HIDDEN, max_iter=60, random_state=seed).fit(X, y)
+    model = MLPClassifier(hidden_layer_sizes=hidden, max_iter=60, random_state=seed).fit(X, y)
     return model, X
 
 
@@ -55,7 +55,7 @@ def run_case(
     from airflow_provider_clarify.engine.explain.synthetic import TabularRows
     from airflow_provider_clarify.engine.predictors import CallablePredictor
 
-    model, train = _model(features, seed)
+    model, train = _model(features, seed, hidden)
     baseline = KMeans(n_clusters=baseline_rows, n_init=4, random_state=seed).fit(train).cluster_centers_
     X = np.random.default_rng(seed + 1).normal(size=(records, features))
     table = pa.table({f"f{j}": X[:, j] for j in range(features)})
@@ -116,8 +116,6 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="smaller cases")
     parser.add_argument("--hidden", type=int, nargs="+", default=list(HIDDEN), help="MLP hidden layer sizes")
     args = parser.parse_args()
-    global HIDDEN
-    HIDDEN = tuple(args.hidden)
     try:
         import shap  # noqa: F401
     except ImportError:
@@ -131,7 +129,7 @@ def main() -> None:
         f"{'case':<34}{'rows':>10}{'model s':>10}{'ours s':>10}{'shap s':>10}{'ours/model':>12}{'shap/ours':>11}{'max|diff|':>12}"
     )
     for case in cases:
-        r = run_case(**case, seed=0, repeat=3)
+        r = run_case(**case, hidden=tuple(args.hidden), seed=0, repeat=3)
         name = f"N={r['records']} M={r['features']} K={r['baseline_rows']} C={r['coalitions']}{' exact' if r['exact'] else ''}"
         print(
             f"{name:<34}{r['rows']:>10}{r['model_s']:>10.3f}{r['ours_s']:>10.3f}{r['shap_s']:>10.3f}"

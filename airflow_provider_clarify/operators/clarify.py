@@ -35,7 +35,12 @@ from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
 from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException, conf
 from botocore.exceptions import ClientError
 
-from airflow_provider_clarify.hooks.clarify import ClarifyHook, ClarifyJobFailedException
+from airflow_provider_clarify.hooks.clarify import (
+    ClarifyHook,
+    ClarifyJobFailedException,
+    is_throttling_error,
+    throttle_delay,
+)
 from airflow_provider_clarify.links.clarify import (
     ClarifyAnalysisResultLink,
     ClarifyProcessingJobLink,
@@ -72,6 +77,8 @@ _COMPUTE_CHOICES = ("sagemaker", "local")
 #: Extra seconds the task deferral may last beyond ``max_ingestion_time``, so that the trigger's own
 #: clean timeout event (which stops the job) arrives before Airflow's hard deferral timeout.
 _DEFERRAL_GRACE_SECONDS = 120
+#: Longest pause between polls while DescribeProcessingJob is being throttled.
+_MAX_THROTTLE_DELAY_SECONDS = 300
 
 
 # --- errors ------------------------------------------------------------------------------------------
@@ -488,11 +495,11 @@ class ClarifyBaseOperator(AwsBaseOperator[ClarifyHook]):
                 return self._execute_local(context, config_dict, dataset_uri, output_uri, base_name)
             settings = self._job_settings()
             self._preflight(config_dict, dataset_uri, output_uri, config_path, base_name, settings)
+            return self._execute_sagemaker(
+                context, config_dict, dataset_uri, output_uri, config_path, base_name, settings
+            )
         except ClarifyConfigError as err:
             raise ClarifyInvalidConfigException(f"Invalid Clarify configuration: {err}") from err
-        return self._execute_sagemaker(
-            context, config_dict, dataset_uri, output_uri, config_path, base_name, settings
-        )
 
     def _preflight(
         self,
@@ -523,7 +530,9 @@ class ClarifyBaseOperator(AwsBaseOperator[ClarifyHook]):
             _attempt_name(base_name, 2),
             placeholder_role,
             settings,
-            region=self.region_name or "us-east-1",
+            # The connection's region picks the Clarify image; resolving it reads the Airflow
+            # connection and builds a client, but sends no request to AWS.
+            region=self.region_name or self.hook.conn_region_name,
         )
 
     def _request(
@@ -712,6 +721,8 @@ class ClarifyBaseOperator(AwsBaseOperator[ClarifyHook]):
         """Poll in the worker until the job ends; ``on_kill`` stops it meanwhile."""
         self._running_job_name = job_name
         started = time.monotonic()
+        delay = self.check_interval
+        throttles = 0
         try:
             while True:
                 if (
@@ -719,8 +730,17 @@ class ClarifyBaseOperator(AwsBaseOperator[ClarifyHook]):
                     and time.monotonic() - started >= self.max_ingestion_time
                 ):
                     self._stop_for_timeout(job_name)
-                time.sleep(self.check_interval)
-                description = self.hook.describe_processing_job(job_name)
+                time.sleep(delay)
+                try:
+                    description = self.hook.describe_processing_job(job_name)
+                except ClientError as err:
+                    if not is_throttling_error(err):
+                        raise
+                    throttles += 1
+                    delay = throttle_delay(self.check_interval, throttles, _MAX_THROTTLE_DELAY_SECONDS)
+                    self.log.warning("DescribeProcessingJob throttled; next poll in %.1f s", delay)
+                    continue
+                delay, throttles = self.check_interval, 0
                 status = description["ProcessingJobStatus"]
                 self.log.info("Clarify processing job %s: %s", job_name, status)
                 if status == "Completed":

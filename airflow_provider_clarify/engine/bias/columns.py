@@ -242,7 +242,7 @@ class ColumnProfile:
 
     def _note_matches(self, array: pa.Array) -> None:
         """Record whether any listed value occurs in ``array`` (batch values or distinct values)."""
-        if self._match_set is not None and len(self._match_set) and not self.any_match:
+        if self._match_set is not None and len(self._match_set) and len(array) and not self.any_match:
             self.any_match = bool(pc.any(pc.is_in(array, value_set=self._match_set)).as_py())
 
     def finish(self) -> None:

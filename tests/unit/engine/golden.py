@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 
-GOLDEN_DIR = Path("/work/shared/data/golden")
+from tests.support.paths import GOLDEN_DIR
+
 GOLDEN_CSV = GOLDEN_DIR / "synthetic_credit.csv"
 
 
