@@ -54,8 +54,9 @@ demo: install
 	echo "airflow dags test clarify_quickstart_audit finished in $$elapsed s (wall clock, Airflow start-up included)"
 
 bench: install
+	$(VENV)/bin/uv pip install --python $(PY) -q -e ".[engine,test,bench]"
 	$(PY) benchmarks/bench_bias.py
 	$(PY) benchmarks/bench_shap.py
 
 clean:
-	rm -rf $(VENV) .airflow build dist *.egg-info
+	rm -rf $(VENV) .airflow demo-output build dist *.egg-info

@@ -44,7 +44,14 @@ def _best_of(fn, repeat: int) -> tuple[float, object]:
 
 
 def run_case(
-    *, records: int, features: int, baseline_rows: int, num_samples: int, seed: int, repeat: int
+    *,
+    records: int,
+    features: int,
+    baseline_rows: int,
+    num_samples: int,
+    seed: int,
+    repeat: int,
+    hidden: tuple[int, ...] = HIDDEN,
 ) -> dict:
     import pyarrow as pa
     import shap

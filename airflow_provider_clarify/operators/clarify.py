@@ -689,18 +689,23 @@ class ClarifyBaseOperator(AwsBaseOperator[ClarifyHook]):
             result_uri=result_uri,
         )
         self.log.info(
-            "Clarify job console: https://console.aws.amazon.com/sagemaker/home?region=%s#/processing-jobs/%s",
-            region,
-            job_name,
+            "Clarify job console: %s",
+            ClarifyProcessingJobLink().format_link(
+                aws_domain=ClarifyProcessingJobLink.get_aws_domain(hook.conn_partition),
+                region_name=region,
+                job_name=job_name,
+            ),
         )
 
         if not self.wait_for_completion:
             return result_uri
-        status = (description or hook.describe_processing_job(job_name))["ProcessingJobStatus"]
+        self._running_job_name = job_name  # from here on, on_kill stops the job
+        current = description or hook.describe_processing_job(job_name)
+        status = current["ProcessingJobStatus"]
         if status == "Completed":
             return self._finish(context, result_uri)
         if status in FAILED_STATUSES:
-            raise failure_from_description(description or hook.describe_processing_job(job_name))
+            raise failure_from_description(current)
         if self.deferrable:
             self._defer(job_name, result_uri)
         return self._wait(context, job_name, result_uri)

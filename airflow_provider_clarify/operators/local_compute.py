@@ -312,7 +312,16 @@ def _aws_settings(aws_conn_id: str | None, region_name: str | None, verify: Any)
     from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
 
     hook = AwsBaseHook(aws_conn_id=aws_conn_id, region_name=region_name, verify=verify, client_type="s3")
-    creds = hook.get_credentials()  # also masks the secret in task logs
+    try:
+        creds = hook.get_credentials()  # also masks the secret in task logs
+    except AttributeError:  # boto3 found no credentials at all
+        creds = None
+    if creds is None:
+        raise LocalAnalysisError(
+            f"compute='local' needs AWS credentials for s3:// locations or SageMaker endpoints, and the "
+            f"AWS connection {aws_conn_id!r} provides none. Set login/password (or a role) on the "
+            "connection, or use local paths."
+        )
     options: dict[str, Any] = {
         "aws_access_key_id": creds.access_key,
         "aws_secret_access_key": creds.secret_key,

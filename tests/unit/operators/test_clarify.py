@@ -13,7 +13,7 @@ import json
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, timedelta
 from typing import Any
 
 import boto3
@@ -856,3 +856,32 @@ def test_openlineage_method_is_none_without_the_openlineage_provider():
     else:
         assert [d.name for d in facets.inputs] == ["credit/2024-03-01/train.csv"]
         assert [d.name for d in facets.outputs] == ["clarify/2024-03-01/pre"]
+
+
+def test_synchronous_wait_backs_off_when_describe_is_throttled(aws_conn):
+    from datetime import datetime
+
+    from botocore.stub import Stubber
+
+    op = pre_training()
+    description = {
+        "ProcessingJobName": "j",
+        "ProcessingJobArn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT_ID}:processing-job/j",
+        "ProcessingJobStatus": "Completed",
+        "CreationTime": datetime(2024, 3, 1, tzinfo=UTC),
+        "AppSpecification": {"ImageUri": IMAGE_US_EAST_1},
+        "ProcessingResources": {
+            "ClusterConfig": {"InstanceType": "ml.c5.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 30}
+        },
+    }
+    with Stubber(op.hook.conn) as stub:
+        for _ in range(2):
+            stub.add_client_error(
+                "describe_processing_job",
+                service_error_code="ThrottlingException",
+                expected_params={"ProcessingJobName": "j"},
+            )
+        stub.add_response("describe_processing_job", description, {"ProcessingJobName": "j"})
+
+        assert op._wait(context_for(RecordingTI()), "j", "s3://b/out") == "s3://b/out"
+        stub.assert_no_pending_responses()

@@ -145,7 +145,7 @@ def test_local_path_matches_golden_and_s3_and_file_uri_give_the_same_metrics(
                 ), key
 
 
-def test_artifact_and_http_model_equal_a_precomputed_label_column(tmp_path):
+def test_artifact_and_http_model_equal_a_precomputed_label_column(tmp_path, s3_bucket, moto_endpoint):
     """A joblib model (in-process in the child) and the same model over HTTP give the metrics of its predictions."""
     import joblib
     import numpy as np
@@ -155,7 +155,9 @@ def test_artifact_and_http_model_equal_a_precomputed_label_column(tmp_path):
     numeric = np.array([[float(r[1]), float(r[4]), float(r[5])] for r in rows])
     labels = np.array([int(r[6]) for r in rows])
     model = LogisticRegression(max_iter=500).fit(numeric, labels)
-    joblib.dump(model, tmp_path / "model.joblib")
+    joblib.dump(model, tmp_path / "model.joblib")  # an upstream task's artifact, on S3
+    s3 = boto3.client("s3", endpoint_url=moto_endpoint, region_name=REGION)
+    s3.upload_file(str(tmp_path / "model.joblib"), s3_bucket, "models/model.joblib")
     predicted = (model.predict_proba(numeric)[:, 1] > 0.5).astype(int)
 
     headers = ["sex", "age", "credit_amount", "duration", "approved"]
@@ -188,7 +190,7 @@ def test_artifact_and_http_model_equal_a_precomputed_label_column(tmp_path):
         with_model,
         str(tmp_path / "features.csv"),
         str(tmp_path / "model-out"),
-        local_model={"artifact": str(tmp_path / "model.joblib"), "format": "joblib", "trust": True},
+        local_model={"artifact": f"s3://{s3_bucket}/models/model.joblib", "format": "joblib", "trust": True},
     )
     run_local_analysis(with_column, str(tmp_path / "predicted.csv"), str(tmp_path / "column-out"))
     with ModelServer(lambda x: model.predict_proba(x.astype(float))[:, 1]) as server:
