@@ -6,13 +6,13 @@ import json
 import re
 import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
 
 from airflow_provider_clarify.engine.report import metric_status, render_report_html
+from tests.support.paths import GOLDEN_DIR
 
-GOLDEN = Path(__file__).resolve().parents[4] / "shared" / "data" / "golden" / "smclarify_golden.json"
+GOLDEN = GOLDEN_DIR / "smclarify_golden.json"
 CHROMIUM_FLAGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -20,8 +20,7 @@ CHROMIUM_FLAGS = [
 
 
 def _golden_case():
-    path = GOLDEN if GOLDEN.exists() else Path("/work/shared/data/golden/smclarify_golden.json")
-    return json.loads(path.read_text())[0]
+    return json.loads(GOLDEN.read_text())[0]
 
 
 def _analysis_and_config():

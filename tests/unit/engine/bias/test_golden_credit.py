@@ -1,4 +1,4 @@
-"""smclarify 0.5's output on the synthetic credit dataset (/work/shared/data/golden) reproduced to 1e-9.
+"""smclarify 0.5's output on the synthetic credit dataset (tests/data/golden, a copy of the team's shared/data/golden) reproduced to 1e-9.
 
 As the golden README says, post-training FT saw only the numeric feature columns (``note_ft_features``,
 minus the facet column smclarify drops). The golden file predates SD and GE in "all": only the metrics
@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 
 import pyarrow.csv as pacsv
 import pytest
 
+from tests.support.paths import GOLDEN_DIR
 from tests.unit.engine.bias.support import run
 
-GOLDEN = Path("/work/shared/data/golden")
+GOLDEN = GOLDEN_DIR
 CASES = json.loads((GOLDEN / "smclarify_golden.json").read_text())
 
 
