@@ -41,7 +41,10 @@ def get_provider_info() -> dict:
             {"integration-name": _INTEGRATION, "python-modules": ["airflow_provider_clarify.hooks.clarify"]}
         ],
         "triggers": [
-            {"integration-name": _INTEGRATION, "python-modules": ["airflow_provider_clarify.triggers.clarify"]}
+            {
+                "integration-name": _INTEGRATION,
+                "python-modules": ["airflow_provider_clarify.triggers.clarify"],
+            }
         ],
         "extra-links": [
             "airflow_provider_clarify.links.clarify.ClarifyProcessingJobLink",

@@ -6,7 +6,7 @@ defers, the trigger polls DescribeProcessingJob over aiobotocore (run inline by 
 resumes in ``execute_complete`` and the downstream task receives the three result URIs.
 
 moto never runs the Clarify container, so the test writes each job's ``analysis.json`` itself: the
-smclarify golden output for the ``sex_female`` case (``/work/shared/data/golden``) and a kernel_shap
+smclarify golden output for the ``sex_female`` case (``tests/data/golden``) and a kernel_shap
 block in the shape of clarify-formats §5.3.
 """
 
@@ -23,12 +23,13 @@ import pytest
 from airflow_provider_clarify.operators.clarify import clarify_job_name
 from airflow_provider_clarify.triggers.clarify import ClarifyProcessingJobTrigger
 from tests.support.aws import ACCOUNT_ID, BUCKET, REGION
+from tests.support.paths import GOLDEN_DIR
 
 REPO = Path(__file__).resolve().parents[2]
 DAGS_DIR = REPO / "dags"
 DAG_FILE = DAGS_DIR / "clarify_sagemaker_audit.py"
 DAG_ID = "clarify_sagemaker_audit"
-GOLDEN = Path("/work/shared/data/golden/smclarify_golden.json")
+GOLDEN = GOLDEN_DIR / "smclarify_golden.json"
 LOGICAL_DATE = pendulum.datetime(2024, 3, 1, tz="UTC")
 RUN_ID = f"manual__{LOGICAL_DATE.isoformat()}"
 ROLE_NAME = "ClarifySageMakerRole"

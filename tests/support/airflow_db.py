@@ -11,4 +11,3 @@ def airflow_db():
     from airflow.utils import db
 
     db.resetdb()
-    yield

@@ -17,6 +17,10 @@ MODULES = [
     "airflow_provider_clarify.sensors.clarify",
     "airflow_provider_clarify.links.clarify",
     "airflow_provider_clarify.operators.clarify",
+    "airflow_provider_clarify.operators.checks",
+    "airflow_provider_clarify.operators.local_compute",
+    "airflow_provider_clarify.operators._local_child",
+    "airflow_provider_clarify.engine",
 ]
 
 _PROBE = """
