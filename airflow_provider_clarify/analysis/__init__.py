@@ -29,6 +29,8 @@ _EXPORTS: dict[str, str] = {
     "AsymmetricShapleyValueConfig": "configs",
     "AnalysisConfig": "analysis_config",
     "validate_analysis_config": "schema",
+    "check_preflight": "preflight",
+    "preflight_problems": "preflight",
     "clarify_image_uri": "processing_job",
     "processing_job_request": "processing_job",
     "AnalysisResult": "results",

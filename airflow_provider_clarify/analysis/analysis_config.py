@@ -3,7 +3,9 @@
 Built from the SDK-style config objects with one classmethod per SDK run method, or taken from a
 hand-written dict with :meth:`AnalysisConfig.from_dict`. :meth:`AnalysisConfig.to_dict` returns
 exactly what the SageMaker SDK's ``_AnalysisConfigGenerator`` returns for the same inputs;
-:meth:`AnalysisConfig.validate` applies the schema v1.0 rules and lists every problem.
+:meth:`AnalysisConfig.validate` applies the schema v1.0 rules and lists every problem;
+:meth:`AnalysisConfig.preflight` adds the semantic checks of :mod:`.preflight` (what a job needs to
+not fail after it started) and returns the warnings.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from airflow_provider_clarify.analysis.configs import (
 )
 from airflow_provider_clarify.analysis.constants import JOB_NAME_BASES
 from airflow_provider_clarify.analysis.errors import ClarifyConfigError
+from airflow_provider_clarify.analysis.preflight import Problem, check_preflight
 from airflow_provider_clarify.analysis.schema import validate_analysis_config
 
 #: The run kinds (one per SDK ``SageMakerClarifyProcessor.run_*`` method) plus ``"custom"`` (from_dict).
@@ -298,9 +301,30 @@ class AnalysisConfig:
     def validate(self) -> None:
         """Check :meth:`to_dict` against the analysis-config schema v1.0.
 
+        Only the schema (key names, types); :meth:`preflight` adds the semantic checks.
+
         :raises ClarifyConfigError: listing every problem with its JSON path (``.problems``).
         """
         validate_analysis_config(self.to_dict())
+
+    def preflight(self, *, instance_count: int = 1, compute: str = "sagemaker") -> list[Problem]:
+        """Schema v1.0 *and* the semantic checks a job needs to not fail after spend (:mod:`.preflight`).
+
+        Metric names, bias inputs, the predictor a model-calling method needs, ``baseline`` XOR
+        ``num_clusters``, the join column of distributed jobs, S3 URIs, ... The operators run it
+        before any AWS call.
+
+        :param instance_count: processing instances of the job (more than 1 needs a join column).
+        :param compute: ``"sagemaker"`` or ``"local"`` (local paths allowed, no predictor block needed).
+        :returns: the warnings (e.g. CDDL requested without ``group_variable``), to log.
+        :raises ClarifyConfigError: listing every error with its JSON path (``.problems``).
+        """
+        return check_preflight(
+            self.to_dict(),
+            instance_count=instance_count,
+            compute=compute,
+            dataset_uri=self.s3_data_input_path,
+        )
 
     # -- facts used by the job request and the operators ----------------------------------------------
     @property

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_clarify.analysis.errors import ClarifyConfigError
-from airflow_provider_clarify.engine import io
+from airflow_provider_clarify.engine import io, pandas_csv
 
 if TYPE_CHECKING:
     import numpy as np
@@ -244,11 +244,14 @@ class CsvStreamData(TabularData):
         return self.types[column]
 
     def batches(self, columns=None, batch_rows=DEFAULT_BATCH_ROWS):
+        import pyarrow as pa
+
         columns = list(self.column_names if columns is None else columns)
+        floats = [c for c in columns if pa.types.is_floating(self.types[c])]
         for index in range(len(self.files)):
-            reader = self._open(index, self.types)
+            reader = self._open(index, _text_types(self.types))
             for batch in reader:
-                yield batch.select(columns)
+                yield _pandas_floats(batch.select(columns), floats)
 
 
 def _cast_batch(batch: pa.RecordBatch, casts: dict[str, pa.DataType]) -> pa.RecordBatch:
@@ -337,11 +340,51 @@ def _first_rows(uri: str, storage_options: dict | None, count: int = 2) -> list[
     """The first ``count`` parsed rows of a (possibly gzipped) CSV file."""
     with io.open_input(uri, storage_options) as stream:
         head = stream.read(1 << 16)
-    text = head.decode("utf-8", errors="replace")
+    text = head.decode("utf-8-sig", errors="replace")  # a byte-order mark is not part of a name
     lines = text.splitlines()
     if len(head) == 1 << 16 and lines:
         lines = lines[:-1] or lines  # the last line may be cut
     return [row for row in csv.reader(lines[: count + 2]) if row][:count]
+
+
+def _looks_like_header(rows: list[list[str]]) -> bool:
+    """Whether the first row names the columns.
+
+    It does when none of its cells is a number, or when a text cell stands over a number in the
+    next row (a header with numeric names such as years, or an empty first cell over row numbers
+    as written by R's ``write.csv`` and pandas' ``to_csv``).
+    """
+    first = [cell.strip() for cell in rows[0]]
+    if not any(first):
+        return False
+    if not any(_is_number(c) for c in first if c):
+        return True
+    if len(rows) < 2:
+        return False
+    below = [cell.strip() for cell in rows[1]]
+    return any(
+        c and not _is_number(c) and j < len(below) and _is_number(below[j]) for j, c in enumerate(first)
+    )
+
+
+def pandas_header_names(cells: Sequence[str]) -> list[str]:
+    """Column names as ``pandas.read_csv`` makes them from a header row.
+
+    Cells are kept as written (no stripping); an empty cell becomes ``Unnamed: <index>``; a repeated
+    name gets ``.1``, ``.2`` ... appended (the first free one), as pandas does.
+    """
+    names = [cell if cell != "" else f"Unnamed: {i}" for i, cell in enumerate(cells)]
+    seen: dict[str, int] = {}
+    out = []
+    for name in names:
+        count = seen.get(name, 0)
+        while count > 0:
+            seen[name] = count + 1
+            name = f"{name}.{count}"
+            count = seen.get(name, 0)
+        seen[name] = count + 1
+        out.append(name)
+    return out
 
 
 def _csv_layout(uri: str, headers: Sequence[str] | None, storage_options: dict | None) -> _CsvLayout:
@@ -349,7 +392,7 @@ def _csv_layout(uri: str, headers: Sequence[str] | None, storage_options: dict |
     if not rows:
         raise DatasetError(f"CSV file {uri!r} is empty.")
     first = [cell.strip() for cell in rows[0]]
-    looks_like_header = not any(_is_number(c) for c in first if c) and all(first)
+    looks_like_header = _looks_like_header(rows)
     if headers is not None:
         headers = [str(h) for h in headers]
         if len(headers) != len(first):
@@ -363,16 +406,44 @@ def _csv_layout(uri: str, headers: Sequence[str] | None, storage_options: dict |
         )
         return _CsvLayout(headers, header_row)
     if looks_like_header:
-        if len(set(first)) != len(first):
-            raise DatasetError(f"The header row of {uri!r} repeats a column name: {first}.")
-        return _CsvLayout(first, True)
+        return _CsvLayout(pandas_header_names(rows[0]), True)
     return _CsvLayout([f"column_{i}" for i in range(len(first))], False)
 
 
 def _csv_convert_options(column_types: dict | None = None):
+    """pyarrow conversion with pandas' missing-value and boolean tokens (see :mod:`.pandas_csv`)."""
     import pyarrow.csv as pacsv
 
-    return pacsv.ConvertOptions(column_types=column_types, strings_can_be_null=True)
+    return pacsv.ConvertOptions(
+        column_types=column_types,
+        strings_can_be_null=True,
+        null_values=list(pandas_csv.NA_VALUES),
+        true_values=list(pandas_csv.TRUE_VALUES),
+        false_values=list(pandas_csv.FALSE_VALUES),
+    )
+
+
+def _text_types(types: dict[str, pa.DataType]) -> dict[str, pa.DataType]:
+    """Column types to read with: float64 columns as text, converted by :func:`_pandas_floats`."""
+    import pyarrow as pa
+
+    return {name: pa.string() if pa.types.is_floating(typ) else typ for name, typ in types.items()}
+
+
+def _pandas_floats(batch, float_columns: Sequence[str]):
+    """Convert the float columns read as text into the doubles ``pandas.read_csv`` would produce."""
+    import pyarrow as pa
+
+    if not float_columns:
+        return batch
+    names = batch.schema.names
+    arrays = [
+        pandas_csv.pandas_float_values(batch.column(i)) if name in float_columns else batch.column(i)
+        for i, name in enumerate(names)
+    ]
+    if isinstance(batch, pa.Table):
+        return pa.table(arrays, names=names)
+    return pa.RecordBatch.from_arrays(arrays, names=names)
 
 
 def _read_csv_file(uri: str, layout: _CsvLayout, storage_options: dict | None) -> pa.Table:
@@ -381,6 +452,7 @@ def _read_csv_file(uri: str, layout: _CsvLayout, storage_options: dict | None) -
 
     read_options = pacsv.ReadOptions(column_names=layout.names, skip_rows=1 if layout.header_row else 0)
     column_types: dict[str, pa.DataType] = {}
+    float_columns: list[str] = []  # read as text, converted like pandas (see .pandas_csv)
     for _attempt in range(3):
         try:
             with io.open_input(uri, storage_options) as stream:
@@ -395,10 +467,12 @@ def _read_csv_file(uri: str, layout: _CsvLayout, storage_options: dict | None) -
                 "fields and that the file is comma-separated."
             ) from exc
         temporal = [f.name for f in table.schema if pa.types.is_temporal(f.type)]
-        if not temporal:
-            return table
-        column_types.update({name: pa.string() for name in temporal})
-    return table
+        floats = [f.name for f in table.schema if pa.types.is_floating(f.type)]
+        if not temporal and not floats:
+            break
+        column_types.update({name: pa.string() for name in (*temporal, *floats)})
+        float_columns.extend(floats)
+    return _pandas_floats(table, float_columns)
 
 
 def _read_csv(files: list[str], headers, storage_options, stream_threshold: int) -> TabularData:

@@ -4,8 +4,10 @@ One base class, :class:`ClarifyBaseOperator`, does the work; the subclasses only
 config to build from which SDK-style config objects (``DataConfig``, ``BiasConfig``, ...; plain dicts
 of the same keyword arguments work too). Every run goes through the same steps:
 
-1. build the ``analysis_config`` dict and validate it, together with the CreateProcessingJob request,
-   *before any AWS call*: a bad config fails the task at once and is not retried;
+1. build the ``analysis_config`` dict and run its preflight (schema v1.0 plus the semantic checks of
+   :mod:`airflow_provider_clarify.analysis.preflight`: metric names, bias inputs, predictor, join
+   column, S3 URIs, ...) and validate the CreateProcessingJob request, *before any AWS call*: a bad
+   config fails the task at once and is not retried; preflight warnings go to the task log;
 2. pick the task instance's **deterministic job name** (from ``dag_id``, ``task_id``, ``run_id`` and
    ``map_index``, never ``try_number``) and look it up, so a retry re-attaches to the job its earlier try
    started (in progress or completed) instead of paying for a second one; only when that job
@@ -424,9 +426,20 @@ class ClarifyBaseOperator(AwsBaseOperator[ClarifyHook]):
             )
         return dataset_uri, str(output_uri).rstrip("/"), config_path
 
-    def _validated_config(self) -> tuple[AnalysisConfig, dict]:
+    def _validated_config(self, *, log_warnings: bool = False) -> tuple[AnalysisConfig, dict]:
+        """Build the config and run its preflight (schema + semantic checks, both compute modes).
+
+        Errors raise :class:`ClarifyConfigError` (all of them at once); warnings, such as CDDL
+        requested without ``group_variable``, go to the task log when ``log_warnings``.
+        """
         config = self.build_analysis_config()
-        config.validate()
+        instance_count = (
+            _as_int("instance_count", self.instance_count, minimum=1) if self.compute == "sagemaker" else 1
+        )
+        warnings = config.preflight(instance_count=instance_count, compute=self.compute)
+        if log_warnings:
+            for warning in warnings:
+                self.log.warning("Clarify preflight warning: %s", warning)
         return config, config.to_dict()
 
     def _job_settings(self) -> dict[str, Any]:
@@ -488,7 +501,7 @@ class ClarifyBaseOperator(AwsBaseOperator[ClarifyHook]):
                     accepted=" or ".join(_COMPUTE_CHOICES),
                 )
             self._check_wait_parameters()
-            config, config_dict = self._validated_config()
+            config, config_dict = self._validated_config(log_warnings=True)
             dataset_uri, output_uri, config_path = self._locations(config)
             base_name = self._base_job_name(context, config)
             if self.compute == "local":

@@ -115,14 +115,14 @@ def plan_coalitions(num_players: int, budget: int, rng: np.random.Generator) -> 
         remaining_mass -= mass
         open_sizes = [size for size in open_sizes if size not in (s, m - s)]
 
+    masks = np.array(rows, dtype=bool).reshape(-1, m)
     if remaining_budget > 0 and open_sizes:
         sampled = _sample(m, open_sizes, masses, remaining_budget, rng)
         counts = np.array(list(sampled.values()), dtype=float)
-        for code in sampled:
-            rows.append(np.frombuffer(code, dtype=bool).copy())
+        drawn = np.frombuffer(b"".join(sampled), dtype=bool).reshape(-1, m)
+        masks = np.concatenate([masks, drawn])
         weights.extend((remaining_mass * counts / counts.sum()).tolist())
 
-    masks = np.array(rows, dtype=bool).reshape(-1, m)
     w = np.asarray(weights, dtype=float)
     return CoalitionPlan(masks=masks, weights=w / w.sum(), exact=False)
 
@@ -139,11 +139,14 @@ def _sample(
         batch = max(16, budget - len(drawn))
         chosen_sizes = rng.choice(sizes, size=batch, p=p)
         keys = rng.random((batch, m))
-        for size, key in zip(chosen_sizes, keys):
-            mask = np.zeros(m, dtype=bool)
-            mask[np.argpartition(key, size - 1)[:size]] = True
-            for member in (mask, ~mask):
-                code = member.tobytes()
+        # the ``size`` features with the smallest keys form the coalition: a uniform subset of that
+        # size (ranks of the keys, vectorised over the batch; keys are distinct with probability ~1)
+        ranks = np.argsort(np.argsort(keys, axis=1), axis=1)
+        masks = ranks < chosen_sizes[:, None]
+        codes = masks.tobytes()
+        complements = (~masks).tobytes()
+        for row in range(batch):
+            for code in (codes[row * m : (row + 1) * m], complements[row * m : (row + 1) * m]):
                 if code in drawn:
                     drawn[code] += 1
                 elif len(drawn) < budget:

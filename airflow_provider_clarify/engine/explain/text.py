@@ -159,7 +159,11 @@ class TextRows:
         self.splits = splits
         self.num_baseline_rows = baseline.shape[0]
         self.num_columns = records.shape[1]
+        self.dtype = np.dtype(object)
         self.shares_empty_coalition = False
+
+    def write_coalition_rows(self, out: np.ndarray, records: np.ndarray, masks: np.ndarray) -> None:
+        out[...] = self.coalition_rows(records, masks).reshape(out.shape)
 
     def coalition_rows(self, records: np.ndarray, masks: np.ndarray) -> np.ndarray:
         p = len(self.tab_players)

@@ -233,6 +233,8 @@ def test_every_job_parameter_reaches_the_request(aws, moto_endpoint):
     op = pre_training(
         task_id="full",
         role=ROLE_ARN,
+        # more than one instance runs Clarify's distributed mode, which needs a join column (preflight)
+        data_config=data_config(headers=[*HEADERS, "id"], joinsource="id"),
         instance_count="2",  # as Jinja would render it
         instance_type="ml.m5.2xlarge",
         volume_size_in_gb=100,
@@ -624,6 +626,42 @@ def test_invalid_configuration_fails_fast_and_is_not_retried(unreachable_aws, ov
     assert isinstance(err.value, AirflowFailException)
     assert field in str(err.value)
     assert time.monotonic() - started < 2
+
+
+@pytest.mark.parametrize("compute", ["sagemaker", "local"])
+def test_unknown_metric_name_fails_the_task_before_any_aws_call(unreachable_aws, compute):
+    """Schema v1.0 accepts any string as a metric name; preflight rejects it (and every other error)."""
+    op = pre_training(
+        compute=compute,
+        methods=["NOPE", "CDDL"],
+        bias_config={"label_values_or_threshold": [1], "facet_name": "sex"},  # no group_name
+        botocore_config={"connect_timeout": 1, "retries": {"max_attempts": 1}},
+    )
+    started = time.monotonic()
+
+    with pytest.raises(ClarifyInvalidConfigException) as err:
+        op.execute(context_for(RecordingTI()))
+
+    assert isinstance(err.value, AirflowFailException)
+    assert "methods.pre_training_bias.methods[0]: 'NOPE' is not a registered pre-training metric" in str(
+        err.value
+    )
+    assert err.value.__cause__.problems == [
+        ("methods.pre_training_bias.methods[0]", err.value.__cause__.problems[0][1])
+    ]
+    assert "group_variable" not in str(err.value)  # CDDL without a group variable only warns
+    assert time.monotonic() - started < 2
+
+
+def test_preflight_warnings_are_logged_and_the_job_still_runs(aws, capsys):
+    ti = RecordingTI()
+    op = pre_training(bias_config={"label_values_or_threshold": [1], "facet_name": "sex"})  # no group_name
+
+    op.execute(context_for(ti))
+
+    logged = capsys.readouterr().out  # the task logger (structlog) writes to stdout in tests
+    assert "Clarify preflight warning: group_variable: is not set, so CDDL" in logged
+    assert ti.xcoms["job_name"] == job_name_for(ti)
 
 
 # --- the analyses build the SDK's configs ---------------------------------------------------------------

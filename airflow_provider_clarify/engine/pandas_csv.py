@@ -1,0 +1,161 @@
+"""pandas' CSV reading rules, applied to data that pyarrow reads.
+
+The Clarify container reads CSV datasets with ``pandas.read_csv`` (pandas 1.x/2.x), and the bias
+metrics depend on what it produces: the dtype of a column decides categorical versus continuous,
+and the exact float values decide threshold membership and the ``(t, max]`` interval text. pyarrow
+differs from pandas in three places that occur in real files; this module holds pandas' rules for
+them:
+
+* **missing-value tokens** — pandas' default ``na_values`` also contain ``None`` and ``<NA>``, which
+  pyarrow keeps as text (:data:`NA_VALUES`);
+* **boolean tokens** — pandas recognises only ``True/TRUE/true`` and ``False/FALSE/false``; pyarrow
+  also takes ``1``/``0``, turning a ``True, 1, 0`` column into booleans that pandas keeps as text
+  (:data:`TRUE_VALUES`, :data:`FALSE_VALUES`);
+* **decimal numbers** — pandas' default float converter (``float_precision=None``, the C parser's
+  "precise" ``xstrtod``) is not correctly rounded. It accumulates at most 17 leading digits in a
+  double (``number = number * 10 + digit``, each step rounded), then scales once by an exact-as-
+  possible power of ten (``number * 1eK`` or ``number / 1eK``). Numbers written with 16 or more
+  significant digits (as R's ``write.csv`` and ``repr`` of computed floats do) therefore often
+  differ from the correctly rounded value by an ulp: ``186.63400000000001`` becomes ``186.634``.
+  :func:`pandas_float_values` reproduces that arithmetic, vectorised.
+
+Numbers with at most 15 digits and no exponent are exact integers scaled by one exactly
+representable power of ten, so both converters give the same, correctly rounded value.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pyarrow as pa
+
+#: ``pandas.read_csv``'s default missing-value tokens (``keep_default_na=True``).
+NA_VALUES = (
+    "",
+    "#N/A",
+    "#N/A N/A",
+    "#NA",
+    "-1.#IND",
+    "-1.#QNAN",
+    "-NaN",
+    "-nan",
+    "1.#IND",
+    "1.#QNAN",
+    "<NA>",
+    "N/A",
+    "NA",
+    "NULL",
+    "NaN",
+    "None",
+    "n/a",
+    "nan",
+    "null",
+)
+#: Tokens pandas' C parser reads as booleans (a column of only these becomes ``bool``).
+TRUE_VALUES = ("True", "TRUE", "true")
+FALSE_VALUES = ("False", "FALSE", "false")
+
+#: The C parser keeps at most this many leading digits of a decimal number.
+MAX_DIGITS = 17
+#: Largest decimal exponent the C parser scales by (beyond: out of range).
+MAX_EXPONENT = 308
+_NUMBER = r"^\s*(?P<sign>[+-]?)(?P<whole>[0-9]*)(?:\.(?P<fraction>[0-9]*))?(?:[eE](?P<exp>[+-]?[0-9]+))?\s*$"
+
+
+def _powers_of_ten():
+    import numpy as np
+
+    # the C parser's table of double literals 1e0 .. 1e308 (each correctly rounded)
+    return np.array([float(f"1e{k}") for k in range(MAX_EXPONENT + 1)], dtype=np.float64)
+
+
+def pandas_float_values(text: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """float64 values of a column of decimal strings as ``pandas.read_csv`` computes them.
+
+    ``text`` holds the column's cells (nulls for missing values). Cells that are not plain decimal
+    numbers (``inf``, ``Infinity``, ``nan`` ...) are converted by pyarrow, which agrees with pandas
+    on them. Raises ``pyarrow.ArrowInvalid`` when a cell is not a number at all.
+    """
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if isinstance(text, pa.ChunkedArray):
+        text = text.combine_chunks()
+    text = text.cast(pa.string())
+    fallback = pc.cast(pc.utf8_trim_whitespace(text), pa.float64())
+    # only long numbers and numbers with an exponent can differ from the correctly rounded value
+    suspect = pc.or_(
+        pc.greater(pc.utf8_length(text), 15), pc.match_substring_regex(text, "[eE]")
+    ).fill_null(False)
+    if not pc.any(suspect).as_py():
+        return fallback
+    rows = np.flatnonzero(np.asarray(suspect.to_numpy(zero_copy_only=False), dtype=bool))
+    values = np.array(fallback.fill_null(np.nan).to_numpy(zero_copy_only=False), dtype=np.float64)
+    values[rows] = _xstrtod(text.take(pa.array(rows)), values[rows])
+    return pa.array(values, type=pa.float64(), mask=np.asarray(text.is_null().to_numpy(zero_copy_only=False)))
+
+
+def _xstrtod(text: pa.Array, fallback: np.ndarray) -> np.ndarray:
+    """The C parser's digit accumulation and scaling, for every cell of ``text`` (no nulls)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    parts = pc.extract_regex(text, _NUMBER)  # struct; null where the cell is no plain number
+    matched = np.asarray(parts.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+    if not matched.any():
+        return fallback
+    sign = pc.struct_field(parts, [0])
+    whole = pc.struct_field(parts, [1])
+    fraction = pc.struct_field(parts, [2])
+    exponent_text = pc.struct_field(parts, [3])
+
+    whole_len = np.asarray(pc.utf8_length(whole).fill_null(0).to_numpy(zero_copy_only=False), dtype=np.int64)
+    frac_len = np.asarray(
+        pc.utf8_length(fraction).fill_null(0).to_numpy(zero_copy_only=False), dtype=np.int64
+    )
+    digits = pc.binary_join_element_wise(whole.fill_null(""), fraction.fill_null(""), "")
+    leading = pc.utf8_slice_codeunits(digits.fill_null(""), 0, MAX_DIGITS)
+    matrix = np.asarray(leading.to_numpy(zero_copy_only=False).astype(f"S{MAX_DIGITS}"))
+    codes = matrix.view(np.uint8).reshape(len(matrix), MAX_DIGITS) if len(matrix) else np.zeros((0, 17))
+    used = np.minimum(whole_len + frac_len, MAX_DIGITS)
+
+    number = np.zeros(len(text), dtype=np.float64)
+    for k in range(MAX_DIGITS):
+        active = used > k
+        if not active.any():
+            break
+        step = number * 10.0 + (codes[:, k].astype(np.float64) - 48.0)
+        number = np.where(active, step, number)
+
+    consumed_fraction = np.minimum(frac_len, np.maximum(MAX_DIGITS - whole_len, 0))
+    exponent = np.maximum(whole_len - MAX_DIGITS, 0) - consumed_fraction
+    # the exponent's own digits: the parser reads at most 17 of them (values beyond are absurd)
+    exponent_text = exponent_text.fill_null("")
+    exponent_text = pc.if_else(pc.equal(exponent_text, ""), "0", exponent_text)
+    exp_values = pc.cast(pc.utf8_slice_codeunits(exponent_text, 0, MAX_DIGITS + 1), pa.float64())
+    exponent = exponent + np.asarray(exp_values.to_numpy(zero_copy_only=False), dtype=np.float64).astype(
+        np.int64
+    )
+    negative = np.asarray(pc.equal(sign.fill_null(""), "-").to_numpy(zero_copy_only=False), dtype=bool)
+    number = np.where(negative, -number, number)
+
+    powers = _powers_of_ten()
+    in_range = (exponent >= -2 * MAX_EXPONENT) & (exponent <= MAX_EXPONENT)
+    safe = np.clip(exponent, -2 * MAX_EXPONENT, MAX_EXPONENT)
+    with np.errstate(over="ignore", under="ignore"):
+        up = number * powers[np.clip(safe, 0, MAX_EXPONENT)]
+        down = number / powers[np.clip(-safe, 0, MAX_EXPONENT)]
+        tiny = number / powers[np.clip(-MAX_EXPONENT - safe, 0, MAX_EXPONENT)] / powers[MAX_EXPONENT]
+    scaled = np.where(safe > 0, up, np.where(safe >= -MAX_EXPONENT, down, tiny))
+    scaled = np.where(exponent < -2 * MAX_EXPONENT, number * 0.0, scaled)
+
+    has_digits = (whole_len + frac_len) > 0
+    use = matched & has_digits & (in_range | (exponent < -2 * MAX_EXPONENT))
+    return np.where(use, scaled, fallback)
+
+
+__all__ = ["FALSE_VALUES", "NA_VALUES", "TRUE_VALUES", "pandas_float_values"]
