@@ -371,17 +371,20 @@ def pandas_header_names(cells: Sequence[str]) -> list[str]:
     """Column names as ``pandas.read_csv`` makes them from a header row.
 
     Cells are kept as written (no stripping); an empty cell becomes ``Unnamed: <index>``; a repeated
-    name gets ``.1``, ``.2`` ... appended (the first free one), as pandas does.
+    name gets ``.1``, ``.2`` ... appended, skipping suffixes that another column already uses, as
+    pandas' C parser does.
     """
     names = [cell if cell != "" else f"Unnamed: {i}" for i, cell in enumerate(cells)]
+    taken = set(names)
     seen: dict[str, int] = {}
     out = []
     for name in names:
         count = seen.get(name, 0)
+        base = name
         while count > 0:
-            seen[name] = count + 1
-            name = f"{name}.{count}"
-            count = seen.get(name, 0)
+            seen[base] = count + 1
+            name = f"{base}.{count}"
+            count = count + 1 if name in taken else seen.get(name, 0)
         seen[name] = count + 1
         out.append(name)
     return out

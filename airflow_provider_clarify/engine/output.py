@@ -16,7 +16,7 @@ import json
 import math
 from typing import Any
 
-ANALYSIS_FILE = "analysis.json"
+from airflow_provider_clarify.locations import ANALYSIS_FILE
 
 
 def _to_plain(value: Any) -> Any:

@@ -87,9 +87,9 @@ def pandas_float_values(text: pa.Array | pa.ChunkedArray) -> pa.Array:
     text = text.cast(pa.string())
     fallback = pc.cast(pc.utf8_trim_whitespace(text), pa.float64())
     # only long numbers and numbers with an exponent can differ from the correctly rounded value
-    suspect = pc.or_(
-        pc.greater(pc.utf8_length(text), 15), pc.match_substring_regex(text, "[eE]")
-    ).fill_null(False)
+    suspect = pc.or_(pc.greater(pc.utf8_length(text), 15), pc.match_substring_regex(text, "[eE]")).fill_null(
+        False
+    )
     if not pc.any(suspect).as_py():
         return fallback
     rows = np.flatnonzero(np.asarray(suspect.to_numpy(zero_copy_only=False), dtype=bool))

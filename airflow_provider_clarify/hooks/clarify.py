@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote, urlparse
 
 from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 from airflow.providers.amazon.aws.hooks.sagemaker import SageMakerHook
@@ -23,11 +21,16 @@ from airflow.providers.common.compat.sdk import AirflowException, AirflowFailExc
 from botocore.exceptions import ClientError
 
 from airflow_provider_clarify.analysis.processing_job import result_uri_from_description
+from airflow_provider_clarify.locations import (
+    analysis_file_uri,
+    is_s3,
+    local_path,
+    write_local_atomic,
+)
 
 if TYPE_CHECKING:
     from airflow_provider_clarify.analysis.results import AnalysisResult
 
-ANALYSIS_FILE = "analysis.json"
 NON_TERMINAL_STATES = frozenset({"InProgress", "Stopping"})
 FAILED_STATES = frozenset({"Failed", "Stopped"})
 TERMINAL_STATES = frozenset({"Completed", *FAILED_STATES})
@@ -46,6 +49,10 @@ THROTTLING_CODES = frozenset(
 )
 
 
+#: Error codes S3 answers with for a key that does not exist.
+_S3_NOT_FOUND_CODES = frozenset({"404", "NoSuchKey", "NotFound"})
+
+
 def is_throttling_error(error: BaseException) -> bool:
     """Whether ``error`` is an AWS rate-limit response (worth retrying after a pause)."""
     return isinstance(error, ClientError) and error.response.get("Error", {}).get("Code") in THROTTLING_CODES
@@ -55,6 +62,19 @@ def job_failure_message(job_name: str, job_status: str, failure_reason: str | No
     """The one message used by the sensor, trigger events and operators for a job that did not complete."""
     reason = failure_reason or ("stopped before completion" if job_status == "Stopped" else "no reason given")
     return f"Clarify processing job {job_name} ended with status {job_status}: {reason}"
+
+
+def job_completed(job_name: str, job_status: str, failure_reason: str | None = None) -> bool:
+    """Whether the job ``Completed``; ``False`` while it runs.
+
+    The one place that turns a job status (from DescribeProcessingJob or a trigger event) into the
+    task's outcome, so the sensor, the operators' worker wait and their deferred resume fail alike.
+
+    :raises ClarifyJobFailedException: when the job ended ``Failed`` or ``Stopped``.
+    """
+    if job_status in FAILED_STATES:
+        raise ClarifyJobFailedException(job_name, job_status, failure_reason)
+    return job_status == "Completed"
 
 
 class ClarifyJobFailedException(AirflowFailException):
@@ -68,24 +88,6 @@ class ClarifyJobFailedException(AirflowFailException):
         self.job_name = job_name
         self.job_status = job_status
         self.failure_reason = failure_reason
-
-
-def _is_s3(uri: str) -> bool:
-    return uri.startswith("s3://")
-
-
-def _local_path(uri: str) -> Path:
-    """A local path from ``/path``, ``relative/path`` or ``file:///path``."""
-    if uri.startswith("file://"):
-        return Path(unquote(urlparse(uri).path))
-    return Path(uri)
-
-
-def _analysis_file_uri(result_uri: str) -> str:
-    """``result_uri`` if it already names a ``.json`` file, else ``<result_uri>/analysis.json``."""
-    if result_uri.endswith(".json"):
-        return result_uri
-    return f"{result_uri.rstrip('/')}/{ANALYSIS_FILE}"
 
 
 class ClarifyHook(SageMakerHook):
@@ -123,12 +125,69 @@ class ClarifyHook(SageMakerHook):
         With ``kms_key`` the object is encrypted with SSE-KMS using that key, as the SDK's ``kms_key``
         argument does.
         """
-        extra_args = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": kms_key} if kms_key else None
-        s3_hook = self._new_s3_hook(extra_args) if extra_args else self.s3_hook
-        bucket, key = S3Hook.parse_s3_url(s3_uri)
-        s3_hook.load_string(json.dumps(config), key=key, bucket_name=bucket, replace=True)
+        self.write_json(s3_uri, config, kms_key=kms_key)
         self.log.info("Uploaded the Clarify analysis config to %s", s3_uri)
         return s3_uri
+
+    # --- files: s3:// through the S3 hook; file:// and local paths on disk ----------------------------
+
+    def read_bytes(self, uri: str) -> bytes:
+        """The whole object or file at ``uri`` (``s3://``, ``file://`` or a local path).
+
+        :raises FileNotFoundError: when there is nothing at ``uri``.
+        """
+        if is_s3(uri):
+            bucket, key = S3Hook.parse_s3_url(uri)
+            try:
+                return self.s3_hook.get_key(key, bucket_name=bucket).get()["Body"].read()
+            except ClientError as error:
+                if error.response.get("Error", {}).get("Code") in _S3_NOT_FOUND_CODES:
+                    raise FileNotFoundError(f"No object at {uri}") from error
+                raise
+        path = local_path(uri)
+        if not path.is_file():
+            raise FileNotFoundError(f"No file at {uri} (local path {path})")
+        return path.read_bytes()
+
+    def write_bytes(self, uri: str, data: bytes, *, kms_key: str | None = None) -> str:
+        """Write the whole object or file at ``uri``, replacing what was there; returns ``uri``.
+
+        One PUT on S3 (SSE-KMS with ``kms_key`` when given); temp file + rename locally, so a reader
+        never sees a half-written file.
+        """
+        if is_s3(uri):
+            extra_args = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": kms_key} if kms_key else None
+            s3_hook = self._new_s3_hook(extra_args) if extra_args else self.s3_hook
+            bucket, key = S3Hook.parse_s3_url(uri)
+            s3_hook.load_bytes(data, key=key, bucket_name=bucket, replace=True)
+        else:
+            write_local_atomic(local_path(uri), data)
+        return uri
+
+    def read_json(self, uri: str) -> Any:
+        """The JSON document at ``uri`` (see :meth:`read_bytes`)."""
+        return json.loads(self.read_bytes(uri))
+
+    def write_json(
+        self, uri: str, document: Any, *, indent: int | None = None, kms_key: str | None = None
+    ) -> str:
+        """Write ``document`` as UTF-8 JSON to ``uri`` (see :meth:`write_bytes`); returns ``uri``."""
+        return self.write_bytes(uri, json.dumps(document, indent=indent).encode("utf-8"), kms_key=kms_key)
+
+    def exists(self, uri: str) -> bool:
+        """Whether an object or file exists at ``uri``."""
+        if is_s3(uri):
+            bucket, key = S3Hook.parse_s3_url(uri)
+            return bool(self.s3_hook.check_for_key(key, bucket_name=bucket))
+        return local_path(uri).is_file()
+
+    def delete(self, uri: str) -> None:
+        """Remove the object or file at ``uri`` (nothing happens when there is none)."""
+        if is_s3(uri):
+            bucket, key = S3Hook.parse_s3_url(uri)
+            self.s3_hook.delete_objects(bucket=bucket, keys=[key])
+        else:
+            local_path(uri).unlink(missing_ok=True)
 
     # --- processing jobs ------------------------------------------------------------------------------
 
@@ -246,33 +305,28 @@ class ClarifyHook(SageMakerHook):
         """
         from airflow_provider_clarify.analysis.results import AnalysisResult
 
-        file_uri = _analysis_file_uri(result_uri)
-        if _is_s3(file_uri):
-            bucket, key = S3Hook.parse_s3_url(file_uri)
-            try:
-                body = self.s3_hook.get_key(key, bucket_name=bucket).get()["Body"].read()
-            except ClientError as error:
-                if error.response.get("Error", {}).get("Code") in {"404", "NoSuchKey", "NotFound"}:
-                    raise FileNotFoundError(
-                        f"No analysis.json at {file_uri}: the job has not written results there "
-                        "(still running, failed, stopped, or a different output prefix)"
-                    ) from error
-                raise
-        else:
-            path = _local_path(file_uri)
-            if not path.is_file():
-                raise FileNotFoundError(f"No analysis.json at {file_uri} (local path {path})")
-            body = path.read_bytes()
+        file_uri = analysis_file_uri(result_uri)
+        try:
+            body = self.read_bytes(file_uri)
+        except FileNotFoundError as error:
+            if is_s3(file_uri):
+                raise FileNotFoundError(
+                    f"No analysis.json at {file_uri}: the job has not written results there "
+                    "(still running, failed, stopped, or a different output prefix)"
+                ) from error
+            raise FileNotFoundError(
+                f"No analysis.json at {file_uri} (local path {local_path(file_uri)})"
+            ) from error
         return AnalysisResult.from_json(body)
 
     def list_result_files(self, result_uri: str) -> list[str]:
         """URIs of every file under the ``analysis_result`` prefix (s3://, file:// or local), sorted."""
-        if _is_s3(result_uri):
+        if is_s3(result_uri):
             bucket, key = S3Hook.parse_s3_url(result_uri)
             prefix = f"{key.rstrip('/')}/" if key else ""
             keys = self.s3_hook.list_keys(bucket_name=bucket, prefix=prefix)
             return sorted(f"s3://{bucket}/{k}" for k in keys if not k.endswith("/"))
-        root = _local_path(result_uri)
+        root = local_path(result_uri)
         if not root.is_dir():
             return []
         files = sorted(p for p in root.rglob("*") if p.is_file())

@@ -12,24 +12,12 @@ from urllib.parse import quote
 
 from airflow.providers.amazon.aws.links.base_aws import BASE_AWS_CONSOLE_LINK, BaseAwsLink
 
+from airflow_provider_clarify.locations import split_s3_uri
+
 if TYPE_CHECKING:
     from airflow.sdk import BaseOperator, Context
 
 __all__ = ["ClarifyAnalysisResultLink", "ClarifyProcessingJobLink", "split_s3_uri"]
-
-
-def split_s3_uri(uri: str) -> tuple[str, str]:
-    """Split ``s3://bucket/some/prefix/`` into ``("bucket", "some/prefix")`` (no trailing slash).
-
-    :param uri: an ``s3://`` URI.
-    :raises ValueError: when ``uri`` is not an ``s3://`` URI with a bucket.
-    """
-    if not uri.startswith("s3://") or len(uri) <= len("s3://"):
-        raise ValueError(f"expected an s3:// URI with a bucket, got {uri!r}")
-    bucket, _, key = uri[len("s3://") :].partition("/")
-    if not bucket:
-        raise ValueError(f"expected an s3:// URI with a bucket, got {uri!r}")
-    return bucket, key.strip("/")
 
 
 class ClarifyProcessingJobLink(BaseAwsLink):

@@ -23,14 +23,9 @@ Cheap to import: no numpy/pandas; the hook is built only when the task runs.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote, urlparse
 
-from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 from airflow.providers.amazon.aws.operators.base_aws import AwsBaseOperator
 from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
 from airflow.providers.common.compat.sdk import AirflowFailException, BaseBranchOperator
@@ -45,13 +40,14 @@ from airflow_provider_clarify.analysis.checks import (
 )
 from airflow_provider_clarify.analysis.errors import ClarifyConfigError
 from airflow_provider_clarify.hooks.clarify import ClarifyHook
+from airflow_provider_clarify.locations import analysis_file_uri, join, result_folder_uri
+from airflow_provider_clarify.operators._arguments import as_bool, has_template, optional_uri
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from airflow_provider_clarify.analysis.results import AnalysisResult
 
-ANALYSIS_FILE = "analysis.json"
 VIOLATIONS_FILE = "constraint_violations.json"
 
 # XCom keys (named after ClarifyCheckStep's properties and execution metadata, §7.3).
@@ -88,121 +84,6 @@ class ClarifyBiasViolationError(AirflowFailException):
         self.violations: list[Violation] = list(outcome.violations)
         self.analysis_result_uri = analysis_result_uri
         self.violation_report_uri = violation_report_uri
-
-
-# --------------------------------------------------------------------------------------------------
-# Locations: s3:// through the S3 hook, local paths and file:// written atomically
-# --------------------------------------------------------------------------------------------------
-
-
-def _is_s3(uri: str) -> bool:
-    return uri.startswith("s3://")
-
-
-def _local_path(uri: str) -> Path:
-    if uri.startswith("file://"):
-        return Path(unquote(urlparse(uri).path))
-    return Path(uri)
-
-
-def analysis_file_uri(uri: str) -> str:
-    """``uri`` when it names a ``.json`` file, else ``<uri>/analysis.json``."""
-    return uri if uri.endswith(".json") else f"{uri.rstrip('/')}/{ANALYSIS_FILE}"
-
-
-def result_folder_uri(uri: str) -> str:
-    """The ``analysis_result`` folder of a result URI (its parent when it names the json file)."""
-    return uri.rsplit("/", 1)[0] if uri.endswith(".json") else uri.rstrip("/")
-
-
-class _Files:
-    """Byte-level read/write/exists/delete for s3:// and local URIs."""
-
-    def __init__(self, s3_hook: S3Hook) -> None:
-        self._s3 = s3_hook
-
-    def read_bytes(self, uri: str) -> bytes:
-        if _is_s3(uri):
-            bucket, key = S3Hook.parse_s3_url(uri)
-            if not self._s3.check_for_key(key, bucket_name=bucket):
-                raise FileNotFoundError(uri)
-            return self._s3.get_key(key, bucket_name=bucket).get()["Body"].read()
-        return _local_path(uri).read_bytes()
-
-    def exists(self, uri: str) -> bool:
-        if _is_s3(uri):
-            bucket, key = S3Hook.parse_s3_url(uri)
-            return bool(self._s3.check_for_key(key, bucket_name=bucket))
-        return _local_path(uri).is_file()
-
-    def write_bytes(self, uri: str, data: bytes) -> None:
-        """Write the whole object: one PUT on S3, temp file + rename locally (never half-written)."""
-        if _is_s3(uri):
-            bucket, key = S3Hook.parse_s3_url(uri)
-            self._s3.load_bytes(data, key=key, bucket_name=bucket, replace=True)
-            return
-        path = _local_path(uri)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-
-    def delete(self, uri: str) -> None:
-        if _is_s3(uri):
-            bucket, key = S3Hook.parse_s3_url(uri)
-            self._s3.delete_objects(bucket=bucket, keys=[key])
-        else:
-            _local_path(uri).unlink(missing_ok=True)
-
-
-# --------------------------------------------------------------------------------------------------
-# Argument handling
-# --------------------------------------------------------------------------------------------------
-
-
-def _has_template(value: Any) -> bool:
-    """Whether a (nested) argument still holds Jinja, i.e. can only be validated after rendering."""
-    if isinstance(value, str):
-        return "{{" in value or "{%" in value
-    if isinstance(value, Mapping):
-        return any(_has_template(k) or _has_template(v) for k, v in value.items())
-    if isinstance(value, list | tuple | set):
-        return any(_has_template(v) for v in value)
-    return not isinstance(value, int | float | bool | type(None)) and hasattr(value, "resolve")
-
-
-def _as_bool(name: str, value: Any) -> bool:
-    """A boolean argument; rendered templates arrive as ``"True"``/``"false"``."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in ("true", "false", "1", "0", "yes", "no"):
-        return value.strip().lower() in ("true", "1", "yes")
-    raise ClarifyConfigError(
-        f"{name} is {value!r}; expected True or False",
-        field=name,
-        value=value,
-        accepted="a boolean (or the text 'true'/'false' from a template)",
-    )
-
-
-def _optional_uri(name: str, value: Any) -> str | None:
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return None
-    if not isinstance(value, str):
-        raise ClarifyConfigError(
-            f"{name} is {value!r}; expected a URI string",
-            field=name,
-            value=value,
-            accepted="an s3:// URI, a file:// URI or a local path",
-        )
-    return value.strip()
 
 
 class ClarifyCheckOperator(AwsBaseOperator[ClarifyHook]):
@@ -297,9 +178,9 @@ class ClarifyCheckOperator(AwsBaseOperator[ClarifyHook]):
 
     def _validate_static_arguments(self) -> None:
         """Fail at DAG import for mistakes visible before rendering (templated values wait for execute)."""
-        if self.thresholds is not None and not _has_template(self.thresholds):
+        if self.thresholds is not None and not has_template(self.thresholds):
             parse_thresholds(self.thresholds)
-        if self.policy is not None and not _has_template(self.policy):
+        if self.policy is not None and not has_template(self.policy):
             CheckPolicy.coerce(self.policy)
         if not isinstance(self.drift_tolerance, int | float) or not 0 <= self.drift_tolerance < float("inf"):
             raise ClarifyConfigError(
@@ -340,7 +221,7 @@ class ClarifyCheckOperator(AwsBaseOperator[ClarifyHook]):
     def _settings(self) -> dict[str, Any]:
         """Rendered arguments, validated; bad ones raise ClarifyCheckError naming the field."""
         try:
-            result_uri = _optional_uri("analysis_result_uri", self.analysis_result_uri)
+            result_uri = optional_uri("analysis_result_uri", self.analysis_result_uri)
             if result_uri is None:
                 raise ClarifyConfigError(
                     "analysis_result_uri is empty; pass the analysis task's output, e.g. analysis_task.output",
@@ -352,14 +233,12 @@ class ClarifyCheckOperator(AwsBaseOperator[ClarifyHook]):
                 "result_uri": result_uri,
                 "rules": parse_thresholds(self.thresholds) if self.thresholds else [],
                 "policy": CheckPolicy.coerce(self.policy),
-                "supplied": _optional_uri(
-                    "supplied_baseline_constraints", self.supplied_baseline_constraints
-                ),
-                "registered": _optional_uri("registered_baseline_uri", self.registered_baseline_uri),
-                "register": _as_bool("register_new_baseline", self.register_new_baseline),
-                "skip": _as_bool("skip_check", self.skip_check),
-                "fail": _as_bool("fail_on_violation", self.fail_on_violation),
-                "report": _optional_uri("violation_report_uri", self.violation_report_uri),
+                "supplied": optional_uri("supplied_baseline_constraints", self.supplied_baseline_constraints),
+                "registered": optional_uri("registered_baseline_uri", self.registered_baseline_uri),
+                "register": as_bool("register_new_baseline", self.register_new_baseline),
+                "skip": as_bool("skip_check", self.skip_check),
+                "fail": as_bool("fail_on_violation", self.fail_on_violation),
+                "report": optional_uri("violation_report_uri", self.violation_report_uri),
             }
         except ClarifyConfigError as err:
             raise ClarifyCheckError(f"Invalid ClarifyCheckOperator argument: {err}") from err
@@ -371,10 +250,6 @@ class ClarifyCheckOperator(AwsBaseOperator[ClarifyHook]):
         return settings
 
     # ---- the gate ----------------------------------------------------------------------------------
-
-    @property
-    def _files(self) -> _Files:
-        return _Files(self.hook.s3_hook)
 
     def _read(self, uri: str, what: str) -> AnalysisResult:
         try:
@@ -393,11 +268,11 @@ class ClarifyCheckOperator(AwsBaseOperator[ClarifyHook]):
         result_uri: str = cfg["result_uri"]
         result_file = analysis_file_uri(result_uri)
         result = self._read(result_uri, "analysis result")
-        files = self._files
+        hook = self.hook
 
         supplied_file = analysis_file_uri(cfg["supplied"]) if cfg["supplied"] else None
         registered_file = analysis_file_uri(cfg["registered"]) if cfg["registered"] else None
-        registered_exists = bool(registered_file) and files.exists(registered_file)
+        registered_exists = bool(registered_file) and hook.exists(registered_file)
         existing_baseline = supplied_file or (registered_file if registered_exists else None)
         if registered_file and not existing_baseline:
             if not cfg["skip"]:
@@ -439,20 +314,20 @@ class ClarifyCheckOperator(AwsBaseOperator[ClarifyHook]):
             for note in outcome.notes:
                 self.log.info("Note: %s", note)
 
-        report_uri = cfg["report"] or f"{result_folder_uri(result_uri)}/{VIOLATIONS_FILE}"
+        report_uri = cfg["report"] or join(result_folder_uri(result_uri), VIOLATIONS_FILE)
         if outcome.passed:
-            if files.exists(report_uri):
+            if hook.exists(report_uri):
                 self.log.info("Removing the stale violation report %s", report_uri)
-                files.delete(report_uri)
+                hook.delete(report_uri)
             written_report = None
         else:
-            files.write_bytes(report_uri, outcome.constraint_violations_json().encode("utf-8"))
+            hook.write_bytes(report_uri, outcome.constraint_violations_json().encode("utf-8"))
             self.log.info("Wrote the violation report %s", report_uri)
             written_report = report_uri
 
         if cfg["register"]:
             if outcome.passed:
-                files.write_bytes(registered_file, files.read_bytes(result_file))  # type: ignore[arg-type]
+                hook.write_bytes(registered_file, hook.read_bytes(result_file))  # type: ignore[arg-type]
                 self.log.info("Registered %s as the new baseline at %s", result_file, registered_file)
                 baseline_used = registered_file
             else:
@@ -490,7 +365,7 @@ class ClarifyCheckOperator(AwsBaseOperator[ClarifyHook]):
 
     def execute(self, context: Context) -> dict[str, Any]:
         outcome, summary = self.run_gate(context)
-        if not outcome.passed and _as_bool("fail_on_violation", self.fail_on_violation):
+        if not outcome.passed and as_bool("fail_on_violation", self.fail_on_violation):
             raise ClarifyBiasViolationError(
                 outcome,
                 analysis_result_uri=summary["analysis_result_uri"],

@@ -25,29 +25,19 @@ the config classes are only imported when a task runs.
 
 from __future__ import annotations
 
-import json
-import re
-import time
 from collections.abc import Mapping, Sequence
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.providers.amazon.aws.operators.base_aws import AwsBaseOperator
 from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
 from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException, conf
-from botocore.exceptions import ClientError
 
-from airflow_provider_clarify.hooks.clarify import (
-    ClarifyHook,
-    ClarifyJobFailedException,
-    is_throttling_error,
-    throttle_delay,
-)
-from airflow_provider_clarify.links.clarify import (
-    ClarifyAnalysisResultLink,
-    ClarifyProcessingJobLink,
-    split_s3_uri,
-)
+from airflow_provider_clarify.hooks.clarify import ClarifyHook, ClarifyJobFailedException, job_completed
+from airflow_provider_clarify.links.clarify import ClarifyAnalysisResultLink, ClarifyProcessingJobLink
+from airflow_provider_clarify.operators import _job_lifecycle as lifecycle
+from airflow_provider_clarify.operators._arguments import as_int, as_seconds
+from airflow_provider_clarify.operators._job_lifecycle import ClarifyJobTimeoutException, clarify_job_name
+from airflow_provider_clarify.operators._lineage import annotate_outlets, lineage_datasets, operator_lineage
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -68,22 +58,14 @@ __all__ = [
     "clarify_job_name",
 ]
 
-#: Statuses of an earlier job that a retry adopts (waits for / returns) instead of starting a new one.
-REATTACH_STATUSES = frozenset({"InProgress", "Completed"})
-#: Statuses after which the job will never produce results: the task fails, a retry starts afresh.
-FAILED_STATUSES = frozenset({"Failed", "Stopped"})
-#: Job names keep this many characters free for a ``-<n>`` suffix of a fresh attempt.
-_SUFFIX_ROOM = 4
-_MAX_ATTEMPTS = 999
 _COMPUTE_CHOICES = ("sagemaker", "local")
-#: Extra seconds the task deferral may last beyond ``max_ingestion_time``, so that the trigger's own
-#: clean timeout event (which stops the job) arrives before Airflow's hard deferral timeout.
-_DEFERRAL_GRACE_SECONDS = 120
-#: Longest pause between polls while DescribeProcessingJob is being throttled.
-_MAX_THROTTLE_DELAY_SECONDS = 300
-
-
-# --- errors ------------------------------------------------------------------------------------------
+#: The SDK config class each config-object argument becomes (a dict of its keyword arguments works too).
+_CONFIG_CLASSES = {
+    "data_config": "DataConfig",
+    "bias_config": "BiasConfig",
+    "model_config": "ModelConfig",
+    "model_predicted_label_config": "ModelPredictedLabelConfig",
+}
 
 
 class ClarifyInvalidConfigException(AirflowFailException):
@@ -92,117 +74,6 @@ class ClarifyInvalidConfigException(AirflowFailException):
     ``__cause__`` is the :class:`~airflow_provider_clarify.analysis.errors.ClarifyConfigError` (with
     ``.field``, ``.value``, ``.accepted``) when there is one.
     """
-
-
-class ClarifyJobTimeoutException(AirflowException):
-    """The job did not finish within ``max_ingestion_time``; it was stopped (a retry starts a fresh job)."""
-
-
-def failure_from_description(description: Mapping[str, Any]) -> ClarifyJobFailedException:
-    """The task failure for a ``Failed``/``Stopped`` DescribeProcessingJob response (same text in both modes)."""
-    return ClarifyJobFailedException(
-        description.get("ProcessingJobName", "?"),
-        description.get("ProcessingJobStatus", "?"),
-        description.get("FailureReason"),
-    )
-
-
-# --- job names ---------------------------------------------------------------------------------------
-
-
-def _name_part(text: str) -> str:
-    """Letters, digits and single hyphens only (the ProcessingJobName alphabet)."""
-    return re.sub(r"-{2,}", "-", re.sub(r"[^a-zA-Z0-9-]", "-", text)).strip("-")
-
-
-def clarify_job_name(prefix: str, *, dag_id: str, task_id: str, run_id: str, map_index: int = -1) -> str:
-    """The deterministic processing-job name of one task instance.
-
-    ``<prefix>-<12 hex digits of sha256(dag_id|task_id|run_id|map_index)>``, at most 59 characters so a
-    ``-<n>`` suffix for a fresh attempt still fits in SageMaker's 63. ``try_number`` is deliberately not
-    part of it: every try of a task instance computes the same name and so finds the same job.
-
-    :param prefix: the ``job_name_prefix`` (or the SDK default such as ``Clarify-Pretraining-Bias``);
-        characters SageMaker does not allow become hyphens.
-    """
-    from airflow_provider_clarify.analysis.processing_job import stable_job_name
-
-    digest_length = 13  # "-" + 12 hex digits
-    base = _name_part(prefix)[: 63 - _SUFFIX_ROOM - digest_length] or "Clarify"
-    return stable_job_name(base, f"{dag_id}|{task_id}|{run_id}|{map_index}")
-
-
-def _attempt_name(base: str, attempt: int) -> str:
-    """The job name of fresh attempt ``attempt`` (1 is the base name itself)."""
-    if attempt == 1:
-        return base
-    return f"{base[: 63 - len(str(attempt)) - 1].rstrip('-')}-{attempt}"
-
-
-# --- small helpers -----------------------------------------------------------------------------------
-
-
-def _as_int(field: str, value: Any, *, minimum: int | None = None, optional: bool = False) -> int | None:
-    """Cast a templated integer argument (Jinja renders strings) or raise a typed config error."""
-    from airflow_provider_clarify.analysis.errors import ClarifyConfigError
-
-    if value is None and optional:
-        return None
-    try:
-        if isinstance(value, bool):
-            raise TypeError
-        number = int(value)
-        if isinstance(value, float) and number != value:
-            raise ValueError
-    except (TypeError, ValueError):
-        raise ClarifyConfigError(
-            f"{field} is {value!r}; expected a whole number", field=field, value=value, accepted="an integer"
-        ) from None
-    if minimum is not None and number < minimum:
-        raise ClarifyConfigError(
-            f"{field} is {value!r}; expected a whole number >= {minimum}",
-            field=field,
-            value=value,
-            accepted=f"an integer >= {minimum}",
-        )
-    return number
-
-
-def _as_seconds(field: str, value: Any) -> float:
-    """Cast a templated positive number of seconds (e.g. ``check_interval``) or raise a typed config error."""
-    from airflow_provider_clarify.analysis.errors import ClarifyConfigError
-
-    try:
-        if isinstance(value, bool):
-            raise TypeError
-        seconds = float(value)
-    except (TypeError, ValueError):
-        seconds = float("nan")
-    if not seconds > 0:
-        raise ClarifyConfigError(
-            f"{field} is {value!r}; expected a positive number of seconds",
-            field=field,
-            value=value,
-            accepted="a number > 0",
-        )
-    return seconds
-
-
-def _dataset_namespace_and_name(uri: str) -> tuple[str, str]:
-    """OpenLineage naming: ``s3://bucket`` + key for S3, ``file`` + path for local files."""
-    if uri.startswith("s3://"):
-        bucket, key = split_s3_uri(uri)
-        return f"s3://{bucket}", key or "/"
-    if uri.startswith("file://"):
-        return "file", uri[len("file://") :]
-    return "file", uri
-
-
-def _is_not_found(error: ClientError) -> bool:
-    details = error.response.get("Error", {})
-    return details.get("Code") in ("ValidationException", "ResourceNotFound") and (
-        "not find" in details.get("Message", "").lower() or "not found" in details.get("Message", "").lower()
-    )
 
 
 # --- the base operator -------------------------------------------------------------------------------
@@ -403,7 +274,24 @@ class ClarifyBaseOperator(AwsBaseOperator[ClarifyHook]):
             ) from err
 
     def _data_config(self) -> Any:
-        return self._config_object("data_config", self.data_config, "DataConfig")
+        return self._config("data_config")
+
+    def _config(self, name: str) -> Any:
+        """The config-object argument ``name`` (``bias_config``, ...) as its SDK config class."""
+        return self._config_object(name, getattr(self, name, None), _CONFIG_CLASSES[name])
+
+    def _explainability_config(self) -> Any:
+        """``explainability_config`` as ``SHAPConfig``/``PDPConfig`` object(s)."""
+        return _explainability_configs(
+            "explainability_config", getattr(self, "explainability_config", None), self._config_object
+        )
+
+    def _model_scores(self) -> Any:
+        """``model_scores``: an index/JSONPath as given, a dict as ``ModelPredictedLabelConfig``."""
+        model_scores = getattr(self, "model_scores", None)
+        if isinstance(model_scores, Mapping):
+            return self._config_object("model_scores", model_scores, "ModelPredictedLabelConfig")
+        return model_scores
 
     def _locations(self, config: AnalysisConfig) -> tuple[str | None, str, str | None]:
         """``(dataset_uri, output_uri, s3_analysis_config_output_path)`` from the configs."""
@@ -434,7 +322,7 @@ class ClarifyBaseOperator(AwsBaseOperator[ClarifyHook]):
         """
         config = self.build_analysis_config()
         instance_count = (
-            _as_int("instance_count", self.instance_count, minimum=1) if self.compute == "sagemaker" else 1
+            as_int("instance_count", self.instance_count, minimum=1) if self.compute == "sagemaker" else 1
         )
         warnings = config.preflight(instance_count=instance_count, compute=self.compute)
         if log_warnings:
@@ -446,11 +334,11 @@ class ClarifyBaseOperator(AwsBaseOperator[ClarifyHook]):
         """The CreateProcessingJob keyword arguments that come straight from this operator's parameters."""
         return {
             "instance_type": self.instance_type,
-            "instance_count": _as_int("instance_count", self.instance_count, minimum=1),
-            "volume_size_in_gb": _as_int("volume_size_in_gb", self.volume_size_in_gb, minimum=1),
+            "instance_count": as_int("instance_count", self.instance_count, minimum=1),
+            "volume_size_in_gb": as_int("volume_size_in_gb", self.volume_size_in_gb, minimum=1),
             "volume_kms_key": self.volume_kms_key or None,
             "output_kms_key": self.output_kms_key or None,
-            "max_runtime_in_seconds": _as_int(
+            "max_runtime_in_seconds": as_int(
                 "max_runtime_in_seconds", self.max_runtime_in_seconds, minimum=1, optional=True
             ),
             "env": self.env or None,
@@ -462,8 +350,8 @@ class ClarifyBaseOperator(AwsBaseOperator[ClarifyHook]):
         }
 
     def _check_wait_parameters(self) -> None:
-        self.check_interval = _as_seconds("check_interval", self.check_interval)
-        self.max_ingestion_time = _as_int(
+        self.check_interval = as_seconds("check_interval", self.check_interval)
+        self.max_ingestion_time = as_int(
             "max_ingestion_time", self.max_ingestion_time, minimum=1, optional=True
         )
 
@@ -478,7 +366,7 @@ class ClarifyBaseOperator(AwsBaseOperator[ClarifyHook]):
             default_prefix = getattr(config, "default_job_name_prefix", None) or default_prefix
         prefix = self.job_name_prefix or default_prefix
         if self.job_name_prefix:
-            validate_job_name(_name_part(str(prefix)) or str(prefix), field="job_name_prefix")
+            lifecycle.validate_prefix(str(prefix))
         return clarify_job_name(
             str(prefix),
             dag_id=ti.dag_id,
@@ -540,7 +428,7 @@ class ClarifyBaseOperator(AwsBaseOperator[ClarifyHook]):
             dataset_uri,
             output_uri,
             config_path,
-            _attempt_name(base_name, 2),
+            lifecycle.attempt_name(base_name, 2),
             placeholder_role,
             settings,
             # The connection's region picks the Clarify image; resolving it reads the Airflow
@@ -579,68 +467,6 @@ class ClarifyBaseOperator(AwsBaseOperator[ClarifyHook]):
 
     # -- SageMaker path ---------------------------------------------------------------------------------
 
-    def _describe_or_none(self, job_name: str) -> dict | None:
-        try:
-            return self.hook.describe_processing_job(job_name)
-        except ClientError as err:
-            if _is_not_found(err):
-                return None
-            raise
-
-    def _resolve_job(self, base_name: str, config_dict: dict, request_for: Any) -> tuple[str, dict | None]:
-        """Find this task instance's job: ``(name, description)`` to adopt, or ``(free name, None)``.
-
-        Attempts are ``base``, ``base-2``, ``base-3``, ...: the first name that does not exist yet is
-        free; an existing ``InProgress`` job is adopted; a ``Completed`` one is adopted when it ran the
-        same inputs and config (and ``reuse_completed_job``); ``Failed``/``Stopped``/``Stopping`` or a
-        completed job of another config moves on to the next name.
-        """
-        for attempt in range(1, _MAX_ATTEMPTS + 1):
-            name = _attempt_name(base_name, attempt)
-            description = self._describe_or_none(name)
-            if description is None:
-                return name, None
-            status = description["ProcessingJobStatus"]
-            if status == "InProgress":
-                self.log.info("Re-attaching to Clarify processing job %s (InProgress).", name)
-                return name, description
-            if status == "Completed":
-                if self.reuse_completed_job and self._same_job(description, request_for(name), config_dict):
-                    self.log.info("Clarify processing job %s already Completed; reusing its results.", name)
-                    return name, description
-                self.log.info(
-                    "Clarify processing job %s Completed with other inputs or reuse is off; starting a fresh job.",
-                    name,
-                )
-                continue
-            self.log.info("Earlier Clarify processing job %s ended %s; starting a fresh job.", name, status)
-        raise AirflowFailException(
-            f"More than {_MAX_ATTEMPTS} Clarify jobs exist for {base_name}; giving up."
-        )
-
-    def _same_job(
-        self, description: Mapping[str, Any], request: Mapping[str, Any], config_dict: dict
-    ) -> bool:
-        """Whether a completed job ran the same dataset, output and analysis config as this try would."""
-
-        def uris(spec: Mapping[str, Any]) -> tuple[Any, ...]:
-            inputs = {
-                i["InputName"]: i.get("S3Input", {}).get("S3Uri") for i in spec.get("ProcessingInputs", [])
-            }
-            outputs = [o.get("S3Output", {}).get("S3Uri") for o in spec["ProcessingOutputConfig"]["Outputs"]]
-            return inputs.get("dataset"), inputs.get("analysis_config"), tuple(outputs)
-
-        if uris(description) != uris(request):
-            return False
-        config_uri = uris(request)[1]
-        try:
-            bucket, key = split_s3_uri(config_uri)
-            stored = json.loads(self.hook.s3_hook.read_key(key, bucket))
-        except Exception:  # unreadable config: be safe and run again
-            self.log.warning("Could not read %s to compare configs; starting a fresh job.", config_uri)
-            return False
-        return stored == config_dict
-
     def _execute_sagemaker(
         self,
         context: Context,
@@ -660,14 +486,17 @@ class ClarifyBaseOperator(AwsBaseOperator[ClarifyHook]):
                 config_dict, dataset_uri, output_uri, config_path, name, role_arn, settings, region
             )
 
-        job_name, description = self._resolve_job(base_name, config_dict, request_for)
+        job_name, description = lifecycle.resolve_job(
+            hook,
+            base_name,
+            config_dict=config_dict,
+            request_for=request_for,
+            reuse_completed_job=self.reuse_completed_job,
+            log=self.log,
+        )
         if description is None:
             request = request_for(job_name)
-            config_uri = next(
-                i["S3Input"]["S3Uri"]
-                for i in request["ProcessingInputs"]
-                if i["InputName"] == "analysis_config"
-            )
+            config_uri = lifecycle.analysis_config_uri(request)
             hook.upload_analysis_config(config_dict, config_uri, kms_key=self.kms_key or None)
             response = hook.start_processing_job(request)
             job_arn = response.get("ProcessingJobArn")
@@ -675,14 +504,7 @@ class ClarifyBaseOperator(AwsBaseOperator[ClarifyHook]):
             result_uri = output_uri
         else:
             job_arn = description.get("ProcessingJobArn")
-            config_uri = next(
-                (
-                    i["S3Input"]["S3Uri"]
-                    for i in description.get("ProcessingInputs", [])
-                    if i["InputName"] == "analysis_config"
-                ),
-                None,
-            )
+            config_uri = lifecycle.analysis_config_uri(description)
             result_uri = self._result_uri(description) or output_uri
 
         self._lineage_uris = {"dataset": dataset_uri, "config": config_uri, "result": result_uri}
@@ -714,11 +536,8 @@ class ClarifyBaseOperator(AwsBaseOperator[ClarifyHook]):
             return result_uri
         self._running_job_name = job_name  # from here on, on_kill stops the job
         current = description or hook.describe_processing_job(job_name)
-        status = current["ProcessingJobStatus"]
-        if status == "Completed":
+        if job_completed(job_name, current["ProcessingJobStatus"], current.get("FailureReason")):
             return self._finish(context, result_uri)
-        if status in FAILED_STATUSES:
-            raise failure_from_description(current)
         if self.deferrable:
             self._defer(job_name, result_uri)
         return self._wait(context, job_name, result_uri)
@@ -736,58 +555,23 @@ class ClarifyBaseOperator(AwsBaseOperator[ClarifyHook]):
             context["ti"].xcom_push(key=key, value=value)
 
     def _wait(self, context: Context, job_name: str, result_uri: str) -> str:
-        """Poll in the worker until the job ends; ``on_kill`` stops it meanwhile."""
+        """Poll in the worker until the job ends (same outcome as the deferred wait); ``on_kill`` stops it meanwhile."""
         self._running_job_name = job_name
-        started = time.monotonic()
-        delay = self.check_interval
-        throttles = 0
         try:
-            while True:
-                if (
-                    self.max_ingestion_time is not None
-                    and time.monotonic() - started >= self.max_ingestion_time
-                ):
-                    self._stop_for_timeout(job_name)
-                time.sleep(delay)
-                try:
-                    description = self.hook.describe_processing_job(job_name)
-                except ClientError as err:
-                    if not is_throttling_error(err):
-                        raise
-                    throttles += 1
-                    delay = throttle_delay(self.check_interval, throttles, _MAX_THROTTLE_DELAY_SECONDS)
-                    self.log.warning("DescribeProcessingJob throttled; next poll in %.1f s", delay)
-                    continue
-                delay, throttles = self.check_interval, 0
-                status = description["ProcessingJobStatus"]
-                self.log.info("Clarify processing job %s: %s", job_name, status)
-                if status == "Completed":
-                    return self._finish(context, result_uri)
-                if status in FAILED_STATUSES:
-                    raise failure_from_description(description)
+            lifecycle.poll_until_done(
+                self.hook,
+                job_name,
+                check_interval=self.check_interval,
+                max_ingestion_time=self.max_ingestion_time,
+                log=self.log,
+            )
         finally:
             self._running_job_name = None
-
-    def _stop_for_timeout(self, job_name: str) -> None:
-        self.log.warning(
-            "Clarify processing job %s still running after max_ingestion_time=%ss; stopping it.",
-            job_name,
-            self.max_ingestion_time,
-        )
-        self.hook.stop_processing_job(job_name)
-        raise ClarifyJobTimeoutException(
-            f"Clarify processing job {job_name} did not finish within max_ingestion_time="
-            f"{self.max_ingestion_time}s; the job was stopped (a retry starts a fresh job)."
-        )
+        return self._finish(context, result_uri)
 
     def _defer(self, job_name: str, result_uri: str) -> None:
         from airflow_provider_clarify.triggers.clarify import ClarifyProcessingJobTrigger
 
-        timeout = None
-        if self.max_ingestion_time is not None:
-            timeout = timedelta(
-                seconds=self.max_ingestion_time + self.check_interval + _DEFERRAL_GRACE_SECONDS
-            )
         self.defer(
             trigger=ClarifyProcessingJobTrigger(
                 job_name=job_name,
@@ -800,27 +584,29 @@ class ClarifyBaseOperator(AwsBaseOperator[ClarifyHook]):
                 max_ingestion_time=self.max_ingestion_time,
             ),
             method_name="execute_complete",
-            timeout=timeout,
+            timeout=lifecycle.deferral_timeout(self.check_interval, self.max_ingestion_time),
         )
 
     def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> str:
-        """Resume after the trigger fired: same outcome and messages as the synchronous path."""
+        """Resume after the trigger fired: same outcome and messages as the synchronous path.
+
+        The event's job status goes through :func:`job_completed` and a timeout through
+        :func:`~airflow_provider_clarify.operators._job_lifecycle.stop_for_timeout`, exactly as when
+        the task waits in the worker.
+        """
         if not event or "status" not in event:
             raise AirflowException(f"Clarify trigger returned no usable event: {event!r}")
         status = event["status"]
         job_name = event.get("job_name", "?")
-        if status == "success":
-            result_uri = event["analysis_result_uri"]
-            return self._finish(context, result_uri)
-        if status == "failed":
-            raise ClarifyJobFailedException(
-                job_name, event.get("job_status", "Failed"), event.get("failure_reason")
-            )
+        if status in ("success", "failed"):
+            job_status = "Completed" if status == "success" else event.get("job_status", "Failed")
+            job_completed(job_name, job_status, event.get("failure_reason"))
+            return self._finish(context, event["analysis_result_uri"])
         if status == "timeout":
-            self.max_ingestion_time = _as_int(
+            self.max_ingestion_time = as_int(
                 "max_ingestion_time", self.max_ingestion_time, minimum=1, optional=True
             )
-            self._stop_for_timeout(job_name)
+            lifecycle.stop_for_timeout(self.hook, job_name, self.max_ingestion_time, self.log)
         raise AirflowException(f"Clarify trigger reported an error: {event.get('message', event)}")
 
     def _finish(self, context: Context, result_uri: str) -> str:
@@ -829,29 +615,13 @@ class ClarifyBaseOperator(AwsBaseOperator[ClarifyHook]):
             self._lineage_uris = self._lineage_from_arguments(result_uri)
         else:
             self._lineage_uris["result"] = result_uri
-        self._annotate_outlets(context, result_uri)
+        annotate_outlets(context, self.outlets or [], result_uri, self.log)
         self.after_success(context, result_uri)
         self.log.info("Clarify analysis result: %s", result_uri)
         return result_uri
 
     def after_success(self, context: Context, result_uri: str) -> None:
         """Hook for subclasses that push more XCom after a successful analysis (default: nothing)."""
-
-    def _annotate_outlets(self, context: Context, result_uri: str) -> None:
-        """Attach the result URI to the asset events of this task's ``outlets``."""
-        try:
-            from airflow.sdk import Asset
-        except ImportError:  # pragma: no cover - Airflow 2
-            return
-        outlet_events = context.get("outlet_events") if hasattr(context, "get") else None
-        if outlet_events is None:
-            return
-        for outlet in self.outlets or []:
-            if isinstance(outlet, Asset):
-                try:
-                    outlet_events[outlet].extra.update({"analysis_result": result_uri})
-                except (KeyError, TypeError, AttributeError):
-                    self.log.debug("Could not annotate outlet %s", outlet)
 
     # -- local path -------------------------------------------------------------------------------------
 
@@ -921,26 +691,14 @@ class ClarifyBaseOperator(AwsBaseOperator[ClarifyHook]):
 
     def lineage_datasets(self) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
         """``(inputs, outputs)`` as OpenLineage ``(namespace, name)`` pairs: dataset (+ config) in, result out."""
-        uris = self._lineage_uris or self._lineage_from_arguments(None) or {}
-        inputs = [_dataset_namespace_and_name(uris[k]) for k in ("dataset", "config") if uris.get(k)]
-        outputs = [_dataset_namespace_and_name(uris["result"])] if uris.get("result") else []
-        return inputs, outputs
+        return lineage_datasets(self._lineage_uris or self._lineage_from_arguments(None) or {})
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
         """OpenLineage facets: the dataset (and analysis config) read, the analysis result written.
 
         Returns ``None`` when the OpenLineage provider is not installed (it is an optional extra).
         """
-        try:
-            from airflow.providers.common.compat.openlineage.facet import Dataset
-            from airflow.providers.openlineage.extractors import OperatorLineage
-        except ImportError:
-            return None
-        inputs, outputs = self.lineage_datasets()
-        return OperatorLineage(
-            inputs=[Dataset(namespace=ns, name=name) for ns, name in inputs],
-            outputs=[Dataset(namespace=ns, name=name) for ns, name in outputs],
-        )
+        return operator_lineage(*self.lineage_datasets())
 
 
 # --- the analyses --------------------------------------------------------------------------------------
@@ -973,7 +731,7 @@ class ClarifyPreTrainingBiasOperator(ClarifyBaseOperator):
 
         return AnalysisConfig.pre_training_bias(
             self._data_config(),
-            self._config_object("bias_config", self.bias_config, "BiasConfig"),
+            self._config("bias_config"),
             methods=self.methods,
         )
 
@@ -1025,11 +783,9 @@ class ClarifyPostTrainingBiasOperator(ClarifyBaseOperator):
 
         return AnalysisConfig.post_training_bias(
             self._data_config(),
-            self._config_object("bias_config", self.bias_config, "BiasConfig"),
-            model_config=self._config_object("model_config", self.model_config, "ModelConfig"),
-            model_predicted_label_config=self._config_object(
-                "model_predicted_label_config", self.model_predicted_label_config, "ModelPredictedLabelConfig"
-            ),
+            self._config("bias_config"),
+            model_config=self._config("model_config"),
+            model_predicted_label_config=self._config("model_predicted_label_config"),
             methods=self.methods,
         )
 
@@ -1081,11 +837,9 @@ class ClarifyBiasOperator(ClarifyBaseOperator):
 
         return AnalysisConfig.bias(
             self._data_config(),
-            self._config_object("bias_config", self.bias_config, "BiasConfig"),
-            model_config=self._config_object("model_config", self.model_config, "ModelConfig"),
-            model_predicted_label_config=self._config_object(
-                "model_predicted_label_config", self.model_predicted_label_config, "ModelPredictedLabelConfig"
-            ),
+            self._config("bias_config"),
+            model_config=self._config("model_config"),
+            model_predicted_label_config=self._config("model_predicted_label_config"),
             pre_training_methods=self.pre_training_methods,
             post_training_methods=self.post_training_methods,
         )
@@ -1153,18 +907,13 @@ class ClarifyExplainabilityOperator(ClarifyBaseOperator):
         self.explainability_config = explainability_config
         self.model_scores = model_scores
 
-    def _model_scores(self) -> Any:
-        if isinstance(self.model_scores, Mapping):
-            return self._config_object("model_scores", self.model_scores, "ModelPredictedLabelConfig")
-        return self.model_scores
-
     def build_analysis_config(self) -> AnalysisConfig:
         from airflow_provider_clarify.analysis.analysis_config import AnalysisConfig
 
         return AnalysisConfig.explainability(
             self._data_config(),
-            self._config_object("model_config", self.model_config, "ModelConfig"),
-            _explainability_configs("explainability_config", self.explainability_config, self._config_object),
+            self._config("model_config"),
+            self._explainability_config(),
             model_scores=self._model_scores(),
         )
 
@@ -1220,16 +969,12 @@ class ClarifyBiasAndExplainabilityOperator(ClarifyBaseOperator):
 
         return AnalysisConfig.bias_and_explainability(
             data_config=self._data_config(),
-            model_config=self._config_object("model_config", self.model_config, "ModelConfig"),
-            explainability_config=_explainability_configs(
-                "explainability_config", self.explainability_config, self._config_object
-            ),
-            bias_config=self._config_object("bias_config", self.bias_config, "BiasConfig"),
+            model_config=self._config("model_config"),
+            explainability_config=self._explainability_config(),
+            bias_config=self._config("bias_config"),
             pre_training_methods=self.pre_training_methods,
             post_training_methods=self.post_training_methods,
-            model_predicted_label_config=self._config_object(
-                "model_predicted_label_config", self.model_predicted_label_config, "ModelPredictedLabelConfig"
-            ),
+            model_predicted_label_config=self._config("model_predicted_label_config"),
         )
 
 
@@ -1295,52 +1040,39 @@ class ClarifySuggestBaselineOperator(ClarifyBaseOperator):
         self.explainability_config = explainability_config
         self.model_scores = model_scores
 
-    def _require(self, field: str, value: Any) -> Any:
+    def _require(self, field: str) -> None:
+        """Fail (ClarifyConfigError) when the argument ``field`` this monitoring type needs is missing."""
         from airflow_provider_clarify.analysis.errors import ClarifyConfigError
 
-        if value is None:
+        if getattr(self, field) is None:
             raise ClarifyConfigError(
                 f"{field} is required for monitoring_type={self.monitoring_type!r}",
                 field=field,
                 value=None,
                 accepted=f"a {field} for the {self.monitoring_type} baseline",
             )
-        return value
 
     def build_analysis_config(self) -> AnalysisConfig:
         from airflow_provider_clarify.analysis.analysis_config import AnalysisConfig
         from airflow_provider_clarify.analysis.errors import ClarifyConfigError
 
         data_config = self._data_config()
-        model_config = self._config_object("model_config", self.model_config, "ModelConfig")
+        model_config = self._config("model_config")
         if self.monitoring_type == "ModelBias":
+            self._require("bias_config")
             return AnalysisConfig.bias(
                 data_config,
-                self._config_object(
-                    "bias_config", self._require("bias_config", self.bias_config), "BiasConfig"
-                ),
+                self._config("bias_config"),
                 model_config=model_config,
-                model_predicted_label_config=self._config_object(
-                    "model_predicted_label_config",
-                    self.model_predicted_label_config,
-                    "ModelPredictedLabelConfig",
-                ),
+                model_predicted_label_config=self._config("model_predicted_label_config"),
                 pre_training_methods="all",
                 post_training_methods="all",
             )
         if self.monitoring_type == "ModelExplainability":
-            model_scores = self.model_scores
-            if isinstance(model_scores, Mapping):
-                model_scores = self._config_object("model_scores", model_scores, "ModelPredictedLabelConfig")
+            model_scores = self._model_scores()
+            self._require("explainability_config")
             return AnalysisConfig.explainability(
-                data_config,
-                model_config,
-                _explainability_configs(
-                    "explainability_config",
-                    self._require("explainability_config", self.explainability_config),
-                    self._config_object,
-                ),
-                model_scores=model_scores,
+                data_config, model_config, self._explainability_config(), model_scores=model_scores
             )
         raise ClarifyConfigError(
             f"monitoring_type is {self.monitoring_type!r}; expected one of {', '.join(_MONITORING_TYPES)}",
@@ -1381,9 +1113,7 @@ class ClarifySuggestBaselineOperator(ClarifyBaseOperator):
         if features is not None:
             attributes["features_attribute"] = features
         if self.monitoring_type == "ModelBias":
-            label_config = self._config_object(
-                "model_predicted_label_config", self.model_predicted_label_config, "ModelPredictedLabelConfig"
-            )
+            label_config = self._config("model_predicted_label_config")
             if label_config is not None:
                 for source, target in (
                     ("label", "inference_attribute"),

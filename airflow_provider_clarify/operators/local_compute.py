@@ -37,11 +37,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlparse
 
 from airflow.providers.common.compat.sdk import AirflowException
 
 from airflow_provider_clarify.analysis.errors import ClarifyConfigError
+from airflow_provider_clarify.locations import ANALYSIS_FILE, join, local_path, scheme
 
 #: Module the child interpreter runs.
 CHILD_MODULE = "airflow_provider_clarify.operators._local_child"
@@ -77,27 +77,14 @@ class LocalAnalysisConfigError(LocalAnalysisError, ClarifyConfigError):
     """
 
     def __init__(
-        self,
-        message: str,
-        *,
-        field: str | None = None,
-        value: Any = None,
-        accepted: str | None = None,
-        problems: list[tuple[str, str]] | None = None,
-        exit_code: int | None = None,
-        stderr_tail: str = "",
+        self, message: str, *, exit_code: int | None = None, stderr_tail: str = "", **config_error: Any
     ) -> None:
-        Exception.__init__(self, message)
-        self.message = message
-        self.field = field
-        self.value = value
-        self.accepted = accepted
-        self.problems = list(problems) if problems is not None else [(field or "", message)]
+        """``config_error``: the :class:`ClarifyConfigError` keywords (``field``, ``value``, ...)."""
+        ClarifyConfigError.__init__(self, message, **config_error)
         self.exit_code = exit_code
         self.stderr_tail = stderr_tail
 
-    def __str__(self) -> str:
-        return self.message
+    __str__ = ClarifyConfigError.__str__
 
 
 @dataclass(frozen=True)
@@ -123,12 +110,6 @@ class LocalRunOutcome:
 # Locations
 
 
-def _scheme(uri: str) -> str:
-    if "://" not in uri:
-        return ""
-    return uri.split("://", 1)[0].lower()
-
-
 def _check_location(field: str, uri: Any) -> str:
     if not isinstance(uri, str) or not uri.strip():
         raise ClarifyConfigError(
@@ -137,9 +118,9 @@ def _check_location(field: str, uri: Any) -> str:
             value=uri,
             accepted="an s3:// URI, a file:// URI or a local path",
         )
-    if _scheme(uri) not in ("", "s3", "file"):
+    if scheme(uri) not in ("", "s3", "file"):
         raise ClarifyConfigError(
-            f"{field} {uri!r} uses the scheme {_scheme(uri)!r}; compute='local' reads and writes "
+            f"{field} {uri!r} uses the scheme {scheme(uri)!r}; compute='local' reads and writes "
             "s3:// URIs (through the task's AWS connection), file:// URIs and local paths",
             field=field,
             value=uri,
@@ -148,18 +129,8 @@ def _check_location(field: str, uri: Any) -> str:
     return uri
 
 
-def _local_path(uri: str) -> Path:
-    if _scheme(uri) == "file":
-        return Path(unquote(urlparse(uri).path))
-    return Path(uri)
-
-
-def _join(uri: str, name: str) -> str:
-    return uri.rstrip("/") + "/" + name
-
-
 def _uses_s3(*uris: str | None) -> bool:
-    return any(isinstance(u, str) and _scheme(u) == "s3" for u in uris)
+    return any(isinstance(u, str) and scheme(u) == "s3" for u in uris)
 
 
 # --------------------------------------------------------------------------------------------
@@ -251,7 +222,7 @@ def resolve_local_model(local_model: str | dict | None, analysis_config: dict) -
         )
     if kind == "url":
         url = local_model["url"]
-        if not isinstance(url, str) or _scheme(url) not in ("http", "https"):
+        if not isinstance(url, str) or scheme(url) not in ("http", "https"):
             raise _bad_model(
                 "local_model.url",
                 url,
@@ -336,40 +307,27 @@ def _aws_settings(aws_conn_id: str | None, region_name: str | None, verify: Any)
     return {"storage_options": options, "runtime_endpoint_url": runtime_endpoint}
 
 
-def _s3_hook(aws_conn_id: str | None, region_name: str | None, verify: Any):
-    from airflow.providers.amazon.aws.hooks.s3 import S3Hook
+def _hook(aws_conn_id: str | None, region_name: str | None, verify: Any):
+    """The :class:`ClarifyHook` that reads and writes ``s3://`` locations for this run."""
+    from airflow_provider_clarify.hooks.clarify import ClarifyHook
 
-    return S3Hook(aws_conn_id=aws_conn_id, region_name=region_name, verify=verify)
+    return ClarifyHook(aws_conn_id=aws_conn_id, region_name=region_name, verify=verify)
 
 
 def _write_analysis_config(
     analysis_config: dict, output_uri: str, aws_conn_id: str | None, region_name: str | None, verify: Any
 ) -> str:
     """Write ``analysis_config.json`` next to the output, as SageMaker mode uploads it there."""
-    text = json.dumps(analysis_config, indent=2)
-    uri = _join(output_uri, "analysis_config.json")
-    if _scheme(output_uri) == "s3":
-        _s3_hook(aws_conn_id, region_name, verify).load_string(text, key=uri, replace=True)
-        return uri
-    path = _local_path(uri)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".analysis_config.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return uri
+    uri = join(output_uri, "analysis_config.json")
+    return _hook(aws_conn_id, region_name, verify).write_json(uri, analysis_config, indent=2)
 
 
 def _fetch_artifact(
     uri: str, workdir: str, aws_conn_id: str | None, region_name: str | None, verify: Any
 ) -> str:
     """Return a local path of the model artifact (downloading it from S3 into ``workdir``)."""
-    if _scheme(uri) != "s3":
-        path = _local_path(uri)
+    if scheme(uri) != "s3":
+        path = local_path(uri)
         if not path.is_file():
             raise ClarifyConfigError(
                 f"local_model.artifact {uri!r} does not exist or is not a file",
@@ -378,9 +336,9 @@ def _fetch_artifact(
                 accepted="an existing model file (joblib/pickle)",
             )
         return str(path)
-    hook = _s3_hook(aws_conn_id, region_name, verify)
-    bucket, key = hook.parse_s3_url(uri)
-    return hook.download_file(
+    s3_hook = _hook(aws_conn_id, region_name, verify).s3_hook
+    bucket, key = s3_hook.parse_s3_url(uri)
+    return s3_hook.download_file(
         key=key,
         bucket_name=bucket,
         local_path=workdir,
@@ -610,7 +568,7 @@ def run_local_analysis(
         analysis_result_uri=output_uri,
         analysis_config_uri=config_uri,
         job_name=run_name,
-        analysis_json_uri=payload.get("analysis_json_uri") or _join(output_uri, "analysis.json"),
+        analysis_json_uri=payload.get("analysis_json_uri") or join(output_uri, ANALYSIS_FILE),
         duration_seconds=duration,
     )
 

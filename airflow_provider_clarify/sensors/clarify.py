@@ -23,7 +23,7 @@ from airflow.providers.common.compat.sdk import (
 )
 
 from airflow_provider_clarify.analysis.processing_job import result_uri_from_description
-from airflow_provider_clarify.hooks.clarify import FAILED_STATES, ClarifyHook, ClarifyJobFailedException
+from airflow_provider_clarify.hooks.clarify import ClarifyHook, job_completed
 from airflow_provider_clarify.triggers.clarify import ClarifyProcessingJobTrigger
 
 if TYPE_CHECKING:
@@ -77,9 +77,7 @@ class ClarifyProcessingJobSensor(AwsBaseSensor[ClarifyHook]):
     def poke(self, context: Context) -> PokeReturnValue | bool:
         description = self.hook.describe_processing_job(self.job_name)
         status = description["ProcessingJobStatus"]
-        if status in FAILED_STATES:
-            raise ClarifyJobFailedException(self.job_name, status, description.get("FailureReason"))
-        if status == "Completed":
+        if job_completed(self.job_name, status, description.get("FailureReason")):
             return PokeReturnValue(is_done=True, xcom_value=self._result_uri(description))
         self.log.info("Clarify job %s is %s", self.job_name, status)
         return False
@@ -117,7 +115,7 @@ class ClarifyProcessingJobSensor(AwsBaseSensor[ClarifyHook]):
                 uri = self._result_uri(self.hook.describe_processing_job(self.job_name))
             return uri
         if status == "failed":
-            raise ClarifyJobFailedException(
+            job_completed(
                 event.get("job_name", self.job_name),
                 event.get("job_status", "Failed"),
                 event.get("failure_reason"),

@@ -70,6 +70,19 @@ def _as_matrix(rows: list[list]) -> np.ndarray:
         return out
 
 
+def _csv_value(value: Any) -> str:
+    """One CSV cell: floats (numpy's too) as the shortest repr that round-trips, ints as digits.
+
+    numpy scalars can survive ``tolist()`` (object arrays keep them), and under numpy 2 their repr
+    is ``np.float64(0.5)``, which no CSV reader parses; hence ``float(...)`` first.
+    """
+    if isinstance(value, float | np.floating):
+        return repr(float(value))
+    if isinstance(value, np.integer):
+        return str(int(value))
+    return str(value)
+
+
 def default_record_formatter(row: Any) -> Any:
     """``{"score": s}``, ``{"scores": [...]}`` or ``{"label": x}`` for one record's output."""
     if isinstance(row, list | tuple | np.ndarray):
@@ -168,7 +181,7 @@ class ModelServer:
             for row in rows:
                 values = np.asarray(row).tolist()
                 values = values if isinstance(values, list) else [values]
-                lines.append(",".join(repr(v) if isinstance(v, float) else str(v) for v in values))
+                lines.append(",".join(_csv_value(v) for v in values))
             return "text/csv", ("\n".join(lines) + "\n").encode()
         records = [self.record_formatter(row) for row in rows]
         if accept.startswith("application/jsonlines"):

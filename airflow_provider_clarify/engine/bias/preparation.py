@@ -12,6 +12,7 @@ import math
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import pyarrow as pa
 
 from airflow_provider_clarify.engine.bias.columns import (
@@ -168,6 +169,26 @@ def facet_encoding(spec: FacetSpec, profile: ColumnProfile) -> FacetEncoding:
     return selection(spec.name, ",".join(map(str, values)), rule)
 
 
+def mixed_type_sort_error(
+    batches: Callable[[Sequence[str]], Iterable[pa.RecordBatch]], column: str
+) -> str | None:
+    """The exact ``TypeError`` text of ``numpy.unique`` over the whole group column, in row order.
+
+    smclarify sorts the group variable as pandas holds it (an object array where missing strings
+    are float NaN); which operands numpy compares first, hence the wording
+    (``'<' not supported between instances of 'str' and 'float'`` or its mirror image), depends on
+    every value in row order. Only called when the distinct values already showed the sort fails.
+    """
+    values: list = []
+    for batch in batches([column]):
+        values.extend(float("nan") if v is None else v for v in batch.column(0).to_pylist())
+    try:
+        np.unique(np.array(values, dtype=object))
+    except TypeError as exc:
+        return str(exc)
+    return None
+
+
 def prepare(
     batches: Callable[[Sequence[str]], Iterable[pa.RecordBatch]],
     *,
@@ -177,8 +198,13 @@ def prepare(
     predicted_label: str | None,
     group_variable: str | None,
     num_rows: int | None,
+    pre_training_first: bool = False,
 ) -> Preparation:
-    """Profile the columns in one pass and build every rule; raises whole-report failures."""
+    """Profile the columns in one pass and build every rule; raises whole-report failures.
+
+    ``pre_training_first``: both stages are requested; the pre-training report (which never looks
+    at predictions) runs first, so its facet-group failures win over prediction failures.
+    """
     profiles: dict[str, list[ColumnProfile]] = {}
     facet_profiles: dict[str, ColumnProfile] = {}
     for spec in facets:
@@ -216,12 +242,17 @@ def prepare(
         if detect_type(facet_profiles[spec.name], spec.values) is ColumnType.CONTINUOUS and spec.values:
             numeric_threshold(spec.values)
     rule, text, label_type = label_rule(label_profile, label_values)
+    encodings: dict[str, FacetEncoding] = {}
+    deferred: BiasAnalysisError | None = None
+    if pre_training_first:
+        # the pre-training report runs first and fails on its facet groups before predictions count
+        encodings = {spec.name: facet_encoding(spec, facet_profiles[spec.name]) for spec in facets}
     pred_rule = None
     if prediction_profile is not None:
         pred_rule = prediction_rule(prediction_profile, label_profile, label_values, label_type)
-    encodings: dict[str, FacetEncoding] = {}
-    deferred: BiasAnalysisError | None = None
     for spec in facets:
+        if spec.name in encodings:
+            continue
         try:
             encodings[spec.name] = facet_encoding(spec, facet_profiles[spec.name])
         except BiasAnalysisError as exc:
@@ -233,6 +264,8 @@ def prepare(
                 spec.name, "", CategoricalRule(family, match_value_set([], family))
             )
     group = group_encoding(group_profile) if group_profile is not None else None
+    if group is not None and group.error is not None:
+        group.error = mixed_type_sort_error(batches, group.column) or group.error
     return Preparation(
         facets=encodings,
         facet_profiles=facet_profiles,

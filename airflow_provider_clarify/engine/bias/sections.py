@@ -107,6 +107,7 @@ def compute_bias_sections(
         predicted_label=predicted_label if post is not None else None,
         group_variable=group_variable,
         num_rows=num_rows,
+        pre_training_first=pre is not None and post is not None,
     )
     counts = count_dataset(
         batches,

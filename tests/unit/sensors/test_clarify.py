@@ -12,30 +12,13 @@ import pytest
 from airflow.providers.common.compat.sdk import AirflowException, AirflowSensorTimeout, TaskDeferred
 from airflow.sdk.exceptions import AirflowRescheduleException
 
-from airflow_provider_clarify.analysis.processing_job import processing_job_request
-from airflow_provider_clarify.hooks.clarify import ClarifyHook, ClarifyJobFailedException
+from airflow_provider_clarify.hooks.clarify import ClarifyJobFailedException
 from airflow_provider_clarify.sensors.clarify import ClarifyProcessingJobSensor
 from airflow_provider_clarify.triggers.clarify import ClarifyProcessingJobTrigger
 from tests.support.aws import REGION
+from tests.support.clarify_jobs import ROLE, start_job
 
-ROLE = "arn:aws:iam::123456789012:role/ClarifyRole"
 DAGS = Path(__file__).parent / "dags"
-
-
-def start_job(name: str, bucket: str = "clarify-test-bucket") -> str:
-    output = f"s3://{bucket}/clarify/{name}"
-    ClarifyHook().start_processing_job(
-        processing_job_request(
-            job_name=name,
-            role_arn=ROLE,
-            analysis_config_uri=f"{output}/analysis_config.json",
-            dataset_uri=f"s3://{bucket}/data/train.csv",
-            output_uri=output,
-            instance_type="ml.c5.xlarge",
-            region=REGION,
-        )
-    )
-    return output
 
 
 def sensor(**kwargs) -> ClarifyProcessingJobSensor:

@@ -8,29 +8,10 @@ import time
 import pytest
 from airflow.triggers.base import TriggerEvent
 
-from airflow_provider_clarify.analysis.processing_job import processing_job_request
-from airflow_provider_clarify.hooks.clarify import ClarifyHook
 from airflow_provider_clarify.triggers.clarify import DEFAULT_MAX_WAIT_SECONDS, ClarifyProcessingJobTrigger
-from tests.support.aws import REGION
+from tests.support.clarify_jobs import start_job
 
-ROLE = "arn:aws:iam::123456789012:role/ClarifyRole"
 BOUND = 20  # seconds: no trigger test may hang longer than this
-
-
-def start_job(name: str, bucket: str = "clarify-test-bucket") -> str:
-    output = f"s3://{bucket}/clarify/{name}"
-    ClarifyHook().start_processing_job(
-        processing_job_request(
-            job_name=name,
-            role_arn=ROLE,
-            analysis_config_uri=f"{output}/analysis_config.json",
-            dataset_uri=f"s3://{bucket}/data/train.csv",
-            output_uri=output,
-            instance_type="ml.c5.xlarge",
-            region=REGION,
-        )
-    )
-    return output
 
 
 async def first_event(trigger: ClarifyProcessingJobTrigger) -> TriggerEvent:
