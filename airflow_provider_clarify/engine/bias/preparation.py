@@ -250,9 +250,7 @@ def prepare(
     pred_rule = None
     if prediction_profile is not None:
         pred_rule = prediction_rule(prediction_profile, label_profile, label_values, label_type)
-    for spec in facets:
-        if spec.name in encodings:
-            continue
+    for spec in facets if not pre_training_first else ():
         try:
             encodings[spec.name] = facet_encoding(spec, facet_profiles[spec.name])
         except BiasAnalysisError as exc:

@@ -26,6 +26,7 @@ from airflow_provider_clarify.engine.explain.coalitions import CoalitionPlan
 from airflow_provider_clarify.engine.explain.kernel_shap import apply_link, solve_shap
 from airflow_provider_clarify.engine.explain.model_calls import ModelCaller
 
+
 def write_selected_rows(out: np.ndarray, x: np.ndarray, baseline: np.ndarray, masks: np.ndarray) -> None:
     """``out[i, c, k, :] = where(masks[c], x[i], baseline[k])`` without temporary arrays.
 
