@@ -363,7 +363,8 @@ def _looks_like_header(rows: list[list[str]]) -> bool:
         return False
     below = [cell.strip() for cell in rows[1]]
     return any(
-        c and not _is_number(c) and j < len(below) and _is_number(below[j]) for j, c in enumerate(first)
+        c not in pandas_csv.NA_VALUES and not _is_number(c) and j < len(below) and _is_number(below[j])
+        for j, c in enumerate(first)
     )
 
 
@@ -395,8 +396,9 @@ def _csv_layout(uri: str, headers: Sequence[str] | None, storage_options: dict |
     if not rows:
         raise DatasetError(f"CSV file {uri!r} is empty.")
     first = [cell.strip() for cell in rows[0]]
-    looks_like_header = _looks_like_header(rows)
     if headers is not None:
+        # names come from the config: skip the first row only when it clearly is a header row
+        looks_like_header = not any(_is_number(c) for c in first if c) and all(first)
         headers = [str(h) for h in headers]
         if len(headers) != len(first):
             raise DatasetError(
@@ -408,7 +410,7 @@ def _csv_layout(uri: str, headers: Sequence[str] | None, storage_options: dict |
             looks_like_header and len(rows) > 1 and any(_is_number(c.strip()) for c in rows[1])
         )
         return _CsvLayout(headers, header_row)
-    if looks_like_header:
+    if _looks_like_header(rows):
         return _CsvLayout(pandas_header_names(rows[0]), True)
     return _CsvLayout([f"column_{i}" for i in range(len(first))], False)
 

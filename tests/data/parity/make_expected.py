@@ -130,6 +130,41 @@ CASES = [
 ]
 
 
+PENGUIN_HEADERS = [
+    "studyName", "Sample Number", "Species", "Region", "Island", "Stage", "Individual ID",
+    "Clutch Completion", "Date Egg", "Culmen Length (mm)", "Culmen Depth (mm)",
+    "Flipper Length (mm)", "Body Mass (g)", "Sex", "Delta 15 N (o/oo)", "Delta 13 C (o/oo)", "Comments",
+]  # fmt: skip
+CASES.append(
+    {
+        "id": "penguins-headers-from-config",
+        "dataset": "penguins_noheader.csv",
+        "why": "header-less file, names from the config: the first record (with NA cells over "
+        "numbers below) is data, not a header row; quoted fields with commas; NA tokens",
+        "config": {
+            "dataset_type": "text/csv",
+            "headers": PENGUIN_HEADERS,
+            "label": "Sex",
+            "label_values_or_threshold": ["FEMALE"],
+            "facet": [
+                {"name_or_index": "Clutch Completion", "value_or_threshold": ["No"]},
+                {"name_or_index": "Body Mass (g)", "value_or_threshold": [3700]},
+                {"name_or_index": "Delta 15 N (o/oo)", "value_or_threshold": [8.5]},
+            ],
+            "group_variable": "Island",
+            "methods": {"pre_training_bias": {"methods": "all"}},
+        },
+    }
+)
+
+
+def _read(case: dict) -> pd.DataFrame:
+    headers = case["config"].get("headers")
+    if headers:  # the container: no header row, names from the config
+        return pd.read_csv(HERE / case["dataset"], header=None, names=headers)
+    return pd.read_csv(HERE / case["dataset"])
+
+
 def _column(frame: pd.DataFrame, name_or_index):
     if isinstance(name_or_index, int):
         return frame.columns[name_or_index]
@@ -188,7 +223,7 @@ def smclarify_analysis(config: dict, frame: pd.DataFrame) -> dict:
 def main() -> None:
     results = []
     for case in CASES:
-        frame = pd.read_csv(HERE / case["dataset"])
+        frame = _read(case)
         try:
             expected = smclarify_analysis(case["config"], frame)
         except Exception as exc:  # a whole-report failure is part of the oracle
