@@ -7,7 +7,9 @@ Three measurements on seeded synthetic credit data:
 2. FT alone on ``--ft-rows`` rows (default 100k); reference: smclarify 2.7 s;
 3. every metric except FT on a ``--parquet-rows`` row Parquet file (default 100M, generated once
    under ``benchmarks/.data/``) streamed with ``ParquetFile.iter_batches`` in a child process whose
-   peak RSS (``resource.getrusage``) is reported; target < 2 GiB.
+   peak RSS (``resource.getrusage``) is reported; target < 2 GiB;
+4. the same file through the whole engine (``run_analysis``: the Parquet reader, the analysis
+   config, the metrics and the analysis.json writer), as a user runs it, in a child process.
 
 Run: ``.venv/bin/python benchmarks/bench_bias.py [--rows N] [--ft-rows N] [--parquet-rows N | --skip-parquet]``
 """
@@ -19,6 +21,7 @@ import json
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -181,15 +184,56 @@ def parquet_child(path: str) -> None:
     )
 
 
+def engine_child(path: str) -> None:
+    """Runs in a fresh process: the whole engine (run_analysis) on the file, print JSON figures."""
+    from airflow_provider_clarify.engine import run_analysis
+
+    config = {
+        "dataset_type": "application/x-parquet",
+        "label": "approved",
+        "predicted_label": "predicted",
+        "label_values_or_threshold": [1],
+        "facet": [{"name_or_index": "sex"}],
+        "group_variable": "housing",
+        "methods": {
+            "pre_training_bias": {"methods": "all"},
+            "post_training_bias": {"methods": POST_WITHOUT_FT},
+        },
+    }
+    with tempfile.TemporaryDirectory() as output:
+        start = time.perf_counter()
+        written = run_analysis(config, path, output)
+        seconds = time.perf_counter() - start
+        analysis = json.loads(Path(written).read_text())
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    ci = analysis["pre_training_bias_metrics"]["facets"]["sex"][0]["metrics"][1]
+    print(
+        json.dumps(
+            {"rows": pq.ParquetFile(path).metadata.num_rows, "seconds": seconds,
+             "peak_rss_mib": peak_kib / 1024, "first_CI": ci["value"]}
+        )
+    )  # fmt: skip
+
+
+def _child_figures(flag: str, path: Path) -> dict:
+    result = subprocess.run(
+        [sys.executable, __file__, flag, str(path)], check=True, capture_output=True, text=True
+    )
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
 def bench_parquet(rows: int) -> None:
     path = ensure_parquet(rows)
-    result = subprocess.run(
-        [sys.executable, __file__, "--child-parquet", str(path)], check=True, capture_output=True, text=True
-    )
-    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    figures = _child_figures("--child-parquet", path)
     print(
         f"[parquet]   rows={figures['rows']:,}  all metrics but FT={figures['seconds']:.1f}s  "
         f"peak RSS={figures['peak_rss_mib']:.0f} MiB (target < 2048 MiB)"
+    )
+    engine = _child_figures("--child-engine", path)
+    same = engine["first_CI"] == figures["first_CI"]
+    print(
+        f"[engine]    rows={engine['rows']:,}  run_analysis end to end={engine['seconds']:.1f}s  "
+        f"peak RSS={engine['peak_rss_mib']:.0f} MiB (target < 2048 MiB); same CI as the direct run: {same}"
     )
 
 
@@ -202,9 +246,13 @@ def main() -> None:
     parser.add_argument("--parquet-rows", type=int, default=100_000_000)
     parser.add_argument("--skip-parquet", action="store_true")
     parser.add_argument("--child-parquet", help=argparse.SUPPRESS)
+    parser.add_argument("--child-engine", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child_parquet:
         parquet_child(args.child_parquet)
+        return
+    if args.child_engine:
+        engine_child(args.child_engine)
         return
     bench_in_memory(args.rows)
     bench_flip_test(args.ft_rows)
