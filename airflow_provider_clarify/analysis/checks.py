@@ -618,6 +618,29 @@ def _as_result(value: AnalysisResult | Mapping[str, Any]) -> AnalysisResult:
     raise TypeError(f"expected an AnalysisResult or the analysis.json dict, got {type(value).__name__}")
 
 
+def _located_violation(
+    check: CheckKind,
+    reason: Reason,
+    at: MetricRow | Threshold,
+    *,
+    bound: str,
+    description: str,
+    value: float | None = None,
+) -> Violation:
+    """A violation placed where ``at`` is: a metric row, or the scope of a rule or baseline row."""
+    return Violation(
+        check=check,
+        reason=reason,
+        metric=at.metric,
+        stage=at.stage,
+        facet=at.facet,
+        group=at.group,
+        value=value,
+        bound=bound,
+        description=description,
+    )
+
+
 def _special_value_violation(
     *,
     check: CheckKind,
@@ -626,39 +649,78 @@ def _special_value_violation(
     bound: str,
 ) -> tuple[bool, Violation | None]:
     """Apply the error/NaN/infinity policy to a row. Returns (handled, violation-or-None)."""
-    where = dict(
-        check=check, metric=row.metric, stage=row.stage, facet=row.facet, group=row.group, bound=bound
-    )
     if row.value is None:
         if policy.on_error == "ignore":
             return True, None
         message = row.error or "no value"
-        return True, Violation(
-            reason="error",
+        return True, _located_violation(
+            check,
+            "error",
+            row,
+            bound=bound,
             description=f"Value null does not meet the constraint requirement: {row.metric} could not be "
             f"computed ({message})",
-            **where,
         )
     if math.isnan(row.value):
         if policy.on_nan == "ignore":
             return True, None
-        return True, Violation(
-            reason="nan",
+        return True, _located_violation(
+            check,
+            "nan",
+            row,
+            bound=bound,
             value=row.value,
             description=f"Value NaN does not meet the constraint requirement {bound}",
-            **where,
         )
     if math.isinf(row.value) and policy.on_infinity != "compare":
         if policy.on_infinity == "ignore":
             return True, None
-        return True, Violation(
-            reason="infinite",
+        return True, _located_violation(
+            check,
+            "infinite",
+            row,
+            bound=bound,
             value=row.value,
             description=f"Value {_num(row.value)} does not meet the constraint requirement {bound} "
             "(infinite values are violations by policy)",
-            **where,
         )
     return False, None
+
+
+@dataclass
+class _Tally:
+    """What one check has found so far: violations, notes on what it skipped, comparisons made."""
+
+    violations: list[Violation] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    checked: int = 0
+
+    def missing(self, policy: CheckPolicy, note: str, violation: Violation) -> None:
+        """An expected entry is absent: the note when the policy ignores that, else the violation."""
+        if policy.on_missing == "ignore":
+            self.notes.append(note)
+            return
+        self.checked += 1
+        self.violations.append(violation)
+
+    def settled_special_value(
+        self, *, check: CheckKind, row: MetricRow, policy: CheckPolicy, bound: str, where: str
+    ) -> bool:
+        """Apply the error/NaN/infinity policy to ``row``; true when that settled it (violation or note)."""
+        handled, violation = _special_value_violation(check=check, row=row, policy=policy, bound=bound)
+        if handled:
+            if violation is None:
+                self.notes.append(f"ignored {where}: {_row_value_text(row)}")
+            else:
+                self.violations.append(violation)
+        return handled
+
+    def outcome(self) -> CheckOutcome:
+        return CheckOutcome(tuple(self.violations), self.checked, tuple(self.notes))
+
+
+def _row_value_text(row: MetricRow) -> str:
+    return f"error ({row.error})" if row.value is None else _num(row.value)
 
 
 def check_thresholds(
@@ -674,42 +736,29 @@ def check_thresholds(
     analysis = _as_result(result)
     rules = parse_thresholds(thresholds)
     base_policy = CheckPolicy.coerce(policy)
-    rows = analysis.metrics_table()
-    violations: list[Violation] = []
-    notes: list[str] = []
-    checked = 0
+    tally = _Tally()
     matched_rules: set[int] = set()
-    for row in rows:
+    for row in analysis.metrics_table():
         candidates = [(i, r) for i, r in enumerate(rules) if r.matches(row)]
         if not candidates:
             continue
         matched_rules.update(i for i, _ in candidates)
         _, rule = max(candidates, key=lambda item: item[1].specificity)
-        rule_policy = rule.policy(base_policy)
-        checked += 1
-        handled, violation = _special_value_violation(
-            check="threshold", row=row, policy=rule_policy, bound=rule.bound_text
-        )
-        if handled:
-            if violation is None:
-                notes.append(
-                    f"ignored {row.stage}/{row.facet}/{row.group} {row.metric}: {_row_value_text(row)}"
-                )
-            else:
-                violations.append(violation)
+        tally.checked += 1
+        where = f"{row.stage}/{row.facet}/{row.group} {row.metric}"
+        if tally.settled_special_value(
+            check="threshold", row=row, policy=rule.policy(base_policy), bound=rule.bound_text, where=where
+        ):
             continue
         assert row.value is not None
         if not rule.admits(row.value):
-            violations.append(
-                Violation(
-                    check="threshold",
-                    reason="out_of_bounds",
-                    metric=row.metric,
-                    stage=row.stage,
-                    facet=row.facet,
-                    group=row.group,
-                    value=row.value,
+            tally.violations.append(
+                _located_violation(
+                    "threshold",
+                    "out_of_bounds",
+                    row,
                     bound=rule.bound_text,
+                    value=row.value,
                     description=f"Value {_num(row.value)} does not meet the constraint requirement: "
                     f"{row.metric} must be in {rule.bound_text}",
                 )
@@ -718,28 +767,19 @@ def check_thresholds(
         if index in matched_rules:
             continue
         where = f"{rule.metric} ({rule.scope_text})"
-        if rule.policy(base_policy).on_missing == "ignore":
-            notes.append(f"ignored missing metric {where}")
-            continue
-        checked += 1
-        violations.append(
-            Violation(
-                check="threshold",
-                reason="missing",
-                metric=rule.metric,
-                stage=rule.stage,
-                facet=rule.facet,
-                group=rule.group,
+        tally.missing(
+            rule.policy(base_policy),
+            f"ignored missing metric {where}",
+            _located_violation(
+                "threshold",
+                "missing",
+                rule,
                 bound=rule.bound_text,
                 description=f"Metric {where} is missing from the analysis result, so the constraint "
                 f"{rule.bound_text} cannot be verified",
-            )
+            ),
         )
-    return CheckOutcome(tuple(violations), checked, tuple(notes))
-
-
-def _row_value_text(row: MetricRow) -> str:
-    return f"error ({row.error})" if row.value is None else _num(row.value)
+    return tally.outcome()
 
 
 def check_bias_drift(
@@ -778,15 +818,13 @@ def check_bias_drift(
             )
         neutral[str(name).upper()] = number
     by_key = {(r.stage, r.facet, r.group, r.metric.upper()): r for r in current.metrics_table()}
-    violations: list[Violation] = []
-    notes: list[str] = []
-    checked = 0
+    tally = _Tally()
     for base in reference.metrics_table():
         if wanted is not None and base.metric.upper() not in wanted:
             continue
         where = f"{base.stage}/{base.facet}/{base.group} {base.metric}"
         if base.value is None or math.isnan(base.value):
-            notes.append(f"baseline {where} is {_row_value_text(base)}; not compared")
+            tally.notes.append(f"baseline {where} is {_row_value_text(base)}; not compared")
             continue
         centre = neutral.get(base.metric.upper(), 0.0)
         limit = abs(base.value - centre) + tol
@@ -794,51 +832,38 @@ def check_bias_drift(
         bound = f"{distance} <= {_num(limit)} (baseline {_num(base.value)})"
         row = by_key.get((base.stage, base.facet, base.group, base.metric.upper()))
         if row is None:
-            if the_policy.on_missing == "ignore":
-                notes.append(f"ignored {where}: in the baseline, missing from the result")
-                continue
-            checked += 1
-            violations.append(
-                Violation(
-                    check="bias_drift",
-                    reason="missing",
-                    metric=base.metric,
-                    stage=base.stage,
-                    facet=base.facet,
-                    group=base.group,
+            tally.missing(
+                the_policy,
+                f"ignored {where}: in the baseline, missing from the result",
+                _located_violation(
+                    "bias_drift",
+                    "missing",
+                    base,
                     bound=bound,
                     description=f"Metric {where} is in the baseline but missing from the analysis result",
-                )
+                ),
             )
             continue
-        checked += 1
-        handled, violation = _special_value_violation(
-            check="bias_drift", row=row, policy=the_policy, bound=bound
-        )
-        if handled:
-            if violation is None:
-                notes.append(f"ignored {where}: {_row_value_text(row)}")
-            else:
-                violations.append(violation)
+        tally.checked += 1
+        if tally.settled_special_value(
+            check="bias_drift", row=row, policy=the_policy, bound=bound, where=where
+        ):
             continue
         assert row.value is not None
         if abs(row.value - centre) > limit:
-            violations.append(
-                Violation(
-                    check="bias_drift",
-                    reason="drift",
-                    metric=row.metric,
-                    stage=row.stage,
-                    facet=row.facet,
-                    group=row.group,
-                    value=row.value,
+            tally.violations.append(
+                _located_violation(
+                    "bias_drift",
+                    "drift",
+                    row,
                     bound=bound,
+                    value=row.value,
                     description=f"Value {_num(row.value)} does not meet the constraint requirement: "
                     f"farther from {'zero' if centre == 0 else _num(centre)} than the baseline value "
                     f"{_num(base.value)}",
                 )
             )
-    return CheckOutcome(tuple(violations), checked, tuple(notes))
+    return tally.outcome()
 
 
 def ndcg(baseline: Mapping[str, float], current: Mapping[str, float]) -> float:
@@ -879,59 +904,58 @@ def check_feature_attribution_drift(
     if limit is None or not 0 <= limit <= 1:
         raise _spec_error("ndcg_threshold", threshold, "NDCG lies in [0, 1]", "a number between 0 and 1")
     bound = f"NDCG >= {_num(limit)}"
-    violations: list[Violation] = []
-    notes: list[str] = []
-    checked = 0
+
+    def shap_violation(reason: Reason, label: str, description: str, value: float | None = None) -> Violation:
+        return Violation(
+            check="feature_attribution_drift",
+            reason=reason,
+            metric="shap",
+            label=label,
+            value=value,
+            bound=bound,
+            description=description,
+        )
+
+    tally = _Tally()
     for label, base in reference.kernel_shap.items():
         live = current.kernel_shap.get(label)
         if live is None:
-            if the_policy.on_missing == "ignore":
-                notes.append(f"ignored SHAP label {label}: in the baseline, missing from the result")
-                continue
-            checked += 1
-            violations.append(
-                Violation(
-                    check="feature_attribution_drift",
-                    reason="missing",
-                    metric="shap",
-                    label=label,
-                    bound=bound,
-                    description=f"Label {label} is in the baseline's kernel_shap but missing from the analysis result",
-                )
+            tally.missing(
+                the_policy,
+                f"ignored SHAP label {label}: in the baseline, missing from the result",
+                shap_violation(
+                    "missing",
+                    label,
+                    f"Label {label} is in the baseline's kernel_shap but missing from the analysis result",
+                ),
             )
             continue
-        checked += 1
+        tally.checked += 1
         score = ndcg(base.global_shap_values, live.global_shap_values)
         if math.isnan(score):
             if the_policy.on_nan == "ignore":
-                notes.append(f"ignored SHAP label {label}: NDCG is undefined")
+                tally.notes.append(f"ignored SHAP label {label}: NDCG is undefined")
                 continue
-            violations.append(
-                Violation(
-                    check="feature_attribution_drift",
-                    reason="nan",
-                    metric="shap",
-                    label=label,
-                    value=score,
-                    bound=bound,
-                    description=f"Feature attribution drift NaN exceeds threshold {_num(limit)} (NDCG undefined: "
+            tally.violations.append(
+                shap_violation(
+                    "nan",
+                    label,
+                    f"Feature attribution drift NaN exceeds threshold {_num(limit)} (NDCG undefined: "
                     "baseline attributions are all zero or a value is NaN)",
+                    value=score,
                 )
             )
             continue
         if score < limit:
-            violations.append(
-                Violation(
-                    check="feature_attribution_drift",
-                    reason="drift",
-                    metric="shap",
-                    label=label,
+            tally.violations.append(
+                shap_violation(
+                    "drift",
+                    label,
+                    f"Feature attribution drift {_num(score)} exceeds threshold {_num(limit)}",
                     value=score,
-                    bound=bound,
-                    description=f"Feature attribution drift {_num(score)} exceeds threshold {_num(limit)}",
                 )
             )
-    return CheckOutcome(tuple(violations), checked, tuple(notes))
+    return tally.outcome()
 
 
 def check_analysis(

@@ -86,6 +86,17 @@ def explainability_items(explainability_config: Any) -> list[ExplainabilityConfi
     return items
 
 
+def _pdp_features_required() -> ClarifyConfigError:
+    """PDP alone cannot rank features by SHAP importance: it needs its own feature list."""
+    return ClarifyConfigError(
+        "PDP features must be provided when ShapConfig is not provided: give PDPConfig(features=[...]) "
+        "or add a SHAPConfig.",
+        field="features",
+        value=None,
+        accepted="a list of feature names or indices",
+    )
+
+
 def merge_explainability(explainability_config: Any, strict: bool) -> dict[str, Any]:
     """The ``methods`` entries of one explainability config or a list of them (SDK merge rules)."""
     items = explainability_items(explainability_config)
@@ -97,13 +108,7 @@ def merge_explainability(explainability_config: Any, strict: bool) -> dict[str, 
             accepted="SHAPConfig / PDPConfig for non-time-series data",
         )
     if isinstance(explainability_config, PDPConfig) and explainability_config.features is None:
-        raise ClarifyConfigError(
-            "PDP features must be provided when ShapConfig is not provided: give PDPConfig(features=[...]) "
-            "or add a SHAPConfig.",
-            field="features",
-            value=None,
-            accepted="a list of feature names or indices",
-        )
+        raise _pdp_features_required()
     if not isinstance(explainability_config, list):
         return fragment(explainability_config, strict)
     if not items:
@@ -132,13 +137,7 @@ def merge_explainability(explainability_config: Any, strict: bool) -> dict[str, 
             accepted="one config per kind",
         )
     if "shap" not in merged and "features" not in merged["pdp"]:
-        raise ClarifyConfigError(
-            "PDP features must be provided when ShapConfig is not provided: give PDPConfig(features=[...]) "
-            "or add a SHAPConfig.",
-            field="features",
-            value=None,
-            accepted="a list of feature names or indices",
-        )
+        raise _pdp_features_required()
     return merged
 
 

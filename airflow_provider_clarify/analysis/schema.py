@@ -49,6 +49,24 @@ class Spec:
         return not found
 
 
+def _not_instance(value: Any, type_name: str, text: str, hint: str = "") -> str:
+    """The schema library's wording for a value of the wrong JSON type."""
+    return f"{short_repr(value)} should be instance of '{type_name}' ({text}){hint}"
+
+
+class _StringSpec(Spec):
+    """A JSON string that must also pass :meth:`refusal` (``None`` = accepted)."""
+
+    def check(self, value: Any, path: str, problems: Problems) -> None:
+        if not isinstance(value, str):
+            problems.append((path, _not_instance(value, "str", self.text)))
+        elif (message := self.refusal(value)) is not None:
+            problems.append((path, message))
+
+    def refusal(self, value: str) -> str | None:
+        raise NotImplementedError
+
+
 @dataclass
 class Type(Spec):
     """A JSON scalar type; ``int`` refuses booleans, ``float`` refuses ints (the schema library's rules)."""
@@ -61,12 +79,7 @@ class Type(Spec):
     def check(self, value: Any, path: str, problems: Problems) -> None:
         good = isinstance(value, self.py) and not (self.py is int and isinstance(value, bool))
         if not good:
-            problems.append(
-                (
-                    path,
-                    f"{short_repr(value)} should be instance of '{self.name}' ({self.text}){_hint(self, value)}",
-                )
-            )
+            problems.append((path, _not_instance(value, self.name, self.text, _hint(self, value))))
 
 
 def _hint(spec: Type, value: Any) -> str:
@@ -86,7 +99,7 @@ BOOL = Type(bool, "bool", "true or false")
 
 
 @dataclass
-class Enum(Spec):
+class Enum(_StringSpec):
     """A string from a fixed set, compared case-insensitively."""
 
     values: tuple[str, ...]
@@ -96,15 +109,14 @@ class Enum(Spec):
     def text(self) -> str:  # type: ignore[override]
         return "one of " + ", ".join(repr(v) for v in self.values) + " (case-insensitive)"
 
-    def check(self, value: Any, path: str, problems: Problems) -> None:
-        if not isinstance(value, str):
-            problems.append((path, f"{short_repr(value)} should be instance of 'str' ({self.text})"))
-        elif value.lower() not in self.values:
-            problems.append((path, f"{short_repr(value)} is not accepted; expected {self.text}"))
+    def refusal(self, value: str) -> str | None:
+        if value.lower() in self.values:
+            return None
+        return f"{short_repr(value)} is not accepted; expected {self.text}"
 
 
 @dataclass
-class Pattern(Spec):
+class Pattern(_StringSpec):
     """A string in which ``re.search(pattern)`` finds a match."""
 
     pattern: str
@@ -114,11 +126,10 @@ class Pattern(Spec):
     def text(self) -> str:  # type: ignore[override]
         return f"a string matching {self.pattern}"
 
-    def check(self, value: Any, path: str, problems: Problems) -> None:
-        if not isinstance(value, str):
-            problems.append((path, f"{short_repr(value)} should be instance of 'str' ({self.text})"))
-        elif re.search(self.pattern, value) is None:
-            problems.append((path, f"{short_repr(value)} does not match '{self.pattern}'"))
+    def refusal(self, value: str) -> str | None:
+        if re.search(self.pattern, value) is not None:
+            return None
+        return f"{short_repr(value)} does not match '{self.pattern}'"
 
 
 @dataclass
@@ -151,7 +162,7 @@ class ListOf(Spec):
                 if isinstance(value, tuple)
                 else f"; wrap it: [{short_repr(value)}]"
             )
-            problems.append((path, f"{short_repr(value)} should be instance of 'list' ({self.text}){hint}"))
+            problems.append((path, _not_instance(value, "list", self.text, hint)))
             return
         for index, item in enumerate(value):
             self.item.check(item, _join(path, index), problems)
@@ -195,7 +206,7 @@ class MapOf(Spec):
 
     def check(self, value: Any, path: str, problems: Problems) -> None:
         if not isinstance(value, dict):
-            problems.append((path, f"{short_repr(value)} should be instance of 'dict' ({self.text})"))
+            problems.append((path, _not_instance(value, "dict", self.text)))
             return
         if not value:
             problems.append((path, f"{{}} is not accepted: {self.text} needs at least one key"))
@@ -218,7 +229,7 @@ class Obj(Spec):
 
     def check(self, value: Any, path: str, problems: Problems) -> None:
         if not isinstance(value, dict):
-            problems.append((path, f"{short_repr(value)} should be instance of 'dict' ({self.text})"))
+            problems.append((path, _not_instance(value, "dict", self.text)))
             return
         allowed = {**self.required, **self.optional}
         for key in self.required:

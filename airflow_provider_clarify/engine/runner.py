@@ -211,13 +211,7 @@ def resolve_analysis(config: dict, dataset_uri: str, storage_options: dict | Non
     data: datasets.TabularData = loaded.data
     predicted_label = None
     if has_pl_dataset:
-        side = datasets.load_dataset(
-            config["predicted_label_dataset_uri"],
-            datasets.CSV,
-            headers=config.get("predicted_label_headers"),
-            storage_options=storage_options,
-        )
-        where = f"the predicted-label dataset {config['predicted_label_dataset_uri']!r}"
+        side, where = _side_dataset(config, "predicted_label", "predicted-label", storage_options)
         predicted_label = datasets.resolve_column(
             config.get("predicted_label", PREDICTED_LABEL_COLUMN),
             side.column_names,
@@ -241,13 +235,7 @@ def resolve_analysis(config: dict, dataset_uri: str, storage_options: dict | Non
         )
 
     if has_facet_dataset:
-        side = datasets.load_dataset(
-            config["facet_dataset_uri"],
-            datasets.CSV,
-            headers=config.get("facet_headers"),
-            storage_options=storage_options,
-        )
-        where = f"the facet dataset {config['facet_dataset_uri']!r}"
+        side, where = _side_dataset(config, "facet", "facet", storage_options)
         facets = _resolve_facets(config, side.column_names, where)
         wanted = [f["name_or_index"] for f in facets]
         group = config.get("group_variable")
@@ -271,6 +259,17 @@ def resolve_analysis(config: dict, dataset_uri: str, storage_options: dict | Non
     return ResolvedAnalysis(
         data, dataset_type, label, predicted_label, facets, group_variable, feature_columns, joinsource
     )
+
+
+def _side_dataset(
+    config: dict, prefix: str, description: str, storage_options: dict | None
+) -> tuple[datasets.LoadedDataset, str]:
+    """The CSV side dataset ``<prefix>_dataset_uri`` (columns ``<prefix>_headers``), and its name in errors."""
+    uri = config[f"{prefix}_dataset_uri"]
+    side = datasets.load_dataset(
+        uri, datasets.CSV, headers=config.get(f"{prefix}_headers"), storage_options=storage_options
+    )
+    return side, f"the {description} dataset {uri!r}"
 
 
 def _side_join(config: dict, joinsource: str | None, side_names: Sequence[str], where: str) -> str | None:

@@ -7,13 +7,13 @@ option A), so dag.test() can serialise it; the run uses local compute (no AWS).
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import jsonschema
 import pendulum
 import pytest
 
+from tests.support.dag_runs import bundled_dag, folder_with, task_states as states
 from tests.unit.analysis.test_checks import CONSTRAINT_VIOLATIONS_SCHEMA
 
 DAG_FILE = Path(__file__).resolve().parents[2] / "dags" / "clarify_gated_deployment.py"
@@ -22,34 +22,12 @@ DAG_ID = "clarify_gated_deployment"
 
 @pytest.fixture(scope="module")
 def dag_folder(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("gated-dags")
-    shutil.copy(DAG_FILE, folder / DAG_FILE.name)
-    return folder
+    return folder_with(tmp_path_factory, DAG_FILE, "gated-dags")
 
 
 @pytest.fixture
 def gated_dag(dag_folder, airflow_db, monkeypatch):
-    monkeypatch.setenv(
-        "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST",
-        json.dumps(
-            [
-                {
-                    "name": "gated-deployment-dags",
-                    "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle",
-                    "kwargs": {"path": str(dag_folder), "refresh_interval": 0},
-                }
-            ]
-        ),
-    )
-    from airflow.dag_processing.dagbag import DagBag
-
-    bag = DagBag(dag_folder=str(dag_folder))
-    assert bag.import_errors == {}
-    return bag.get_dag(DAG_ID)
-
-
-def states(run) -> dict[str, str]:
-    return {ti.task_id: str(ti.state) for ti in run.get_task_instances()}
+    return bundled_dag(monkeypatch, dag_folder, DAG_ID, bundle_name="gated-deployment-dags")
 
 
 def run_dir(output: Path) -> Path:

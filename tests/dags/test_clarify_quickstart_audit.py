@@ -12,6 +12,7 @@ import math
 import pendulum
 import pytest
 
+from tests.support.dag_runs import bundled_dag, task_states
 from tests.support.paths import DAGS_DIR
 
 DAG_ID = "clarify_quickstart_audit"
@@ -20,23 +21,10 @@ DAG_ID = "clarify_quickstart_audit"
 @pytest.fixture
 def quickstart_dag(tmp_path, monkeypatch, airflow_db):
     monkeypatch.setenv("CLARIFY_DEMO_OUTPUT", str(tmp_path / "demo-output"))
-    monkeypatch.setenv(
-        "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST",
-        json.dumps(
-            [
-                {
-                    "name": "example-dags",
-                    "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle",
-                    "kwargs": {"path": str(DAGS_DIR), "refresh_interval": 0},
-                }
-            ]
-        ),
+    dag = bundled_dag(
+        monkeypatch, DAGS_DIR, DAG_ID, bundle_name="example-dags", parse=DAGS_DIR / f"{DAG_ID}.py"
     )
-    from airflow.dag_processing.dagbag import DagBag
-
-    bag = DagBag(dag_folder=str(DAGS_DIR / f"{DAG_ID}.py"))
-    assert not bag.import_errors
-    return bag.get_dag(DAG_ID), tmp_path / "demo-output"
+    return dag, tmp_path / "demo-output"
 
 
 def test_quickstart_dag_runs_offline_and_writes_reports(quickstart_dag):
@@ -44,7 +32,7 @@ def test_quickstart_dag_runs_offline_and_writes_reports(quickstart_dag):
 
     run = dag.test(logical_date=pendulum.datetime(2024, 3, 1, tz="UTC"))
 
-    states = {ti.task_id: ti.state for ti in run.get_task_instances()}
+    states = task_states(run)
     assert run.state == "success", states
     assert set(states.values()) == {"success"}
 

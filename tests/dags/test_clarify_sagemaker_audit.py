@@ -13,7 +13,6 @@ block in the shape of clarify-formats §5.3.
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import boto3
@@ -23,6 +22,7 @@ import pytest
 from airflow_provider_clarify.operators.clarify import clarify_job_name
 from airflow_provider_clarify.triggers.clarify import ClarifyProcessingJobTrigger
 from tests.support.aws import ACCOUNT_ID, BUCKET, REGION
+from tests.support.dag_runs import bundled_dag, folder_with, task_states as states
 from tests.support.paths import GOLDEN_DIR
 
 REPO = Path(__file__).resolve().parents[2]
@@ -55,30 +55,12 @@ def golden_case() -> dict:
 
 @pytest.fixture(scope="module")
 def dag_folder(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("sagemaker-audit-dags")
-    shutil.copy(DAG_FILE, folder / DAG_FILE.name)
-    return folder
+    return folder_with(tmp_path_factory, DAG_FILE, "sagemaker-audit-dags")
 
 
 @pytest.fixture
 def audit_dag(dag_folder, airflow_db, monkeypatch):
-    monkeypatch.setenv(
-        "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST",
-        json.dumps(
-            [
-                {
-                    "name": "sagemaker-audit-dags",
-                    "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle",
-                    "kwargs": {"path": str(dag_folder), "refresh_interval": 0},
-                }
-            ]
-        ),
-    )
-    from airflow.dag_processing.dagbag import DagBag
-
-    bag = DagBag(dag_folder=str(dag_folder))
-    assert bag.import_errors == {}
-    return bag.get_dag(DAG_ID)
+    return bundled_dag(monkeypatch, dag_folder, DAG_ID, bundle_name="sagemaker-audit-dags")
 
 
 @pytest.fixture
@@ -119,10 +101,6 @@ def trigger_runs(monkeypatch) -> list[str]:
 
     monkeypatch.setattr(ClarifyProcessingJobTrigger, "run", run)
     return seen
-
-
-def states(run) -> dict[str, str]:
-    return {ti.task_id: str(ti.state) for ti in run.get_task_instances()}
 
 
 def xcom(run, task_id: str, key: str = "return_value"):

@@ -82,7 +82,8 @@ class DatasetCounts:
     rows: int = 0
 
 
-def _column(batch: pa.RecordBatch, name: str) -> pa.Array:
+def batch_column(batch: pa.RecordBatch, name: str) -> pa.Array:
+    """Column ``name`` of ``batch``; a missing column is reported as :class:`BiasAnalysisError`."""
     index = batch.schema.get_field_index(name)
     if index < 0:
         raise BiasAnalysisError(f"Column '{name}' is not present in the dataset")
@@ -150,16 +151,16 @@ def count_dataset(
         if n == 0:
             continue
         rows += n
-        y = label_rule.select(_column(batch, label))
+        y = label_rule.select(batch_column(batch, label))
         if prediction_rule is not None and predicted_label is not None:
-            yhat = prediction_rule.select(_column(batch, predicted_label))
+            yhat = prediction_rule.select(batch_column(batch, predicted_label))
         else:
             yhat = np.zeros(n, dtype=bool)
         outcome = y.astype(np.int64) * 2 + yhat
         if group is not None:
-            outcome = outcome + group.codes(_column(batch, group.column)) * 4
+            outcome = outcome + group.codes(batch_column(batch, group.column)) * 4
         for name, encoding in facets.items():
-            codes = encoding.codes(_column(batch, name))
+            codes = encoding.codes(batch_column(batch, name))
             index = codes * (num_groups * 4) + outcome
             tables[name] += np.bincount(index, minlength=tables[name].size)
             if want_ft:
@@ -168,13 +169,13 @@ def count_dataset(
             benefit_parts.append((yhat.astype(np.int8) - y.astype(np.int8) + 1).astype(np.uint8))
         if want_ft:
             if numeric is None:
-                numeric = [c for c in flip_test_columns if is_numeric_type(_column(batch, c).type)]
+                numeric = [c for c in flip_test_columns if is_numeric_type(batch_column(batch, c).type)]
                 non_numeric = [c for c in flip_test_columns if c not in numeric]
             assert numeric is not None
             prediction_parts.append(yhat)
             matrix = np.empty((n, len(numeric)), dtype=np.float64)
             for j, name in enumerate(numeric):
-                matrix[:, j] = float_values(_column(batch, name))
+                matrix[:, j] = float_values(batch_column(batch, name))
             feature_parts.append(matrix)
 
     result = DatasetCounts(

@@ -28,6 +28,13 @@ from airflow_provider_clarify.engine.bias.columns import (
 )
 
 
+def _value_codes(raw: pa.Array, family: Family, values: pa.Array, missing_code: int) -> np.ndarray:
+    """Each row's position in ``values`` (after decoding to ``family``); ``missing_code`` when absent."""
+    index = pc.index_in(canonical(raw, family), value_set=values)
+    index = pc.fill_null(index, missing_code)
+    return np.asarray(index.to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
 @dataclass(frozen=True)
 class FacetEntry:
     """One reported facet group: its ``value_or_threshold`` text and its facet code (``None``: empty)."""
@@ -54,10 +61,7 @@ class FacetEncoding:
     def codes(self, raw: pa.Array) -> np.ndarray:
         if self.rule is not None:
             return self.rule.select(raw).astype(np.int64)
-        array = canonical(raw, self.family)
-        index = pc.index_in(array, value_set=self.distinct)
-        index = pc.fill_null(index, self.num_codes - 1)
-        return np.asarray(index.to_numpy(zero_copy_only=False), dtype=np.int64)
+        return _value_codes(raw, self.family, self.distinct, self.num_codes - 1)
 
 
 def one_vs_rest(profile: ColumnProfile) -> FacetEncoding:
@@ -117,10 +121,7 @@ class GroupEncoding:
         return len(self.sorted_values) + 1
 
     def codes(self, raw: pa.Array) -> np.ndarray:
-        array = canonical(raw, self.family)
-        index = pc.index_in(array, value_set=self.sorted_values)
-        index = pc.fill_null(index, self.num_codes - 1)
-        return np.asarray(index.to_numpy(zero_copy_only=False), dtype=np.int64)
+        return _value_codes(raw, self.family, self.sorted_values, self.num_codes - 1)
 
 
 def group_encoding(profile: ColumnProfile) -> GroupEncoding:

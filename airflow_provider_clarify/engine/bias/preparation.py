@@ -28,7 +28,7 @@ from airflow_provider_clarify.engine.bias.columns import (
     match_value_set,
     numeric_threshold,
 )
-from airflow_provider_clarify.engine.bias.counts import stream
+from airflow_provider_clarify.engine.bias.counts import batch_column, stream
 from airflow_provider_clarify.engine.bias.errors import BiasAnalysisError
 from airflow_provider_clarify.engine.bias.groups import (
     FacetEncoding,
@@ -65,13 +65,6 @@ class Preparation:
     deferred_error: BiasAnalysisError | None = None
 
 
-def _column(batch: pa.RecordBatch, name: str) -> pa.Array:
-    index = batch.schema.get_field_index(name)
-    if index < 0:
-        raise BiasAnalysisError(f"Column '{name}' is not present in the dataset")
-    return batch.column(index)
-
-
 def profile_columns(
     batches: Callable[[Sequence[str]], Iterable[pa.RecordBatch]],
     profiles: dict[str, list[ColumnProfile]],
@@ -81,7 +74,7 @@ def profile_columns(
         if batch.num_rows == 0:
             continue
         for name, column_profiles in profiles.items():
-            column = _column(batch, name)
+            column = batch_column(batch, name)
             for profile in column_profiles:
                 profile.update(column)
 

@@ -22,6 +22,7 @@ import numpy as np
 from airflow_provider_clarify.engine.explain.aggregate import AGG_METHODS, aggregate
 from airflow_provider_clarify.engine.explain.baseline import resolve_baseline
 from airflow_provider_clarify.engine.explain.coalitions import coalition_budget, plan_coalitions
+from airflow_provider_clarify.engine.explain.feature_selection import feature_indices
 from airflow_provider_clarify.engine.explain.model_calls import ModelCaller
 from airflow_provider_clarify.engine.explain.synthetic import TabularRows, explain_group
 from airflow_provider_clarify.engine.explain.text import (
@@ -94,19 +95,7 @@ def explained_columns(names: Sequence[str], config: dict) -> list[int]:
         raise ShapConfigError(
             f"methods.shap.features_to_explain is {wanted!r}; give a non-empty list of feature names or indices."
         )
-    index = {name: j for j, name in enumerate(names)}
-    out = []
-    for item in wanted:
-        if isinstance(item, int) and not isinstance(item, bool) and 0 <= item < len(names):
-            out.append(item)
-        elif isinstance(item, str) and item in index:
-            out.append(index[item])
-        else:
-            raise ShapConfigError(
-                f"methods.shap.features_to_explain contains {item!r}, which is not a feature; features "
-                f"are {list(names)} (or indices 0..{len(names) - 1})."
-            )
-    return sorted(set(out))
+    return sorted(set(feature_indices(names, wanted, "methods.shap.features_to_explain", ShapConfigError)))
 
 
 def run_kernel_shap(

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from airflow_provider_clarify.engine.explain.feature_selection import feature_indices
 from airflow_provider_clarify.engine.explain.model_calls import ModelCaller
 from airflow_provider_clarify.engine.explain.text import looks_like_free_text
 
@@ -48,19 +49,7 @@ def pdp_features(names: Sequence[str], config: dict, shap_importance: dict[str, 
             raise PdpConfigError(
                 f"methods.pdp.features is {wanted!r}; give a list of feature names or indices."
             )
-        index = {name: j for j, name in enumerate(names)}
-        out = []
-        for item in wanted:
-            if isinstance(item, int) and not isinstance(item, bool) and 0 <= item < len(names):
-                out.append(item)
-            elif isinstance(item, str) and item in index:
-                out.append(index[item])
-            else:
-                raise PdpConfigError(
-                    f"methods.pdp.features contains {item!r}, which is not a feature; features are "
-                    f"{list(names)} (or indices 0..{len(names) - 1})."
-                )
-        return out
+        return feature_indices(names, wanted, "methods.pdp.features", PdpConfigError)
     if shap_importance is None:
         raise PdpConfigError(
             "methods.pdp.features is required when methods.shap is not requested (top_k_features ranks "

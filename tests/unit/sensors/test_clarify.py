@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 from datetime import timedelta
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from airflow_provider_clarify.sensors.clarify import ClarifyProcessingJobSensor
 from airflow_provider_clarify.triggers.clarify import ClarifyProcessingJobTrigger
 from tests.support.aws import REGION
 from tests.support.clarify_jobs import ROLE, start_job
+from tests.support.dag_runs import bundled_dag, task_states
 
 DAGS = Path(__file__).parent / "dags"
 
@@ -174,28 +174,14 @@ def test_job_name_is_templated(aws_conn):
 
 
 def test_whole_dag_with_deferrable_and_poke_sensors(aws_conn, scripted_status, airflow_db, monkeypatch):
-    from airflow.dag_processing.dagbag import DagBag
     from airflow.models.xcom import XComModel
     from airflow.utils.session import create_session
 
-    monkeypatch.setenv(
-        "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST",
-        json.dumps(
-            [
-                {
-                    "name": "clarify-sensor-test-dags",
-                    "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle",
-                    "kwargs": {"path": str(DAGS), "refresh_interval": 0},
-                }
-            ]
-        ),
-    )
     output = start_job("sensor-dag-job")
     scripted_status("sensor-dag-job", ["InProgress", "InProgress", "InProgress", "Completed"])
-    bag = DagBag(dag_folder=str(DAGS))
-    assert bag.import_errors == {}
-    run = bag.get_dag("clarify_sensor_test").test(logical_date=pendulum.datetime(2024, 3, 1, tz="UTC"))
-    states = {ti.task_id: ti.state for ti in run.get_task_instances()}
+    dag = bundled_dag(monkeypatch, DAGS, "clarify_sensor_test", bundle_name="clarify-sensor-test-dags")
+    run = dag.test(logical_date=pendulum.datetime(2024, 3, 1, tz="UTC"))
+    states = task_states(run)
     assert states == {"wait_deferrable": "success", "wait_poke": "success", "report": "success"}
     assert scripted_status.seen["sensor-dag-job"][:3] == ["InProgress", "InProgress", "InProgress"]
     with create_session() as session:
