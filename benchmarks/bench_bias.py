@@ -1,6 +1,6 @@
 """Speed and memory of the open engine's bias metrics (prints figures; not a test).
 
-Three measurements on seeded synthetic credit data:
+Four measurements on seeded synthetic credit data:
 
 1. every pre- and post-training metric except FT on ``--rows`` rows (default 1M) held in memory;
    reference: smclarify 0.5 needs 7.2 s (pre) + 4.5 s (post) on 1M rows on these machines;

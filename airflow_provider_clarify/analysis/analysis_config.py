@@ -21,7 +21,7 @@ from airflow_provider_clarify.analysis.configs import (
     DataConfig,
     ModelConfig,
 )
-from airflow_provider_clarify.analysis.constants import JOB_NAME_BASES
+from airflow_provider_clarify.analysis.constants import EXPLAINABILITY_METHODS, JOB_NAME_BASES
 from airflow_provider_clarify.analysis.errors import ClarifyConfigError
 from airflow_provider_clarify.analysis.preflight import Problem, check_preflight
 from airflow_provider_clarify.analysis.schema import validate_analysis_config
@@ -257,12 +257,7 @@ class AnalysisConfig:
     def _compose_explainability(self, strict: bool) -> dict[str, Any]:
         K.expect("data_config", self.data_config, DataConfig)
         if self.model_config is None:
-            raise ClarifyConfigError(
-                "model_config must be provided when explainability methods are selected.",
-                field="model_config",
-                value=None,
-                accepted="a ModelConfig",
-            )
+            raise K.model_config_required()
         data = K.fragment(self.data_config, strict)
         K.check_time_series_explainability(
             self.data_config, self.model_config, self.explainability_config, data
@@ -378,7 +373,7 @@ class AnalysisConfig:
         methods = config.get("methods")
         if not isinstance(methods, Mapping):
             return False
-        if any(name in methods for name in K.EXPLAINABILITY_METHODS):
+        if any(name in methods for name in EXPLAINABILITY_METHODS):
             return True
         return "post_training_bias" in methods and not (
             "predicted_label" in config or "predicted_label_dataset_uri" in config
@@ -392,7 +387,7 @@ class AnalysisConfig:
         methods = (self.config_dict or {}).get("methods")
         methods = methods if isinstance(methods, Mapping) else {}
         bias = [name for name in ("pre_training_bias", "post_training_bias") if name in methods]
-        explain = any(name in methods for name in K.EXPLAINABILITY_METHODS)
+        explain = any(name in methods for name in EXPLAINABILITY_METHODS)
         if bias and explain:
             return JOB_NAME_BASES["bias_and_explainability"]
         if explain:

@@ -62,7 +62,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from airflow_provider_clarify.analysis.errors import ClarifyConfigError
+from airflow_provider_clarify.analysis.errors import ClarifyConfigError, short_repr
 from airflow_provider_clarify.analysis.results import AnalysisResult, MetricRow
 
 __all__ = [
@@ -123,7 +123,7 @@ _SPEC_HELP = (
 
 def _spec_error(field_path: str, value: Any, message: str, accepted: str = _SPEC_HELP) -> ClarifyConfigError:
     return ClarifyConfigError(
-        f"{field_path} is {value!r}: {message}. Accepted: {accepted}",
+        f"{field_path} is {short_repr(value)}: {message}. Accepted: {accepted}",
         field=field_path,
         value=value,
         accepted=accepted,
@@ -180,7 +180,7 @@ class CheckPolicy:
 def _check_choice(field_path: str, value: Any, choices: Sequence[str]) -> None:
     if value not in choices:
         raise ClarifyConfigError(
-            f"{field_path} is {value!r}; expected one of {', '.join(repr(c) for c in choices)}",
+            f"{field_path} is {short_repr(value)}; expected one of {', '.join(repr(c) for c in choices)}",
             field=field_path,
             value=value,
             accepted=" | ".join(choices),

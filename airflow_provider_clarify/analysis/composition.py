@@ -27,7 +27,6 @@ from airflow_provider_clarify.analysis.configs import (
 from airflow_provider_clarify.analysis.configs._base import ClarifyConfig
 from airflow_provider_clarify.analysis.errors import ClarifyConfigError
 
-EXPLAINABILITY_METHODS = ("shap", "pdp", "asymmetric_shapley_value")
 _NOT_TIME_SERIES = "Please do not provide Asymmetric Shapley Value configs for non-TimeSeries uses."
 _NO_METHOD = (
     "analysis_config must have at least one working method: One of the "
@@ -84,6 +83,16 @@ def explainability_items(explainability_config: Any) -> list[ExplainabilityConfi
                 f"got {type(item).__name__}.",
             )
     return items
+
+
+def model_config_required() -> ClarifyConfigError:
+    """Explainability calls the model, so it needs a :class:`ModelConfig`."""
+    return ClarifyConfigError(
+        "model_config must be provided when explainability methods are selected.",
+        field="model_config",
+        value=None,
+        accepted="a ModelConfig",
+    )
 
 
 def _pdp_features_required() -> ClarifyConfigError:
@@ -182,13 +191,8 @@ def add_predictor(
         config["predictor"] = fragment(model_config, strict)
     else:
         methods = config.get("methods", {})
-        if any(name in methods for name in EXPLAINABILITY_METHODS):
-            raise ClarifyConfigError(
-                "model_config must be provided when explainability methods are selected.",
-                field="model_config",
-                value=None,
-                accepted="a ModelConfig",
-            )
+        if any(name in methods for name in C.EXPLAINABILITY_METHODS):
+            raise model_config_required()
         if "predicted_label_dataset_uri" not in config and "predicted_label" not in config:
             raise ClarifyConfigError(
                 "model_config must be provided when `predicted_label_dataset_uri` or `predicted_label` "

@@ -43,6 +43,8 @@ SCHEMA_CONTENT_TYPES: tuple[str, ...] = (CSV, JSONLINES, JSON, "image/jpeg", "im
 ENDPOINT_NAME_PREFIX_PATTERN = "^[a-zA-Z0-9](-*[a-zA-Z0-9])"
 
 # --- explainability ------------------------------------------------------------------------------
+#: The ``methods`` keys that explain a model (and so call it).
+EXPLAINABILITY_METHODS: tuple[str, ...] = ("shap", "pdp", "asymmetric_shapley_value")
 AGG_METHODS: tuple[str, ...] = ("mean_abs", "median", "mean_sq")
 TEXT_GRANULARITIES: tuple[str, ...] = ("token", "sentence", "paragraph")
 IMAGE_MODEL_TYPES: tuple[str, ...] = ("OBJECT_DETECTION", "IMAGE_CLASSIFICATION")

@@ -32,6 +32,7 @@ from airflow_provider_clarify.analysis import constants as C
 from airflow_provider_clarify.analysis.errors import ClarifyConfigError, short_repr
 from airflow_provider_clarify.analysis.processing_job import MAX_S3_URI_LENGTH
 from airflow_provider_clarify.analysis.schema import analysis_config_problems
+from airflow_provider_clarify.locations import is_s3, scheme
 
 __all__ = ["COMPUTE_MODES", "Problem", "check_preflight", "preflight_problems"]
 
@@ -51,7 +52,6 @@ GROUP_METRICS: dict[str, str] = {"pre_training_bias": "CDDL", "post_training_bia
 LATE_METRICS: tuple[str, ...] = ("SD", "GE")
 #: Shadow-endpoint name prefix: the EndpointName alphabet, at most 23 characters (§1.7).
 ENDPOINT_PREFIX = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,22}")
-EXPLAIN_METHODS: tuple[str, ...] = ("shap", "pdp", "asymmetric_shapley_value")
 CUSTOM_ATTRIBUTES_MAX = 1024
 
 
@@ -410,7 +410,7 @@ def _check_columns(f: _Findings) -> None:
 
 def _needs_model(f: _Findings) -> list[str]:
     """The methods that call the model."""
-    needs = [name for name in EXPLAIN_METHODS if name in f.methods]
+    needs = [name for name in C.EXPLAINABILITY_METHODS if name in f.methods]
     if "post_training_bias" in f.methods and not _has_predictions(f.config):
         needs.append("post_training_bias")
     return needs
@@ -725,10 +725,8 @@ def _config_uris(f: _Findings) -> list[tuple[str, Any]]:
 
 def _check_uris(f: _Findings) -> None:
     for path, uri in _config_uris(f):
-        scheme = uri.split("://", 1)[0].lower() if "://" in uri else ""
         if f.sagemaker:
-            bucket = uri[len("s3://") :].split("/", 1)[0] if scheme == "s3" else ""
-            if not uri.startswith("s3://") or not bucket:
+            if not is_s3(uri) or not uri[len("s3://") :].split("/", 1)[0]:
                 f.error(
                     path,
                     f"{short_repr(uri)} is not an S3 URI; the Clarify container reads 's3://bucket/key'. "
@@ -738,7 +736,7 @@ def _check_uris(f: _Findings) -> None:
                 f.error(path, f"is {len(uri)} characters long; S3 URIs may have at most {MAX_S3_URI_LENGTH}.")
             elif uri != uri.strip():
                 f.error(path, f"{short_repr(uri)} has leading or trailing whitespace; remove it.")
-        elif scheme not in ("", "s3", "file") or not uri.strip():
+        elif scheme(uri) not in ("", "s3", "file") or not uri.strip():
             f.error(
                 path,
                 f"{short_repr(uri)} is not readable with compute='local'; give an s3:// URI, a file:// URI "

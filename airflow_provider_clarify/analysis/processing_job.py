@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from airflow_provider_clarify.analysis import constants as C
 from airflow_provider_clarify.analysis.errors import ClarifyConfigError, short_repr
 
 # --- container image (clarify-formats §4) -----------------------------------------------------------
@@ -108,13 +109,7 @@ MAX_JOB_NAME_LENGTH = 63
 JOB_NAME_PATTERN = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
 
 #: The SDK's default base names, by run method (and by our operator kinds).
-DEFAULT_JOB_NAME_PREFIXES: dict[str, str] = {
-    "pre_training_bias": "Clarify-Pretraining-Bias",
-    "post_training_bias": "Clarify-Posttraining-Bias",
-    "bias": "Clarify-Bias",
-    "explainability": "Clarify-Explainability",
-    "bias_and_explainability": "Clarify-Bias-And-Explainability",
-}
+DEFAULT_JOB_NAME_PREFIXES: dict[str, str] = C.JOB_NAME_BASES
 
 
 def sagemaker_timestamp(moment: datetime | None = None) -> str:
@@ -231,7 +226,6 @@ MAX_CLARIFY_RUNTIME_SECONDS = 604_800  # 7 days: the Clarify ceiling from the De
 DATASET_LOCAL_PATH = "/opt/ml/processing/input/data"
 CONFIG_LOCAL_PATH = "/opt/ml/processing/input/config"
 OUTPUT_LOCAL_PATH = "/opt/ml/processing/output"
-IMAGE_DATASET_TYPE = "application/x-image"
 
 _ROLE_ARN = re.compile(r"arn:aws[a-z\-]*:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+")
 _ENV_KEY = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
@@ -239,7 +233,6 @@ _EXPERIMENT_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,119}")
 _EXPERIMENT_KEYS = ("ExperimentName", "TrialName", "TrialComponentDisplayName", "RunName")
 _NETWORK_KEYS = ("EnableNetworkIsolation", "EnableInterContainerTrafficEncryption", "VpcConfig")
 _DISTRIBUTION_TYPES = ("FullyReplicated", "ShardedByS3Key")
-_COMPRESSION_TYPES = ("None", "Gzip")
 _DATA_TYPES = ("S3Prefix", "ManifestFile")
 
 
@@ -498,7 +491,7 @@ def processing_job_request(
     if not isinstance(dataset_type, str) or not dataset_type:
         raise _error("dataset_type", dataset_type, "the analysis config's dataset_type, e.g. 'text/csv'")
     distribution = _choice(s3_data_distribution_type, "s3_data_distribution_type", _DISTRIBUTION_TYPES)
-    compression = _choice(s3_compression_type, "s3_compression_type", _COMPRESSION_TYPES)
+    compression = _choice(s3_compression_type, "s3_compression_type", C.S3_COMPRESSION_TYPES)
     data_type = _choice(s3_data_type, "s3_data_type", _DATA_TYPES)
     environment = _environment(env)
     tag_list = _tags(tags)
@@ -532,7 +525,7 @@ def processing_job_request(
                 "S3Output": {
                     "S3Uri": output_uri,
                     "LocalPath": OUTPUT_LOCAL_PATH,
-                    "S3UploadMode": "Continuous" if dataset_type == IMAGE_DATASET_TYPE else "EndOfJob",
+                    "S3UploadMode": "Continuous" if dataset_type == C.IMAGE else "EndOfJob",
                 },
             }
         ]

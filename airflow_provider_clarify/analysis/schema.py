@@ -87,8 +87,6 @@ def _hint(spec: Type, value: Any) -> str:
         return f"; write {value}.0"
     if spec.py is int and isinstance(value, float) and value.is_integer():
         return f"; write {int(value)}"
-    if spec.py is list and isinstance(value, tuple):
-        return "; use a list, not a tuple"
     return ""
 
 

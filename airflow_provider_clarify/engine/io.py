@@ -10,9 +10,9 @@ processing container's mounts, S3) and every reader/writer must behave the same 
 Without an ``endpoint_url`` the environment variables ``AWS_ENDPOINT_URL_S3`` / ``AWS_ENDPOINT_URL``
 are honoured, as boto3 does.
 
-Writes go through :class:`OutputLocation`, which never leaves a half-written file behind: data is
-written to a temporary sibling (``.tmp-<uuid>-<name>``) and renamed into place only once complete
-(on S3 the rename is a server-side copy; the final key appears whole or not at all).
+Writes go through :class:`OutputLocation`, which never leaves a half-written file behind: local data
+is written to a temporary sibling (``.tmp-<uuid>-<name>``) and renamed into place only once complete;
+on S3 it is buffered and uploaded in one request, so the final key appears whole or not at all.
 """
 
 from __future__ import annotations

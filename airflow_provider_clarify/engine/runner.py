@@ -133,6 +133,12 @@ def _listify(value: Any) -> list:
     return list(value) if isinstance(value, list | tuple) else [value]
 
 
+def _predictor_block(config: dict) -> dict:
+    """The config's ``predictor`` object, or an empty dict when it is absent or not an object."""
+    block = config.get("predictor")
+    return block if isinstance(block, dict) else {}
+
+
 # --------------------------------------------------------------------------------------------------
 # Plan: every name resolved
 # --------------------------------------------------------------------------------------------------
@@ -296,7 +302,7 @@ def build_predictor(
     storage_options: dict | None,
 ) -> Any:
     """The predictor to use: the one given (object, callable or URL), else the config's block."""
-    block = config.get("predictor") if isinstance(config.get("predictor"), dict) else {}
+    block = _predictor_block(config)
     if predictor is not None:
         if isinstance(predictor, str):
             return predictor_from_config(
@@ -398,7 +404,7 @@ def predict_labels(resolved: ResolvedAnalysis, model: Any, config: dict) -> pa.A
     import pyarrow as pa
 
     threshold = float(config.get("probability_threshold", DEFAULT_PROBABILITY_THRESHOLD))
-    block = config.get("predictor") if isinstance(config.get("predictor"), dict) else {}
+    block = _predictor_block(config)
     label_headers = block.get("label_headers")
     parts = []
     announced = False
@@ -588,7 +594,7 @@ def _explanations(
             features=config.get("features"),
             storage_options=storage_options,
         )
-    block = config.get("predictor") if isinstance(config.get("predictor"), dict) else {}
+    block = _predictor_block(config)
     join_ids = None
     if resolved.joinsource is not None:
         join_ids = resolved.data.to_table([resolved.joinsource]).column(0).combine_chunks()

@@ -14,7 +14,6 @@ Imported when DAGs are parsed: no numeric library, no AWS call at import.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import time
@@ -25,13 +24,13 @@ from typing import Any
 from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException
 from botocore.exceptions import ClientError
 
+from airflow_provider_clarify.analysis.processing_job import stable_job_name, validate_job_name
 from airflow_provider_clarify.hooks.clarify import (
     ClarifyHook,
     is_throttling_error,
     job_completed,
     throttle_delay,
 )
-from airflow_provider_clarify.locations import split_s3_uri
 
 #: Job names keep this many characters free for a ``-<n>`` suffix of a fresh attempt.
 SUFFIX_ROOM = 4
@@ -66,8 +65,6 @@ def clarify_job_name(prefix: str, *, dag_id: str, task_id: str, run_id: str, map
     :param prefix: the ``job_name_prefix`` (or the SDK default such as ``Clarify-Pretraining-Bias``);
         characters SageMaker does not allow become hyphens.
     """
-    from airflow_provider_clarify.analysis.processing_job import stable_job_name
-
     digest_length = 13  # "-" + 12 hex digits
     base = _name_part(prefix)[: 63 - SUFFIX_ROOM - digest_length] or "Clarify"
     return stable_job_name(base, f"{dag_id}|{task_id}|{run_id}|{map_index}")
@@ -75,8 +72,6 @@ def clarify_job_name(prefix: str, *, dag_id: str, task_id: str, run_id: str, map
 
 def validate_prefix(prefix: str) -> None:
     """Fail early (ClarifyConfigError) on a ``job_name_prefix`` that leaves no valid name."""
-    from airflow_provider_clarify.analysis.processing_job import validate_job_name
-
     validate_job_name(_name_part(prefix) or prefix, field="job_name_prefix")
 
 
@@ -136,8 +131,7 @@ def same_job(
         return False
     config_uri = _job_uris(request)[1]
     try:
-        bucket, key = split_s3_uri(config_uri)
-        stored = json.loads(hook.s3_hook.read_key(key, bucket))
+        stored = hook.read_json(config_uri)
     except Exception:  # unreadable config: be safe and run again
         log.warning("Could not read %s to compare configs; starting a fresh job.", config_uri)
         return False

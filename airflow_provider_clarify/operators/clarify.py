@@ -32,6 +32,13 @@ from airflow.providers.amazon.aws.operators.base_aws import AwsBaseOperator
 from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
 from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException, conf
 
+from airflow_provider_clarify.analysis.errors import ClarifyConfigError
+from airflow_provider_clarify.analysis.processing_job import (
+    analysis_config_upload_uri,
+    processing_job_request,
+    result_uri_from_description,
+    validate_job_name,
+)
 from airflow_provider_clarify.hooks.clarify import ClarifyHook, ClarifyJobFailedException, job_completed
 from airflow_provider_clarify.links.clarify import ClarifyAnalysisResultLink, ClarifyProcessingJobLink
 from airflow_provider_clarify.operators import _job_lifecycle as lifecycle
@@ -235,7 +242,6 @@ class ClarifyBaseOperator(AwsBaseOperator[ClarifyHook]):
         Subclasses override this; the base class uses ``analysis_config`` as given.
         """
         from airflow_provider_clarify.analysis.analysis_config import AnalysisConfig
-        from airflow_provider_clarify.analysis.errors import ClarifyConfigError
 
         if isinstance(self.analysis_config, AnalysisConfig):
             return self.analysis_config
@@ -258,7 +264,6 @@ class ClarifyBaseOperator(AwsBaseOperator[ClarifyHook]):
     def _config_object(self, field: str, value: Any, class_name: str) -> Any:
         """Turn a plain dict of SDK keyword arguments into the config class (objects pass through)."""
         from airflow_provider_clarify import analysis
-        from airflow_provider_clarify.analysis.errors import ClarifyConfigError
 
         if value is None or not isinstance(value, Mapping):
             return value
@@ -295,8 +300,6 @@ class ClarifyBaseOperator(AwsBaseOperator[ClarifyHook]):
 
     def _locations(self, config: AnalysisConfig) -> tuple[str | None, str, str | None]:
         """``(dataset_uri, output_uri, s3_analysis_config_output_path)`` from the configs."""
-        from airflow_provider_clarify.analysis.errors import ClarifyConfigError
-
         data_config = self._data_config()
         dataset_uri = getattr(config, "s3_data_input_path", None) or getattr(
             data_config, "s3_data_input_path", None
@@ -356,8 +359,6 @@ class ClarifyBaseOperator(AwsBaseOperator[ClarifyHook]):
         )
 
     def _base_job_name(self, context: Context, config: AnalysisConfig) -> str:
-        from airflow_provider_clarify.analysis.processing_job import validate_job_name
-
         if self.job_name:
             return validate_job_name(self.job_name, field="job_name")
         ti = context["ti"]
@@ -378,8 +379,6 @@ class ClarifyBaseOperator(AwsBaseOperator[ClarifyHook]):
     # -- execute -----------------------------------------------------------------------------------------
 
     def execute(self, context: Context) -> str:
-        from airflow_provider_clarify.analysis.errors import ClarifyConfigError
-
         try:
             if self.compute not in _COMPUTE_CHOICES:
                 raise ClarifyConfigError(
@@ -412,8 +411,6 @@ class ClarifyBaseOperator(AwsBaseOperator[ClarifyHook]):
         settings: dict[str, Any],
     ) -> None:
         """Validate everything the CreateProcessingJob request needs, without any AWS call."""
-        from airflow_provider_clarify.analysis.errors import ClarifyConfigError
-
         if not self.role:
             raise ClarifyConfigError(
                 "role is missing; compute='sagemaker' needs the IAM role (name or ARN) SageMaker assumes",
@@ -447,11 +444,6 @@ class ClarifyBaseOperator(AwsBaseOperator[ClarifyHook]):
         settings: dict[str, Any],
         region: str,
     ) -> dict[str, Any]:
-        from airflow_provider_clarify.analysis.processing_job import (
-            analysis_config_upload_uri,
-            processing_job_request,
-        )
-
         data_config = self._data_config()
         return processing_job_request(
             job_name=job_name,
@@ -505,7 +497,7 @@ class ClarifyBaseOperator(AwsBaseOperator[ClarifyHook]):
         else:
             job_arn = description.get("ProcessingJobArn")
             config_uri = lifecycle.analysis_config_uri(description)
-            result_uri = self._result_uri(description) or output_uri
+            result_uri = result_uri_from_description(description) or output_uri
 
         self._lineage_uris = {"dataset": dataset_uri, "config": config_uri, "result": result_uri}
         self._push(context, job_name=job_name, job_arn=job_arn, analysis_config_uri=config_uri)
@@ -541,12 +533,6 @@ class ClarifyBaseOperator(AwsBaseOperator[ClarifyHook]):
         if self.deferrable:
             self._defer(job_name, result_uri)
         return self._wait(context, job_name, result_uri)
-
-    @staticmethod
-    def _result_uri(description: Mapping[str, Any]) -> str | None:
-        from airflow_provider_clarify.analysis.processing_job import result_uri_from_description
-
-        return result_uri_from_description(description)
 
     def _push(self, context: Context, **values: Any) -> None:
         if not self.do_xcom_push:
@@ -847,7 +833,6 @@ class ClarifyBiasOperator(ClarifyBaseOperator):
 
 def _explainability_configs(field: str, value: Any, coerce: Any) -> Any:
     """``SHAPConfig``/``PDPConfig`` objects, or dicts ``{"shap": {...}}`` / ``{"pdp": {...}}`` (or a list)."""
-    from airflow_provider_clarify.analysis.errors import ClarifyConfigError
 
     classes = {"shap": "SHAPConfig", "pdp": "PDPConfig"}
     if isinstance(value, list | tuple):
@@ -1042,7 +1027,6 @@ class ClarifySuggestBaselineOperator(ClarifyBaseOperator):
 
     def _require(self, field: str) -> None:
         """Fail (ClarifyConfigError) when the argument ``field`` this monitoring type needs is missing."""
-        from airflow_provider_clarify.analysis.errors import ClarifyConfigError
 
         if getattr(self, field) is None:
             raise ClarifyConfigError(
@@ -1054,7 +1038,6 @@ class ClarifySuggestBaselineOperator(ClarifyBaseOperator):
 
     def build_analysis_config(self) -> AnalysisConfig:
         from airflow_provider_clarify.analysis.analysis_config import AnalysisConfig
-        from airflow_provider_clarify.analysis.errors import ClarifyConfigError
 
         data_config = self._data_config()
         model_config = self._config("model_config")

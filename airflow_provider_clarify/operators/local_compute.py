@@ -36,12 +36,15 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import AirflowException
 
 from airflow_provider_clarify.analysis.errors import ClarifyConfigError
 from airflow_provider_clarify.locations import ANALYSIS_FILE, join, local_path, scheme
+
+if TYPE_CHECKING:
+    from airflow_provider_clarify.hooks.clarify import ClarifyHook
 
 #: Module the child interpreter runs.
 CHILD_MODULE = "airflow_provider_clarify.operators._local_child"
@@ -307,24 +310,7 @@ def _aws_settings(aws_conn_id: str | None, region_name: str | None, verify: Any)
     return {"storage_options": options, "runtime_endpoint_url": runtime_endpoint}
 
 
-def _hook(aws_conn_id: str | None, region_name: str | None, verify: Any):
-    """The :class:`ClarifyHook` that reads and writes ``s3://`` locations for this run."""
-    from airflow_provider_clarify.hooks.clarify import ClarifyHook
-
-    return ClarifyHook(aws_conn_id=aws_conn_id, region_name=region_name, verify=verify)
-
-
-def _write_analysis_config(
-    analysis_config: dict, output_uri: str, aws_conn_id: str | None, region_name: str | None, verify: Any
-) -> str:
-    """Write ``analysis_config.json`` next to the output, as SageMaker mode uploads it there."""
-    uri = join(output_uri, "analysis_config.json")
-    return _hook(aws_conn_id, region_name, verify).write_json(uri, analysis_config, indent=2)
-
-
-def _fetch_artifact(
-    uri: str, workdir: str, aws_conn_id: str | None, region_name: str | None, verify: Any
-) -> str:
+def _fetch_artifact(uri: str, workdir: str, hook: ClarifyHook) -> str:
     """Return a local path of the model artifact (downloading it from S3 into ``workdir``)."""
     if scheme(uri) != "s3":
         path = local_path(uri)
@@ -336,7 +322,7 @@ def _fetch_artifact(
                 accepted="an existing model file (joblib/pickle)",
             )
         return str(path)
-    s3_hook = _hook(aws_conn_id, region_name, verify).s3_hook
+    s3_hook = hook.s3_hook
     bucket, key = s3_hook.parse_s3_url(uri)
     return s3_hook.download_file(
         key=key,
@@ -543,14 +529,19 @@ def run_local_analysis(
         if model and model["kind"] == "endpoint":
             model["endpoint_url"] = aws["runtime_endpoint_url"]
 
-    config_uri = _write_analysis_config(analysis_config, output_uri, aws_conn_id, region_name, verify)
+    from airflow_provider_clarify.hooks.clarify import ClarifyHook
+
+    # Reads and writes the s3:// locations of this run (local paths need no AWS at all).
+    hook = ClarifyHook(aws_conn_id=aws_conn_id, region_name=region_name, verify=verify)
+    # analysis_config.json goes next to the output, as SageMaker mode uploads it there.
+    config_uri = hook.write_json(join(output_uri, "analysis_config.json"), analysis_config, indent=2)
     logger.info("Local Clarify analysis %s: config written to %s", run_name, config_uri)
 
     with tempfile.TemporaryDirectory(prefix="clarify-model-") as workdir:
         if model and model["kind"] == "artifact":
             model = {
                 **model,
-                "path": _fetch_artifact(model["artifact"], workdir, aws_conn_id, region_name, verify),
+                "path": _fetch_artifact(model["artifact"], workdir, hook),
             }
         spec["model"] = model
         logger.info(

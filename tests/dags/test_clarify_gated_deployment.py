@@ -14,9 +14,10 @@ import pendulum
 import pytest
 
 from tests.support.dag_runs import bundled_dag, folder_with, task_states as states
+from tests.support.paths import DAGS_DIR
 from tests.unit.analysis.test_checks import CONSTRAINT_VIOLATIONS_SCHEMA
 
-DAG_FILE = Path(__file__).resolve().parents[2] / "dags" / "clarify_gated_deployment.py"
+DAG_FILE = DAGS_DIR / "clarify_gated_deployment.py"
 DAG_ID = "clarify_gated_deployment"
 
 

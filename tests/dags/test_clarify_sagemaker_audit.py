@@ -23,10 +23,8 @@ from airflow_provider_clarify.operators.clarify import clarify_job_name
 from airflow_provider_clarify.triggers.clarify import ClarifyProcessingJobTrigger
 from tests.support.aws import ACCOUNT_ID, BUCKET, REGION
 from tests.support.dag_runs import bundled_dag, folder_with, task_states as states
-from tests.support.paths import GOLDEN_DIR
+from tests.support.paths import DAGS_DIR, GOLDEN_DIR
 
-REPO = Path(__file__).resolve().parents[2]
-DAGS_DIR = REPO / "dags"
 DAG_FILE = DAGS_DIR / "clarify_sagemaker_audit.py"
 DAG_ID = "clarify_sagemaker_audit"
 GOLDEN = GOLDEN_DIR / "smclarify_golden.json"

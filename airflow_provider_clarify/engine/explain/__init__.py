@@ -66,7 +66,6 @@ def compute_explanations(
     limits = {"max_rows_per_call": max_rows_per_call} if max_rows_per_call else {}
     caller = ModelCaller(predictor, label_headers=label_headers, **limits)
     records = table_to_matrix(features)
-    names = list(features.column_names)
     text_columns = _text_columns(features, records, shap_config or {}, text_features)
 
     importance = None
@@ -99,7 +98,6 @@ def compute_explanations(
         result["pdp"] = compute_pdp(
             features, records, pdp_config, caller, shap_importance=importance, text_columns=text_columns
         )
-    del names
     return result
 
 

@@ -4,15 +4,13 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
 from airflow_provider_clarify.engine import __main__ as cli
 from tests.support.model_server import ModelServer
+from tests.support.paths import REPO_ROOT
 from tests.unit.engine.golden import GOLDEN_CSV, assert_section_matches, golden_case
-
-REPO = Path(__file__).resolve().parents[3]
 
 
 def _run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -20,7 +18,7 @@ def _run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
         [sys.executable, "-m", "airflow_provider_clarify.engine", *args],
         capture_output=True,
         text=True,
-        cwd=REPO,
+        cwd=REPO_ROOT,
         env={**os.environ, **(env or {})},
         timeout=120,
     )

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 
 import pytest
 
@@ -21,8 +20,9 @@ from airflow_provider_clarify.engine.bias.errors import BiasAnalysisError
 from airflow_provider_clarify.engine.datasets import pandas_header_names
 from airflow_provider_clarify.engine.pandas_csv import pandas_float_values
 from airflow_provider_clarify.engine.runner import run_analysis
+from tests.support.paths import TEST_DATA
 
-PARITY = Path(__file__).resolve().parents[2] / "data" / "parity"
+PARITY = TEST_DATA / "parity"
 DOCUMENT = json.loads((PARITY / "expected.json").read_text())
 CASES = DOCUMENT["cases"]
 #: KL, JS and LP depend on numpy's vectorised log / BLAS dot in the last bits (spec §3.4).

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -26,16 +27,20 @@ class _Operator:
         self.do_xcom_push = do_xcom_push
 
 
-def test_job_link_points_at_the_sagemaker_console_processing_job():
+def _persisted(persist: Callable[..., None], *, do_xcom_push: bool = True, **params: Any) -> dict[str, Any]:
+    """Call a link's ``persist_*`` classmethod for one task instance; return the XComs it pushed."""
     ti = _TI()
-    ClarifyProcessingJobLink.persist_job(
-        context={"ti": ti},
-        operator=_Operator(),
+    persist(context={"ti": ti}, operator=_Operator(do_xcom_push), **params)
+    return ti.xcoms
+
+
+def test_job_link_points_at_the_sagemaker_console_processing_job():
+    stored = _persisted(
+        ClarifyProcessingJobLink.persist_job,
         region_name="eu-west-1",
         aws_partition="aws",
         job_name="Clarify-Bias-1a2b",
-    )
-    stored = ti.xcoms[ClarifyProcessingJobLink.key]
+    )[ClarifyProcessingJobLink.key]
     assert stored == {
         "region_name": "eu-west-1",
         "aws_domain": "aws.amazon.com",
@@ -48,28 +53,20 @@ def test_job_link_points_at_the_sagemaker_console_processing_job():
 
 
 def test_job_link_uses_the_partition_domain():
-    ti = _TI()
-    ClarifyProcessingJobLink.persist_job(
-        context={"ti": ti},
-        operator=_Operator(),
-        region_name="cn-north-1",
-        aws_partition="aws-cn",
-        job_name="j",
+    stored = _persisted(
+        ClarifyProcessingJobLink.persist_job, region_name="cn-north-1", aws_partition="aws-cn", job_name="j"
     )
-    url = ClarifyProcessingJobLink().format_link(**ti.xcoms[ClarifyProcessingJobLink.key])
+    url = ClarifyProcessingJobLink().format_link(**stored[ClarifyProcessingJobLink.key])
     assert url == "https://console.amazonaws.cn/sagemaker/home?region=cn-north-1#/processing-jobs/j"
 
 
 def test_result_link_points_at_the_s3_console_prefix():
-    ti = _TI()
-    ClarifyAnalysisResultLink.persist_result(
-        context={"ti": ti},
-        operator=_Operator(),
+    stored = _persisted(
+        ClarifyAnalysisResultLink.persist_result,
         region_name="us-east-1",
         aws_partition="aws",
         result_uri="s3://audit-bucket/clarify/2024-03-01/pre training/",
-    )
-    stored = ti.xcoms[ClarifyAnalysisResultLink.key]
+    )[ClarifyAnalysisResultLink.key]
     assert stored["bucket"] == "audit-bucket"
     assert stored["prefix"] == "clarify/2024-03-01/pre%20training/"
     assert ClarifyAnalysisResultLink().format_link(**stored) == (
@@ -79,23 +76,14 @@ def test_result_link_points_at_the_s3_console_prefix():
 
 
 def test_result_link_is_not_stored_for_local_results_or_without_xcom():
-    ti = _TI()
+    persist = ClarifyAnalysisResultLink.persist_result
+    stored: dict[str, Any] = {}
     for uri in ("/tmp/clarify/out", "file:///tmp/clarify/out"):
-        ClarifyAnalysisResultLink.persist_result(
-            context={"ti": ti},
-            operator=_Operator(),
-            region_name="us-east-1",
-            aws_partition="aws",
-            result_uri=uri,
-        )
-    ClarifyAnalysisResultLink.persist_result(
-        context={"ti": ti},
-        operator=_Operator(do_xcom_push=False),
-        region_name="us-east-1",
-        aws_partition="aws",
-        result_uri="s3://b/p",
+        stored |= _persisted(persist, region_name="us-east-1", aws_partition="aws", result_uri=uri)
+    stored |= _persisted(
+        persist, do_xcom_push=False, region_name="us-east-1", aws_partition="aws", result_uri="s3://b/p"
     )
-    assert ti.xcoms == {}
+    assert stored == {}
 
 
 def test_missing_parameters_give_an_empty_link():
