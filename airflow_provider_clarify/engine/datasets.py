@@ -31,8 +31,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider_clarify.analysis.errors import ClarifyConfigError
 from airflow_provider_clarify.engine import io, pandas_csv
+from airflow_provider_clarify.engine.errors import EngineConfigError
 
 if TYPE_CHECKING:
     import numpy as np
@@ -51,7 +51,7 @@ DEFAULT_BATCH_ROWS = 1 << 20
 ROW_INDEX_COLUMN = "__clarify_row__"
 
 
-class DatasetError(ClarifyConfigError):
+class DatasetError(EngineConfigError):
     """The dataset does not match the analysis_config (names the field, the value and the fix).
 
     A :class:`~airflow_provider_clarify.analysis.errors.ClarifyConfigError` (hence a ``ValueError``).

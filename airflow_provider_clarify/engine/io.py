@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
+from airflow_provider_clarify.engine.errors import EngineError
+
 if TYPE_CHECKING:
     import pyarrow.fs as pafs
 
@@ -37,7 +39,7 @@ _STORAGE_OPTION_KEYS = frozenset(
 )
 
 
-class EngineIOError(OSError):
+class EngineIOError(EngineError, OSError):
     """A dataset or output location cannot be read or written (names the URI and the fix)."""
 
 

@@ -41,6 +41,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from airflow_provider_clarify.engine.errors import EngineRuntimeError
+
 if TYPE_CHECKING:
     import numpy as np
 
@@ -53,7 +55,7 @@ DEFAULT_MAX_PAYLOAD_BYTES = 6_000_000
 TRANSIENT_STATUS = frozenset({429, 500, 502, 503, 504})
 
 
-class PredictorError(RuntimeError):
+class PredictorError(EngineRuntimeError):
     """The model could not be called or answered something unusable (says what and how to fix)."""
 
 

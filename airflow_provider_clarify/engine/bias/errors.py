@@ -10,8 +10,10 @@ Two kinds of failure exist, exactly as in smclarify (the library inside the Clar
 
 from __future__ import annotations
 
+from airflow_provider_clarify.engine.errors import EngineConfigError
 
-class BiasAnalysisError(ValueError):
+
+class BiasAnalysisError(EngineConfigError):
     """The whole bias report cannot be computed; ``str(err)`` is the message (smclarify's where it has one)."""
 
 

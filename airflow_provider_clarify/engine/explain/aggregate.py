@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from airflow_provider_clarify.engine.errors import EngineConfigError
+
 AGG_METHODS = ("mean_abs", "median", "mean_sq")
 
 
-class AggregationError(ValueError):
+class AggregationError(EngineConfigError):
     """Unknown ``agg_method``."""
 
 

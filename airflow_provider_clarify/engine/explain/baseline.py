@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from airflow_provider_clarify.engine.errors import EngineConfigError
 from airflow_provider_clarify.engine.explain.model_calls import rows_to_matrix, table_to_matrix
 
 if TYPE_CHECKING:
@@ -43,7 +44,7 @@ DEFAULT_MIXED_CLUSTERS = 4
 MAX_CLUSTER_ROWS = 100_000
 
 
-class BaselineError(ValueError):
+class BaselineError(EngineConfigError):
     """The baseline cannot be used (names the field, the value and the fix)."""
 
 

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from airflow_provider_clarify.engine.errors import EngineConfigError
 from airflow_provider_clarify.engine.explain.aggregate import AGG_METHODS, aggregate
 from airflow_provider_clarify.engine.explain.baseline import resolve_baseline
 from airflow_provider_clarify.engine.explain.coalitions import coalition_budget, plan_coalitions
@@ -37,7 +38,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 
-class ShapConfigError(ValueError):
+class ShapConfigError(EngineConfigError):
     """Bad ``methods.shap`` value (names the field, the value and what is accepted)."""
 
 

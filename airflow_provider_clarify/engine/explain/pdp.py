@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from airflow_provider_clarify.engine.errors import EngineConfigError
 from airflow_provider_clarify.engine.explain.feature_selection import feature_indices
 from airflow_provider_clarify.engine.explain.model_calls import ModelCaller
 from airflow_provider_clarify.engine.explain.text import looks_like_free_text
@@ -37,7 +38,7 @@ DEFAULT_TOP_K = 10
 UNSUPPORTED_MESSAGE = "Detected data type is not supported for PDP. PDP can only be computed for numerical or categorical columns"
 
 
-class PdpConfigError(ValueError):
+class PdpConfigError(EngineConfigError):
     """Bad ``methods.pdp`` value (names the field, the value and what is accepted)."""
 
 

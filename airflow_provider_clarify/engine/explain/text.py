@@ -31,6 +31,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from airflow_provider_clarify.engine.errors import EngineConfigError
+
 GRANULARITIES = ("token", "sentence", "paragraph")
 DEFAULT_MAX_TOP_TOKENS = 50
 
@@ -58,7 +60,7 @@ _PATTERNS = {
 }
 
 
-class TextConfigError(ValueError):
+class TextConfigError(EngineConfigError):
     """Bad ``methods.shap.text_config`` (names the field, the value and what is accepted)."""
 
 
