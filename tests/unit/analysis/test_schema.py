@@ -393,3 +393,26 @@ def test_fuzz_validator_never_crashes(value, where):
         assert err.value.problems == problems
     else:
         validate_analysis_config(config)
+
+
+def test_a_bad_baseline_cell_names_what_a_cell_may_be():
+    [(path, message)] = analysis_config_problems(with_("methods.shap.baseline", [[1, True]]))
+    assert path == "methods.shap.baseline[0][1]"
+    assert message == "True is not accepted; expected a number, a string or null"
+
+
+def test_a_non_string_key_and_its_bad_value_are_both_reported():
+    assert analysis_config_problems(with_("predictor.content_template", {1: 2})) == [
+        ("predictor.content_template[1]", "key 1 should be a string"),
+        ("predictor.content_template[1]", "2 should be instance of 'str' (a string)"),
+    ]
+
+
+def test_error_value_is_the_value_at_the_first_path():
+    with pytest.raises(ClarifyConfigError) as err:
+        validate_analysis_config(with_("methods.shap.num_samples", 5.0))
+    assert (err.value.field, err.value.value) == ("methods.shap.num_samples", 5.0)
+    with pytest.raises(ClarifyConfigError) as err:
+        validate_analysis_config({"methods": {}})
+    assert (err.value.field, err.value.value) == ("dataset_type", None)
+
