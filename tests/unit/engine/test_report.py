@@ -135,3 +135,39 @@ def test_report_in_headless_chromium(tmp_path, chromium):
     assert "polyline" in dom
     assert "Detected data type is not supported for PDP." in text
     assert '"grid_resolution": 3' in dom
+
+
+def test_warnings_section_lists_each_warning_escaped():
+    analysis, config, _ = _analysis_and_config()
+    page = render_report_html(analysis, config, warnings=["12 rows had no label", "facet <b>age</b> has 1 value"])
+    section = re.search(r'<section id="warnings">.*?</section>', page, re.S).group(0)
+    assert re.findall(r"<li>(.*?)</li>", section) == ["12 rows had no label", "facet &lt;b&gt;age&lt;/b&gt; has 1 value"]
+    assert page.index('id="summary"') < page.index('id="warnings"') < page.index('id="bias"')
+    assert 'id="warnings"' not in render_report_html(analysis, config)
+
+
+def test_every_text_from_the_data_is_escaped():
+    """Autoescape: feature names, groups, metric errors, headers and config values cannot inject markup."""
+    evil = "<x-evil>"
+    analysis = {
+        "pre_training_bias_metrics": {"label": evil, "facets": {evil: [{"value_or_threshold": evil, "metrics": [
+            {"name": "CI", "description": evil, "value": None, "error": evil}]}]}},
+        "explanations": {"kernel_shap": {evil: {"global_shap_values": {evil: 0.5}, "expected_value": 0.1,
+                                                "global_top_shap_text": {evil: {evil: 0.2}}}},
+                         "pdp": [{"feature_name": evil, "data_type": "categorical", "feature_values": [evil],
+                                  "data_distribution": [1.0], "model_predictions": [[0.5]], "label_headers": [evil]},
+                                 {"feature_name": "b", "data_type": "x", "error": evil}]},
+    }  # fmt: skip
+    config = {"label": evil, "facet": [{"name_or_index": evil}], "methods": {"report": {"name": "r", "title": evil}}}
+    page = render_report_html(analysis, config, warnings=[evil])
+    assert "<x-evil" not in page
+    assert page.count("&lt;x-evil&gt;") >= 15
+
+
+def test_sections_are_templates_shipped_in_the_package():
+    from importlib.resources import files
+
+    from airflow_provider_clarify.engine.report import SECTIONS
+
+    templates = files("airflow_provider_clarify.engine") / "templates"
+    assert all((templates / "sections" / f"{name}.html.j2").is_file() for name in SECTIONS)
