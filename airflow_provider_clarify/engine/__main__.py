@@ -67,6 +67,12 @@ def build_parser() -> argparse.ArgumentParser:
         "instead of predictor.endpoint_name",
     )
     parser.add_argument("--log-level", default="INFO", help="logging level (default INFO)")
+    parser.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="progress bar on stderr (default: when stderr is a terminal; else progress goes to the log)",
+    )
     return parser
 
 
@@ -78,6 +84,9 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     from airflow_provider_clarify.analysis.errors import ClarifyConfigError
+    from airflow_provider_clarify.engine import progress
+
+    progress.use_bar(args.progress)
     from airflow_provider_clarify.engine.bias.errors import BiasAnalysisError
     from airflow_provider_clarify.engine.io import EngineIOError
     from airflow_provider_clarify.engine.predictors import PredictorError

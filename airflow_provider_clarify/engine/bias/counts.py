@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyarrow as pa
 
+from airflow_provider_clarify.engine import progress
 from airflow_provider_clarify.engine.bias.columns import CategoricalRule, ContinuousRule, float_values
 from airflow_provider_clarify.engine.bias.errors import BiasAnalysisError
 from airflow_provider_clarify.engine.bias.groups import FacetEncoding, GroupEncoding
@@ -95,7 +96,9 @@ def stream(
 ) -> Iterator[pa.RecordBatch]:
     """``batches(columns)``, with a missing column reported as :class:`BiasAnalysisError`."""
     try:
-        yield from batches(list(columns))
+        yield from progress.track(
+            "Bias metrics", batches(list(columns)), "rows", lambda b: b.num_rows, batches
+        )
     except KeyError as exc:
         raise BiasAnalysisError(
             f"A column needed for bias metrics is not present in the dataset: {exc} (requested: {list(columns)})"

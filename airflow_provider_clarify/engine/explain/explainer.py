@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from airflow_provider_clarify.engine import progress
 from airflow_provider_clarify.engine.errors import EngineConfigError
 from airflow_provider_clarify.engine.explain.aggregate import AGG_METHODS, aggregate
 from airflow_provider_clarify.engine.explain.baseline import resolve_baseline
@@ -137,6 +138,7 @@ def run_kernel_shap(
     players = [j for j in explained_columns(names, config) if j not in text]
     rng = np.random.default_rng(seed)
     baseline = resolve_baseline(features, records, config, baseline_table, text_columns=text, seed=seed)
+    progress.expect("Kernel SHAP", n, "records")
 
     if not text:
         plan = plan_coalitions(len(players), coalition_budget(len(players), num_samples), rng)

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from airflow_provider_clarify.engine import progress
 from airflow_provider_clarify.engine.errors import EngineConfigError
 from airflow_provider_clarify.engine.explain.feature_selection import feature_indices
 from airflow_provider_clarify.engine.explain.model_calls import ModelCaller
@@ -174,6 +175,7 @@ def _evaluate(
     jobs_per_call = max(1, per_call // n)
     record_chunk = n if n <= per_call else per_call
     means: list[np.ndarray] = []
+    progress.expect("PDP", len(jobs) * n, "predictions")
     for start in range(0, len(jobs), jobs_per_call):
         batch = jobs[start : start + jobs_per_call]
         sums = None
@@ -184,6 +186,7 @@ def _evaluate(
                 rows[b, :, column] = value
             scores = caller.scores(rows.reshape(-1, m)).reshape(len(batch), len(block), -1)
             part = scores.sum(axis=1)
+            progress.advance("PDP", len(batch) * len(block), "predictions")
             sums = part if sums is None else sums + part
         means.extend(sums / n)
     return means

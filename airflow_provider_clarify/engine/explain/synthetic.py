@@ -22,6 +22,7 @@ from typing import Protocol
 
 import numpy as np
 
+from airflow_provider_clarify.engine import progress
 from airflow_provider_clarify.engine.explain.coalitions import CoalitionPlan
 from airflow_provider_clarify.engine.explain.kernel_shap import apply_link, solve_shap
 from airflow_provider_clarify.engine.explain.model_calls import ModelCaller
@@ -224,6 +225,7 @@ def explain_group(
         values.append(phi.reshape(n, k, plan.num_players))
         bases.append(np.array(base))
         fulls.append(full)
+        progress.advance("Kernel SHAP", n, "records")
     return (
         GroupResult(values=np.concatenate(values), base=np.concatenate(bases), full=np.concatenate(fulls)),
         common_base,
