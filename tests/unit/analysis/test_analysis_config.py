@@ -1,5 +1,5 @@
-"""AnalysisConfig: the 12 worked examples of clarify-formats.md §2.7 byte for byte, and the SDK
-generator's composition rules and rejections (§2.6)."""
+"""AnalysisConfig: composition byte for byte against the SageMaker SDK's generator (fixtures made by
+tests/data/sdk/make_fixtures.py), and the generator's rules and rejections (docs/configs.md)."""
 
 from __future__ import annotations
 
@@ -8,13 +8,12 @@ import json
 import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
-from airflow_provider_clarify.analysis import AnalysisConfig as LazyAnalysisConfig
+from airflow_provider_clarify.analysis import AnalysisConfig as LazyAnalysisConfig, configs
 from airflow_provider_clarify.analysis.analysis_config import AnalysisConfig
 from airflow_provider_clarify.analysis.configs import (
     AsymmetricShapleyValueConfig,
     BiasConfig,
     DataConfig,
-    ImageConfig,
     ModelConfig,
     ModelPredictedLabelConfig,
     PDPConfig,
@@ -25,6 +24,8 @@ from airflow_provider_clarify.analysis.configs import (
     TimeSeriesModelConfig,
 )
 from airflow_provider_clarify.analysis.errors import ClarifyConfigError
+from tests.data.sdk import cases
+from tests.support.paths import SDK_FIXTURES
 
 HEADERS = ["Target", "Age", "Gender", "Income", "Occupation"]
 REPORT = {"name": "report", "title": "Analysis Report"}
@@ -78,148 +79,20 @@ def ts_model_config() -> ModelConfig:
 
 
 ASV_BASELINE = {"target_time_series": "zero", "related_time_series": "mean", "static_covariates": {"item1": [0.0], "item2": [1.0]}}  # fmt: skip
+SDK = json.loads(SDK_FIXTURES.read_text(encoding="utf-8"))
+OURS = dict(cases.composition_cases(configs, lambda kind, **kwargs: getattr(AnalysisConfig, kind)(**kwargs)))
 
 
-def worked_examples():
-    """(id, AnalysisConfig, expected dict in the expected key order) for the 12 reference examples."""
-    yield "1-pre-training", AnalysisConfig.pre_training_bias(csv_dc(), bc()), {
-        **D, **B, "methods": {"report": REPORT, "pre_training_bias": {"methods": "all"}},
-    }  # fmt: skip
-    yield "2-two-facets-group", AnalysisConfig.pre_training_bias(
-        csv_dc(), BiasConfig([1], ["Gender", "Age"], [[0], [40]], group_name="Occupation"), methods=["CI", "DPL", "CDDL"]
-    ), {
-        **D, "label_values_or_threshold": [1],
-        "facet": [{"name_or_index": "Gender", "value_or_threshold": [0]}, {"name_or_index": "Age", "value_or_threshold": [40]}],
-        "group_variable": "Occupation",
-        "methods": {"report": REPORT, "pre_training_bias": {"methods": ["CI", "DPL", "CDDL"]}},
-    }  # fmt: skip
-    yield "3-post-training-threshold", AnalysisConfig.post_training_bias(
-        csv_dc(), bc(), mc(), ModelPredictedLabelConfig(probability_threshold=0.8)
-    ), {
-        **D, **B, "methods": {"report": REPORT, "post_training_bias": {"methods": "all"}}, "predictor": P,
-        "probability_threshold": 0.8,
-    }  # fmt: skip
-    yield "4-predicted-label-no-model", AnalysisConfig.post_training_bias(
-        csv_dc(headers=HEADERS + ["Prediction"], predicted_label="Prediction"), bc(), None,
-        ModelPredictedLabelConfig(probability_threshold=0.6), methods=["DPPL", "DI", "AD"],
-    ), {
-        "dataset_type": "text/csv", "headers": HEADERS + ["Prediction"], "label": "Target",
-        "predicted_label": "Prediction", **B,
-        "methods": {"report": REPORT, "post_training_bias": {"methods": ["DPPL", "DI", "AD"]}},
-        "probability_threshold": 0.6,
-    }  # fmt: skip
-    yield "5-jsonlines-endpoint", AnalysisConfig.bias(
-        DataConfig(
-            "s3://bkt/data/train.jsonl", "s3://bkt/clarify/out", label="Label", features="Features",
-            headers=["Age", "Gender", "Income", "Occupation", "Target"], dataset_type="application/jsonlines",
-        ),
-        bc(),
-        ModelConfig(endpoint_name="prod-endpoint", content_type="application/jsonlines", content_template='{"Features":$features}'),
-        ModelPredictedLabelConfig(label="predicted_label", probability="probability"),
-    ), {
-        "dataset_type": "application/jsonlines", "features": "Features",
-        "headers": ["Age", "Gender", "Income", "Occupation", "Target"], "label": "Label", **B,
-        "methods": {"report": REPORT, "pre_training_bias": {"methods": "all"}, "post_training_bias": {"methods": "all"}},
-        "predictor": {
-            "endpoint_name": "prod-endpoint", "content_type": "application/jsonlines",
-            "content_template": '{"Features":$features}', "label": "predicted_label", "probability": "probability",
-        },
-    }  # fmt: skip
-    yield "6-shap-model-scores-int", AnalysisConfig.explainability(
-        csv_dc(), mc(), SHAPConfig(baseline=[[35, 0, 4000, 1]], num_samples=100, agg_method="mean_abs", seed=42),
-        model_scores=1,
-    ), {
-        **D, "predictor": {**P, "label": 1},
-        "methods": {"report": REPORT, "shap": {
-            "use_logit": False, "save_local_shap_values": True, "baseline": [[35, 0, 4000, 1]], "num_samples": 100,
-            "agg_method": "mean_abs", "seed": 42,
-        }},
-    }  # fmt: skip
-    yield "7-shap-and-pdp", AnalysisConfig.explainability(
-        csv_dc(), mc(), [SHAPConfig(num_clusters=3), PDPConfig(features=["Age", "Income"], grid_resolution=10)],
-        model_scores=ModelPredictedLabelConfig(probability=1, label_headers=["approved"]),
-    ), {
-        **D, "predictor": {**P, "probability": 1, "label_headers": ["approved"]},
-        "methods": {
-            "report": REPORT, "shap": {"use_logit": False, "save_local_shap_values": True, "num_clusters": 3},
-            "pdp": {"grid_resolution": 10, "top_k_features": 10, "features": ["Age", "Income"]},
-        },
-    }  # fmt: skip
-    yield "8-pdp-only", AnalysisConfig.explainability(csv_dc(), mc(), PDPConfig(features=["Income"])), {
-        **D, "predictor": P,
-        "methods": {"report": REPORT, "pdp": {"grid_resolution": 15, "top_k_features": 10, "features": ["Income"]}},
-    }  # fmt: skip
-    yield "9-bias-and-explainability", AnalysisConfig.bias_and_explainability(
-        csv_dc(), mc(), ModelPredictedLabelConfig(probability=1, probability_threshold=0.5),
-        [SHAPConfig(num_clusters=1), PDPConfig(top_k_features=2, grid_resolution=10)], bc(),
-        post_training_methods=["DPPL", "DI"],
-    ), {
-        **D, **B,
-        "methods": {
-            "report": REPORT, "pre_training_bias": {"methods": "all"}, "post_training_bias": {"methods": ["DPPL", "DI"]},
-            "shap": {"use_logit": False, "save_local_shap_values": True, "num_clusters": 1},
-            "pdp": {"grid_resolution": 10, "top_k_features": 2},
-        },
-        "predictor": {**P, "probability": 1}, "probability_threshold": 0.5,
-    }  # fmt: skip
-    yield "10-nlp", AnalysisConfig.explainability(
-        DataConfig("s3://bkt/data/reviews.csv", "s3://bkt/clarify/nlp", label="Target", headers=["Target", "Rating", "Comments"]),
-        ModelConfig(model_name="my-nlp-model", instance_count=1, instance_type="ml.g4dn.xlarge"),
-        SHAPConfig(baseline=[[4, "[MASK]"]], num_samples=500, text_config=TextConfig("token", "english")),
-    ), {
-        "dataset_type": "text/csv", "headers": ["Target", "Rating", "Comments"], "label": "Target",
-        "predictor": {"model_name": "my-nlp-model", "instance_type": "ml.g4dn.xlarge", "initial_instance_count": 1},
-        "methods": {"report": REPORT, "shap": {
-            "use_logit": False, "save_local_shap_values": True, "baseline": [[4, "[MASK]"]], "num_samples": 500,
-            "text_config": {"granularity": "token", "language": "english"},
-        }},
-    }  # fmt: skip
-    yield "11-computer-vision", AnalysisConfig.explainability(
-        DataConfig("s3://bkt/images/", "s3://bkt/clarify/cv", dataset_type="application/x-image"),
-        ModelConfig(model_name="my-od-model", instance_count=1, instance_type="ml.g4dn.xlarge", content_type="image/jpeg", accept_type="application/json"),
-        SHAPConfig(num_samples=500, image_config=ImageConfig("OBJECT_DETECTION", num_segments=20, segment_compactness=5, max_objects=3, iou_threshold=0.5, context=1.0)),
-        model_scores=ModelPredictedLabelConfig(label_headers=["bird", "cat", "dog"], probability_threshold=0.5),
-    ), {
-        "dataset_type": "application/x-image",
-        "predictor": {
-            "model_name": "my-od-model", "instance_type": "ml.g4dn.xlarge", "initial_instance_count": 1,
-            "accept_type": "application/json", "content_type": "image/jpeg", "label_headers": ["bird", "cat", "dog"],
-        },
-        "probability_threshold": 0.5,
-        "methods": {"report": REPORT, "shap": {
-            "use_logit": False, "save_local_shap_values": True, "num_samples": 500,
-            "image_config": {"model_type": "OBJECT_DETECTION", "num_segments": 20, "segment_compactness": 5,
-                             "max_objects": 3, "iou_threshold": 0.5, "context": 1.0},
-        }},
-    }  # fmt: skip
-    yield "12-time-series", AnalysisConfig.explainability(
-        ts_data_config(), ts_model_config(),
-        AsymmetricShapleyValueConfig("chronological", "fine_grained", 10, dict(ASV_BASELINE)),
-    ), {
-        "dataset_type": "application/json", "headers": ["item_id", "timestamp", "target", "rts1", "scv1"],
-        "time_series_data_config": {
-            "target_time_series": "[*].target", "item_id": "[*].item_id", "timestamp": "[*].timestamp",
-            "related_time_series": ["[*].rts1"], "static_covariates": ["[*].scv1"], "dataset_format": "timestamp_records",
-        },
-        "predictor": {
-            "model_name": "my-forecaster", "instance_type": "ml.m5.xlarge", "initial_instance_count": 1,
-            "accept_type": "application/json", "content_type": "application/json",
-            "content_template": '{"instances": $records}', "record_template": "$features_kvp",
-            "time_series_predictor_config": {"forecast": "predictions[*].mean"},
-        },
-        "methods": {"report": REPORT, "asymmetric_shapley_value": {
-            "direction": "chronological", "granularity": "fine_grained", "num_samples": 10, "baseline": ASV_BASELINE,
-        }},
-    }  # fmt: skip
+def test_the_sdk_fixtures_cover_every_case():
+    assert list(OURS) == list(SDK["composition"])
 
 
-EXAMPLES = list(worked_examples())
-
-
-@pytest.mark.parametrize(("config", "expected"), [e[1:] for e in EXAMPLES], ids=[e[0] for e in EXAMPLES])
-def test_worked_example_byte_for_byte(config, expected):
-    assert json.dumps(config.to_dict()) == json.dumps(expected)
-    config.validate()  # every worked example passes the schema
+@pytest.mark.parametrize("name", list(SDK["composition"]))
+def test_composition_matches_the_sdk_byte_for_byte(name):
+    """The worked examples of docs/configs.md and the composition rules, as the SDK's generator builds them."""
+    config = OURS[name]
+    assert json.dumps(config.to_dict()) == json.dumps(SDK["composition"][name])
+    config.validate()  # every one passes the schema
 
 
 def test_to_dict_returns_fresh_copies():
@@ -248,21 +121,6 @@ class TestMethods:
             AnalysisConfig.pre_training_bias(csv_dc(), bc(), methods="")
         with pytest.raises(ClarifyConfigError, match="must have at least one working method"):
             AnalysisConfig.explainability(csv_dc(), mc(), [])
-
-    def test_method_values_are_written_verbatim(self):
-        assert AnalysisConfig.pre_training_bias(csv_dc(), bc(), "CI").to_dict()["methods"][
-            "pre_training_bias"
-        ] == {"methods": "CI"}
-
-    def test_report_block_is_always_first(self):
-        config = AnalysisConfig.bias_and_explainability(csv_dc(), mc(), None, SHAPConfig(), bc())
-        assert list(config.to_dict()["methods"]) == [
-            "report",
-            "pre_training_bias",
-            "post_training_bias",
-            "shap",
-        ]
-
 
 class TestExplainabilityMerging:
     def test_duplicates(self):
@@ -333,18 +191,6 @@ class TestPredictor:
         )
         assert "predictor" not in config.to_dict()  # label config silently dropped without a predictor
         assert config.needs_model is False
-
-    def test_label_config_merges_into_predictor_and_threshold_goes_top_level(self):
-        config = AnalysisConfig.post_training_bias(
-            csv_dc(), bc(), mc(), ModelPredictedLabelConfig(label=0, probability_threshold=0.3)
-        )
-        d = config.to_dict()
-        assert list(d) == ["dataset_type", "headers", "label", "label_values_or_threshold", "facet", "methods", "predictor", "probability_threshold"]  # fmt: skip
-        assert d["predictor"] == {**P, "label": 0}
-
-    def test_bare_string_model_scores_becomes_predictor_label(self):
-        d = AnalysisConfig.explainability(csv_dc(), mc(), SHAPConfig(), model_scores="score").to_dict()
-        assert d["predictor"]["label"] == "score"
 
     def test_non_model_config_objects_are_refused(self):
         with pytest.raises(ClarifyConfigError, match="Expected a ModelConfig or None, got dict"):

@@ -1,4 +1,4 @@
-"""Schema v1.0 validation (clarify-formats.md §1.1 rules and the table at the end of §2.7)."""
+"""Schema v1.0 validation (docs/configs.md, "Validation"): verdicts as the SDK's, messages with JSON paths."""
 
 from __future__ import annotations
 
@@ -19,58 +19,8 @@ from airflow_provider_clarify.analysis.configs import (
 )
 from airflow_provider_clarify.analysis.errors import ClarifyConfigError
 from airflow_provider_clarify.analysis.schema import analysis_config_problems, validate_analysis_config
-
-BASE = {"dataset_type": "text/csv", "methods": {}}
-FULL = {
-    "version": "1.0",
-    "dataset_type": "text/csv",
-    "dataset_uri": "s3://b/d.csv",
-    "headers": ["y", "a", "b"],
-    "label": "y",
-    "label_values_or_threshold": [1, 0.5, "yes"],
-    "probability_threshold": 0.5,
-    "facet": [{"name_or_index": "a", "value_or_threshold": [0]}, {"name_or_index": 2}],
-    "group_variable": 1,
-    "excluded_columns": ["b", 0],
-    "joinsource_name_or_index": "id",
-    "segment_config": [{"name_or_index": "a", "segments": [["[1, 4]"], [5]], "config_name": "c", "display_aliases": ["x", "y"]}],
-    "methods": {
-        "report": {"name": "report", "title": "t"},
-        "pre_training_bias": {"methods": "all"},
-        "post_training_bias": {"methods": ["DI"]},
-        "shap": {
-            "baseline": [[1, 2.5, "x", None], {"features": [1]}],
-            "num_samples": 10, "use_logit": False, "save_local_shap_values": True, "agg_method": "mean_abs", "seed": 1,
-            "features_to_explain": ["a", 1],
-            "text_config": {"granularity": "token", "language": "en", "max_top_tokens": 5},
-            "image_config": {"model_type": "OBJECT_DETECTION", "num_segments": 5, "segment_compactness": 5,
-                             "feature_extraction_method": "segmentation", "max_objects": 1, "iou_threshold": 0.5,
-                             "context": 1.0, "debug": {"image_names": ["i"], "class_ids": [1], "sample_from": 0, "sample_to": 1}},
-        },
-        "pdp": {"grid_resolution": 5, "features": ["a", 1], "top_k_features": 2},
-        "asymmetric_shapley_value": {"direction": "bidirectional", "granularity": "timewise", "num_samples": 1,
-                                     "baseline": {"target_time_series": "mean", "static_covariates": {"i": [1, "x", 0.5]}}},
-    },
-    "predictor": {
-        "model_name": "m", "instance_type": "ml.m5.large", "initial_instance_count": 1, "endpoint_name_prefix": "ab",
-        "accelerator_type": "ml.eia2.large", "target_model": "t", "custom_attributes": "c", "content_type": "application/x-npy",
-        "accept_type": "application/jsonlines", "label": 0, "probability": "p", "label_headers": ["a", 1],
-        "content_template": {"a": "$features"}, "record_template": "r", "time_series_predictor_config": {"forecast": "f"},
-    },
-    "time_series_data_config": {"target_time_series": 1, "item_id": 2, "timestamp": 3, "related_time_series": [4],
-                                "static_covariates": [5], "dataset_format": "columns"},
-}  # fmt: skip
-
-
-def with_(path: str, value, base=None):
-    """A copy of ``base`` with ``value`` set at a dotted path (``methods.shap.num_samples``)."""
-    config = copy.deepcopy(BASE if base is None else base)
-    node = config
-    *parents, last = path.split(".")
-    for key in parents:
-        node = node.setdefault(key, {})
-    node[last] = value
-    return config
+from tests.data.sdk.schema_cases import BASE, FULL, with_
+from tests.support.paths import SDK_FIXTURES
 
 
 def problem_paths(config) -> list[str]:
@@ -416,3 +366,18 @@ def test_error_value_is_the_value_at_the_first_path():
         validate_analysis_config({"methods": {}})
     assert (err.value.field, err.value.value) == ("dataset_type", None)
 
+
+
+def test_verdicts_match_the_sdk_schema():
+    """1,485 one-value changes of FULL, each judged by the SDK's ANALYSIS_CONFIG_SCHEMA_V1_0 (fixture)."""
+    import json
+
+    fixture = json.loads(SDK_FIXTURES.read_text(encoding="utf-8"))["schema"]
+    assert fixture["base"] == FULL
+    disagree = [
+        (case["path"], case["value"], case["valid"])
+        for case in fixture["verdicts"]
+        if (analysis_config_problems(with_(case["path"], case["value"], FULL)) == []) != case["valid"]
+    ]
+    assert disagree == []
+    assert 100 < sum(case["valid"] for case in fixture["verdicts"]) < len(fixture["verdicts"])
