@@ -64,7 +64,7 @@ def ts_mc(ns):
 
 
 def composition_cases(ns, compose: Callable[..., dict]) -> Iterator[tuple[str, dict]]:
-    """(id, analysis_config dict) for the worked examples of docs/configs.md and composition rules."""
+    """(id, analysis_config dict): twelve worked examples (one per kind of analysis and data) and the rules."""
     yield "1-pre-training", compose("pre_training_bias", data_config=csv_dc(ns), bias_config=bc(ns))
     yield "2-two-facets-group", compose(
         "pre_training_bias", data_config=csv_dc(ns),

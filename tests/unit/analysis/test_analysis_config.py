@@ -89,7 +89,7 @@ def test_the_sdk_fixtures_cover_every_case():
 
 @pytest.mark.parametrize("name", list(SDK["composition"]))
 def test_composition_matches_the_sdk_byte_for_byte(name):
-    """The worked examples of docs/configs.md and the composition rules, as the SDK's generator builds them."""
+    """Twelve worked examples and the composition rules (docs/configs.md), as the SDK generator builds them."""
     config = OURS[name]
     assert json.dumps(config.to_dict()) == json.dumps(SDK["composition"][name])
     config.validate()  # every one passes the schema
