@@ -25,7 +25,7 @@ import cases  # noqa: E402  (the shared case definitions beside this script)
 import schema_cases  # noqa: E402
 from sagemaker import clarify  # noqa: E402
 
-COMMAND = 'SAGEMAKER_SUPPRESS_V2_WARNING=1 /tmp/sdkvenv/bin/python tests/data/sdk/make_fixtures.py'
+COMMAND = "SAGEMAKER_SUPPRESS_V2_WARNING=1 /tmp/sdkvenv/bin/python tests/data/sdk/make_fixtures.py"
 
 
 def compose(kind: str, **kw) -> dict:
@@ -62,13 +62,23 @@ def main() -> None:
         "schema": {
             "base": schema_cases.FULL,
             "verdicts": [
-                {"path": path, "value": value, "valid": sdk_verdict(schema_cases.with_(path, value, schema_cases.FULL))}
+                {
+                    "path": path,
+                    "value": value,
+                    "valid": sdk_verdict(schema_cases.with_(path, value, schema_cases.FULL)),
+                }
                 for path, value in schema_cases.mutations()
             ],
         },
     }
     out = HERE / "sdk_fixtures.json"
-    out.write_text(json.dumps(fixtures, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    # one line per verdict keeps the file short and diffable
+    verdicts = fixtures["schema"]["verdicts"]
+    fixtures["schema"]["verdicts"] = "@VERDICTS@"
+    lines = ",\n   ".join(json.dumps(case, ensure_ascii=False) for case in verdicts)
+    text = json.dumps(fixtures, indent=1, ensure_ascii=False).replace('"@VERDICTS@"', f"[\n   {lines}\n  ]")
+    fixtures["schema"]["verdicts"] = verdicts
+    out.write_text(text + "\n", encoding="utf-8")
     print(f"wrote {out}: {len(fixtures['composition'])} compositions, {len(fixtures['configs'])} configs, "
           f"{len(fixtures['schema']['verdicts'])} schema verdicts")  # fmt: skip
 
