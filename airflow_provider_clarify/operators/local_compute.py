@@ -336,7 +336,12 @@ def _run_child(
                     payload = {}
         if code == 0 and payload.get("ok"):
             return payload
-        if payload.get("ok") is False:
+        if payload.get("terminated"):
+            message = (
+                f"Local Clarify analysis {run_name}: the engine process was stopped by SIGTERM (the task "
+                "was stopped or the worker is shutting down); its partial output was removed."
+            )
+        elif payload.get("ok") is False:
             error_type = payload.get("error_type", "Exception")
             hint = ""
             if error_type == "MemoryError":
