@@ -147,6 +147,14 @@ def model_source(args: argparse.Namespace) -> Any:
                 "in-process --model-artifact.",
                 field="--model-timeout" if args.model_timeout is not None else "--model-retries",
             )
+        if not args.trust_model_artifact:
+            raise ClarifyConfigError(
+                f"--model-artifact {args.model_artifact!r}: loading a {args.model_artifact_format} file runs "
+                "Python code stored in it. Only load artifacts your own pipeline produced, then say so with "
+                "--trust-model-artifact.",
+                field="--trust-model-artifact",
+                value=False,
+            )
         return ModelSource.parse(
             {
                 "artifact": args.model_artifact,

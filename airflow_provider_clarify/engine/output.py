@@ -1,6 +1,6 @@
 """Serialising ``analysis.json`` the way the Clarify container does, and writing it atomically.
 
-Conventions (bias-metrics-and-shap.md §3.5, clarify-formats.md §5.2):
+Conventions (what the Clarify container writes; see ``docs/parity.md``):
 
 * numbers use Python's shortest round-trip representation (``0.1745562130177516``, ``0.0``); an
   integer stays an integer (the ``0`` of the "both infinite" rule is written ``0``);
