@@ -43,14 +43,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_clarify.analysis.constants import CSV, JSON, JSONLINES
 from airflow_provider_clarify.engine.errors import EngineConfigError, EngineRuntimeError
 
 if TYPE_CHECKING:
     import numpy as np
 
-CSV = "text/csv"
-JSONLINES = "application/jsonlines"
-JSON = "application/json"
 SUPPORTED_CONTENT_TYPES = (CSV, JSONLINES, JSON)
 #: SageMaker's InvokeEndpoint body limit.
 DEFAULT_MAX_PAYLOAD_BYTES = 6_000_000

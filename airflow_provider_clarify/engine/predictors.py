@@ -47,17 +47,6 @@ from airflow_provider_clarify.engine.model_transports import (
 if TYPE_CHECKING:
     import numpy as np
 
-#: Keys of the ``predictor`` block that ask for a temporary (shadow) endpoint, which only SageMaker
-#: mode creates; ignored when the model comes from elsewhere.
-SHADOW_ENDPOINT_KEYS = (
-    "model_name",
-    "instance_type",
-    "initial_instance_count",
-    "endpoint_name_prefix",
-    "accelerator_type",
-)
-
-
 @runtime_checkable
 class Predictor(Protocol):
     """Anything that maps a 2-D feature array to a :class:`ModelOutput` in row order."""
