@@ -47,6 +47,7 @@ from airflow_provider_clarify.engine.model_transports import (
 if TYPE_CHECKING:
     import numpy as np
 
+
 @runtime_checkable
 class Predictor(Protocol):
     """Anything that maps a 2-D feature array to a :class:`ModelOutput` in row order."""
