@@ -360,3 +360,6 @@ class OutputLocation:
 
         info = self._resolved.filesystem.get_file_info(self._path_for(relpath))
         return info.type != pafs.FileType.NotFound
+
+
+__all__ = ["EngineIOError", "OutputLocation", "confined_relpath", "list_files", "open_input", "read_bytes"]

@@ -673,3 +673,13 @@ class ModelCodec:
         if len(output) != rows:
             raise PredictorError(f"The model returned {len(output)} predictions for {rows} records.")
         return check_model_output(output)
+
+
+__all__ = [
+    "DEFAULT_MAX_PAYLOAD_BYTES",
+    "ModelCodec",
+    "ModelOutput",
+    "ModelOutputError",
+    "PredictorError",
+    "check_model_output",
+]

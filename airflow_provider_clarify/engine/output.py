@@ -57,3 +57,6 @@ def dumps_analysis(analysis: dict, *, indent: int | None = 4) -> str:
 def write_analysis(output: Any, analysis: dict) -> str:
     """Atomically write ``analysis.json`` into ``output`` (an :class:`~.io.OutputLocation`); returns its URI."""
     return output.write_text(ANALYSIS_FILE, dumps_analysis(analysis) + "\n")
+
+
+__all__ = ["dumps_analysis", "write_analysis"]

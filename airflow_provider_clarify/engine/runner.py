@@ -646,3 +646,6 @@ def _write_report(location: io.OutputLocation, analysis: dict, config: dict, fil
         return
     html = render_report_html(json.loads(dumps_analysis(analysis)), config)
     location.write_text(file_name, html)
+
+
+__all__ = ["load_config", "run_analysis"]

@@ -248,6 +248,8 @@ def _describe_exit(code: int) -> str:
         elif -code == signal.SIGSEGV:
             hint = " - a native library crashed"
         return f"was killed by {name}{hint}"
+    if code == 128 + signal.SIGTERM:
+        return "stopped after SIGTERM (the task was stopped or the worker is shutting down)"
     return f"exited with status {code}"
 
 
@@ -491,3 +493,12 @@ def run_local_analysis(
         analysis_json_uri=payload.get("analysis_json_uri") or join(output_uri, ANALYSIS_FILE),
         duration_seconds=duration,
     )
+
+
+__all__ = [
+    "LocalAnalysisConfigError",
+    "LocalAnalysisError",
+    "LocalRunOutcome",
+    "resolve_local_model",
+    "run_local_analysis",
+]

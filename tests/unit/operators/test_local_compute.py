@@ -535,6 +535,24 @@ def test_child_handles_sigterm_even_when_the_worker_ignores_it(tmp_path):
     assert not out.exists() or not list(out.iterdir())  # nothing half-written
 
 
+def test_a_child_that_ignores_sigterm_is_killed_after_the_grace_period(tmp_path):
+    stubborn = "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); time.sleep(120)"
+    model = hostile_artifact(tmp_path, exec, stubborn)
+
+    with pytest.raises(LocalAnalysisError) as caught:
+        run_local_analysis(
+            model_config(),
+            str(GOLDEN_CSV),
+            str(tmp_path / "out"),
+            local_model=model,
+            timeout_seconds=3,
+            kill_grace_seconds=1,
+        )
+
+    assert "did not finish within 3 s" in str(caught.value)
+    assert caught.value.exit_code == -signal.SIGKILL  # SIGTERM was ignored, so SIGKILL followed
+
+
 def test_kms_keys_apply_to_every_s3_write(tmp_path, s3_bucket, moto_endpoint):
     config_key = "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-00000000c0f1"
     output_key = "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-0000000000a1"
