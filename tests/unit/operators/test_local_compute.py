@@ -449,6 +449,17 @@ def _features_model_config() -> dict:
     return config
 
 
+def test_a_library_of_the_engine_extra_missing_in_the_child_is_not_retried(tmp_path):
+    broken = "raise ModuleNotFoundError(\"No module named 'pyarrow'\", name='pyarrow')"
+    model = hostile_artifact(tmp_path, exec, broken)
+
+    with pytest.raises(LocalAnalysisConfigError) as caught:
+        run_local_analysis(model_config(), str(GOLDEN_CSV), str(tmp_path / "out"), local_model=model)
+
+    assert caught.value.field == "compute"
+    assert '"airflow-provider-clarify[engine]"' in str(caught.value)
+
+
 def test_unusable_model_output_is_not_retried(tmp_path):
     import numpy as np
 
