@@ -441,9 +441,10 @@ class ResponseParser:
         label = self._label_q.search(record) if self._label_q is not None else None
         prob = self._prob_q.search(record) if self._prob_q is not None else None
         if (self._label_q is not None and label is None) or (self._prob_q is not None and prob is None):
-            raise PredictorError(
-                f"predictor.label={self.label!r} / probability={self.probability!r} found nothing in the "
-                f"model's response record {json.dumps(record)[:200]}."
+            raise ModelOutputError(
+                f"a response record in which predictor.label={self.label!r} / "
+                f"probability={self.probability!r} found nothing ({json.dumps(record)[:200]})",
+                "Point predictor.label / predictor.probability (JMESPath) at the label and score of each record.",
             )
         return ("pair", label, prob)
 
@@ -452,7 +453,11 @@ class ResponseParser:
         try:
             records = [json.loads(line) for line in lines]
         except json.JSONDecodeError as exc:
-            raise PredictorError(f"The model's JSON Lines response is not valid JSON: {exc}") from exc
+            raise ModelOutputError(
+                f"output that could not be parsed: a JSON Lines response that is not valid JSON ({exc}; "
+                f"starts {text[:80]!r})",
+                f"Check predictor.accept_type ({self.accept_type!r}) against what the model answers.",
+            ) from exc
         if (
             len(records) == 1
             and isinstance(records[0], list)
@@ -466,7 +471,11 @@ class ResponseParser:
         try:
             document = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise PredictorError(f"The model's JSON response is not valid JSON: {exc}") from exc
+            raise ModelOutputError(
+                f"output that could not be parsed: a JSON response that is not valid JSON ({exc}; "
+                f"starts {text[:80]!r})",
+                f"Check predictor.accept_type ({self.accept_type!r}) against what the model answers.",
+            ) from exc
         if self._label_q is not None or self._prob_q is not None:
             labels = self._label_q.search(document) if self._label_q is not None else None
             probs = self._prob_q.search(document) if self._prob_q is not None else None
@@ -490,9 +499,10 @@ class ResponseParser:
                     document = document[key]
                     break
         if not isinstance(document, list):
-            raise PredictorError(
-                "The model's JSON response is not a list of records; set predictor.label / probability to "
-                "JMESPath expressions that give one value per record."
+            raise ModelOutputError(
+                "a JSON response that is not a list of records",
+                "Set predictor.label / predictor.probability to JMESPath expressions that give one value "
+                "per record.",
             )
         return [self._locate(r) for r in document]
 

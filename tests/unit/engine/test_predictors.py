@@ -379,3 +379,11 @@ def test_default_model_time_bound_is_minutes_not_six():
     assert source.timeout_seconds == 30
     assert source.retries == 2
     assert source.max_seconds_per_request < 100  # was 6 attempts x 60 s + back-off = 368 s
+
+
+def test_a_json_answer_that_is_not_json_is_an_unparseable_output_error():
+    with ModelServer(linear) as server:  # answers CSV whatever Accept says
+        predictor = HttpPredictor(server.url, accept_type="application/json", max_concurrency=1)
+        predictor.transport.headers["Accept"] = "text/csv"
+        with pytest.raises(ModelOutputError, match="could not be parsed.*not valid JSON.*accept_type"):
+            predictor.predict(FEATURES)
