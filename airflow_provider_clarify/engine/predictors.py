@@ -177,8 +177,14 @@ class RemotePredictor:
     def predict(self, features: np.ndarray) -> ModelOutput:
         requests = self.codec.requests(features)
         if self.max_concurrency > 1 and len(requests) > 1:
-            with ThreadPoolExecutor(max_workers=min(self.max_concurrency, len(requests))) as pool:
+            pool = ThreadPoolExecutor(max_workers=min(self.max_concurrency, len(requests)))
+            try:
                 answers = list(pool.map(self._call, requests))
+            except BaseException:
+                # A failed request or a stop (SIGTERM): do not wait for the requests still queued.
+                pool.shutdown(wait=False, cancel_futures=True)
+                raise
+            pool.shutdown()
         else:
             answers = [self._call(r) for r in requests]
         return self.codec.output(answers, len(features))

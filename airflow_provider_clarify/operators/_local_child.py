@@ -184,7 +184,10 @@ def main() -> int:
     except Terminated:
         log.warning("Stopped by SIGTERM; partial output removed.")
         _write_result(result_file, {"ok": False, "terminated": True, "error_type": "Terminated"})
-        return EXIT_TERMINATED
+        sys.stdout.flush()
+        sys.stderr.flush()
+        # Exit now: model requests still in flight on worker threads would otherwise be awaited.
+        os._exit(EXIT_TERMINATED)
     except BaseException as exc:
         traceback.print_exc(file=sys.stderr)
         _write_result(
