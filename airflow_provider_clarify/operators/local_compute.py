@@ -12,7 +12,16 @@ runs in ``python -m airflow_provider_clarify.operators._local_child``; whatever 
 process survives and fails the task with :class:`LocalAnalysisError` naming the exit code or
 signal and quoting the last lines the engine wrote to stderr. An optional address-space limit
 (``memory_limit_mb``) turns a runaway analysis into a ``MemoryError`` before the machine swaps, and
-``timeout_seconds`` kills a run that takes too long.
+``timeout_seconds`` stops a run that takes too long: SIGTERM, on which the child removes what it was
+writing and exits, then SIGKILL after ``kill_grace_seconds``.
+
+Before anything runs, :func:`run_local_analysis` checks the locations (no ``..`` in the output
+path), ``local_model`` (parsed into a :class:`~airflow_provider_clarify.analysis.model_source.ModelSource`)
+and that the ``engine`` extra is installed; each failure is a :class:`ClarifyConfigError`, which the
+operators fail without retries. Errors of the engine are classified by its hierarchy
+(:mod:`airflow_provider_clarify.engine.errors`): an ``EngineConfigError`` becomes
+:class:`LocalAnalysisConfigError` (not retried), anything else :class:`LocalAnalysisError`.
+``kms_key`` / ``output_kms_key`` encrypt the config and every result object written to S3 (SSE-KMS).
 
 Credentials for ``s3://`` come from the task's AWS connection (``endpoint_url`` included, so a
 local S3 such as MinIO or moto works) and reach the child on its standard input, never on its
