@@ -69,11 +69,13 @@ def write_local_atomic(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary sibling renamed into place (never half-written).
 
     Creates missing parent folders; on any failure the temporary file is removed and ``path`` keeps
-    its old content (or stays absent).
+    its old content (or stays absent). The file gets the mode a plain ``open()`` would give it
+    (``0o666`` less the umask, usually ``0644``), not the private ``0600`` of a temporary file.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, 0o666 & ~current_umask())
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
@@ -82,3 +84,17 @@ def write_local_atomic(path: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def current_umask() -> int:
+    """The process's umask, read without changing it where Linux exposes it (``/proc/self/status``)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)  # elsewhere: set and restore (the only portable way to read it)
+    os.umask(mask)
+    return mask

@@ -13,6 +13,9 @@ are honoured, as boto3 does.
 Writes go through :class:`OutputLocation`, which never leaves a half-written file behind: local data
 is written to a temporary sibling (``.tmp-<uuid>-<name>``) and renamed into place only once complete;
 on S3 it is buffered and uploaded in one request, so the final key appears whole or not at all.
+Every write stays inside the location (a relative name with ``..`` or an absolute one is refused),
+local files get the usual ``0644``-under-umask mode, and with a ``kms_key`` every S3 object is
+encrypted with SSE-KMS under that key.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
-from airflow_provider_clarify.engine.errors import EngineError
+from airflow_provider_clarify.engine.errors import EngineConfigError, EngineError
 
 if TYPE_CHECKING:
     import pyarrow.fs as pafs
@@ -212,19 +215,57 @@ def join_uri(base: str, relpath: str) -> str:
     return f"{base.rstrip('/')}/{relpath}" if relpath else base
 
 
+def is_plain_name(name: str) -> bool:
+    """Whether ``name`` is one file name: no path separator, not ``.``/``..``, no NUL, not empty."""
+    return (
+        isinstance(name, str)
+        and bool(name)
+        and name not in (".", "..")
+        and not any(c in name for c in ("/", "\\", "\0"))
+    )
+
+
+def confined_relpath(relpath: str, *, field: str = "output file") -> str:
+    """``relpath`` normalised, when it stays inside its folder; else :class:`EngineConfigError`.
+
+    Refused: absolute paths, ``..`` segments, backslashes and empty names, so no configuration value
+    (a report name, a file name built from one) can make the engine write outside its output location.
+    """
+    parts = relpath.split("/") if isinstance(relpath, str) else []
+    clean = [p for p in parts if p not in ("", ".")]
+    if (
+        not isinstance(relpath, str)
+        or relpath.startswith("/")
+        or not clean
+        or any(not is_plain_name(p) for p in clean)
+    ):
+        raise EngineConfigError(
+            f"{field} {relpath!r} would be written outside the output location; give a relative name "
+            "without '..', '\\' or a leading '/'.",
+            field=field,
+            value=relpath,
+            accepted="a relative file name inside the output location",
+        )
+    return "/".join(clean)
+
+
 class OutputLocation:
     """A folder (local path, ``file://`` or ``s3://`` prefix) that receives the engine's results.
 
     Every write is atomic: a temporary sibling is written completely and then renamed to its final
-    name, so a reader (or a failed run) never sees a half-written ``analysis.json``.
+    name, so a reader (or a failed run) never sees a half-written ``analysis.json``. Every write stays
+    inside the folder (:func:`confined_relpath`).
 
     :param uri: the output folder/prefix.
     :param storage_options: S3 settings (see the module docstring).
+    :param kms_key: KMS key id, ARN or alias: every S3 object is written with SSE-KMS under it
+        (``ServerSideEncryption="aws:kms"``, ``SSEKMSKeyId``). Ignored for local folders.
     """
 
-    def __init__(self, uri: str, storage_options: dict | None = None) -> None:
+    def __init__(self, uri: str, storage_options: dict | None = None, *, kms_key: str | None = None) -> None:
         self.uri = uri.rstrip("/") if uri not in ("/",) else uri
         self.storage_options = storage_options
+        self.kms_key = kms_key or None
         self._resolved = resolve(self.uri, storage_options)
 
     def __repr__(self) -> str:
@@ -232,10 +273,38 @@ class OutputLocation:
 
     def uri_for(self, relpath: str) -> str:
         """The URI (or local path) that ``relpath`` has under this location."""
-        return join_uri(self.uri, relpath)
+        return join_uri(self.uri, confined_relpath(relpath))
 
     def _path_for(self, relpath: str) -> str:
-        return join_uri(self._resolved.path, relpath)
+        return join_uri(self._resolved.path, confined_relpath(relpath))
+
+    def _put_s3(self, key_path: str, data: bytes) -> None:
+        """One PUT of the whole object; SSE-KMS through boto3 when a key is set (pyarrow's S3
+        filesystem cannot ask for SSE-KMS)."""
+        if self.kms_key is None:
+            with self._resolved.filesystem.open_output_stream(key_path) as stream:
+                stream.write(data)
+            return
+        import boto3
+
+        options = dict(self.storage_options or {})
+        endpoint = (
+            options.get("endpoint_url")
+            or os.environ.get("AWS_ENDPOINT_URL_S3")
+            or os.environ.get("AWS_ENDPOINT_URL")
+        )
+        client = boto3.client(
+            "s3",
+            endpoint_url=endpoint or None,
+            region_name=options.get("region_name"),
+            aws_access_key_id=options.get("aws_access_key_id"),
+            aws_secret_access_key=options.get("aws_secret_access_key"),
+            aws_session_token=options.get("aws_session_token"),
+        )
+        bucket, _, key = key_path.partition("/")
+        client.put_object(
+            Bucket=bucket, Key=key, Body=data, ServerSideEncryption="aws:kms", SSEKMSKeyId=self.kms_key
+        )
 
     @contextlib.contextmanager
     def open_atomic(self, relpath: str) -> Iterator[IO[bytes]]:
@@ -248,12 +317,13 @@ class OutputLocation:
         fs = self._resolved.filesystem
         final = self._path_for(relpath)
         if self._resolved.scheme == "s3":
+            from botocore.exceptions import BotoCoreError, ClientError
+
             buffer = _stdio.BytesIO()
             yield buffer
             try:
-                with fs.open_output_stream(final) as stream:
-                    stream.write(buffer.getvalue())
-            except OSError as exc:
+                self._put_s3(final, buffer.getvalue())
+            except (OSError, BotoCoreError, ClientError) as exc:
                 raise EngineIOError(f"Cannot write {self.uri_for(relpath)!r}: {exc}") from exc
             return
         parent, name = posixpath.split(final)
@@ -290,3 +360,6 @@ class OutputLocation:
 
         info = self._resolved.filesystem.get_file_info(self._path_for(relpath))
         return info.type != pafs.FileType.NotFound
+
+
+__all__ = ["EngineIOError", "OutputLocation", "confined_relpath", "list_files", "open_input", "read_bytes"]

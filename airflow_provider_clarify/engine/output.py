@@ -1,6 +1,6 @@
 """Serialising ``analysis.json`` the way the Clarify container does, and writing it atomically.
 
-Conventions (bias-metrics-and-shap.md §3.5, clarify-formats.md §5.2):
+Conventions (what the Clarify container writes; see ``docs/parity.md``):
 
 * numbers use Python's shortest round-trip representation (``0.1745562130177516``, ``0.0``); an
   integer stays an integer (the ``0`` of the "both infinite" rule is written ``0``);
@@ -57,3 +57,6 @@ def dumps_analysis(analysis: dict, *, indent: int | None = 4) -> str:
 def write_analysis(output: Any, analysis: dict) -> str:
     """Atomically write ``analysis.json`` into ``output`` (an :class:`~.io.OutputLocation`); returns its URI."""
     return output.write_text(ANALYSIS_FILE, dumps_analysis(analysis) + "\n")
+
+
+__all__ = ["dumps_analysis", "write_analysis"]

@@ -23,12 +23,16 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_clarify.analysis.errors import ClarifyConfigError
+from airflow_provider_clarify.analysis.model_source import ModelSource
 from airflow_provider_clarify.engine import datasets, io
+from airflow_provider_clarify.engine.errors import EngineConfigError
 from airflow_provider_clarify.engine.output import dumps_analysis, write_analysis
 from airflow_provider_clarify.engine.predictors import (
-    CallablePredictor,
     ModelOutput,
+    ModelOutputError,
+    Predictor,
     PredictorError,
+    predictor_for_source,
     predictor_from_config,
 )
 
@@ -44,10 +48,6 @@ PREDICTION_BATCH_ROWS = 100_000
 PREDICTED_LABEL_COLUMN = "predicted_label"
 BIAS_METHODS = ("pre_training_bias", "post_training_bias")
 EXPLAIN_METHODS = ("shap", "pdp")
-
-
-class AnalysisError(RuntimeError):
-    """The analysis could not be completed for a reason other than bad configuration."""
 
 
 # --------------------------------------------------------------------------------------------------
@@ -293,73 +293,34 @@ def _side_join(config: dict, joinsource: str | None, side_names: Sequence[str], 
 
 
 def build_predictor(
-    predictor: Any,
+    model: Any,
     config: dict,
     *,
     feature_names: Sequence[str],
-    model_url: str | None,
-    endpoint_url: str | None,
     storage_options: dict | None,
-) -> Any:
-    """The predictor to use: the one given (object, callable or URL), else the config's block."""
+    endpoint_url: str | None,
+) -> Predictor:
+    """The predictor of ``model`` (see :func:`run_analysis`), else of the config's ``predictor`` block."""
     block = _predictor_block(config)
-    if predictor is not None:
-        if isinstance(predictor, str):
-            return predictor_from_config(
-                block,
-                dataset_type=config.get("dataset_type"),
-                feature_names=feature_names,
-                endpoint_url=predictor,
-            )
-        if _is_engine_predictor(predictor):
-            if hasattr(predictor, "set_feature_names"):
-                predictor.set_feature_names(feature_names)
-            return predictor
-        if callable(predictor) or hasattr(predictor, "predict"):
-            return CallablePredictor(predictor, label_headers=block.get("label_headers"))
-        raise TypeError(
-            f"predictor must be a Predictor, a callable or a model-server URL, got {predictor!r}."
-        )
-    if model_url:
-        return predictor_from_config(
-            block,
-            dataset_type=config.get("dataset_type"),
-            feature_names=feature_names,
-            endpoint_url=model_url,
-        )
-    client = None
-    if block.get("endpoint_name") and endpoint_url:
-        import boto3
-
-        options = storage_options or {}
-        client = boto3.client(
-            "sagemaker-runtime",
-            endpoint_url=endpoint_url,
-            region_name=options.get("region_name"),
-            aws_access_key_id=options.get("aws_access_key_id"),
-            aws_secret_access_key=options.get("aws_secret_access_key"),
-            aws_session_token=options.get("aws_session_token"),
-        )
-    return predictor_from_config(
-        block,
-        dataset_type=config.get("dataset_type"),
-        feature_names=feature_names,
-        storage_options=storage_options,
-        client=client,
-    )
-
-
-def _is_engine_predictor(obj: Any) -> bool:
-    """An engine ``Predictor`` (``predict`` -> ModelOutput), not a scikit-learn style model."""
-    return callable(getattr(obj, "predict", None)) and not (
-        hasattr(obj, "predict_proba") or hasattr(obj, "fit")
-    )
+    common = {
+        "dataset_type": config.get("dataset_type"),
+        "feature_names": feature_names,
+        "storage_options": storage_options,
+        "endpoint_url": endpoint_url,
+    }
+    if model is not None and not isinstance(model, ModelSource | str | dict) and hasattr(model, "predict"):
+        source = ModelSource.from_callable(model, field_name="model")  # an engine Predictor or an estimator
+    else:
+        source = ModelSource.parse(model, field_name="model")
+    if source is None:
+        return predictor_from_config(block, **common)
+    return predictor_for_source(source, block, **common)
 
 
 def predicted_labels(
     model_output: ModelOutput, *, threshold: float, label_headers: Sequence | None, rows: int
 ) -> np.ndarray:
-    """Predicted labels for bias (bias-metrics-and-shap.md §2.7).
+    """Predicted labels for bias (see ``docs/bias-metrics.md``, "Predicted labels").
 
     Labels returned by the model are used as they are. One score per record: ``score > threshold``
     -> 1, else 0. Several scores: the ``label_headers`` entry of the highest score (first maximum),
@@ -400,7 +361,11 @@ def _labels_to_arrow(labels: np.ndarray) -> pa.Array:
 
 
 def predict_labels(resolved: ResolvedAnalysis, model: Any, config: dict) -> pa.Array:
-    """Run the model over the feature columns (streamed) and turn its outputs into labels."""
+    """Run the model over the feature columns (streamed) and turn its outputs into labels.
+
+    :raises ModelOutputError: the model returned non-finite or out-of-range scores, or output that
+        cannot be labels, naming the dataset records.
+    """
     import pyarrow as pa
 
     threshold = float(config.get("probability_threshold", DEFAULT_PROBABILITY_THRESHOLD))
@@ -408,25 +373,65 @@ def predict_labels(resolved: ResolvedAnalysis, model: Any, config: dict) -> pa.A
     label_headers = block.get("label_headers")
     parts = []
     announced = False
+    offset = 0
     for batch in resolved.data.batches(resolved.feature_columns, PREDICTION_BATCH_ROWS):
         features = datasets.features_to_numpy(batch)
-        model_output = model.predict(features)
+        try:
+            model_output = model.predict(features)
+        except ModelOutputError as exc:
+            raise exc.in_dataset(offset) from None
         if not announced and model_output.labels is None and model_output.scores is not None:
             if model_output.scores.shape[1] == 1:
                 log.info(
                     "We assume a prediction above %.3f indicates 1 and below or equal indicates 0.", threshold
                 )
             announced = True
-        parts.append(
-            _labels_to_arrow(
-                predicted_labels(
-                    model_output, threshold=threshold, label_headers=label_headers, rows=batch.num_rows
-                )
-            )
+        labels = predicted_labels(
+            model_output, threshold=threshold, label_headers=label_headers, rows=batch.num_rows
         )
+        if model_output.labels is not None:
+            _check_label_values(labels, config, offset)
+        parts.append(_labels_to_arrow(labels))
+        offset += batch.num_rows
     if not parts:
         raise datasets.DatasetError("The dataset has no rows.")
     return pa.chunked_array(parts).combine_chunks() if len(parts) > 1 else parts[0]
+
+
+def _check_label_values(labels: np.ndarray, config: dict, offset: int) -> None:
+    """Text predictions where the labels are numbers mean the model's output was not understood.
+
+    Without this check a model answering, say, an error page with status 200 would end in
+    "No Label values ... in the predicted Label Column" far from the cause.
+    """
+    if labels.dtype != object or not len(labels):
+        return
+    label_values = _listify(config.get("label_values_or_threshold"))
+    if not label_values or not all(_is_float(v) for v in label_values):
+        return  # text labels are legitimate predictions of a model with text classes
+    bad = [i for i, v in enumerate(labels.tolist()) if not _is_float(v)]
+    if not bad:
+        return
+    raise ModelOutputError(
+        f"output that could not be parsed as predictions for {len(bad)} record(s) (text where "
+        f"label_values_or_threshold {label_values!r} expects numbers)",
+        "Check predictor.accept_type (the format the model answers in) and predictor.label / "
+        "predictor.probability (where the label and score are in each answer).",
+        rows=bad,
+        values=[labels[r] for r in bad],
+        offset=offset,
+        unit="record",
+    )
+
+
+def _is_float(value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 # --------------------------------------------------------------------------------------------------
@@ -454,11 +459,11 @@ def run_analysis(
     analysis_config: Any,
     dataset: str | None = None,
     output: str | None = None,
-    predictor: Any = None,
     *,
-    endpoint_url: str | None = None,
+    model: ModelSource | str | dict | Any | None = None,
     storage_options: dict | None = None,
-    model_url: str | None = None,
+    endpoint_url: str | None = None,
+    output_kms_key: str | None = None,
 ) -> str:
     """Run the analyses of ``analysis_config`` on ``dataset`` and write the results under ``output``.
 
@@ -466,18 +471,25 @@ def run_analysis(
     :param dataset: local path, ``file://`` or ``s3://`` URI (file, folder or prefix of part files);
         default: the config's ``dataset_uri``.
     :param output: folder / prefix receiving ``analysis.json`` (local path, ``file://`` or ``s3://``).
-    :param predictor: the model for post-training bias without predicted labels, SHAP and PDP: an
-        engine ``Predictor``, a Python callable / scikit-learn style model, or the URL of an HTTP
-        server speaking the SageMaker hosting contract. Default: the config's ``predictor`` block.
-    :param endpoint_url: AWS endpoint URL (like the AWS CLI's ``--endpoint-url``) used for S3 (unless
-        ``storage_options`` has its own) and for SageMaker ``InvokeEndpoint``.
+    :param model: where predictions come from, for post-training bias without predicted labels, SHAP
+        and PDP: a :class:`~airflow_provider_clarify.analysis.model_source.ModelSource`, anything
+        :meth:`ModelSource.parse <airflow_provider_clarify.analysis.model_source.ModelSource.parse>`
+        accepts (an ``http(s)://`` URL of a server speaking the SageMaker hosting contract,
+        ``{"endpoint_name": ...}``, ``{"artifact": ..., "trust": True}``), a Python callable /
+        scikit-learn style estimator, or an engine ``Predictor``. Default: the config's
+        ``predictor.endpoint_name``. Request/response formats always come from the config's
+        ``predictor`` block.
     :param storage_options: S3 credentials/endpoint (``endpoint_url``, ``aws_access_key_id``,
         ``aws_secret_access_key``, ``aws_session_token``, ``region_name``).
-    :param model_url: URL of an HTTP model server (SageMaker hosting contract) to use instead of the
-        config's ``predictor.endpoint_name`` / ``model_name``.
+    :param endpoint_url: AWS endpoint URL (like the AWS CLI's ``--endpoint-url``) used for S3 (unless
+        ``storage_options`` has its own) and for SageMaker ``InvokeEndpoint``.
+    :param output_kms_key: KMS key (id, ARN or alias) for SSE-KMS of every object written to an
+        ``s3://`` output.
     :returns: the URI / path of the written ``analysis.json``.
-    :raises ClarifyConfigError: bad configuration or a dataset that does not match it.
-    :raises PredictorError: the model could not be called or answered wrongly.
+    :raises ClarifyConfigError: bad configuration or a dataset that does not match it (the engine's
+        :class:`~airflow_provider_clarify.engine.errors.EngineConfigError`, including
+        :class:`~airflow_provider_clarify.engine.model_codec.ModelOutputError` for unusable model output).
+    :raises PredictorError: the model could not be called (retryable).
     """
     storage_options = _merge_storage_options(storage_options, endpoint_url)
     config = load_config(analysis_config, storage_options)
@@ -490,8 +502,10 @@ def run_analysis(
         )
     if not output:
         raise ClarifyConfigError("No output location given: pass output= (or --output).", field="output")
-    location = io.OutputLocation(output, storage_options)
+    location = io.OutputLocation(output, storage_options, kms_key=output_kms_key)
     methods = config["methods"]
+    report = methods.get("report")
+    report_name = _report_file_name(report) if isinstance(report, dict) else None
 
     resolved = resolve_analysis(config, dataset_uri, storage_options)
     wants_bias = any(m in methods for m in BIAS_METHODS)
@@ -514,21 +528,20 @@ def run_analysis(
             field="facet",
         )
 
-    model = None
+    predictor = None
     if (wants_post and resolved.predicted_label is None) or wants_explain:
-        model = build_predictor(
-            predictor,
+        predictor = build_predictor(
+            model,
             config,
             feature_names=resolved.feature_columns,
-            model_url=model_url,
-            endpoint_url=endpoint_url,
             storage_options=storage_options,
+            endpoint_url=endpoint_url,
         )
     if wants_post and resolved.predicted_label is None:
         name = PREDICTED_LABEL_COLUMN
         while name in resolved.data.column_names:
             name = f"_{name}"
-        predictions = predict_labels(resolved, model, config)
+        predictions = predict_labels(resolved, predictor, config)
         resolved.data = datasets.ExtendedData(resolved.data, {name: predictions})
         resolved.predicted_label = name
 
@@ -536,11 +549,10 @@ def run_analysis(
     if wants_bias:
         analysis.update(_bias_sections(config, resolved))
     if wants_explain:
-        analysis["explanations"] = _explanations(config, resolved, model, location, storage_options)
+        analysis["explanations"] = _explanations(config, resolved, predictor, location, storage_options)
 
-    report = methods.get("report")
-    if isinstance(report, dict):
-        _write_report(location, analysis, config, report)
+    if report_name is not None:
+        _write_report(location, analysis, config, report_name)
     return write_analysis(location, analysis)
 
 
@@ -610,7 +622,21 @@ def _explanations(
     )
 
 
-def _write_report(location: io.OutputLocation, analysis: dict, config: dict, report: dict) -> None:
+def _report_file_name(report: dict) -> str:
+    """``methods.report.name`` + ``.html``: a plain file name, so the report stays in the output folder."""
+    name = str(report.get("name") or "report")
+    if not io.is_plain_name(name):
+        raise EngineConfigError(
+            f"methods.report.name {name!r} is not a plain file name: the report must stay in the output "
+            "folder. Use a name without '/', '\\' or '..', e.g. \"report\".",
+            field="methods.report.name",
+            value=name,
+            accepted="a file name without path separators or '..'",
+        )
+    return f"{name}.html"
+
+
+def _write_report(location: io.OutputLocation, analysis: dict, config: dict, file_name: str) -> None:
     try:
         from airflow_provider_clarify.engine.report import render_report_html
     except ModuleNotFoundError as exc:
@@ -618,6 +644,8 @@ def _write_report(location: io.OutputLocation, analysis: dict, config: dict, rep
             raise
         log.warning("methods.report is set but the report module is not available; no report written.")
         return
-    name = str(report.get("name") or "report")
     html = render_report_html(json.loads(dumps_analysis(analysis)), config)
-    location.write_text(f"{name}.html", html)
+    location.write_text(file_name, html)
+
+
+__all__ = ["load_config", "run_analysis"]

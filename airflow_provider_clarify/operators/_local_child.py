@@ -18,16 +18,21 @@ Run spec (all keys optional unless stated)::
       "output": "s3://... | file://... | /path",   # required
       "storage_options": {"endpoint_url", "aws_access_key_id", "aws_secret_access_key",
                           "aws_session_token", "region_name"},
-      "model": {"kind": "http", "url": "http://host:8080"}
-             | {"kind": "endpoint", "endpoint_name": "...", "target_model": ..., "custom_attributes": ...}
-             | {"kind": "artifact", "path": "/local/model.joblib", "format": "joblib" | "pickle",
-                "method": "auto" | "predict_proba" | "predict"},
+      "model": ModelSource.to_spec(),      # analysis/model_source.py; an artifact as a local path
+      "model_endpoint_url": "http://...",  # sagemaker-runtime endpoint of the AWS connection
+      "output_kms_key": "arn:aws:kms:...", # SSE-KMS for every object written to an s3:// output
       "memory_limit_bytes": 2147483648,
       "result_file": "/tmp/.../result.json"  # required: where the outcome is written
     }
 
 Credentials arrive on standard input only, never on the command line (which other users of the
 machine can read in the process table) and never in a file.
+
+SIGTERM (the parent stopping a run that timed out or whose task was killed) ends the run at once:
+the handler raises :class:`Terminated` in the engine, whose atomic writes remove their temporary
+files on the way out, so no half-written output is left; the child then exits with status
+``128 + SIGTERM``. The handler is installed explicitly because a worker that ignores SIGTERM
+would otherwise pass that disposition on to the child.
 """
 
 from __future__ import annotations
@@ -85,12 +90,39 @@ def _die_with_parent(parent_pid: int | None) -> None:
         os._exit(EXIT_BAD_SPEC)
 
 
+class Terminated(BaseException):
+    """Raised in the engine by SIGTERM: unwinds every ``with`` block (temporary files are removed)."""
+
+
+#: Exit status after SIGTERM, as a shell reports a process ended by it.
+EXIT_TERMINATED = 128 + 15
+
+
+def _install_sigterm_handler() -> None:
+    import signal
+
+    def terminate(signum: int, frame: Any) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second SIGTERM ends the process at once
+        raise Terminated(f"stopped by signal {signum}")
+
+    signal.signal(signal.SIGTERM, terminate)
+
+
 def _config_error_details(exc: BaseException) -> dict[str, Any]:
-    """Whether ``exc`` is a configuration/data error (the parent then fails without retries)."""
+    """Whether ``exc`` will fail the same way again (the parent then fails without retries).
+
+    Decided by the engine's error hierarchy: every :class:`ClarifyConfigError` (the engine's
+    ``EngineConfigError`` is one) is a configuration or data error; so is a missing library of the
+    ``engine`` extra.
+    """
     from airflow_provider_clarify.analysis.errors import ClarifyConfigError
+    from airflow_provider_clarify.engine._extra import engine_module_of, not_installed_error
 
     if isinstance(exc, ClarifyConfigError):
         return {"config_error": True, "field": exc.field}
+    package = engine_module_of(exc)
+    if package is not None:
+        return {"config_error": True, "field": "compute", "message": str(not_installed_error([package]))}
     return {"config_error": False}
 
 
@@ -99,128 +131,39 @@ def _write_result(path: str, payload: dict[str, Any]) -> None:
         json.dump(payload, handle)
 
 
-def _estimator_callable(model: Any, method: str) -> tuple[Any, list[str] | None]:
-    """Turn a scikit-learn style estimator into ``fn(features) -> scores or labels``.
-
-    ``auto`` prefers ``predict_proba``. A binary classifier whose classes are 0/1 (or False/True)
-    returns the probability of class 1 as one score per row, which is what Clarify expects from a
-    binary model: ``probability_threshold`` turns it into a label and SHAP explains that one
-    score. Other classifiers return every class probability, with ``classes_`` as label headers,
-    so the arg-max class becomes the predicted label. Without ``predict_proba`` (regressors,
-    some classifiers) ``predict`` is used.
-    """
-    import numpy as np
-
-    has_proba = callable(getattr(model, "predict_proba", None))
-    if method == "predict_proba" and not has_proba:
-        raise ValueError(
-            f"local_model.method is 'predict_proba' but {type(model).__name__} has no predict_proba; "
-            "use method='predict' or 'auto'"
-        )
-    if method == "predict" or not has_proba:
-        if not callable(getattr(model, "predict", None)):
-            raise ValueError(f"the loaded object ({type(model).__name__}) has no predict() method")
-
-        def predict(features: Any) -> Any:
-            return np.asarray(model.predict(features))
-
-        return predict, None
-
-    classes = list(getattr(model, "classes_", []))
-    binary_01 = len(classes) == 2 and [float(c) for c in classes if _is_number(c)] == [0.0, 1.0]
-    if binary_01:
-
-        def positive_score(features: Any) -> Any:
-            return np.asarray(model.predict_proba(features), dtype=np.float64)[:, 1]
-
-        return positive_score, None
-
-    def probabilities(features: Any) -> Any:
-        return np.asarray(model.predict_proba(features), dtype=np.float64)
-
-    return probabilities, [str(c) for c in classes] or None
-
-
-def _is_number(value: Any) -> bool:
-    try:
-        float(value)
-    except (TypeError, ValueError):
-        return False
-    return not isinstance(value, str)
-
-
-def _load_artifact(model_spec: dict) -> Any:
-    """Load a joblib/pickle file. This runs code from the file: the parent checked ``trust``."""
-    path = model_spec["path"]
-    fmt = model_spec.get("format", "joblib")
-    log.info("Loading %s model artifact %s (trusted by the DAG author)", fmt, path)
-    if fmt == "joblib":
-        import joblib
-
-        return joblib.load(path)
-    import pickle
-
-    with open(path, "rb") as handle:
-        return pickle.load(handle)  # the DAG author opted in: local_model["trust"]
-
-
-def _predictor_block(analysis_config: dict) -> dict:
-    block = analysis_config.get("predictor")
-    return dict(block) if isinstance(block, dict) else {}
-
-
-_SHADOW_ENDPOINT_KEYS = (
-    "model_name",
-    "instance_type",
-    "initial_instance_count",
-    "endpoint_name_prefix",
-    "accelerator_type",
-)
-
-
 def engine_arguments(spec: dict) -> dict[str, Any]:
-    """Keyword arguments of ``run_analysis`` for the run spec's model (none when no model is needed).
+    """Keyword arguments of ``run_analysis`` for the run spec."""
+    from airflow_provider_clarify.analysis.model_source import ModelSource
 
-    * artifact: an in-process ``CallablePredictor`` (no serialisation, so SHAP's many model calls are fast);
-    * HTTP: ``model_url`` - the engine builds its SageMaker-contract client with the feature names;
-    * endpoint: the config's ``predictor`` block names that endpoint (instead of a model that would
-      need a shadow endpoint), called with the connection's credentials and ``endpoint_url``.
-    """
-    model_spec = spec.get("model")
-    config = spec["analysis_config"]
-    if not model_spec:
-        return {"analysis_config": config}
-    kind = model_spec["kind"]
-    if kind == "artifact":
-        model = _load_artifact(model_spec)
-        fn, label_headers = _estimator_callable(model, model_spec.get("method", "auto"))
-        from airflow_provider_clarify.engine.predictors import CallablePredictor
+    arguments: dict[str, Any] = {
+        "analysis_config": spec["analysis_config"],
+        "dataset": spec.get("dataset"),
+        "output": spec["output"],
+        "storage_options": spec.get("storage_options") or None,
+        "output_kms_key": spec.get("output_kms_key") or None,
+    }
+    if spec.get("model"):
+        model = ModelSource.from_spec(spec["model"])
+        if model.kind == "artifact":  # loaded first: a broken model fails before any data is read
+            from airflow_provider_clarify.engine.predictors import artifact_predictor
 
-        headers = _predictor_block(config).get("label_headers") or label_headers
-        return {"analysis_config": config, "predictor": CallablePredictor(fn, label_headers=headers)}
-    if kind == "http":
-        return {"analysis_config": config, "model_url": model_spec["url"]}
-    if kind == "endpoint":
-        block = {k: v for k, v in _predictor_block(config).items() if k not in _SHADOW_ENDPOINT_KEYS}
-        block["endpoint_name"] = model_spec["endpoint_name"]
-        arguments: dict[str, Any] = {"analysis_config": {**config, "predictor": block}}
-        if model_spec.get("endpoint_url"):
-            arguments["endpoint_url"] = model_spec["endpoint_url"]
-        return arguments
-    raise ValueError(f"unknown model kind {kind!r}")
+            log.info("Loading %s model artifact %s (trusted by the DAG author)", model.format, model.artifact)
+            predictor_block = spec["analysis_config"].get("predictor")
+            arguments["model"] = artifact_predictor(
+                model, predictor_block if isinstance(predictor_block, dict) else None
+            )
+        else:
+            arguments["model"] = model
+        if model.kind == "endpoint" and spec.get("model_endpoint_url"):
+            arguments["endpoint_url"] = spec["model_endpoint_url"]
+    return arguments
 
 
 def run(spec: dict) -> str:
     """Run one analysis as described by ``spec``; returns the URI of the written ``analysis.json``."""
-    arguments = engine_arguments(spec)
     from airflow_provider_clarify.engine import run_analysis
 
-    return run_analysis(
-        dataset=spec.get("dataset"),
-        output=spec["output"],
-        storage_options=spec.get("storage_options") or None,
-        **arguments,
-    )
+    return run_analysis(**engine_arguments(spec))
 
 
 def main() -> int:
@@ -234,9 +177,17 @@ def main() -> int:
         print(f"local engine: could not read the run spec from stdin: {exc!r}", file=sys.stderr)
         return EXIT_BAD_SPEC
     _die_with_parent(spec.get("parent_pid"))
+    _install_sigterm_handler()
     try:
         _apply_memory_limit(spec.get("memory_limit_bytes"))
         analysis_json_uri = run(spec)
+    except Terminated:
+        log.warning("Stopped by SIGTERM; partial output removed.")
+        _write_result(result_file, {"ok": False, "terminated": True, "error_type": "Terminated"})
+        sys.stdout.flush()
+        sys.stderr.flush()
+        # Exit now: model requests still in flight on worker threads would otherwise be awaited.
+        os._exit(EXIT_TERMINATED)
     except BaseException as exc:
         traceback.print_exc(file=sys.stderr)
         _write_result(
@@ -246,7 +197,7 @@ def main() -> int:
                 "error_type": type(exc).__name__,
                 "error_module": type(exc).__module__,
                 "message": str(exc) or repr(exc),
-                **_config_error_details(exc),
+                **_config_error_details(exc),  # may replace the message (missing engine extra)
             },
         )
         return EXIT_ANALYSIS_FAILED

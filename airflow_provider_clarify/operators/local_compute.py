@@ -12,7 +12,16 @@ runs in ``python -m airflow_provider_clarify.operators._local_child``; whatever 
 process survives and fails the task with :class:`LocalAnalysisError` naming the exit code or
 signal and quoting the last lines the engine wrote to stderr. An optional address-space limit
 (``memory_limit_mb``) turns a runaway analysis into a ``MemoryError`` before the machine swaps, and
-``timeout_seconds`` kills a run that takes too long.
+``timeout_seconds`` stops a run that takes too long: SIGTERM, on which the child removes what it was
+writing and exits, then SIGKILL after ``kill_grace_seconds``.
+
+Before anything runs, :func:`run_local_analysis` checks the locations (no ``..`` in the output
+path), ``local_model`` (parsed into a :class:`~airflow_provider_clarify.analysis.model_source.ModelSource`)
+and that the ``engine`` extra is installed; each failure is a :class:`ClarifyConfigError`, which the
+operators fail without retries. Errors of the engine are classified by its hierarchy
+(:mod:`airflow_provider_clarify.engine.errors`): an ``EngineConfigError`` becomes
+:class:`LocalAnalysisConfigError` (not retried), anything else :class:`LocalAnalysisError`.
+``kms_key`` / ``output_kms_key`` encrypt the config and every result object written to S3 (SSE-KMS).
 
 Credentials for ``s3://`` come from the task's AWS connection (``endpoint_url`` included, so a
 local S3 such as MinIO or moto works) and reach the child on its standard input, never on its
@@ -25,6 +34,7 @@ module level.
 from __future__ import annotations
 
 import collections
+import dataclasses
 import json
 import logging
 import os
@@ -41,6 +51,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.providers.common.compat.sdk import AirflowException
 
 from airflow_provider_clarify.analysis.errors import ClarifyConfigError
+from airflow_provider_clarify.analysis.model_source import ModelSource, resolve_model_source
 from airflow_provider_clarify.locations import ANALYSIS_FILE, join, local_path, scheme
 
 if TYPE_CHECKING:
@@ -52,10 +63,6 @@ CHILD_MODULE = "airflow_provider_clarify.operators._local_child"
 STDERR_TAIL_LINES = 25
 #: Seconds between SIGTERM and SIGKILL when a run is stopped.
 KILL_GRACE_SECONDS = 5.0
-
-_ARTIFACT_FORMATS = ("joblib", "pickle")
-_ARTIFACT_METHODS = ("auto", "predict_proba", "predict")
-_EXPLAIN_METHODS = ("shap", "pdp", "asymmetric_shapley_value")
 
 
 class LocalAnalysisError(AirflowException):
@@ -113,7 +120,9 @@ class LocalRunOutcome:
 # Locations
 
 
-def _check_location(field: str, uri: Any) -> str:
+def _check_location(field: str, uri: Any, *, written: bool = False) -> str:
+    """``uri`` when compute='local' can use it; ``written``: it is an output folder, which must not
+    climb out of where it points (a templated ``..`` segment)."""
     if not isinstance(uri, str) or not uri.strip():
         raise ClarifyConfigError(
             f"{field} is {uri!r}; compute='local' needs an s3:// URI, a file:// URI or a local path",
@@ -129,6 +138,16 @@ def _check_location(field: str, uri: Any) -> str:
             value=uri,
             accepted="an s3:// URI, a file:// URI or a local path",
         )
+    path = uri.split("://", 1)[1] if "://" in uri else uri
+    if written and ".." in path.replace("\\", "/").split("/"):
+        raise ClarifyConfigError(
+            f"{field} {uri!r} has a '..' segment, so results would land outside the folder it names "
+            "(often a templated value such as {{ params.name }} that contains '../'). Give the output "
+            "folder without '..'.",
+            field=field,
+            value=uri,
+            accepted="an output location without '..' segments",
+        )
     return uri
 
 
@@ -140,141 +159,27 @@ def _uses_s3(*uris: str | None) -> bool:
 # Models
 
 
-def _needs_model(analysis_config: dict) -> bool:
-    """Whether the analysis calls a model (explanations, or post-training bias without predictions)."""
-    methods = analysis_config.get("methods") or {}
-    if any(key in methods for key in _EXPLAIN_METHODS):
-        return True
-    if "post_training_bias" in methods:
-        has_predictions = (
-            analysis_config.get("predicted_label") is not None
-            or analysis_config.get("predicted_label_dataset_uri") is not None
-        )
-        return not has_predictions
-    return False
+def resolve_local_model(local_model: Any, analysis_config: dict) -> ModelSource | None:
+    """Check the operators' ``local_model`` and return its :class:`ModelSource` (``None``: no model needed).
 
+    Accepted forms (see :class:`~airflow_provider_clarify.analysis.model_source.ModelSource`):
 
-def _bad_model(field: str, value: Any, accepted: str, message: str) -> ClarifyConfigError:
-    return ClarifyConfigError(message, field=field, value=value, accepted=accepted)
-
-
-def resolve_local_model(local_model: str | dict | None, analysis_config: dict) -> dict | None:
-    """Check ``local_model`` and turn it into the child's model spec (``None``: no model needed).
-
-    Accepted forms:
-
-    * ``"http://host:port"`` / ``{"url": "http://host:port"}``: a server speaking the SageMaker
-      hosting contract (``POST /invocations``). Request/response formats come from the config's
-      ``predictor`` block (``content_type``, ``accept_type``, ``label``, ``probability``, ...).
-    * ``{"endpoint_name": "name"}``: a deployed SageMaker endpoint, invoked with the task's AWS
-      connection. Without ``local_model``, ``predictor.endpoint_name`` of the config is used.
+    * ``"http://host:port"`` / ``{"url": "http://host:port", "timeout_seconds": 30, "retries": 2}``:
+      a server speaking the SageMaker hosting contract (``POST /invocations``). Request/response
+      formats come from the config's ``predictor`` block (``content_type``, ``accept_type``,
+      ``label``, ``probability``, ...).
+    * ``{"endpoint_name": "name", "timeout_seconds": ..., "retries": ...}``: a deployed SageMaker
+      endpoint, invoked with the task's AWS connection. Without ``local_model``,
+      ``predictor.endpoint_name`` of the config is used.
     * ``{"artifact": path_or_uri, "format": "joblib" | "pickle", "trust": True, "method": "auto"}``:
       a scikit-learn style estimator file. Loading it **runs code from the file**, hence ``trust``.
+
+    An in-process callable cannot be used here: the engine runs in a child process.
     """
-    predictor = analysis_config.get("predictor") if isinstance(analysis_config.get("predictor"), dict) else {}
-    needed = _needs_model(analysis_config)
-    accepted = (
-        "None, an http(s):// URL, {'url': ...}, {'endpoint_name': ...} or "
-        "{'artifact': path, 'format': 'joblib'|'pickle', 'trust': True}"
-    )
-    if local_model is None or local_model == "" or local_model == {}:
-        if not needed:
-            return None
-        if predictor.get("endpoint_name"):
-            return {"kind": "endpoint", "endpoint_name": predictor["endpoint_name"]}
-        raise _bad_model(
-            "local_model",
-            local_model,
-            accepted,
-            "this analysis needs model predictions (explanations, or post-training bias without a "
-            "predicted_label column), and compute='local' cannot create SageMaker shadow endpoints "
-            f"from predictor.model_name ({predictor.get('model_name')!r}). Pass local_model= a model "
-            "server URL, {'endpoint_name': ...} or {'artifact': ..., 'format': 'joblib', 'trust': True}, "
-            "or add a predicted_label column to the dataset.",
-        )
-    if isinstance(local_model, str):
-        local_model = {"url": local_model}
-    if not isinstance(local_model, dict):
-        raise _bad_model(
-            "local_model",
-            local_model,
-            accepted,
-            f"local_model must be a str or a dict, not {type(local_model).__name__}",
-        )
-    kinds = [key for key in ("url", "endpoint_name", "artifact") if local_model.get(key)]
-    if len(kinds) != 1:
-        raise _bad_model(
-            "local_model",
-            local_model,
-            accepted,
-            f"local_model must name exactly one of 'url', 'endpoint_name', 'artifact' (got {kinds or 'none'})",
-        )
-    kind = kinds[0]
-    allowed = {
-        "url": {"url"},
-        "endpoint_name": {"endpoint_name"},
-        "artifact": {"artifact", "format", "trust", "method"},
-    }[kind]
-    unknown = sorted(set(local_model) - allowed)
-    if unknown:
-        raise _bad_model(
-            f"local_model.{unknown[0]}",
-            local_model[unknown[0]],
-            ", ".join(sorted(allowed)),
-            f"local_model has unknown key(s) {unknown} for a {kind!r} model; accepted keys: {sorted(allowed)}",
-        )
-    if kind == "url":
-        url = local_model["url"]
-        if not isinstance(url, str) or scheme(url) not in ("http", "https"):
-            raise _bad_model(
-                "local_model.url",
-                url,
-                "an http:// or https:// URL of a server with POST /invocations",
-                f"local_model URL {url!r} must start with http:// or https://",
-            )
-        return {"kind": "http", "url": url.rstrip("/")}
-    if kind == "endpoint_name":
-        return {"kind": "endpoint", "endpoint_name": str(local_model["endpoint_name"])}
-    return _artifact_spec(local_model)
-
-
-def _artifact_spec(local_model: dict) -> dict:
-    artifact = local_model["artifact"]
-    if not isinstance(artifact, str):
-        raise _bad_model(
-            "local_model.artifact",
-            artifact,
-            "a local path, file:// or s3:// URI",
-            "artifact must be a string",
-        )
-    _check_location("local_model.artifact", artifact)
-    fmt = local_model.get("format", "joblib")
-    if fmt not in _ARTIFACT_FORMATS:
-        raise _bad_model(
-            "local_model.format",
-            fmt,
-            " or ".join(_ARTIFACT_FORMATS),
-            f"local_model.format {fmt!r} is not supported; use 'joblib' or 'pickle' "
-            "(or serve the model over HTTP and pass its URL)",
-        )
-    method = local_model.get("method", "auto")
-    if method not in _ARTIFACT_METHODS:
-        raise _bad_model(
-            "local_model.method",
-            method,
-            ", ".join(_ARTIFACT_METHODS),
-            f"local_model.method {method!r} is not supported",
-        )
-    if local_model.get("trust") is not True:
-        raise _bad_model(
-            "local_model.trust",
-            local_model.get("trust"),
-            "True",
-            f"loading a {fmt} file runs Python code stored in it. Only load artifacts your own "
-            "pipeline produced, then say so with local_model={'artifact': ..., 'format': "
-            f"'{fmt}', 'trust': True}}.",
-        )
-    return {"kind": "artifact", "artifact": artifact, "format": fmt, "method": method}
+    source = resolve_model_source(local_model, analysis_config, field_name="local_model")
+    if source is not None:
+        source.to_spec(field_name="local_model")  # refuses in-process objects before anything runs
+    return source
 
 
 # --------------------------------------------------------------------------------------------
@@ -352,6 +257,8 @@ def _describe_exit(code: int) -> str:
         elif -code == signal.SIGSEGV:
             hint = " - a native library crashed"
         return f"was killed by {name}{hint}"
+    if code == 128 + signal.SIGTERM:
+        return "stopped after SIGTERM (the task was stopped or the worker is shutting down)"
     return f"exited with status {code}"
 
 
@@ -363,12 +270,13 @@ def _drain(stream: Any, tail: collections.deque, logger: logging.Logger) -> None
     stream.close()
 
 
-def _stop(process: subprocess.Popen) -> None:
+def _stop(process: subprocess.Popen, grace_seconds: float = KILL_GRACE_SECONDS) -> None:
+    """SIGTERM (the child removes half-written files and exits), then SIGKILL after ``grace_seconds``."""
     if process.poll() is not None:
         return
     process.terminate()
     try:
-        process.wait(KILL_GRACE_SECONDS)
+        process.wait(grace_seconds)
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
@@ -383,7 +291,14 @@ def _child_environment() -> dict[str, str]:
     return env
 
 
-def _run_child(spec: dict, *, timeout_seconds: float | None, logger: logging.Logger, run_name: str) -> dict:
+def _run_child(
+    spec: dict,
+    *,
+    timeout_seconds: float | None,
+    kill_grace_seconds: float = KILL_GRACE_SECONDS,
+    logger: logging.Logger,
+    run_name: str,
+) -> dict:
     """Start the child, feed it ``spec``, stream its log, and return its result payload."""
     with tempfile.TemporaryDirectory(prefix="clarify-local-") as tmp:
         result_file = os.path.join(tmp, "result.json")
@@ -409,7 +324,7 @@ def _run_child(spec: dict, *, timeout_seconds: float | None, logger: logging.Log
             try:
                 code = process.wait(timeout_seconds)
             except subprocess.TimeoutExpired:
-                _stop(process)
+                _stop(process, kill_grace_seconds)
                 reader.join(5)
                 raise LocalAnalysisError(
                     f"Local Clarify analysis {run_name} did not finish within {timeout_seconds:g} s and was "
@@ -419,7 +334,7 @@ def _run_child(spec: dict, *, timeout_seconds: float | None, logger: logging.Log
                     stderr_tail="\n".join(tail),
                 ) from None
         except BaseException:
-            _stop(process)  # the task was killed or timed out: never leave the child running
+            _stop(process, kill_grace_seconds)  # the task was killed: never leave the child running
             raise
         reader.join(10)
         stderr_tail = "\n".join(tail)
@@ -432,7 +347,12 @@ def _run_child(spec: dict, *, timeout_seconds: float | None, logger: logging.Log
                     payload = {}
         if code == 0 and payload.get("ok"):
             return payload
-        if payload.get("ok") is False:
+        if payload.get("terminated"):
+            message = (
+                f"Local Clarify analysis {run_name}: the engine process was stopped by SIGTERM (the task "
+                "was stopped or the worker is shutting down); its partial output was removed."
+            )
+        elif payload.get("ok") is False:
             error_type = payload.get("error_type", "Exception")
             hint = ""
             if error_type == "MemoryError":
@@ -466,10 +386,13 @@ def run_local_analysis(
     aws_conn_id: str | None = "aws_default",
     region_name: str | None = None,
     verify: bool | str | None = None,
-    local_model: str | dict | None = None,
+    local_model: ModelSource | str | dict | None = None,
     run_name: str = "clarify-local",
     timeout_seconds: float | None = None,
     memory_limit_mb: int | None = None,
+    kms_key: str | None = None,
+    output_kms_key: str | None = None,
+    kill_grace_seconds: float = KILL_GRACE_SECONDS,
     logger: logging.Logger | None = None,
 ) -> LocalRunOutcome:
     """Run one Clarify analysis with the open engine in a child process.
@@ -478,7 +401,8 @@ def run_local_analysis(
     :param dataset_uri: dataset location (``s3://``, ``file://`` or a local path); ``None`` uses
         ``analysis_config["dataset_uri"]``.
     :param output_uri: output location (``s3://``, ``file://`` or a local path); receives
-        ``analysis_config.json``, ``analysis.json``, ``report.html`` and explanation files.
+        ``analysis_config.json``, ``analysis.json``, ``report.html`` and explanation files. Every
+        file is written inside it (a ``..`` segment is refused).
     :param aws_conn_id: AWS connection for ``s3://`` locations and SageMaker endpoints
         (its ``endpoint_url`` extra is honoured). Only read when something is on S3 or an endpoint is used.
     :param region_name: AWS region (default: the connection's).
@@ -487,9 +411,15 @@ def run_local_analysis(
     :param run_name: name of this run in logs and in the outcome (SageMaker mode's job name).
     :param timeout_seconds: stop the engine and fail after this many seconds (``None``: no limit).
     :param memory_limit_mb: cap the engine's address space (``RLIMIT_AS``); ``None``: no cap.
+    :param kms_key: KMS key for the uploaded ``analysis_config.json`` (SSE-KMS), as in SageMaker mode.
+    :param output_kms_key: KMS key for every result object written to an ``s3://`` output (SSE-KMS).
+    :param kill_grace_seconds: when the run is stopped (time-out, task killed), seconds between the
+        child's SIGTERM (it removes half-written files and exits) and SIGKILL.
     :param logger: where the engine's log lines go (the task log).
-    :raises ClarifyConfigError: bad locations or ``local_model``, before anything runs.
-    :raises LocalAnalysisError: the engine raised, crashed, was killed or timed out.
+    :raises ClarifyConfigError: bad locations or ``local_model``, or the ``engine`` extra is not
+        installed, before anything runs; also a configuration or data error the engine found
+        (:class:`LocalAnalysisConfigError`). Not worth retrying.
+    :raises LocalAnalysisError: the engine failed otherwise, crashed, was killed or timed out (retryable).
     """
     logger = logger or logging.getLogger(__name__)
     if not isinstance(analysis_config, dict):
@@ -499,7 +429,7 @@ def run_local_analysis(
             value=type(analysis_config).__name__,
             accepted="the analysis_config dict",
         )
-    output_uri = _check_location("s3_output_path", output_uri)
+    output_uri = _check_location("s3_output_path", output_uri, written=True)
     dataset_uri = dataset_uri or analysis_config.get("dataset_uri")
     dataset_uri = _check_location("s3_data_input_path", dataset_uri)
     if memory_limit_mb is not None and (not isinstance(memory_limit_mb, int) or memory_limit_mb < 256):
@@ -510,49 +440,59 @@ def run_local_analysis(
             accepted="None or an int >= 256 (MiB of address space; numeric libraries need ~1000+)",
         )
     model = resolve_local_model(local_model, analysis_config)
+    from airflow_provider_clarify.engine._extra import check_engine_installed
+
+    check_engine_installed(field="compute")  # before the config is written or the child started
 
     other_uris = [
         analysis_config.get("facet_dataset_uri"),
         analysis_config.get("predicted_label_dataset_uri"),
         ((analysis_config.get("methods") or {}).get("shap") or {}).get("baseline"),
-        model.get("artifact") if model else None,
+        model.artifact if model else None,
     ]
     spec: dict[str, Any] = {
         "analysis_config": analysis_config,
         "dataset": dataset_uri,
         "output": output_uri,
+        "output_kms_key": output_kms_key or None,
         "memory_limit_bytes": memory_limit_mb * 1024 * 1024 if memory_limit_mb else None,
     }
-    if _uses_s3(dataset_uri, output_uri, *other_uris) or (model and model["kind"] == "endpoint"):
+    uses_endpoint = model is not None and model.kind == "endpoint"
+    if _uses_s3(dataset_uri, output_uri, *other_uris) or uses_endpoint:
         aws = _aws_settings(aws_conn_id, region_name, verify)
         spec["storage_options"] = aws["storage_options"]
-        if model and model["kind"] == "endpoint":
-            model["endpoint_url"] = aws["runtime_endpoint_url"]
+        if uses_endpoint:
+            spec["model_endpoint_url"] = aws["runtime_endpoint_url"]
 
     from airflow_provider_clarify.hooks.clarify import ClarifyHook
 
     # Reads and writes the s3:// locations of this run (local paths need no AWS at all).
     hook = ClarifyHook(aws_conn_id=aws_conn_id, region_name=region_name, verify=verify)
     # analysis_config.json goes next to the output, as SageMaker mode uploads it there.
-    config_uri = hook.write_json(join(output_uri, "analysis_config.json"), analysis_config, indent=2)
+    config_uri = hook.write_json(
+        join(output_uri, "analysis_config.json"), analysis_config, indent=2, kms_key=kms_key or None
+    )
     logger.info("Local Clarify analysis %s: config written to %s", run_name, config_uri)
 
     with tempfile.TemporaryDirectory(prefix="clarify-model-") as workdir:
-        if model and model["kind"] == "artifact":
-            model = {
-                **model,
-                "path": _fetch_artifact(model["artifact"], workdir, hook),
-            }
-        spec["model"] = model
+        if model is not None and model.kind == "artifact":
+            model = dataclasses.replace(model, artifact=_fetch_artifact(model.artifact, workdir, hook))
+        spec["model"] = model.to_spec() if model is not None else None
         logger.info(
             "Local Clarify analysis %s: dataset %s -> %s (model: %s)",
             run_name,
             dataset_uri,
             output_uri,
-            _describe_model(model),
+            model.describe() if model is not None else "none needed",
         )
         started = time.monotonic()
-        payload = _run_child(spec, timeout_seconds=timeout_seconds, logger=logger, run_name=run_name)
+        payload = _run_child(
+            spec,
+            timeout_seconds=timeout_seconds,
+            kill_grace_seconds=kill_grace_seconds,
+            logger=logger,
+            run_name=run_name,
+        )
         duration = time.monotonic() - started
     logger.info("Local Clarify analysis %s finished in %.1f s: %s", run_name, duration, output_uri)
     return LocalRunOutcome(
@@ -564,11 +504,10 @@ def run_local_analysis(
     )
 
 
-def _describe_model(model: dict | None) -> str:
-    if not model:
-        return "none needed"
-    if model["kind"] == "http":
-        return f"HTTP {model['url']}"
-    if model["kind"] == "endpoint":
-        return f"SageMaker endpoint {model['endpoint_name']}"
-    return f"{model['format']} artifact {model['artifact']}"
+__all__ = [
+    "LocalAnalysisConfigError",
+    "LocalAnalysisError",
+    "LocalRunOutcome",
+    "resolve_local_model",
+    "run_local_analysis",
+]

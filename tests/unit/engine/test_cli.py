@@ -67,7 +67,19 @@ def test_cli_without_arguments_uses_the_container_paths(tmp_path):
 def test_cli_help_lists_the_options():
     result = _run("--help")
     assert result.returncode == 0
-    for option in ("--analysis-config", "--dataset", "--output", "--endpoint-url", "--model-url"):
+    for option in (
+        "--analysis-config",
+        "--dataset",
+        "--output",
+        "--endpoint-url",
+        "--model-url",
+        "--model-endpoint",
+        "--model-artifact",
+        "--trust-model-artifact",
+        "--model-timeout",
+        "--model-retries",
+        "--output-kms-key",
+    ):
         assert option in result.stdout
 
 
@@ -137,3 +149,69 @@ def test_cli_endpoint_url_reads_and_writes_s3(tmp_path, moto_endpoint, s3_client
     assert result.returncode == 0, result.stderr
     analysis = json.loads(s3_client.get_object(Bucket=s3_bucket, Key="results/analysis.json")["Body"].read())
     assert_section_matches(case["pre_training_bias_metrics"], analysis["pre_training_bias_metrics"])
+
+
+def _model_config(tmp_path) -> str:
+    config = dict(golden_case("sex_female")["analysis_config"], excluded_columns=["predicted"])
+    del config["predicted_label"]
+    config["methods"] = {"post_training_bias": {"methods": ["DPPL"]}}
+    return _write_config(tmp_path, config)
+
+
+def test_cli_model_timeout_and_retries_bound_a_hung_server(tmp_path):
+    import threading
+
+    release = threading.Event()
+
+    def hang(x):
+        release.wait(60)
+        return x[:, 6].astype(float)
+
+    with ModelServer(hang) as server:
+        try:
+            result = _run(
+                "--analysis-config",
+                _model_config(tmp_path),
+                "--dataset",
+                str(GOLDEN_CSV),
+                "--output",
+                str(tmp_path / "out"),
+                "--model-url",
+                server.url,
+                "--model-timeout",
+                "1",
+                "--model-retries",
+                "0",
+            )
+        finally:
+            release.set()
+        assert server.calls == 1  # no retry, as asked
+    assert result.returncode == cli.EXIT_MODEL
+    assert "did not answer within 1 s, 1 attempt(s)" in result.stderr
+    assert "--model-timeout" in result.stderr
+
+
+def test_cli_model_artifact_needs_trust(tmp_path):
+    result = _run(
+        "--analysis-config",
+        _model_config(tmp_path),
+        "--dataset",
+        str(GOLDEN_CSV),
+        "--output",
+        str(tmp_path / "out"),
+        "--model-artifact",
+        str(tmp_path / "model.joblib"),
+    )
+    assert result.returncode == cli.EXIT_CONFIG
+    assert "runs Python code" in result.stderr
+    assert "--trust-model-artifact" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_cli_without_a_model_names_the_model_options(tmp_path):
+    result = _run(
+        "--analysis-config", _model_config(tmp_path), "--dataset", str(GOLDEN_CSV), "--output", str(tmp_path)
+    )
+    assert result.returncode == cli.EXIT_CONFIG
+    assert "--model-url" in result.stderr
+    assert "--endpoint-url" not in result.stderr  # the S3 / AWS endpoint option is not a model option

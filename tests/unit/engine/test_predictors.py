@@ -5,14 +5,17 @@ import json
 import numpy as np
 import pytest
 
-from airflow_provider_clarify.engine import predictors
+from airflow_provider_clarify.analysis.model_source import ModelSource
+from airflow_provider_clarify.engine import model_codec as codec
+from airflow_provider_clarify.engine.errors import EngineConfigError
+from airflow_provider_clarify.engine.model_codec import ModelOutputError, plan_requests
 from airflow_provider_clarify.engine.predictors import (
     CallablePredictor,
     HttpPredictor,
     ModelOutput,
     PredictorError,
     SageMakerEndpointPredictor,
-    plan_requests,
+    predictor_for_source,
     predictor_from_config,
 )
 from tests.support.model_server import ModelServer
@@ -138,17 +141,17 @@ def test_http_json_records_template_with_features_kvp():
 
 
 def test_request_serializer_templates():
-    serializer = predictors.RequestSerializer(
+    serializer = codec.RequestSerializer(
         "application/json", '{"x": $record}', '{"n": $feature_names, "v": $features, "b": ${b}}', ["a", "b"]
     )
     assert serializer.one_record_per_request
     record = serializer.records(np.array([[1.5, None]], dtype=object))[0]
     assert json.loads(serializer.payload([record])) == {"x": {"n": ["a", "b"], "v": [1.5, None], "b": None}}
-    csv_serializer = predictors.RequestSerializer("text/csv")
+    csv_serializer = codec.RequestSerializer("text/csv")
     rows = np.array([[1, "a,b", None, float("nan")]], dtype=object)
     assert csv_serializer.payload(csv_serializer.records(rows)) == b'1,"a,b",,\n'
     with pytest.raises(PredictorError, match=r"placeholder \$features"):
-        predictors.RequestSerializer("application/jsonlines", '{"x": 1}')
+        codec.RequestSerializer("application/jsonlines", '{"x": 1}')
 
 
 def test_multiclass_labels_list_takes_the_label_of_the_highest_score():
@@ -170,14 +173,14 @@ def test_multiclass_labels_list_takes_the_label_of_the_highest_score():
 
 
 def test_csv_response_with_label_and_probability_indices():
-    parser = predictors.ResponseParser("text/csv", label=0, probability=1)
+    parser = codec.ResponseParser("text/csv", label=0, probability=1)
     labels, scores = parser.parse(b"1,0.9\n0,0.2\n", 2)
     assert labels == [1.0, 0.0]
     assert scores == [0.9, 0.2]
-    labels, scores = predictors.ResponseParser("text/csv").parse(b"0.1,0.2,0.3\n", 3)  # one line, 3 records
+    labels, scores = codec.ResponseParser("text/csv").parse(b"0.1,0.2,0.3\n", 3)  # one line, 3 records
     assert labels is None
     assert scores == [0.1, 0.2, 0.3]
-    labels, scores = predictors.ResponseParser("text/csv", probability=0).parse(b'"[0.2, 0.8]"\n', 1)
+    labels, scores = codec.ResponseParser("text/csv", probability=0).parse(b'"[0.2, 0.8]"\n', 1)
     assert scores == [[0.2, 0.8]]
 
 
@@ -266,20 +269,121 @@ def test_sagemaker_model_error_becomes_a_predictor_error():
         SageMakerEndpointPredictor("ep", client=client).predict(FEATURES)
 
 
-def test_predictor_from_config_refuses_model_name_and_missing_blocks():
-    with pytest.raises(PredictorError, match="shadow"):
+def test_predictor_from_config_refuses_model_name_and_missing_blocks_as_config_errors():
+    with pytest.raises(EngineConfigError, match="shadow") as caught:
         predictor_from_config(
             {"model_name": "m", "instance_type": "ml.m5.large", "initial_instance_count": 1}
         )
-    with pytest.raises(PredictorError, match="no model is given"):
+    assert caught.value.field == "predictor.model_name"
+    assert "--model-url" in str(caught.value)
+    assert "--endpoint-url" not in str(caught.value)  # the CLI's model option is --model-url
+    with pytest.raises(EngineConfigError, match="no model is given"):
         predictor_from_config({})
-    http = predictor_from_config(
-        {"endpoint_name": "e", "content_type": "application/jsonlines", "content_template": "$features"},
-        endpoint_url="http://127.0.0.1:1",
-    )
+
+
+def test_predictor_for_source_uses_the_block_formats_with_any_transport():
+    block = {"endpoint_name": "e", "content_type": "application/jsonlines", "content_template": "$features"}
+    http = predictor_for_source(ModelSource.http("http://127.0.0.1:1", timeout_seconds=7, retries=1), block)
     assert isinstance(http, HttpPredictor)
     assert http.content_type == "application/jsonlines"
+    assert http.transport.timeout_seconds == 7
+    assert http.transport.retry.total == 1
 
 
 def test_model_output_length():
     assert len(ModelOutput(None, np.array([1, 2, 3]))) == 3
+
+
+# --- unusable model output (issue 11 item 2) -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -float("inf")])
+def test_non_finite_scores_name_the_rows_and_values(bad):
+    def model(x):
+        scores = x[:, 0] * 0.1
+        scores[[1, 3]] = bad
+        return scores
+
+    with pytest.raises(ModelOutputError) as caught:
+        CallablePredictor(model).predict(FEATURES)
+    assert caught.value.rows == [1, 3]
+    assert "non-finite" in str(caught.value)
+    assert "row 1" in str(caught.value)
+    assert "row 3" in str(caught.value)
+    assert isinstance(caught.value, EngineConfigError)  # the same model fails the same way: not retried
+
+    with ModelServer(model) as server, pytest.raises(ModelOutputError, match="non-finite") as caught:
+        HttpPredictor(server.url).predict(FEATURES)
+    assert caught.value.rows == [1, 3]
+
+
+def test_predict_proba_outside_zero_one_is_refused():
+    from airflow_provider_clarify.engine.predictors import estimator_callable
+
+    class Broken:
+        classes_ = np.array([0, 1])
+
+        def predict_proba(self, x):
+            return np.column_stack([1 - x[:, 0], x[:, 0]])  # 1.0, 3.0, 5.0, 7.0: not probabilities
+
+    fn, headers, probabilities = estimator_callable(Broken())
+    with pytest.raises(ModelOutputError, match=r"outside \[0, 1\]") as caught:
+        CallablePredictor(fn, label_headers=headers, probabilities=probabilities).predict(FEATURES)
+    assert caught.value.rows == [1, 2, 3]  # row 0 scores exactly 1.0
+    assert caught.value.values == [3.0, 5.0, 7.0]
+
+
+def test_text_where_scores_are_located_is_a_parse_error():
+    with ModelServer(lambda x: np.array(["<html>oops</html>"] * len(x), dtype=object)) as server:
+        with pytest.raises(ModelOutputError, match="could not be parsed as scores"):
+            HttpPredictor(server.url, probability=0).predict(FEATURES)
+
+
+def test_nested_values_are_not_labels():
+    out = ModelOutput(None, np.array([{"a": 1}, "x"], dtype=object))
+    with pytest.raises(ModelOutputError, match="could not be parsed as predicted labels") as caught:
+        codec.check_model_output(out)
+    assert caught.value.rows == [0]
+
+
+# --- time-outs and retries (issue 11 item 9) -----------------------------------------------------------
+
+
+def test_a_hung_server_fails_after_the_configured_attempts():
+    import threading
+
+    release = threading.Event()
+
+    def hang(x):
+        release.wait(30)
+        return x[:, 0]
+
+    with ModelServer(hang) as server:
+        source = ModelSource.parse({"url": server.url, "timeout_seconds": 0.5, "retries": 1})
+        predictor = predictor_for_source(source, {})
+        try:
+            with pytest.raises(
+                PredictorError, match=r"did not answer within 0.5 s, 2 attempt\(s\)"
+            ) as caught:
+                predictor.predict(FEATURES)
+        finally:
+            release.set()
+        assert server.calls == 2  # the first attempt and one retry, then it gave up
+    assert "timeout_seconds" in str(caught.value)
+    assert "--model-timeout" in str(caught.value)
+    assert source.max_seconds_per_request == pytest.approx(2 * 0.5 + 0.5)
+
+
+def test_default_model_time_bound_is_minutes_not_six():
+    source = ModelSource.http("http://127.0.0.1:1")
+    assert source.timeout_seconds == 30
+    assert source.retries == 2
+    assert source.max_seconds_per_request < 100  # was 6 attempts x 60 s + back-off = 368 s
+
+
+def test_a_json_answer_that_is_not_json_is_an_unparseable_output_error():
+    with ModelServer(linear) as server:  # answers CSV whatever Accept says
+        predictor = HttpPredictor(server.url, accept_type="application/json", max_concurrency=1)
+        predictor.transport.headers["Accept"] = "text/csv"
+        with pytest.raises(ModelOutputError, match="could not be parsed.*not valid JSON.*accept_type"):
+            predictor.predict(FEATURES)

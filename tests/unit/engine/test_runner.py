@@ -10,7 +10,8 @@ import pytest
 
 from airflow_provider_clarify.analysis.errors import ClarifyConfigError
 from airflow_provider_clarify.engine import run_analysis
-from airflow_provider_clarify.engine.predictors import ModelOutput, PredictorError
+from airflow_provider_clarify.engine.errors import EngineConfigError
+from airflow_provider_clarify.engine.predictors import ModelOutput, ModelOutputError, PredictorError
 from airflow_provider_clarify.engine.runner import predicted_labels
 from tests.support.model_server import ModelServer
 from tests.unit.engine.golden import GOLDEN_CSV, assert_section_matches, golden_case, golden_cases
@@ -87,7 +88,7 @@ def test_predictions_from_an_in_process_model_match_the_prediction_column(tmp_pa
         calls.append(len(features))
         return features[:, 6].astype(float)  # sex, age, job, housing, credit_amount, duration, score
 
-    result = _read(run_analysis(config, str(GOLDEN_CSV), str(tmp_path), predictor=model))
+    result = _read(run_analysis(config, str(GOLDEN_CSV), str(tmp_path), model=model))
     assert calls == [2000]
     case = golden_case("sex_female")
     assert_section_matches(
@@ -100,7 +101,7 @@ def test_predictions_from_an_http_model_server_in_one_request(tmp_path):
     del config["predicted_label"]
     config["excluded_columns"] = ["predicted"]
     with ModelServer(lambda x: x[:, 6].astype(float)) as server:
-        result = _read(run_analysis(config, str(GOLDEN_CSV), str(tmp_path), model_url=server.url))
+        result = _read(run_analysis(config, str(GOLDEN_CSV), str(tmp_path), model=server.url))
         assert server.calls == 1
         assert server.records == 2000
     case = golden_case("age_over_50")
@@ -120,7 +121,7 @@ def test_probability_threshold_matches_a_thresholded_column(tmp_path, rows):
     del model["predicted_label"]
     model["excluded_columns"] = ["predicted", "pred08"]
     expected = _read(run_analysis(column, path, str(tmp_path / "column")))
-    got = _read(run_analysis(model, path, str(tmp_path / "model"), predictor=lambda x: x[:, 6].astype(float)))
+    got = _read(run_analysis(model, path, str(tmp_path / "model"), model=lambda x: x[:, 6].astype(float)))
     assert got == expected
     dppl = expected["post_training_bias_metrics"]["facets"]["sex"][0]["metrics"][2]
     assert dppl["name"] == "DPPL"
@@ -137,7 +138,7 @@ def test_multiclass_scores_take_the_label_header_of_the_highest_score(tmp_path):
         score = x[:, 6].astype(float)
         return np.column_stack([1 - score, score])
 
-    result = _read(run_analysis(config, str(GOLDEN_CSV), str(tmp_path), predictor=model))
+    result = _read(run_analysis(config, str(GOLDEN_CSV), str(tmp_path), model=model))
     case = golden_case("housing_two_values")
     assert_section_matches(
         case["post_training_bias_metrics"], result["post_training_bias_metrics"], skip=("FT",)
@@ -162,7 +163,7 @@ def test_a_model_answering_the_wrong_number_of_predictions_fails_clearly(tmp_pat
     config = _config("sex_female")
     del config["predicted_label"]
     with pytest.raises(PredictorError, match="returned 1999 predictions for 2000 records"):
-        run_analysis(config, str(GOLDEN_CSV), str(tmp_path), predictor=lambda x: np.zeros(len(x) - 1))
+        run_analysis(config, str(GOLDEN_CSV), str(tmp_path), model=lambda x: np.zeros(len(x) - 1))
     assert not (tmp_path / "analysis.json").exists()
 
 
@@ -305,7 +306,7 @@ def test_report_is_written_next_to_analysis_json(tmp_path):
 def test_post_training_without_predictions_or_model_explains_the_fix(tmp_path):
     config = _config("sex_female")
     del config["predicted_label"]
-    with pytest.raises(PredictorError, match="no model is given"):
+    with pytest.raises(EngineConfigError, match="no model is given"):
         run_analysis(config, str(GOLDEN_CSV), str(tmp_path))
 
 
@@ -339,10 +340,127 @@ def test_a_given_http_predictor_learns_the_feature_names_for_json_templates(tmp_
             record_template="$features_kvp",
             probability="predictions[*].score",
         )
-        result = _read(run_analysis(config, str(GOLDEN_CSV), str(tmp_path), predictor=predictor))
+        result = _read(run_analysis(config, str(GOLDEN_CSV), str(tmp_path), model=predictor))
     assert seen[0][:2] == ["male", 37.0]  # {"sex": "male", "age": 37, ...} in model-input order
     case = golden_case("age_over_50")
     expected = case["post_training_bias_metrics"]
     got = {m["name"]: m["value"] for m in result["post_training_bias_metrics"]["facets"]["age"][0]["metrics"]}
     want = {m["name"]: m["value"] for m in expected["facets"]["age"][0]["metrics"] if m["name"] in got}
     assert got == pytest.approx(want, rel=1e-9)
+
+
+# --- unusable model output gives an error, never a "fair" verdict (issue 11 item 2) -----------------------
+
+
+def _model_config(name: str = "sex_female") -> dict:
+    config = _config(name)
+    del config["predicted_label"]
+    config["excluded_columns"] = ["predicted"]
+    config["methods"] = {"post_training_bias": {"methods": ["DPPL", "DI"]}}
+    return config
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+def test_non_finite_scores_fail_bias_naming_the_dataset_records(tmp_path, bad):
+    def model(features):
+        scores = features[:, 6].astype(float)
+        scores[[5, 1700]] = bad
+        return scores
+
+    with pytest.raises(ModelOutputError) as caught:
+        run_analysis(_model_config(), str(GOLDEN_CSV), str(tmp_path / "out"), model=model)
+    assert caught.value.rows == [5, 1700]
+    assert "record 5" in str(caught.value)
+    assert "record 1700" in str(caught.value)
+    assert not (tmp_path / "out" / "analysis.json").exists()
+
+
+def test_all_nan_scores_over_http_are_not_a_fair_verdict(tmp_path):
+    with ModelServer(lambda x: np.full(len(x), np.nan)) as server:
+        with pytest.raises(ModelOutputError, match="non-finite"):
+            run_analysis(_model_config(), str(GOLDEN_CSV), str(tmp_path / "out"), model=server.url)
+    assert not (tmp_path / "out" / "analysis.json").exists()
+
+
+def test_unparseable_model_output_says_so(tmp_path):
+    """An error page answered with status 200 used to end as "No Label values ... in the predicted Label Column"."""
+    with ModelServer(lambda x: np.array(["<html>error</html>"] * len(x), dtype=object)) as server:
+        with pytest.raises(ModelOutputError, match="could not be parsed as predictions") as caught:
+            run_analysis(_model_config(), str(GOLDEN_CSV), str(tmp_path / "out"), model=server.url)
+    assert caught.value.rows[:3] == [0, 1, 2]
+    assert "<html>error</html>" in str(caught.value)
+    assert "accept_type" in str(caught.value)
+
+
+def test_non_finite_scores_fail_shap(tmp_path):
+    config = _config("sex_female")
+    config["excluded_columns"] = ["predicted"]
+    config["methods"] = {
+        "shap": {"baseline": [["male", 30, "skilled", "own", 2000, 12, 0.5]], "num_samples": 20}
+    }
+    config.pop("predicted_label", None)
+
+    def model(features):
+        scores = np.asarray(features[:, 6], dtype=float)
+        scores[np.asarray(features[:, 1], dtype=float) > 70] = np.inf
+        return scores
+
+    with pytest.raises(ModelOutputError, match="non-finite"):
+        run_analysis(config, str(GOLDEN_CSV), str(tmp_path / "out"), model=model)
+    assert not (tmp_path / "out" / "analysis.json").exists()
+
+
+# --- every write stays in the output folder (issue 11 item 7) ----------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["../../escaped", "/tmp/abs", "a/b", ".."])
+def test_report_name_cannot_leave_the_output_folder(tmp_path, name):
+    config = _config("amount_threshold_label")
+    config["methods"]["report"] = {"name": name}
+    out = tmp_path / "deep" / "out"
+    with pytest.raises(ClarifyConfigError) as caught:
+        run_analysis(config, str(GOLDEN_CSV), str(out))
+    assert caught.value.field == "methods.report.name"
+    assert not list(tmp_path.rglob("*.html"))
+    assert not (out / "analysis.json").exists()  # refused before any work
+
+
+def test_output_location_refuses_escaping_names(tmp_path):
+    from airflow_provider_clarify.engine.io import OutputLocation
+
+    location = OutputLocation(str(tmp_path / "out"))
+    for name in ("../x.json", "a/../../x.json", "/etc/x", "a\\..\\x"):
+        with pytest.raises(ClarifyConfigError):
+            location.write_text(name, "{}")
+    assert location.write_text("explanations/./ok.json", "{}").endswith("explanations/ok.json")
+    assert not (tmp_path / "x.json").exists()
+
+
+# --- SSE-KMS for every S3 write (issue 11 item 6) ----------------------------------------------------------
+
+
+def test_output_kms_key_encrypts_every_s3_object(tmp_path, s3_options, s3_client, s3_bucket):
+    key_id = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    config = _config("amount_threshold_label")
+    config["methods"]["report"] = {"name": "report"}
+    run_analysis(
+        config, str(GOLDEN_CSV), f"s3://{s3_bucket}/kms", storage_options=s3_options, output_kms_key=key_id
+    )
+    keys = [o["Key"] for o in s3_client.list_objects_v2(Bucket=s3_bucket, Prefix="kms/")["Contents"]]
+    assert sorted(keys) == ["kms/analysis.json", "kms/report.html"]
+    for key in keys:
+        head = s3_client.head_object(Bucket=s3_bucket, Key=key)
+        assert head["ServerSideEncryption"] == "aws:kms", key
+        assert head["SSEKMSKeyId"] == key_id, key
+
+
+def test_local_output_files_get_the_umask_mode(tmp_path):
+    import os
+
+    config = _config("amount_threshold_label")
+    config["methods"]["report"] = {"name": "report"}
+    run_analysis(config, str(GOLDEN_CSV), str(tmp_path / "out"))
+    umask = os.umask(0o022)
+    os.umask(umask)
+    for path in (tmp_path / "out").iterdir():
+        assert path.stat().st_mode & 0o777 == 0o666 & ~umask, path.name
