@@ -113,7 +113,7 @@ def test_shap_and_pdp_runs_log_records_explained(tmp_path, caplog):
         },
     }
     with progress.using(progress.Reporter(interval=30, clock=FakeClock(step=60))):
-        run_analysis(config, str(GOLDEN_CSV), str(tmp_path), predictor=lambda x: x[:, 0] / 100)
+        run_analysis(config, str(GOLDEN_CSV), str(tmp_path), model=lambda x: x[:, 0] / 100)
     logged = lines(caplog)
     assert any(m.startswith("Kernel SHAP: 2,000 of 2,000 records (100%), ") for m in logged)
     assert any(m.startswith("Kernel SHAP: 2,000 records done in ") for m in logged)
