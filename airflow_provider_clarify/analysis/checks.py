@@ -55,6 +55,7 @@ defines, ``bias_drift_check``; a rule that spans all facets and found nothing is
 
 from __future__ import annotations
 
+import difflib
 import json
 import math
 import re
@@ -62,6 +63,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
+from airflow_provider_clarify.analysis.constants import POST_TRAINING_METRICS, PRE_TRAINING_METRICS
 from airflow_provider_clarify.analysis.errors import ClarifyConfigError, short_repr
 from airflow_provider_clarify.analysis.results import AnalysisResult, MetricRow
 
@@ -77,8 +79,10 @@ __all__ = [
     "check_bias_drift",
     "check_feature_attribution_drift",
     "check_thresholds",
+    "known_metric",
     "ndcg",
     "parse_thresholds",
+    "validate_rule_scopes",
 ]
 
 #: ``constraint_check_type`` values of Model Monitor's constraint_violations.json (§6.7).
@@ -119,6 +123,83 @@ _SPEC_HELP = (
     "(lower, upper) with None for an open side, an interval text such as '(0.8, 1.25]', a Threshold, "
     "a dict with keys lower/upper/lower_inclusive/upper_inclusive/facet/group/stage, or a list of these"
 )
+
+
+#: The bias metrics a threshold may name, per stage (the engine's registry; a test ties them together).
+METRIC_STAGES: dict[str, str] = {
+    **{name: "pre_training" for name in PRE_TRAINING_METRICS},
+    **{name: "post_training" for name in POST_TRAINING_METRICS},
+}
+#: Long names (analysis.json ``description`` without the abbreviation), for "did you mean" hints.
+METRIC_LONG_NAMES: dict[str, str] = {
+    "Class Imbalance": "CI",
+    "Difference in Positive Proportions in Labels": "DPL",
+    "Kullback-Liebler Divergence": "KL",
+    "Jensen-Shannon Divergence": "JS",
+    "L-p Norm": "LP",
+    "Total Variation Distance": "TVD",
+    "Kolmogorov-Smirnov Distance": "KS",
+    "Conditional Demographic Disparity in Labels": "CDDL",
+    "Difference in Positive Proportions in Predicted Labels": "DPPL",
+    "Disparate Impact": "DI",
+    "Difference in Conditional Acceptance": "DCA",
+    "Difference in Conditional Rejection": "DCR",
+    "Recall Difference": "RD",
+    "Specificity Difference": "SD",
+    "Difference in Acceptance Rates": "DAR",
+    "Difference in Rejection Rates": "DRR",
+    "Accuracy Difference": "AD",
+    "Conditional Demographic Disparity in Predicted Labels": "CDDPL",
+    "Treatment Equality": "TE",
+    "Flip Test": "FT",
+    "Generalized Entropy": "GE",
+}
+
+
+def _squash(text: str) -> str:
+    """Lower case without separators: ``"Disparate Impact"``, ``"disparate_impact"`` -> ``disparateimpact``."""
+    return re.sub(r"[^a-z0-9]", "", text.lower())
+
+
+_SQUASHED_LONG_NAMES = {_squash(long): short for long, short in METRIC_LONG_NAMES.items()}
+_SQUASHED_LONG_NAMES["kullbackleibler"] = "KL"  # the correct spelling of smclarify's "Liebler"
+
+
+def did_you_mean(text: str, choices: Iterable[str]) -> str | None:
+    """The closest of ``choices`` to ``text`` (case-insensitive), or ``None`` when nothing is close."""
+    options = list(dict.fromkeys(str(c) for c in choices))
+    by_lower = {c.lower(): c for c in options}
+    if text.lower() in by_lower:
+        return by_lower[text.lower()]
+    close = difflib.get_close_matches(text.lower(), list(by_lower), n=1, cutoff=0.6)
+    return by_lower[close[0]] if close else None
+
+
+def known_metric(name: str, field_path: str = "thresholds") -> str:
+    """The registered short name of bias metric ``name`` (case-insensitive), else a ClarifyConfigError.
+
+    Long names (``"disparate_impact"``, ``"Disparate Impact (DI)"``) and near misses (``"DIX"``) are
+    refused with the short name to use: a misspelled metric would otherwise match no row and be
+    reported as "missing" (or ignored with ``on_missing="ignore"``).
+    """
+    upper = name.strip().upper()
+    if upper in METRIC_STAGES:
+        return upper
+    suggestion = _SQUASHED_LONG_NAMES.get(_squash(name))
+    abbreviation = re.search(r"\(([A-Za-z]+)\)\s*$", name)
+    if suggestion is None and abbreviation and abbreviation.group(1).upper() in METRIC_STAGES:
+        suggestion = abbreviation.group(1).upper()
+    if suggestion is None:
+        suggestion = did_you_mean(upper, METRIC_STAGES)
+    hint = f"; did you mean {suggestion}?" if suggestion else ""
+    accepted = "a bias metric's short name: " + ", ".join(METRIC_STAGES)
+    raise ClarifyConfigError(
+        f"{field_path}: unknown bias metric {name!r}{hint} Thresholds use the short names of "
+        f"analysis.json ({', '.join(METRIC_STAGES)}).",
+        field=field_path,
+        value=name,
+        accepted=accepted,
+    )
 
 
 def _spec_error(field_path: str, value: Any, message: str, accepted: str = _SPEC_HELP) -> ClarifyConfigError:
@@ -221,6 +302,7 @@ class Threshold:
         where = f"thresholds.{self.metric}"
         if not isinstance(self.metric, str) or not self.metric.strip():
             raise _spec_error("thresholds", self.metric, "a metric name is required", "a name such as 'DI'")
+        object.__setattr__(self, "metric", known_metric(self.metric, where))
         lower = _bound_number(self.lower, f"{where}.lower", side="lower")
         upper = _bound_number(self.upper, f"{where}.upper", side="upper")
         object.__setattr__(self, "lower", lower)
@@ -239,6 +321,14 @@ class Threshold:
                 raise _spec_error(where, self.bound_text, "this interval is empty; no value can pass")
         if self.stage is not None:
             _check_choice(f"{where}.stage", self.stage, _STAGES)
+            metric_stage = METRIC_STAGES[self.metric]
+            if self.stage != metric_stage:
+                raise _spec_error(
+                    f"{where}.stage",
+                    self.stage,
+                    f"{self.metric} is a {metric_stage} metric, so this rule could never match",
+                    f"{metric_stage!r} or None",
+                )
         for name in ("facet", "group"):
             value = getattr(self, name)
             if value is not None and not isinstance(value, str):
@@ -723,6 +813,67 @@ def _row_value_text(row: MetricRow) -> str:
     return f"error ({row.error})" if row.value is None else _num(row.value)
 
 
+def validate_rule_scopes(
+    result: AnalysisResult | Mapping[str, Any],
+    rules: Iterable[Threshold],
+    *,
+    policy: CheckPolicy | Mapping[str, Any] | None = None,
+) -> None:
+    """Refuse rules whose facet or group does not exist in ``result`` (a misspelling, not a finding).
+
+    Checked against the facets and groups of the bias stages the result holds (a rule for a stage the
+    result lacks is left to the ``on_missing`` policy). An unknown facet is always a
+    :class:`ClarifyConfigError` with the closest facet; an unknown group too, except under
+    ``on_missing="ignore"`` when no group matches it case-insensitively (a group that did not occur in
+    this run's data is then a note, as before).
+    """
+    analysis = _as_result(result)
+    base_policy = CheckPolicy.coerce(policy)
+    groups: dict[tuple[str, str], set[str]] = {}
+    for row in analysis.metrics_table():
+        groups.setdefault((row.stage, row.facet), set()).add(row.group)
+    stages = {stage for stage, _ in groups}
+    for rule in rules:
+        scope_stages = stages if rule.stage is None else stages & {rule.stage}
+        if not scope_stages or (rule.facet is None and rule.group is None):
+            continue
+        where = f"thresholds.{rule.metric}"
+        facets = sorted({facet for stage, facet in groups if stage in scope_stages})
+        if rule.facet is not None and rule.facet not in facets:
+            suggestion = did_you_mean(rule.facet, facets)
+            hint = f"; did you mean {suggestion!r}?" if suggestion else ""
+            raise ClarifyConfigError(
+                f"{where}.facet: facet {rule.facet!r} is not in the analysis result{hint} Its facets: "
+                f"{facets}.",
+                field=f"{where}.facet",
+                value=rule.facet,
+                accepted=f"one of {facets}",
+            )
+        known = sorted(
+            {
+                group
+                for (stage, facet), names in groups.items()
+                if stage in scope_stages and (rule.facet is None or facet == rule.facet)
+                for group in names
+            }
+        )
+        if rule.group is None or rule.group in known:
+            continue
+        same_but_case = [g for g in known if g.strip().lower() == rule.group.strip().lower()]
+        if rule.policy(base_policy).on_missing == "ignore" and not same_but_case:
+            continue
+        suggestion = same_but_case[0] if same_but_case else did_you_mean(rule.group, known)
+        hint = f"; did you mean {suggestion!r}?" if suggestion else ""
+        facet_text = f"facet {rule.facet!r}" if rule.facet is not None else "any facet"
+        raise ClarifyConfigError(
+            f"{where}.group: group {rule.group!r} is not a group of {facet_text} in the analysis "
+            f"result{hint} Groups (value_or_threshold): {known}.",
+            field=f"{where}.group",
+            value=rule.group,
+            accepted=f"one of {known}",
+        )
+
+
 def check_thresholds(
     result: AnalysisResult | Mapping[str, Any],
     thresholds: Mapping[str, Any] | Iterable[Threshold | Mapping[str, Any]],
@@ -731,11 +882,14 @@ def check_thresholds(
 ) -> CheckOutcome:
     """Check every bias metric row that a rule governs (the most specific matching rule wins).
 
-    A rule that matches no row at all reports ``missing`` (unless its policy ignores it).
+    A rule that matches no row at all reports ``missing`` (unless its policy ignores it). A rule
+    whose facet or group is not in the result raises :class:`ClarifyConfigError` (see
+    :func:`validate_rule_scopes`).
     """
     analysis = _as_result(result)
     rules = parse_thresholds(thresholds)
     base_policy = CheckPolicy.coerce(policy)
+    validate_rule_scopes(analysis, rules, policy=base_policy)
     tally = _Tally()
     matched_rules: set[int] = set()
     for row in analysis.metrics_table():

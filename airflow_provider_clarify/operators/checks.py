@@ -36,6 +36,7 @@ from airflow_provider_clarify.analysis.checks import (
     CheckPolicy,
     Violation,
     check_analysis,
+    known_metric,
     parse_thresholds,
 )
 from airflow_provider_clarify.analysis.errors import ClarifyConfigError
@@ -180,6 +181,8 @@ class ClarifyCheckOperator(AwsBaseOperator[ClarifyHook]):
         """Fail at DAG import for mistakes visible before rendering (templated values wait for execute)."""
         if self.thresholds is not None and not has_template(self.thresholds):
             parse_thresholds(self.thresholds)
+        elif self.thresholds is not None:
+            _check_literal_metric_names(self.thresholds)
         if self.policy is not None and not has_template(self.policy):
             CheckPolicy.coerce(self.policy)
         if not isinstance(self.drift_tolerance, int | float) or not 0 <= self.drift_tolerance < float("inf"):
@@ -295,16 +298,19 @@ class ClarifyCheckOperator(AwsBaseOperator[ClarifyHook]):
             baseline = self._read(existing_baseline, "baseline") if existing_baseline else None
             if existing_baseline:
                 self.log.info("Checking drift against the baseline %s", existing_baseline)
-            outcome = check_analysis(
-                result,
-                thresholds=cfg["rules"],
-                baseline=baseline,
-                policy=cfg["policy"],
-                drift_tolerance=self.drift_tolerance,
-                drift_metrics=self.drift_metrics,
-                drift_neutral_values=self.drift_neutral_values,
-                ndcg_threshold=self.ndcg_threshold,
-            )
+            try:
+                outcome = check_analysis(
+                    result,
+                    thresholds=cfg["rules"],
+                    baseline=baseline,
+                    policy=cfg["policy"],
+                    drift_tolerance=self.drift_tolerance,
+                    drift_metrics=self.drift_metrics,
+                    drift_neutral_values=self.drift_neutral_values,
+                    ndcg_threshold=self.ndcg_threshold,
+                )
+            except ClarifyConfigError as err:  # a facet/group the result does not have: nothing written
+                raise ClarifyCheckError(f"Invalid ClarifyCheckOperator argument: {err}") from err
             if outcome.checked == 0:
                 self.log.warning(
                     "The check compared nothing: no rule matched a metric of %s and the baseline shares no "
@@ -372,6 +378,20 @@ class ClarifyCheckOperator(AwsBaseOperator[ClarifyHook]):
                 violation_report_uri=summary[XCOM_VIOLATION_REPORT],
             )
         return summary
+
+
+def _check_literal_metric_names(thresholds: Any) -> None:
+    """Metric names that are already literal in a spec whose bounds hold Jinja (dict keys are never
+    rendered): a misspelled name fails at DAG import even when the bounds come from a template."""
+    if isinstance(thresholds, Mapping):
+        for name in thresholds:
+            if isinstance(name, str) and not has_template(name):
+                known_metric(name, f"thresholds.{name}")
+    elif isinstance(thresholds, list | tuple):
+        for index, item in enumerate(thresholds):
+            name = item.get("metric") if isinstance(item, Mapping) else None
+            if isinstance(name, str) and not has_template(name):
+                known_metric(name, f"thresholds[{index}].metric")
 
 
 class ClarifyCheckBranchOperator(ClarifyCheckOperator, BaseBranchOperator):

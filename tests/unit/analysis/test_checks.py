@@ -254,22 +254,96 @@ def test_missing_metric_is_a_violation_unless_ignored():
     assert check_thresholds(doc, {"DPPL": {"lower": -0.1, "upper": 0.1, "on_missing": "ignore"}}).passed
 
 
-def test_missing_facet_or_group_is_reported_for_the_scoped_rule():
+def test_a_rule_for_a_metric_the_result_lacks_is_reported_missing():
     doc = one("DI", 1.0)
-    outcome = check_thresholds(
-        doc,
-        {
-            "DI": [
-                Threshold("DI", lower=0.8, facet="age"),
-                Threshold("DI", lower=0.8, facet="sex", group="male"),
-            ]
-        },
-    )
-    assert [(v.facet, v.group, v.reason) for v in outcome.violations] == [
-        ("age", None, "missing"),
-        ("sex", "male", "missing"),
+    outcome = check_thresholds(doc, {"DI": (0.8, 1.25), "DPPL": {"upper": 0.1, "facet": "sex"}})
+    assert [(v.metric, v.facet, v.group, v.reason) for v in outcome.violations] == [
+        ("DPPL", "sex", None, "missing")
     ]
-    assert outcome.violations[1].to_model_monitor()["facet_value"] == "male"
+    assert outcome.violations[0].to_model_monitor()["facet_value"] == "*"
+
+
+def test_unknown_facet_or_group_is_a_config_error_with_the_closest_name():
+    doc = one("DI", 1.0)
+    with pytest.raises(
+        ClarifyConfigError, match=r"facet 'Sex' is not in the analysis result; did you mean 'sex'"
+    ) as info:
+        check_thresholds(doc, {"DI": Threshold("DI", lower=0.8, facet="Sex")})
+    assert info.value.field == "thresholds.DI.facet"
+    with pytest.raises(
+        ClarifyConfigError, match=r"group 'Female' is not a group of facet 'sex'.*did you mean 'female'"
+    ):
+        check_thresholds(doc, {"DI": {"lower": 0.8, "facet": "sex", "group": "Female"}})
+    with pytest.raises(ClarifyConfigError, match=r"group 'male'"):
+        check_thresholds(doc, {"DI": {"lower": 0.8, "group": "male"}})
+
+
+def test_on_missing_ignore_hides_an_absent_group_but_not_a_misspelled_one():
+    doc = one("DI", 1.0)
+    absent = {"DI": {"lower": 0.8, "facet": "sex", "group": "other", "on_missing": "ignore"}}
+    outcome = check_thresholds(doc, absent)
+    assert outcome.passed
+    assert outcome.notes == ("ignored missing metric DI (facet=sex, group=other)",)
+    with pytest.raises(ClarifyConfigError, match="did you mean 'female'"):
+        check_thresholds(doc, {"DI": {"lower": 0.8, "group": "FEMALE "}}, policy={"on_missing": "ignore"})
+    with pytest.raises(ClarifyConfigError, match="did you mean 'sex'"):
+        check_thresholds(doc, {"DI": {"lower": 0.8, "facet": "sexe"}}, policy={"on_missing": "ignore"})
+
+
+@pytest.mark.parametrize(
+    ("name", "suggestion"),
+    [
+        ("DIX", "DI"),
+        ("disparate_impact", "DI"),
+        ("Disparate Impact (DI)", "DI"),
+        ("difference_in_positive_proportions_in_predicted_labels", "DPPL"),
+        ("kullback_leibler", "KL"),
+        ("DPPLL", "DPPL"),
+    ],
+)
+def test_unknown_metric_names_are_refused_with_the_short_name(name, suggestion):
+    with pytest.raises(
+        ClarifyConfigError, match=rf"unknown bias metric .*did you mean {suggestion}\?"
+    ) as info:
+        parse_thresholds({name: (0.8, 1.25)})
+    assert info.value.field == f"thresholds.{name}"
+    with pytest.raises(ClarifyConfigError, match=rf"did you mean {suggestion}\?"):
+        check_thresholds(one("DI", 1.0), {name: (0.8, 1.25)}, policy={"on_missing": "ignore"})
+
+
+def test_a_name_far_from_every_metric_lists_the_known_ones():
+    with pytest.raises(ClarifyConfigError, match=r"unknown bias metric 'accuracy'.*\(CI, DPL") as info:
+        parse_thresholds([{"metric": "accuracy", "upper": 1}])
+    assert "did you mean" not in str(info.value)
+
+
+def test_metric_names_are_case_insensitive_and_canonical():
+    rules = parse_thresholds({"di": (0.8, 1.25), " dppl ": (-0.1, 0.1)})
+    assert [r.metric for r in rules] == ["DI", "DPPL"]
+    assert (
+        check_thresholds(
+            analysis(post={"sex": {"female": [_metric("DI", 0.9), _metric("DPPL", 0.0)]}}), rules
+        ).checked
+        == 2
+    )
+
+
+def test_metric_lists_agree_with_the_engine_registry():
+    from airflow_provider_clarify.analysis.checks import METRIC_LONG_NAMES, METRIC_STAGES
+    from airflow_provider_clarify.engine.bias.registry import POST_TRAINING_METRICS, PRE_TRAINING_METRICS
+
+    engine = {spec.name: "pre_training" for spec in PRE_TRAINING_METRICS} | {
+        spec.name: "post_training" for spec in POST_TRAINING_METRICS
+    }
+    assert engine == METRIC_STAGES
+    descriptions = {spec.description for spec in (*PRE_TRAINING_METRICS, *POST_TRAINING_METRICS)}
+    assert {f"{long} ({short})" for long, short in METRIC_LONG_NAMES.items()} == descriptions
+
+
+def test_a_stage_scope_the_metric_never_has_is_refused():
+    with pytest.raises(ClarifyConfigError, match="CI is a pre_training metric") as info:
+        parse_thresholds({"CI": {"upper": 0.3, "stage": "post_training"}})
+    assert info.value.field == "thresholds.CI.stage"
 
 
 # ---- scopes -----------------------------------------------------------------------------------------
@@ -290,12 +364,14 @@ def test_most_specific_rule_governs_a_row():
 
 def test_stage_scope_limits_a_rule():
     doc = analysis(
-        pre={"sex": {"female": [_metric("CI", 0.5)]}}, post={"sex": {"female": [_metric("CI", 0.0)]}}
+        pre={"sex": {"female": [_metric("CI", 0.5)]}}, post={"sex": {"female": [_metric("DPPL", 0.5)]}}
     )
     assert kinds(check_thresholds(doc, {"CI": {"upper": 0.3, "stage": "pre_training"}})) == [
         ("CI", "out_of_bounds")
     ]
-    assert check_thresholds(doc, {"CI": {"upper": 0.3, "stage": "post_training"}}).passed
+    assert kinds(check_thresholds(doc, {"DPPL": {"upper": 0.3, "stage": "post_training"}})) == [
+        ("DPPL", "out_of_bounds")
+    ]
 
 
 def test_rules_as_a_flat_list():

@@ -373,6 +373,65 @@ def test_invalid_rendered_argument_fails_without_retry(tmp_path):
         run(op)
 
 
+@pytest.mark.parametrize("name", ["DIX", "disparate_impact"])
+def test_a_misspelled_metric_fails_at_dag_import(name):
+    for thresholds in (
+        {name: (0.8, 1.25)},
+        {name: ("{{ params.di_min }}", None)},  # bounds templated, the name is still literal
+        [{"metric": name, "lower": 0.8, "on_missing": "ignore"}],
+    ):
+        with pytest.raises(ClarifyConfigError, match="did you mean DI"):
+            ClarifyCheckOperator(
+                task_id="gate",
+                analysis_result_uri="s3://b/k",
+                thresholds=thresholds,
+                policy={"on_missing": "ignore"},
+            )
+
+
+def test_a_templated_metric_name_fails_before_any_file_is_written(tmp_path):
+    result = write_result(tmp_path / "run1", BIASED)
+    report = result / "constraint_violations.json"
+    report.write_text("the real report")
+    op = ClarifyCheckOperator(
+        task_id="gate",
+        analysis_result_uri=str(result),
+        thresholds=[{"metric": "{{ params.metric }}", "lower": 0.8}],
+        policy={"on_missing": "ignore"},
+    )
+    op.render_template_fields({"params": {"metric": "DIX"}})
+    ti = RecordingTI()
+    with pytest.raises(ClarifyCheckError, match="did you mean DI"):
+        op.execute({"ti": ti})
+    assert report.read_text() == "the real report"
+    assert ti.pushed == {}
+
+
+def test_an_unknown_facet_or_group_fails_before_any_file_is_written(tmp_path):
+    result = write_result(tmp_path / "run1", BIASED)
+    registry = tmp_path / "registry" / "baseline.json"
+    for rule, message in (
+        ({"lower": 0.8, "facet": "gender"}, r"facet 'gender' is not in the analysis result"),
+        ({"lower": 0.8, "facet": "sex", "group": "Female"}, r"group 'Female'.*did you mean 'female'"),
+    ):
+        op = ClarifyCheckOperator(
+            task_id="gate",
+            analysis_result_uri=str(result),
+            thresholds={"DPPL": (-0.1, 0.1), "DI": rule},
+            registered_baseline_uri=str(registry),
+            skip_check=False,
+            supplied_baseline_constraints=str(result),
+            register_new_baseline=True,
+        )
+        ti = RecordingTI()
+        with pytest.raises(ClarifyCheckError, match=message) as info:
+            op.execute({"ti": ti})
+        assert isinstance(info.value.__cause__, ClarifyConfigError)
+        assert not (result / "constraint_violations.json").exists()
+        assert not registry.exists()
+        assert ti.pushed == {}
+
+
 def test_branch_operator_chooses_by_outcome(tmp_path):
     fair = write_result(tmp_path / "fair", FAIR)
     biased = write_result(tmp_path / "biased", BIASED)
