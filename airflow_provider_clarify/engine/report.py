@@ -24,6 +24,7 @@ from __future__ import annotations
 import html
 import json
 import math
+from collections.abc import Sequence
 from typing import Any
 
 DEFAULT_TITLE = "Analysis Report"
@@ -480,8 +481,12 @@ def _summary(analysis: dict, config: dict, flagged: int, total: int) -> str:
     )
 
 
-def render_report_html(analysis: dict, analysis_config: dict) -> str:
-    """The report as one self-contained HTML document (see the module docstring)."""
+def render_report_html(analysis: dict, analysis_config: dict, extra_sections: Sequence[str] = ()) -> str:
+    """The report as one self-contained HTML document (see the module docstring).
+
+    ``extra_sections``: pre-rendered, escaped HTML ``<section>`` fragments appended after the bias,
+    SHAP and PDP sections (confidence intervals and the intersectional scan, engine/uncertainty_report.py).
+    """
     config = analysis_config or {}
     report = (config.get("methods") or {}).get("report") or {}
     title = report.get("title") or DEFAULT_TITLE
@@ -491,6 +496,7 @@ def render_report_html(analysis: dict, analysis_config: dict) -> str:
         bias,
         _shap_section(analysis, config),
         _pdp_section(analysis),
+        *extra_sections,
     ]
     config_json = json.dumps(config, indent=2, sort_keys=False, default=str)
     sections.append(

@@ -31,6 +31,7 @@ from airflow_provider_clarify.engine.predictors import (
     PredictorError,
     predictor_from_config,
 )
+from airflow_provider_clarify.engine.uncertainty import AuditExtras, report_sections, write_sidecars
 
 if TYPE_CHECKING:
     import numpy as np
@@ -459,6 +460,8 @@ def run_analysis(
     endpoint_url: str | None = None,
     storage_options: dict | None = None,
     model_url: str | None = None,
+    confidence_intervals: Any = None,
+    intersections: Any = None,
 ) -> str:
     """Run the analyses of ``analysis_config`` on ``dataset`` and write the results under ``output``.
 
@@ -475,6 +478,11 @@ def run_analysis(
         ``aws_secret_access_key``, ``aws_session_token``, ``region_name``).
     :param model_url: URL of an HTTP model server (SageMaker hosting contract) to use instead of the
         config's ``predictor.endpoint_name`` / ``model_name``.
+    :param confidence_intervals: opt-in interval per bias metric, written to
+        ``confidence_intervals.json`` next to ``analysis.json`` (``ConfidenceIntervalConfig``, a dict
+        of its fields or ``True``); see ``docs/uncertainty.md``. ``analysis.json`` is unchanged.
+    :param intersections: opt-in intersectional facets and scan (``IntersectionConfig`` or a dict),
+        written to ``intersectional_bias.json``.
     :returns: the URI / path of the written ``analysis.json``.
     :raises ClarifyConfigError: bad configuration or a dataset that does not match it.
     :raises PredictorError: the model could not be called or answered wrongly.
@@ -482,6 +490,7 @@ def run_analysis(
     storage_options = _merge_storage_options(storage_options, endpoint_url)
     config = load_config(analysis_config, storage_options)
     validate_config(config)
+    extras = AuditExtras.create(confidence_intervals, intersections)
     dataset_uri = dataset or config.get("dataset_uri")
     if not dataset_uri:
         raise ClarifyConfigError(
@@ -534,13 +543,22 @@ def run_analysis(
 
     analysis: dict[str, Any] = {"version": "1.0"}
     if wants_bias:
-        analysis.update(_bias_sections(config, resolved))
+        analysis.update(_bias_sections(config, resolved, extras.counts_sink if extras else None))
     if wants_explain:
         analysis["explanations"] = _explanations(config, resolved, model, location, storage_options)
 
+    sidecars = {}
+    if extras is not None:
+        sidecars = extras.documents(
+            analysis,
+            batches=datasets.batch_source(resolved.data),
+            label=resolved.label,
+            predicted_label=resolved.predicted_label if wants_post else None,
+        )
+        write_sidecars(location, sidecars)
     report = methods.get("report")
     if isinstance(report, dict):
-        _write_report(location, analysis, config, report)
+        _write_report(location, analysis, config, report, report_sections(sidecars))
     return write_analysis(location, analysis)
 
 
@@ -550,7 +568,7 @@ def _method_list(block: Any) -> Any:
     return "all"
 
 
-def _bias_sections(config: dict, resolved: ResolvedAnalysis) -> dict:
+def _bias_sections(config: dict, resolved: ResolvedAnalysis, counts_sink: Any = None) -> dict:
     from airflow_provider_clarify.engine.bias import compute_bias_sections
 
     methods = config["methods"]
@@ -570,6 +588,7 @@ def _bias_sections(config: dict, resolved: ResolvedAnalysis) -> dict:
         feature_columns=resolved.feature_columns,
         num_rows=_num_rows(resolved.data),
         available_columns=resolved.data.column_names,
+        counts_sink=counts_sink,
     )
 
 
@@ -610,7 +629,13 @@ def _explanations(
     )
 
 
-def _write_report(location: io.OutputLocation, analysis: dict, config: dict, report: dict) -> None:
+def _write_report(
+    location: io.OutputLocation,
+    analysis: dict,
+    config: dict,
+    report: dict,
+    extra_sections: Sequence[str] = (),
+) -> None:
     try:
         from airflow_provider_clarify.engine.report import render_report_html
     except ModuleNotFoundError as exc:
@@ -619,5 +644,5 @@ def _write_report(location: io.OutputLocation, analysis: dict, config: dict, rep
         log.warning("methods.report is set but the report module is not available; no report written.")
         return
     name = str(report.get("name") or "report")
-    html = render_report_html(json.loads(dumps_analysis(analysis)), config)
+    html = render_report_html(json.loads(dumps_analysis(analysis)), config, extra_sections)
     location.write_text(f"{name}.html", html)
