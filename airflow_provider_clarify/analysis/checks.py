@@ -66,6 +66,7 @@ from typing import Any, Literal
 from airflow_provider_clarify.analysis.constants import POST_TRAINING_METRICS, PRE_TRAINING_METRICS
 from airflow_provider_clarify.analysis.errors import ClarifyConfigError, short_repr
 from airflow_provider_clarify.analysis.results import AnalysisResult, MetricRow
+from airflow_provider_clarify.analysis.uncertainty import IntervalsResult, MetricInterval
 
 __all__ = [
     "BIAS_DRIFT_CHECK",
@@ -73,6 +74,7 @@ __all__ = [
     "FEATURE_ATTRIBUTION_DRIFT_CHECK",
     "CheckOutcome",
     "CheckPolicy",
+    "IntervalGate",
     "Threshold",
     "Violation",
     "check_analysis",
@@ -95,12 +97,16 @@ ANY = "*"
 
 Stage = Literal["pre_training", "post_training"]
 CheckKind = Literal["threshold", "bias_drift", "feature_attribution_drift"]
-Reason = Literal["out_of_bounds", "drift", "missing", "error", "nan", "infinite"]
+Reason = Literal[
+    "out_of_bounds", "drift", "missing", "error", "nan", "infinite", "interval_straddles", "small_group"
+]
+IntervalMode = Literal["point", "outside", "inconclusive"]
 IssuePolicy = Literal["violation", "ignore"]
 InfinityPolicy = Literal["compare", "violation", "ignore"]
 
 _STAGES = ("pre_training", "post_training")
 _ISSUE_POLICIES = ("violation", "ignore")
+_INTERVAL_MODES = ("point", "outside", "inconclusive")
 _INFINITY_POLICIES = ("compare", "violation", "ignore")
 _INTERVAL = re.compile(r"^\s*([\[(])\s*([^,\s]*)\s*,\s*([^,\s]*)\s*([\])])\s*$")
 _RULE_KEYS = frozenset(
@@ -269,6 +275,41 @@ def _check_choice(field_path: str, value: Any, choices: Sequence[str]) -> None:
 
 
 @dataclass(frozen=True)
+class IntervalGate:
+    """How a threshold check uses the confidence intervals of ``confidence_intervals.json``.
+
+    :param mode: ``"point"`` (default, as Clarify: the reported value decides); ``"outside"``: a
+        violation only when the whole interval lies outside the bound, otherwise a pass;
+        ``"inconclusive"``: a violation when the interval lies outside, a pass when it lies inside,
+        and *inconclusive* (a third state, not a failure) when it straddles a bound.
+    :param min_group_size: when the facet group (or the rest) has fewer rows, a metric that would
+        violate (or straddle) is *inconclusive* instead; ``None`` = no minimum.
+
+    A metric without an interval (FT, or one the resampling left undefined) is checked on its value.
+    """
+
+    mode: IntervalMode = "point"
+    min_group_size: int | None = None
+
+    def __post_init__(self) -> None:
+        _check_choice("interval_mode", self.mode, _INTERVAL_MODES)
+        if self.min_group_size is not None:
+            size = self.min_group_size
+            if isinstance(size, str) and size.strip().isdigit():
+                size = int(size.strip())
+            if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+                raise _spec_error(
+                    "min_group_size", self.min_group_size, "not a size", "an integer >= 1 or None"
+                )
+            object.__setattr__(self, "min_group_size", size)
+
+    @property
+    def needs_intervals(self) -> bool:
+        """Whether the check needs ``confidence_intervals.json`` (intervals or group sizes)."""
+        return self.mode != "point" or self.min_group_size is not None
+
+
+@dataclass(frozen=True)
 class Threshold:
     """One bound on one bias metric.
 
@@ -381,6 +422,26 @@ class Threshold:
             self.upper is not None
             and (value > self.upper or (value == self.upper and not self.upper_inclusive))
         )
+
+    def below(self, value: float) -> bool:
+        """Whether ``value`` fails the lower bound."""
+        return self.lower is not None and (
+            value < self.lower or (value == self.lower and not self.lower_inclusive)
+        )
+
+    def above(self, value: float) -> bool:
+        """Whether ``value`` fails the upper bound."""
+        return self.upper is not None and (
+            value > self.upper or (value == self.upper and not self.upper_inclusive)
+        )
+
+    def interval_verdict(self, lower: float, upper: float) -> Literal["inside", "outside", "straddles"]:
+        """Where the interval ``[lower, upper]`` lies relative to the bound."""
+        if self.below(upper) or self.above(lower):
+            return "outside"
+        if self.admits(lower) and self.admits(upper):
+            return "inside"
+        return "straddles"
 
     def policy(self, base: CheckPolicy) -> CheckPolicy:
         """The check's policy with this rule's overrides applied."""
@@ -567,6 +628,8 @@ class Violation:
     label: str | None = None
     value: float | None = None
     bound: str | None = None
+    interval: tuple[float, float] | None = None
+    group_size: int | None = None
 
     @property
     def constraint_check_type(self) -> str:
@@ -592,7 +655,15 @@ class Violation:
         }
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-safe dict (infinities and NaN as the strings analysis.json uses) for XCom and logs."""
+        """A JSON-safe dict (infinities and NaN as the strings analysis.json uses) for XCom and logs.
+
+        ``interval`` and ``group_size`` are present only when the check used the intervals.
+        """
+        extra: dict[str, Any] = {}
+        if self.interval is not None:
+            extra["interval"] = [_json_number(self.interval[0]), _json_number(self.interval[1])]
+        if self.group_size is not None:
+            extra["group_size"] = self.group_size
         return {
             "check": self.check,
             "reason": self.reason,
@@ -605,6 +676,7 @@ class Violation:
             "value": _json_number(self.value),
             "bound": self.bound,
             "description": self.description,
+            **extra,
         }
 
 
@@ -630,18 +702,31 @@ class CheckOutcome:
     violations: tuple[Violation, ...] = ()
     checked: int = 0
     notes: tuple[str, ...] = field(default_factory=tuple)
+    inconclusive: tuple[Violation, ...] = ()
 
     @property
     def passed(self) -> bool:
+        """No violation (inconclusive findings do not fail a gate)."""
         return not self.violations
+
+    @property
+    def state(self) -> Literal["passed", "violation", "inconclusive"]:
+        """``violation`` when anything violates, else ``inconclusive`` when anything is, else ``passed``."""
+        if self.violations:
+            return "violation"
+        return "inconclusive" if self.inconclusive else "passed"
 
     def __add__(self, other: CheckOutcome) -> CheckOutcome:
         return CheckOutcome(
-            self.violations + other.violations, self.checked + other.checked, self.notes + other.notes
+            self.violations + other.violations,
+            self.checked + other.checked,
+            self.notes + other.notes,
+            self.inconclusive + other.inconclusive,
         )
 
-    def table(self) -> str:
-        """The violations as an aligned text table (metric, facet, group, value, bound...)."""
+    def table(self, findings: Sequence[Violation] | None = None) -> str:
+        """The violations (or other ``findings``) as an aligned text table (metric, facet, group...)."""
+        findings = self.violations if findings is None else findings
         rows = [
             (
                 v.check,
@@ -653,7 +738,7 @@ class CheckOutcome:
                 v.bound or "",
                 v.reason,
             )
-            for v in self.violations
+            for v in findings
         ]
         widths = [max(len(str(r[i])) for r in [_TABLE_COLUMNS, *rows]) for i in range(len(_TABLE_COLUMNS))]
         lines = ["  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
@@ -661,12 +746,20 @@ class CheckOutcome:
         return "\n".join([header, "  ".join("-" * w for w in widths), *lines])
 
     def summary(self) -> str:
-        """One headline plus, when something failed, the table."""
+        """One headline plus, when something failed or was inconclusive, the table(s)."""
+        inconclusive = ""
+        if self.inconclusive:
+            inconclusive = (
+                f"\n{len(self.inconclusive)} inconclusive finding(s) (the data cannot tell):\n"
+                + self.table(self.inconclusive)
+            )
         if self.passed:
-            return f"Clarify check passed: {self.checked} comparison(s), no violation."
+            headline = "passed" if not self.inconclusive else "inconclusive"
+            return f"Clarify check {headline}: {self.checked} comparison(s), no violation." + inconclusive
         return (
             f"Clarify check failed: {len(self.violations)} violation(s) in {self.checked} comparison(s).\n"
             + self.table()
+            + inconclusive
         )
 
     def constraint_violations(self) -> dict[str, Any]:
@@ -680,9 +773,11 @@ class CheckOutcome:
         """JSON-safe summary for XCom."""
         return {
             "passed": self.passed,
+            "state": self.state,
             "checked": self.checked,
             "violation_count": len(self.violations),
             "violations": [v.to_dict() for v in self.violations],
+            "inconclusive": [v.to_dict() for v in self.inconclusive],
             "notes": list(self.notes),
         }
 
@@ -692,7 +787,12 @@ def _value_text(v: Violation) -> str:
         return "missing"
     if v.reason == "error":
         return "error"
-    return _num(v.value)
+    text = _num(v.value)
+    if v.interval is not None:
+        text += f" [{_num(v.interval[0])}, {_num(v.interval[1])}]"
+    if v.group_size is not None:
+        text += f" n={v.group_size}"
+    return text
 
 
 # --------------------------------------------------------------------------------------------------
@@ -784,6 +884,7 @@ class _Tally:
     violations: list[Violation] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     checked: int = 0
+    inconclusive: list[Violation] = field(default_factory=list)
 
     def missing(self, policy: CheckPolicy, note: str, violation: Violation) -> None:
         """An expected entry is absent: the note when the policy ignores that, else the violation."""
@@ -806,7 +907,7 @@ class _Tally:
         return handled
 
     def outcome(self) -> CheckOutcome:
-        return CheckOutcome(tuple(self.violations), self.checked, tuple(self.notes))
+        return CheckOutcome(tuple(self.violations), self.checked, tuple(self.notes), tuple(self.inconclusive))
 
 
 def _row_value_text(row: MetricRow) -> str:
@@ -874,22 +975,124 @@ def validate_rule_scopes(
         )
 
 
+def _as_intervals(value: IntervalsResult | Mapping[str, Any] | None) -> IntervalsResult | None:
+    if value is None or isinstance(value, IntervalsResult):
+        return value
+    return IntervalsResult.from_dict(value)
+
+
+def _judge_with_interval(
+    tally: _Tally,
+    rule: Threshold,
+    row: MetricRow,
+    found: MetricInterval | None,
+    gate: IntervalGate,
+) -> None:
+    """Decide one finite-valued row: pass, violation or inconclusive (see :class:`IntervalGate`)."""
+    assert row.value is not None
+    where = f"{row.stage}/{row.facet}/{row.group} {row.metric}"
+    interval = (found.lower, found.upper) if found is not None and found.has_interval else None
+    if gate.mode == "point" or interval is None:
+        if gate.mode != "point":
+            tally.notes.append(f"no confidence interval for {where}; its value was checked")
+        verdict = "inside" if rule.admits(row.value) else "outside"
+        shown = None
+    else:
+        assert interval[0] is not None
+        assert interval[1] is not None
+        verdict = rule.interval_verdict(interval[0], interval[1])
+        if verdict == "straddles" and gate.mode == "outside":
+            verdict = "inside"
+        shown = (interval[0], interval[1])
+    if verdict == "inside":
+        return
+    size = min(found.n_d, found.n_a) if found is not None else None
+    if gate.min_group_size is not None and size is None:
+        tally.notes.append(f"no group size for {where}; min_group_size not applied")
+    interval_text = f" (interval [{_num(shown[0])}, {_num(shown[1])}])" if shown else ""
+    common = {"bound": rule.bound_text, "value": row.value}
+    if gate.min_group_size is not None and size is not None and size < gate.min_group_size:
+        tally.inconclusive.append(
+            replace(
+                _located_violation(
+                    "threshold",
+                    "small_group",
+                    row,
+                    description=f"Value {_num(row.value)}{interval_text} comes from a group of {size} rows, "
+                    f"fewer than min_group_size={gate.min_group_size}: too few to conclude whether "
+                    f"{row.metric} is in {rule.bound_text}",
+                    **common,
+                ),
+                interval=shown,
+                group_size=size,
+            )
+        )
+    elif verdict == "outside":
+        tail = "; the whole interval lies outside it" if shown else ""
+        tally.violations.append(
+            replace(
+                _located_violation(
+                    "threshold",
+                    "out_of_bounds",
+                    row,
+                    description=f"Value {_num(row.value)}{interval_text} does not meet the constraint "
+                    f"requirement: {row.metric} must be in {rule.bound_text}{tail}",
+                    **common,
+                ),
+                interval=shown,
+                group_size=size,
+            )
+        )
+    else:
+        tally.inconclusive.append(
+            replace(
+                _located_violation(
+                    "threshold",
+                    "interval_straddles",
+                    row,
+                    description=f"Value {_num(row.value)}{interval_text}: the interval straddles "
+                    f"{rule.bound_text}, so the data cannot tell whether {row.metric} meets it",
+                    **common,
+                ),
+                interval=shown,
+                group_size=size,
+            )
+        )
+
+
 def check_thresholds(
     result: AnalysisResult | Mapping[str, Any],
     thresholds: Mapping[str, Any] | Iterable[Threshold | Mapping[str, Any]],
     *,
     policy: CheckPolicy | Mapping[str, Any] | None = None,
+    intervals: IntervalsResult | Mapping[str, Any] | None = None,
+    interval_gate: IntervalGate | None = None,
 ) -> CheckOutcome:
     """Check every bias metric row that a rule governs (the most specific matching rule wins).
 
     A rule that matches no row at all reports ``missing`` (unless its policy ignores it). A rule
     whose facet or group is not in the result raises :class:`ClarifyConfigError` (see
     :func:`validate_rule_scopes`).
+
+    With ``interval_gate`` (and the ``confidence_intervals.json`` document as ``intervals``) the
+    verdict uses the interval and the group size instead of the value alone (:class:`IntervalGate`);
+    findings that are neither a pass nor a violation go to ``CheckOutcome.inconclusive``.
     """
     analysis = _as_result(result)
     rules = parse_thresholds(thresholds)
     base_policy = CheckPolicy.coerce(policy)
     validate_rule_scopes(analysis, rules, policy=base_policy)
+    gate = interval_gate or IntervalGate()
+    sidecar = _as_intervals(intervals)
+    if gate.needs_intervals and sidecar is None:
+        raise ClarifyConfigError(
+            f"interval_mode={gate.mode!r} / min_group_size={gate.min_group_size!r} need the confidence "
+            "intervals of the analysis (confidence_intervals.json): run the analysis with "
+            "confidence_intervals=..., or use interval_mode='point' without min_group_size",
+            field="interval_mode",
+            value=gate.mode,
+            accepted="'point', or an analysis run with confidence intervals",
+        )
     tally = _Tally()
     matched_rules: set[int] = set()
     for row in analysis.metrics_table():
@@ -904,19 +1107,8 @@ def check_thresholds(
             check="threshold", row=row, policy=rule.policy(base_policy), bound=rule.bound_text, where=where
         ):
             continue
-        assert row.value is not None
-        if not rule.admits(row.value):
-            tally.violations.append(
-                _located_violation(
-                    "threshold",
-                    "out_of_bounds",
-                    row,
-                    bound=rule.bound_text,
-                    value=row.value,
-                    description=f"Value {_num(row.value)} does not meet the constraint requirement: "
-                    f"{row.metric} must be in {rule.bound_text}",
-                )
-            )
+        found = sidecar.find(row.stage, row.facet, row.group, row.metric) if sidecar else None
+        _judge_with_interval(tally, rule, row, found, gate)
     for index, rule in enumerate(rules):
         if index in matched_rules:
             continue
@@ -1122,12 +1314,19 @@ def check_analysis(
     drift_metrics: Iterable[str] | None = None,
     drift_neutral_values: Mapping[str, float] | None = None,
     ndcg_threshold: float = DEFAULT_NDCG_THRESHOLD,
+    intervals: IntervalsResult | Mapping[str, Any] | None = None,
+    interval_gate: IntervalGate | None = None,
 ) -> CheckOutcome:
-    """Run the threshold check (when ``thresholds``) and both drift checks (when ``baseline``)."""
+    """Run the threshold check (when ``thresholds``) and both drift checks (when ``baseline``).
+
+    ``intervals`` / ``interval_gate`` apply to the threshold check (see :func:`check_thresholds`).
+    """
     current = _as_result(result)
     outcome = CheckOutcome()
     if thresholds:
-        outcome += check_thresholds(current, thresholds, policy=policy)
+        outcome += check_thresholds(
+            current, thresholds, policy=policy, intervals=intervals, interval_gate=interval_gate
+        )
     if baseline is not None:
         reference = _as_result(baseline)
         outcome += check_bias_drift(

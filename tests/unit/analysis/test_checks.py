@@ -663,3 +663,118 @@ def test_outcome_summary_and_xcom_dict():
 def test_violation_is_plain_data():
     violation = Violation(check="threshold", reason="missing", metric="DI", description="d")
     assert violation.to_model_monitor()["facet_value"] == "*"
+
+
+# ---- significance-aware gates (confidence_intervals.json) -------------------------------------------
+
+
+def intervals_doc(rows: dict[str, tuple[float, float, float, int]], n_a: int = 900) -> dict:
+    """A confidence_intervals.json for facet sex/female: metric -> (value, lower, upper, n_d)."""
+    n_d = {n for *_, n in rows.values()}.pop()
+    return {
+        "version": "1.0",
+        "level": 0.95,
+        "resamples": 1000,
+        "seed": 1,
+        "post_training_bias_metrics": {
+            "facets": {
+                "sex": [
+                    {
+                        "value_or_threshold": "female",
+                        "n_d": n_d,
+                        "n_a": n_a,
+                        "metrics": [
+                            {"name": name, "value": v, "lower": lo, "upper": hi, "method": "katz-log"}
+                            for name, (v, lo, hi, _) in rows.items()
+                        ],
+                    }
+                ]
+            }
+        },
+    }
+
+
+@pytest.mark.parametrize(
+    ("interval", "mode", "state"),
+    [
+        ((0.55, 0.70), "point", "violation"),
+        ((0.55, 0.70), "outside", "violation"),
+        ((0.55, 0.70), "inconclusive", "violation"),
+        ((0.55, 0.95), "point", "violation"),  # the value 0.6 decides, as Clarify
+        ((0.55, 0.95), "outside", "passed"),
+        ((0.55, 0.95), "inconclusive", "inconclusive"),
+        ((0.55, 0.80), "inconclusive", "inconclusive"),  # touches the closed bound: may meet it
+        ((0.81, 0.95), "inconclusive", "passed"),
+    ],
+)
+def test_interval_modes_decide_by_where_the_interval_lies(interval, mode, state):
+    from airflow_provider_clarify.analysis.checks import IntervalGate
+
+    doc = one("DI", 0.6)
+    sidecar = intervals_doc({"DI": (0.6, *interval, 400)})
+    outcome = check_thresholds(doc, {"DI": (0.8, 1.25)}, intervals=sidecar, interval_gate=IntervalGate(mode))
+    assert outcome.state == state
+    assert outcome.passed is (state != "violation")
+    if state == "inconclusive":
+        (finding,) = outcome.inconclusive
+        assert finding.reason == "interval_straddles"
+        assert finding.interval == interval
+        assert "cannot tell" in finding.description
+        assert outcome.constraint_violations()["violations"] == []  # not written as a violation
+        assert "inconclusive" in outcome.summary()
+    if state == "violation" and mode != "point":
+        assert outcome.violations[0].to_dict()["interval"] == list(interval)
+
+
+def test_a_tiny_group_is_inconclusive_instead_of_violated():
+    from airflow_provider_clarify.analysis.checks import IntervalGate
+
+    doc = one("DI", 0.3)
+    sidecar = intervals_doc({"DI": (0.3, 0.1, 0.7, 12)})
+    gate = IntervalGate("point", min_group_size=30)
+    outcome = check_thresholds(doc, {"DI": (0.8, 1.25)}, intervals=sidecar, interval_gate=gate)
+    assert outcome.state == "inconclusive"
+    (finding,) = outcome.inconclusive
+    assert (finding.reason, finding.group_size) == ("small_group", 12)
+    assert "fewer than min_group_size=30" in finding.description
+    # a big enough group with the same numbers violates; a passing tiny group still passes
+    assert (
+        check_thresholds(
+            doc, {"DI": (0.8, 1.25)}, intervals=intervals_doc({"DI": (0.3, 0.1, 0.7, 30)}), interval_gate=gate
+        ).state
+        == "violation"
+    )
+    assert (
+        check_thresholds(
+            one("DI", 1.0),
+            {"DI": (0.8, 1.25)},
+            intervals=intervals_doc({"DI": (1.0, 0.9, 1.1, 5)}),
+            interval_gate=gate,
+        ).state
+        == "passed"
+    )
+
+
+def test_the_default_gate_ignores_intervals_and_needs_none():
+    from airflow_provider_clarify.analysis.checks import IntervalGate
+
+    doc = one("DI", 0.6)
+    assert check_thresholds(doc, {"DI": (0.8, 1.25)}).state == "violation"
+    with pytest.raises(ClarifyConfigError, match="need the confidence intervals"):
+        check_thresholds(doc, {"DI": (0.8, 1.25)}, interval_gate=IntervalGate("inconclusive"))
+    with pytest.raises(ClarifyConfigError, match="interval_mode"):
+        IntervalGate("maybe")
+    with pytest.raises(ClarifyConfigError, match="min_group_size"):
+        IntervalGate(min_group_size=0)
+
+
+def test_a_metric_without_an_interval_is_checked_on_its_value():
+    from airflow_provider_clarify.analysis.checks import IntervalGate
+
+    doc = one("FT", 0.5)
+    sidecar = intervals_doc({"FT": (0.5, None, None, 400)})
+    outcome = check_thresholds(
+        doc, {"FT": (-0.1, 0.1)}, intervals=sidecar, interval_gate=IntervalGate("outside")
+    )
+    assert outcome.state == "violation"
+    assert outcome.notes == ("no confidence interval for post_training/sex/female FT; its value was checked",)
