@@ -50,14 +50,14 @@ _SCAN = _ENV.from_string(
 <h3>Intersectional facets</h3>
 <table class="metrics"><thead><tr><th>Facet</th><th>Definition</th><th>n<sub>d</sub></th>{% for m in metric_names %}<th>{{ m }}</th>{% endfor %}<th>p-value</th></tr></thead><tbody>
 {% for f in facets %}
-<tr><td>{{ f.name }}</td><td><code>{{ f.definition }}</code></td><td>{{ f.n_d }}</td>{% for v in f.values %}<td>{{ v }}</td>{% endfor %}<td>{{ f.p_value }}</td></tr>
+<tr><td>{{ f.name }}</td><td><code>{{ f.definition }}</code></td><td>{{ f.n_d }}</td>{% for v in f.cells %}<td>{{ v }}</td>{% endfor %}<td>{{ f.p_value }}</td></tr>
 {% endfor %}
 </tbody></table>
 {% endif %}
 <h3>Scan of {{ columns }}: the {{ groups|length }} worst groups</h3>
 <table class="metrics"><thead><tr><th>Group</th><th>n<sub>d</sub></th>{% for m in metric_names %}<th>{{ m }}</th>{% endfor %}<th>p-value</th><th>adjusted</th><th>Significant</th></tr></thead><tbody>
 {% for g in groups %}
-<tr><td><code>{{ g.text }}</code></td><td>{{ g.n_d }}</td>{% for v in g.values %}<td>{{ v }}</td>{% endfor %}<td>{{ g.p_value }}</td><td>{{ g.adjusted }}</td><td>{{ g.significant }}</td></tr>
+<tr><td><code>{{ g.text }}</code></td><td>{{ g.n_d }}</td>{% for v in g.cells %}<td>{{ v }}</td>{% endfor %}<td>{{ g.p_value }}</td><td>{{ g.adjusted }}</td><td>{{ g.significant }}</td></tr>
 {% endfor %}
 </tbody></table>
 </section>"""
@@ -175,7 +175,7 @@ def scan_section(doc: Mapping[str, Any]) -> str:
             "name": f["name"],
             "definition": f["definition"],
             "n_d": f["n_d"],
-            "values": values(f),
+            "cells": values(f),
             "p_value": _text(f.get("p_value")),
         }
         for f in doc.get("facets") or []
@@ -184,7 +184,7 @@ def scan_section(doc: Mapping[str, Any]) -> str:
         {
             "text": g["text"],
             "n_d": g["n_d"],
-            "values": values(g),
+            "cells": values(g),
             "p_value": _text(g.get("p_value")),
             "adjusted": _text(g.get("adjusted_p_value")),
             "significant": "yes" if g.get("significant") else "no",
