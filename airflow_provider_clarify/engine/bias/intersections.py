@@ -291,9 +291,12 @@ def compute_intersections(
             facet_tables[facet.name] += np.bincount(_facet_mask(batch, facet) * 4 + outcome, minlength=8)
         if levels:
             codes = np.stack([lv.codes(batch_column(batch, lv.name)) for lv in levels], axis=1)
-            keys, inverse = np.unique(codes, axis=0, return_inverse=True)
-            counts = np.bincount(inverse.ravel() * 4 + outcome, minlength=len(keys) * 4).reshape(len(keys), 4)
-            for key, row in zip(map(tuple, keys.tolist()), counts, strict=True):
+            radix = tuple(int(r) for r in codes.max(axis=0) + 1)
+            flat = np.ravel_multi_index(tuple(codes.T), radix)  # one integer per combination
+            keys, inverse = np.unique(flat, return_inverse=True)
+            counts = np.bincount(inverse * 4 + outcome, minlength=len(keys) * 4).reshape(len(keys), 4)
+            combinations = np.stack(np.unravel_index(keys, radix), axis=1)
+            for key, row in zip(map(tuple, combinations.tolist()), counts, strict=True):
                 combos[key] = combos.get(key, 0) + row
 
     level = intervals.level if intervals is not None else None
