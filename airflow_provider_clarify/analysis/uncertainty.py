@@ -335,6 +335,10 @@ class IntervalsResult:
     seed: int | None
     rows: tuple[MetricInterval, ...]
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    #: global SHAP intervals: ``{label: {feature: (value, lower, upper)}}``
+    shap: Mapping[str, Mapping[str, tuple[float | None, float | None, float | None]]] = field(
+        default_factory=dict, compare=False
+    )
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> IntervalsResult:
@@ -364,12 +368,23 @@ class IntervalsResult:
                                 note=metric.get("note"),
                             )
                         )
+        shap = {
+            str(label): {
+                str(feature): tuple(
+                    metric_value(item.get(key), f"explanations.kernel_shap.{label}.{feature}.{key}")
+                    for key in ("value", "lower", "upper")
+                )
+                for feature, item in block.get("global_shap_values", {}).items()
+            }
+            for label, block in ((data.get("explanations") or {}).get("kernel_shap") or {}).items()
+        }
         return cls(
             level=float(data["level"]),
             resamples=int(data.get("resamples", 0)),
             seed=data.get("seed"),
             rows=tuple(rows),
             raw=dict(data),
+            shap=shap,
         )
 
     @classmethod

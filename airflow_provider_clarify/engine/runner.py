@@ -545,7 +545,9 @@ def run_analysis(
     if wants_bias:
         analysis.update(_bias_sections(config, resolved, extras.counts_sink if extras else None))
     if wants_explain:
-        analysis["explanations"] = _explanations(config, resolved, model, location, storage_options)
+        analysis["explanations"] = _explanations(
+            config, resolved, model, location, storage_options, extras.shap_sink if extras else None
+        )
 
     sidecars = {}
     if extras is not None:
@@ -598,6 +600,7 @@ def _explanations(
     model: Any,
     location: io.OutputLocation,
     storage_options: dict | None,
+    shap_sink: Any = None,
 ) -> dict:
     from airflow_provider_clarify.engine.explain import compute_explanations
 
@@ -626,6 +629,7 @@ def _explanations(
         output=location,
         join_ids=join_ids,
         join_column=resolved.joinsource,
+        shap_sink=shap_sink,
     )
 
 

@@ -14,14 +14,16 @@ carries the extras in any case). ``docs/uncertainty.md`` describes the method an
 from __future__ import annotations
 
 import logging
+import secrets
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_clarify.analysis.uncertainty import (
     CONFIDENCE_INTERVALS_FILE,
     INTERSECTIONS_FILE,
+    SIDECAR_VERSION,
     ConfidenceIntervalConfig,
     IntersectionConfig,
 )
@@ -44,6 +46,7 @@ class AuditExtras:
     intersections: IntersectionConfig | None = None
     prep: Preparation | None = field(default=None, repr=False)
     counts: DatasetCounts | None = field(default=None, repr=False)
+    shap_run: Any = field(default=None, repr=False)
 
     @classmethod
     def create(cls, confidence_intervals: Any = None, intersections: Any = None) -> AuditExtras | None:
@@ -58,6 +61,10 @@ class AuditExtras:
         """Passed to ``compute_bias_sections(counts_sink=...)``."""
         self.prep, self.counts = prep, counts
 
+    def shap_sink(self, run: Any) -> None:
+        """Passed to ``compute_explanations(shap_sink=...)``: the Kernel SHAP run with its local values."""
+        self.shap_run = run
+
     def documents(
         self,
         analysis: dict,
@@ -68,22 +75,10 @@ class AuditExtras:
     ) -> dict[str, dict]:
         """The sidecar documents by file name (only those asked for and computable)."""
         out: dict[str, dict] = {}
-        has_bias = any(key in analysis for key in ("pre_training_bias_metrics", "post_training_bias_metrics"))
         if self.confidence_intervals is not None:
-            if not has_bias or self.prep is None or self.counts is None:
-                log.warning("confidence_intervals asked for, but the analysis computed no bias metrics")
-            else:
-                from airflow_provider_clarify.engine.bias.intervals import compute_intervals
-
-                started = time.perf_counter()
-                out[CONFIDENCE_INTERVALS_FILE] = compute_intervals(
-                    analysis, self.prep, self.counts, self.confidence_intervals
-                )
-                log.info(
-                    "Confidence intervals (%d resamples) in %.2f s",
-                    self.confidence_intervals.resamples,
-                    time.perf_counter() - started,
-                )
+            document = self._intervals_document(analysis)
+            if document is not None:
+                out[CONFIDENCE_INTERVALS_FILE] = document
         if self.intersections is not None:
             if self.prep is None or label is None:
                 log.warning("intersections asked for, but the analysis computed no bias metrics")
@@ -99,6 +94,51 @@ class AuditExtras:
                     intervals=self.confidence_intervals,
                 )
         return out
+
+    def _intervals_document(self, analysis: dict) -> dict | None:
+        """Intervals of the bias metrics (from the counts) and of the global SHAP values (from the
+        local values), under one seed, drawn once and recorded when none was given."""
+        config = self.confidence_intervals
+        assert config is not None
+        if config.seed is None:
+            config = replace(config, seed=secrets.randbits(63))
+        assert config.seed is not None
+        has_bias = any(key in analysis for key in ("pre_training_bias_metrics", "post_training_bias_metrics"))
+        started = time.perf_counter()
+        document: dict | None = None
+        if has_bias and self.prep is not None and self.counts is not None:
+            from airflow_provider_clarify.engine.bias.intervals import compute_intervals
+
+            document = compute_intervals(analysis, self.prep, self.counts, config)
+        run = self.shap_run
+        if run is not None:
+            from airflow_provider_clarify.engine.explain_intervals import global_shap_intervals
+
+            if document is None:
+                document = {
+                    "version": SIDECAR_VERSION,
+                    "level": config.level,
+                    "resamples": config.resamples,
+                    "seed": config.seed,
+                }
+            document["explanations"] = global_shap_intervals(
+                run.local,
+                feature_names=run.feature_names,
+                global_features=run.global_features,
+                output_keys=run.output_keys,
+                agg_method=run.agg_method,
+                config=config,
+                seed=config.seed,
+            )
+        if document is None:
+            log.warning(
+                "confidence_intervals asked for, but the analysis computed no bias metrics or SHAP values"
+            )
+            return None
+        log.info(
+            "Confidence intervals (%d resamples) in %.2f s", config.resamples, time.perf_counter() - started
+        )
+        return document
 
 
 def write_sidecars(location: Any, documents: dict[str, dict]) -> list[str]:

@@ -38,6 +38,14 @@ n<sub>d</sub> is the facet group's size. Method and limits: docs/uncertainty.md.
 {% endfor %}
 </tbody></table>
 {% endfor %}
+{% for shap in shap_blocks %}
+<h3>Global SHAP values · {{ shap.label }} ({{ shap.agg_method }} over {{ shap.records }} records)</h3>
+<table class="metrics"><thead><tr><th>Feature</th><th>Value</th><th>Interval</th><th>Error bar</th></tr></thead><tbody>
+{% for row in shap.rows %}
+<tr><td>{{ row.name }}</td><td>{{ row.value }}</td><td>{{ row.interval }}</td><td>{{ row.bar }}</td></tr>
+{% endfor %}
+</tbody></table>
+{% endfor %}
 </section>"""
 )
 
@@ -151,7 +159,32 @@ def intervals_section(doc: Mapping[str, Any]) -> str:
                         "rows": rows,
                     }
                 )
-    return _INTERVALS.render(level=doc["level"], resamples=doc["resamples"], seed=doc["seed"], blocks=blocks)
+    shap_blocks = []
+    for label, block in (((doc.get("explanations") or {}).get("kernel_shap")) or {}).items():
+        rows = [
+            {
+                "name": feature,
+                "value": _text(item.get("value")),
+                "interval": f"[{_text(item.get('lower'))}, {_text(item.get('upper'))}]",
+                "bar": error_bar(item.get("value"), item.get("lower"), item.get("upper"), 0.0),
+            }
+            for feature, item in block.get("global_shap_values", {}).items()
+        ]
+        shap_blocks.append(
+            {
+                "label": label,
+                "agg_method": block.get("agg_method"),
+                "records": block.get("records"),
+                "rows": rows,
+            }
+        )
+    return _INTERVALS.render(
+        level=doc["level"],
+        resamples=doc["resamples"],
+        seed=doc["seed"],
+        blocks=blocks,
+        shap_blocks=shap_blocks,
+    )
 
 
 def scan_section(doc: Mapping[str, Any]) -> str:
