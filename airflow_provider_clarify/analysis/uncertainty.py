@@ -270,6 +270,19 @@ class IntersectionConfig:
                 "nothing to audit",
             )
 
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe fields (for a run spec handed to another process); ``coerce`` reads it back."""
+        return {
+            "facets": [{"name": f.name, "conditions": [list(c) for c in f.conditions]} for f in self.facets],
+            "scan_columns": list(self.scan_columns),
+            "bins": {k: list(v) for k, v in self.bins.items()},
+            "min_group_size": self.min_group_size,
+            "metrics": list(self.metrics) if self.metrics is not None else None,
+            "correction": self.correction,
+            "alpha": self.alpha,
+            "top": self.top,
+        }
+
     @classmethod
     def coerce(cls, value: Any) -> IntersectionConfig | None:
         if value is None or value is False:
