@@ -28,7 +28,6 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Callable, Iterable, Sequence
-from statistics import NormalDist
 from typing import Any
 
 import numpy as np
@@ -48,7 +47,6 @@ from airflow_provider_clarify.engine.bias.intervals import ANALYTIC, z_value
 from airflow_provider_clarify.engine.bias.preparation import Preparation
 
 MAX_SCAN_COLUMNS = 4
-_NORMAL = NormalDist()
 
 
 # ---- row selection ---------------------------------------------------------------------------------
@@ -168,7 +166,8 @@ def two_proportion_p_values(
     se = np.sqrt(pooled * (1 - pooled) * (1 / n_d + 1 / n_a))
     with np.errstate(divide="ignore", invalid="ignore"):
         z = np.abs(pos_d / n_d - pos_a / n_a) / se
-    p = np.array([2 * _NORMAL.cdf(-v) if np.isfinite(v) else 1.0 for v in z.ravel()]).reshape(z.shape)
+    # two-sided tail 2·(1 − Φ(|z|)) = erfc(|z|/√2), exact far into the tail (no 1 − Φ cancellation)
+    p = np.array([math.erfc(v / math.sqrt(2)) if np.isfinite(v) else 1.0 for v in z.ravel()]).reshape(z.shape)
     return np.where(se > 0, p, 1.0)
 
 
