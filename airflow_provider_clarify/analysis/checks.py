@@ -1154,7 +1154,7 @@ def check_bias_drift(
         raise _spec_error(
             "drift_tolerance", tolerance, "must be finite and not negative", "a finite number >= 0"
         )
-    wanted = None if metrics is None else {m.upper() for m in metrics}
+    wanted = None if metrics is None else {known_metric(str(m), "drift_metrics") for m in metrics}
     neutral: dict[str, float] = {}
     for name, value in (neutral_values or {}).items():
         number = _number(value, f"drift_neutral_values.{name}", "a finite number")
@@ -1162,7 +1162,7 @@ def check_bias_drift(
             raise _spec_error(
                 f"drift_neutral_values.{name}", value, "must be a finite number", "a finite number"
             )
-        neutral[str(name).upper()] = number
+        neutral[known_metric(str(name), f"drift_neutral_values.{name}")] = number
     by_key = {(r.stage, r.facet, r.group, r.metric.upper()): r for r in current.metrics_table()}
     tally = _Tally()
     for base in reference.metrics_table():

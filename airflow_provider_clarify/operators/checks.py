@@ -206,6 +206,10 @@ class ClarifyCheckOperator(AwsBaseOperator[ClarifyHook]):
             parse_thresholds(self.thresholds)
         elif self.thresholds is not None:
             _check_literal_metric_names(self.thresholds)
+        for name in self.drift_metrics or ():
+            known_metric(str(name), "drift_metrics")
+        for name in self.drift_neutral_values or {}:
+            known_metric(str(name), f"drift_neutral_values.{name}")
         if self.policy is not None and not has_template(self.policy):
             CheckPolicy.coerce(self.policy)
         if not has_template(self.interval_mode) and not has_template(self.min_group_size):

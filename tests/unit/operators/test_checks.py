@@ -649,3 +649,18 @@ def test_s3_missing_result(s3_bucket):
     )
     with pytest.raises(ClarifyCheckError, match="No analysis result"):
         run(op)
+
+
+def test_misspelled_drift_metric_names_fail_at_dag_import():
+    with pytest.raises(ClarifyConfigError, match="did you mean DPPL"):
+        ClarifyCheckOperator(
+            task_id="gate", analysis_result_uri="x", registered_baseline_uri="b.json", drift_metrics=["DPPLX"]
+        )
+    with pytest.raises(ClarifyConfigError, match="did you mean DI") as info:
+        ClarifyCheckOperator(
+            task_id="gate",
+            analysis_result_uri="x",
+            registered_baseline_uri="b.json",
+            drift_neutral_values={"disparate_impact": 1.0},
+        )
+    assert info.value.field == "drift_neutral_values.disparate_impact"
