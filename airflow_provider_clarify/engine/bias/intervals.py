@@ -45,6 +45,8 @@ Interval = tuple[Array, Array]
 
 NO_INTERVAL_FT = "FT compares each row with its nearest neighbours: it is not a function of counts"
 STAGE_KEYS = ("pre_training_bias_metrics", "post_training_bias_metrics")
+#: Facet entries evaluated together (bounds the memory of resamples x entries x cells).
+ENTRY_CHUNK = 64
 
 
 def z_value(level: float) -> float:
@@ -321,39 +323,51 @@ def metric_intervals(
     }
 
 
-def _number(value: Array) -> float | None:
+def _number(value: Any) -> float | None:
     return None if np.isnan(value) else float(value)
 
 
 def entry_intervals(
-    names: list[str], observed: Mapping[str, Array], resampled: Mapping[str, Array], level: float
-) -> dict[str, dict[str, Any]]:
-    """The sidecar entries of the named metrics for one facet entry (scalar counts)."""
-    out: dict[str, dict[str, Any]] = {}
+    names: list[str],
+    observed: Mapping[str, Array],
+    resampled: Mapping[str, Array],
+    level: float,
+    entries: int = 1,
+) -> list[dict[str, dict[str, Any]]]:
+    """The sidecar metric entries of ``entries`` facet entries at once.
+
+    The observed arrays have a leading entry axis (or none when ``entries`` is 1 and they are
+    scalars); the resampled ones a resample axis first. Returns one ``{metric: entry}`` per entry.
+    """
+    out: list[dict[str, dict[str, Any]]] = [{} for _ in range(entries)]
+    resamples = resampled["a"].shape[0]
     for name in names:
         found = metric_intervals(name, observed, resampled, level)
         if found is None:
             note = NO_INTERVAL_FT if name == "FT" else f"{name} is not a function of the group counts"
             if name in vec.SUBGROUP_METRICS:
                 note = f"{name} needs a group variable (no subgroup counts)"
-            out[name] = {"lower": None, "upper": None, "method": None, "note": note}
+            for item in out:
+                item[name] = {"lower": None, "upper": None, "method": None, "note": note}
             continue
-        lower, upper = _number(found["lower"]), _number(found["upper"])
-        entry: dict[str, Any] = {"lower": lower, "upper": upper}
-        if lower is None or upper is None:
-            entry["method"] = None
-            entry["note"] = (
-                f"{int(found['undefined'])} of {resampled['a'].shape[0]} resamples left {name} undefined "
-                "(a group or an outcome too rare); no interval"
-            )
-        else:
-            entry["method"] = ANALYTIC[name][0] if bool(found["analytic"]) else "bootstrap"
-        entry["bootstrap"] = {
-            "lower": _number(found["bootstrap_lower"]),
-            "upper": _number(found["bootstrap_upper"]),
-            "undefined_resamples": int(found["undefined"]),
-        }
-        out[name] = entry
+        arrays = {key: np.broadcast_to(np.asarray(value), (entries,)) for key, value in found.items()}
+        for i, item in enumerate(out):
+            lower, upper = _number(arrays["lower"][i]), _number(arrays["upper"][i])
+            entry: dict[str, Any] = {"lower": lower, "upper": upper}
+            if lower is None or upper is None:
+                entry["method"] = None
+                entry["note"] = (
+                    f"{int(arrays['undefined'][i])} of {resamples} resamples left {name} undefined "
+                    "(a group or an outcome too rare); no interval"
+                )
+            else:
+                entry["method"] = ANALYTIC[name][0] if bool(arrays["analytic"][i]) else "bootstrap"
+            entry["bootstrap"] = {
+                "lower": _number(arrays["bootstrap_lower"][i]),
+                "upper": _number(arrays["bootstrap_upper"][i]),
+                "undefined_resamples": int(arrays["undefined"][i]),
+            }
+            item[name] = entry
     return out
 
 
@@ -361,11 +375,17 @@ def entry_intervals(
 
 
 def facet_entry_counts(table: Array, code: int | None, group_codes: int | None) -> dict[str, Array]:
-    """Split a facet table ``[..., f, g, y, ŷ]`` into the arrays one entry's metrics need."""
-    every = table.sum(axis=-4)  # [..., g, y, ŷ]
-    d_table = table[..., code, :, :, :] if code is not None else np.zeros_like(every)
-    total = every.sum(axis=-3)
+    """The metric inputs of one entry of a facet table ``[f, g, y, ŷ]`` (``code`` ``None``: no rows)."""
+    every = table.sum(axis=0)
+    d_table = table[code] if code is not None else np.zeros_like(every)
+    return _entry_arrays(d_table, every, group_codes)
+
+
+def _entry_arrays(d_table: Array, every: Array, group_codes: int | None) -> dict[str, Array]:
+    """The metric inputs of several entries: ``d_table`` ``[..., entry, g, y, ŷ]``, ``every`` (the
+    facet table summed over facet values, broadcastable against it)."""
     d = d_table.sum(axis=-3)
+    total = every.sum(axis=-3)
     arrays = {"a": total - d, "d": d, "total": total}
     if group_codes is not None:
         size = group_codes - 1  # drop the missing-value slot
@@ -401,8 +421,6 @@ def compute_intervals(
     }
     per_facet: dict[str, dict[str, dict[str, Any]]] = {}
     for facet, stream in zip(facets, streams, strict=True):
-        table = counts.tables[facet]
-        draws = resample_tables(table, config.resamples, np.random.default_rng(stream))
         names = sorted(
             {
                 m["name"]
@@ -411,16 +429,29 @@ def compute_intervals(
                 for m in entry["metrics"]
             }
         )
+        table = counts.tables[facet]
+        subgroups = group_codes if set(names) & set(vec.SUBGROUP_METRICS) else None
+        if subgroups is None:  # no CDD: the group-variable axis is not needed, and it costs draws
+            table = table.sum(axis=1, keepdims=True)
+        draws = resample_tables(table, config.resamples, np.random.default_rng(stream))
         results: dict[str, dict[str, Any]] = {}
-        for entry in prep.facets[facet].entries:
-            observed = facet_entry_counts(table, entry.code, group_codes)
-            resampled = facet_entry_counts(draws, entry.code, group_codes)
-            metrics = entry_intervals(names, observed, resampled, config.level)
-            results[entry.text] = {
-                "n_d": int(observed["d"].sum()),
-                "n_a": int(observed["a"].sum()),
-                "metrics": metrics,
-            }
+        entries = prep.facets[facet].entries
+        # a zero slot for entries without rows (the "nan" entry), then every entry in chunks
+        padded = np.concatenate([table, np.zeros_like(table[:1])], axis=0)
+        padded_draws = np.concatenate([draws, np.zeros_like(draws[:, :1])], axis=1)
+        every, draws_every = table.sum(axis=0), draws.sum(axis=1)[:, None]
+        for start in range(0, len(entries), ENTRY_CHUNK):
+            chunk = entries[start : start + ENTRY_CHUNK]
+            codes = [e.code if e.code is not None else len(table) for e in chunk]
+            observed = _entry_arrays(padded[codes], every, subgroups)
+            resampled = _entry_arrays(padded_draws[:, codes], draws_every, subgroups)
+            metrics = entry_intervals(names, observed, resampled, config.level, entries=len(chunk))
+            for i, entry in enumerate(chunk):
+                results[entry.text] = {
+                    "n_d": int(observed["d"][i].sum()),
+                    "n_a": int(observed["a"][i].sum()),
+                    "metrics": metrics[i],
+                }
         per_facet[facet] = results
     for key in STAGE_KEYS:
         section = sections.get(key)
