@@ -991,6 +991,16 @@ def _judge_with_interval(
     """Decide one finite-valued row: pass, violation or inconclusive (see :class:`IntervalGate`)."""
     assert row.value is not None
     where = f"{row.stage}/{row.facet}/{row.group} {row.metric}"
+    if found is not None and not _same_number(found.value, row.value):
+        raise ClarifyConfigError(
+            f"confidence_intervals.json does not belong to this analysis.json: {where} is "
+            f"{_num(row.value)} in analysis.json but {_num(found.value)} in the sidecar (a sidecar left by "
+            "an earlier run?). Re-run the analysis with confidence_intervals, or use interval_mode='point' "
+            "without min_group_size",
+            field="confidence_intervals.json",
+            value=found.value,
+            accepted="the sidecar written with this analysis.json",
+        )
     interval = (found.lower, found.upper) if found is not None and found.has_interval else None
     if gate.mode == "point" or interval is None:
         if gate.mode != "point":
@@ -1058,6 +1068,12 @@ def _judge_with_interval(
                 group_size=size,
             )
         )
+
+
+def _same_number(a: float | None, b: float | None) -> bool:
+    if a is None or b is None:
+        return a is b
+    return a == b or (math.isnan(a) and math.isnan(b))
 
 
 def check_thresholds(

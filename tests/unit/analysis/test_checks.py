@@ -778,3 +778,13 @@ def test_a_metric_without_an_interval_is_checked_on_its_value():
     )
     assert outcome.state == "violation"
     assert outcome.notes == ("no confidence interval for post_training/sex/female FT; its value was checked",)
+
+
+def test_a_sidecar_from_another_run_is_refused():
+    from airflow_provider_clarify.analysis.checks import IntervalGate
+
+    sidecar = intervals_doc({"DI": (0.9, 0.85, 0.95, 400)})  # written for DI 0.9
+    with pytest.raises(ClarifyConfigError, match="does not belong to this analysis.json"):
+        check_thresholds(
+            one("DI", 0.6), {"DI": (0.8, 1.25)}, intervals=sidecar, interval_gate=IntervalGate("outside")
+        )
