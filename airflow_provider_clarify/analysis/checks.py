@@ -55,6 +55,7 @@ defines, ``bias_drift_check``; a rule that spans all facets and found nothing is
 
 from __future__ import annotations
 
+import difflib
 import json
 import math
 import re
@@ -62,8 +63,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
+from airflow_provider_clarify.analysis.constants import POST_TRAINING_METRICS, PRE_TRAINING_METRICS
 from airflow_provider_clarify.analysis.errors import ClarifyConfigError, short_repr
 from airflow_provider_clarify.analysis.results import AnalysisResult, MetricRow
+from airflow_provider_clarify.analysis.uncertainty import IntervalsResult, MetricInterval
 
 __all__ = [
     "BIAS_DRIFT_CHECK",
@@ -71,14 +74,17 @@ __all__ = [
     "FEATURE_ATTRIBUTION_DRIFT_CHECK",
     "CheckOutcome",
     "CheckPolicy",
+    "IntervalGate",
     "Threshold",
     "Violation",
     "check_analysis",
     "check_bias_drift",
     "check_feature_attribution_drift",
     "check_thresholds",
+    "known_metric",
     "ndcg",
     "parse_thresholds",
+    "validate_rule_scopes",
 ]
 
 #: ``constraint_check_type`` values of Model Monitor's constraint_violations.json (§6.7).
@@ -91,12 +97,16 @@ ANY = "*"
 
 Stage = Literal["pre_training", "post_training"]
 CheckKind = Literal["threshold", "bias_drift", "feature_attribution_drift"]
-Reason = Literal["out_of_bounds", "drift", "missing", "error", "nan", "infinite"]
+Reason = Literal[
+    "out_of_bounds", "drift", "missing", "error", "nan", "infinite", "interval_straddles", "small_group"
+]
+IntervalMode = Literal["point", "outside", "inconclusive"]
 IssuePolicy = Literal["violation", "ignore"]
 InfinityPolicy = Literal["compare", "violation", "ignore"]
 
 _STAGES = ("pre_training", "post_training")
 _ISSUE_POLICIES = ("violation", "ignore")
+_INTERVAL_MODES = ("point", "outside", "inconclusive")
 _INFINITY_POLICIES = ("compare", "violation", "ignore")
 _INTERVAL = re.compile(r"^\s*([\[(])\s*([^,\s]*)\s*,\s*([^,\s]*)\s*([\])])\s*$")
 _RULE_KEYS = frozenset(
@@ -119,6 +129,83 @@ _SPEC_HELP = (
     "(lower, upper) with None for an open side, an interval text such as '(0.8, 1.25]', a Threshold, "
     "a dict with keys lower/upper/lower_inclusive/upper_inclusive/facet/group/stage, or a list of these"
 )
+
+
+#: The bias metrics a threshold may name, per stage (the engine's registry; a test ties them together).
+METRIC_STAGES: dict[str, str] = {
+    **{name: "pre_training" for name in PRE_TRAINING_METRICS},
+    **{name: "post_training" for name in POST_TRAINING_METRICS},
+}
+#: Long names (analysis.json ``description`` without the abbreviation), for "did you mean" hints.
+METRIC_LONG_NAMES: dict[str, str] = {
+    "Class Imbalance": "CI",
+    "Difference in Positive Proportions in Labels": "DPL",
+    "Kullback-Liebler Divergence": "KL",
+    "Jensen-Shannon Divergence": "JS",
+    "L-p Norm": "LP",
+    "Total Variation Distance": "TVD",
+    "Kolmogorov-Smirnov Distance": "KS",
+    "Conditional Demographic Disparity in Labels": "CDDL",
+    "Difference in Positive Proportions in Predicted Labels": "DPPL",
+    "Disparate Impact": "DI",
+    "Difference in Conditional Acceptance": "DCA",
+    "Difference in Conditional Rejection": "DCR",
+    "Recall Difference": "RD",
+    "Specificity Difference": "SD",
+    "Difference in Acceptance Rates": "DAR",
+    "Difference in Rejection Rates": "DRR",
+    "Accuracy Difference": "AD",
+    "Conditional Demographic Disparity in Predicted Labels": "CDDPL",
+    "Treatment Equality": "TE",
+    "Flip Test": "FT",
+    "Generalized Entropy": "GE",
+}
+
+
+def _squash(text: str) -> str:
+    """Lower case without separators: ``"Disparate Impact"``, ``"disparate_impact"`` -> ``disparateimpact``."""
+    return re.sub(r"[^a-z0-9]", "", text.lower())
+
+
+_SQUASHED_LONG_NAMES = {_squash(long): short for long, short in METRIC_LONG_NAMES.items()}
+_SQUASHED_LONG_NAMES["kullbackleibler"] = "KL"  # the correct spelling of smclarify's "Liebler"
+
+
+def did_you_mean(text: str, choices: Iterable[str]) -> str | None:
+    """The closest of ``choices`` to ``text`` (case-insensitive), or ``None`` when nothing is close."""
+    options = list(dict.fromkeys(str(c) for c in choices))
+    by_lower = {c.lower(): c for c in options}
+    if text.lower() in by_lower:
+        return by_lower[text.lower()]
+    close = difflib.get_close_matches(text.lower(), list(by_lower), n=1, cutoff=0.6)
+    return by_lower[close[0]] if close else None
+
+
+def known_metric(name: str, field_path: str = "thresholds") -> str:
+    """The registered short name of bias metric ``name`` (case-insensitive), else a ClarifyConfigError.
+
+    Long names (``"disparate_impact"``, ``"Disparate Impact (DI)"``) and near misses (``"DIX"``) are
+    refused with the short name to use: a misspelled metric would otherwise match no row and be
+    reported as "missing" (or ignored with ``on_missing="ignore"``).
+    """
+    upper = name.strip().upper()
+    if upper in METRIC_STAGES:
+        return upper
+    suggestion = _SQUASHED_LONG_NAMES.get(_squash(name))
+    abbreviation = re.search(r"\(([A-Za-z]+)\)\s*$", name)
+    if suggestion is None and abbreviation and abbreviation.group(1).upper() in METRIC_STAGES:
+        suggestion = abbreviation.group(1).upper()
+    if suggestion is None:
+        suggestion = did_you_mean(upper, METRIC_STAGES)
+    hint = f"; did you mean {suggestion}?" if suggestion else ""
+    accepted = "a bias metric's short name: " + ", ".join(METRIC_STAGES)
+    raise ClarifyConfigError(
+        f"{field_path}: unknown bias metric {name!r}{hint} Thresholds use the short names of "
+        f"analysis.json ({', '.join(METRIC_STAGES)}).",
+        field=field_path,
+        value=name,
+        accepted=accepted,
+    )
 
 
 def _spec_error(field_path: str, value: Any, message: str, accepted: str = _SPEC_HELP) -> ClarifyConfigError:
@@ -188,6 +275,41 @@ def _check_choice(field_path: str, value: Any, choices: Sequence[str]) -> None:
 
 
 @dataclass(frozen=True)
+class IntervalGate:
+    """How a threshold check uses the confidence intervals of ``confidence_intervals.json``.
+
+    :param mode: ``"point"`` (default, as Clarify: the reported value decides); ``"outside"``: a
+        violation only when the whole interval lies outside the bound, otherwise a pass;
+        ``"inconclusive"``: a violation when the interval lies outside, a pass when it lies inside,
+        and *inconclusive* (a third state, not a failure) when it straddles a bound.
+    :param min_group_size: when the facet group (or the rest) has fewer rows, a metric that would
+        violate (or straddle) is *inconclusive* instead; ``None`` = no minimum.
+
+    A metric without an interval (FT, or one the resampling left undefined) is checked on its value.
+    """
+
+    mode: IntervalMode = "point"
+    min_group_size: int | None = None
+
+    def __post_init__(self) -> None:
+        _check_choice("interval_mode", self.mode, _INTERVAL_MODES)
+        if self.min_group_size is not None:
+            size = self.min_group_size
+            if isinstance(size, str) and size.strip().isdigit():
+                size = int(size.strip())
+            if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+                raise _spec_error(
+                    "min_group_size", self.min_group_size, "not a size", "an integer >= 1 or None"
+                )
+            object.__setattr__(self, "min_group_size", size)
+
+    @property
+    def needs_intervals(self) -> bool:
+        """Whether the check needs ``confidence_intervals.json`` (intervals or group sizes)."""
+        return self.mode != "point" or self.min_group_size is not None
+
+
+@dataclass(frozen=True)
 class Threshold:
     """One bound on one bias metric.
 
@@ -221,6 +343,7 @@ class Threshold:
         where = f"thresholds.{self.metric}"
         if not isinstance(self.metric, str) or not self.metric.strip():
             raise _spec_error("thresholds", self.metric, "a metric name is required", "a name such as 'DI'")
+        object.__setattr__(self, "metric", known_metric(self.metric, where))
         lower = _bound_number(self.lower, f"{where}.lower", side="lower")
         upper = _bound_number(self.upper, f"{where}.upper", side="upper")
         object.__setattr__(self, "lower", lower)
@@ -239,6 +362,14 @@ class Threshold:
                 raise _spec_error(where, self.bound_text, "this interval is empty; no value can pass")
         if self.stage is not None:
             _check_choice(f"{where}.stage", self.stage, _STAGES)
+            metric_stage = METRIC_STAGES[self.metric]
+            if self.stage != metric_stage:
+                raise _spec_error(
+                    f"{where}.stage",
+                    self.stage,
+                    f"{self.metric} is a {metric_stage} metric, so this rule could never match",
+                    f"{metric_stage!r} or None",
+                )
         for name in ("facet", "group"):
             value = getattr(self, name)
             if value is not None and not isinstance(value, str):
@@ -291,6 +422,26 @@ class Threshold:
             self.upper is not None
             and (value > self.upper or (value == self.upper and not self.upper_inclusive))
         )
+
+    def below(self, value: float) -> bool:
+        """Whether ``value`` fails the lower bound."""
+        return self.lower is not None and (
+            value < self.lower or (value == self.lower and not self.lower_inclusive)
+        )
+
+    def above(self, value: float) -> bool:
+        """Whether ``value`` fails the upper bound."""
+        return self.upper is not None and (
+            value > self.upper or (value == self.upper and not self.upper_inclusive)
+        )
+
+    def interval_verdict(self, lower: float, upper: float) -> Literal["inside", "outside", "straddles"]:
+        """Where the interval ``[lower, upper]`` lies relative to the bound."""
+        if self.below(upper) or self.above(lower):
+            return "outside"
+        if self.admits(lower) and self.admits(upper):
+            return "inside"
+        return "straddles"
 
     def policy(self, base: CheckPolicy) -> CheckPolicy:
         """The check's policy with this rule's overrides applied."""
@@ -477,6 +628,8 @@ class Violation:
     label: str | None = None
     value: float | None = None
     bound: str | None = None
+    interval: tuple[float, float] | None = None
+    group_size: int | None = None
 
     @property
     def constraint_check_type(self) -> str:
@@ -502,7 +655,15 @@ class Violation:
         }
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-safe dict (infinities and NaN as the strings analysis.json uses) for XCom and logs."""
+        """A JSON-safe dict (infinities and NaN as the strings analysis.json uses) for XCom and logs.
+
+        ``interval`` and ``group_size`` are present only when the check used the intervals.
+        """
+        extra: dict[str, Any] = {}
+        if self.interval is not None:
+            extra["interval"] = [_json_number(self.interval[0]), _json_number(self.interval[1])]
+        if self.group_size is not None:
+            extra["group_size"] = self.group_size
         return {
             "check": self.check,
             "reason": self.reason,
@@ -515,6 +676,7 @@ class Violation:
             "value": _json_number(self.value),
             "bound": self.bound,
             "description": self.description,
+            **extra,
         }
 
 
@@ -540,18 +702,31 @@ class CheckOutcome:
     violations: tuple[Violation, ...] = ()
     checked: int = 0
     notes: tuple[str, ...] = field(default_factory=tuple)
+    inconclusive: tuple[Violation, ...] = ()
 
     @property
     def passed(self) -> bool:
+        """No violation (inconclusive findings do not fail a gate)."""
         return not self.violations
+
+    @property
+    def state(self) -> Literal["passed", "violation", "inconclusive"]:
+        """``violation`` when anything violates, else ``inconclusive`` when anything is, else ``passed``."""
+        if self.violations:
+            return "violation"
+        return "inconclusive" if self.inconclusive else "passed"
 
     def __add__(self, other: CheckOutcome) -> CheckOutcome:
         return CheckOutcome(
-            self.violations + other.violations, self.checked + other.checked, self.notes + other.notes
+            self.violations + other.violations,
+            self.checked + other.checked,
+            self.notes + other.notes,
+            self.inconclusive + other.inconclusive,
         )
 
-    def table(self) -> str:
-        """The violations as an aligned text table (metric, facet, group, value, bound...)."""
+    def table(self, findings: Sequence[Violation] | None = None) -> str:
+        """The violations (or other ``findings``) as an aligned text table (metric, facet, group...)."""
+        findings = self.violations if findings is None else findings
         rows = [
             (
                 v.check,
@@ -563,7 +738,7 @@ class CheckOutcome:
                 v.bound or "",
                 v.reason,
             )
-            for v in self.violations
+            for v in findings
         ]
         widths = [max(len(str(r[i])) for r in [_TABLE_COLUMNS, *rows]) for i in range(len(_TABLE_COLUMNS))]
         lines = ["  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
@@ -571,12 +746,20 @@ class CheckOutcome:
         return "\n".join([header, "  ".join("-" * w for w in widths), *lines])
 
     def summary(self) -> str:
-        """One headline plus, when something failed, the table."""
+        """One headline plus, when something failed or was inconclusive, the table(s)."""
+        inconclusive = ""
+        if self.inconclusive:
+            inconclusive = (
+                f"\n{len(self.inconclusive)} inconclusive finding(s) (the data cannot tell):\n"
+                + self.table(self.inconclusive)
+            )
         if self.passed:
-            return f"Clarify check passed: {self.checked} comparison(s), no violation."
+            headline = "passed" if not self.inconclusive else "inconclusive"
+            return f"Clarify check {headline}: {self.checked} comparison(s), no violation." + inconclusive
         return (
             f"Clarify check failed: {len(self.violations)} violation(s) in {self.checked} comparison(s).\n"
             + self.table()
+            + inconclusive
         )
 
     def constraint_violations(self) -> dict[str, Any]:
@@ -590,9 +773,11 @@ class CheckOutcome:
         """JSON-safe summary for XCom."""
         return {
             "passed": self.passed,
+            "state": self.state,
             "checked": self.checked,
             "violation_count": len(self.violations),
             "violations": [v.to_dict() for v in self.violations],
+            "inconclusive": [v.to_dict() for v in self.inconclusive],
             "notes": list(self.notes),
         }
 
@@ -602,7 +787,12 @@ def _value_text(v: Violation) -> str:
         return "missing"
     if v.reason == "error":
         return "error"
-    return _num(v.value)
+    text = _num(v.value)
+    if v.interval is not None:
+        text += f" [{_num(v.interval[0])}, {_num(v.interval[1])}]"
+    if v.group_size is not None:
+        text += f" n={v.group_size}"
+    return text
 
 
 # --------------------------------------------------------------------------------------------------
@@ -694,6 +884,7 @@ class _Tally:
     violations: list[Violation] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     checked: int = 0
+    inconclusive: list[Violation] = field(default_factory=list)
 
     def missing(self, policy: CheckPolicy, note: str, violation: Violation) -> None:
         """An expected entry is absent: the note when the policy ignores that, else the violation."""
@@ -716,11 +907,173 @@ class _Tally:
         return handled
 
     def outcome(self) -> CheckOutcome:
-        return CheckOutcome(tuple(self.violations), self.checked, tuple(self.notes))
+        return CheckOutcome(tuple(self.violations), self.checked, tuple(self.notes), tuple(self.inconclusive))
 
 
 def _row_value_text(row: MetricRow) -> str:
     return f"error ({row.error})" if row.value is None else _num(row.value)
+
+
+def validate_rule_scopes(
+    result: AnalysisResult | Mapping[str, Any],
+    rules: Iterable[Threshold],
+    *,
+    policy: CheckPolicy | Mapping[str, Any] | None = None,
+) -> None:
+    """Refuse rules whose facet or group does not exist in ``result`` (a misspelling, not a finding).
+
+    Checked against the facets and groups of the bias stages the result holds (a rule for a stage the
+    result lacks is left to the ``on_missing`` policy). An unknown facet is always a
+    :class:`ClarifyConfigError` with the closest facet; an unknown group too, except under
+    ``on_missing="ignore"`` when no group matches it case-insensitively (a group that did not occur in
+    this run's data is then a note, as before).
+    """
+    analysis = _as_result(result)
+    base_policy = CheckPolicy.coerce(policy)
+    groups: dict[tuple[str, str], set[str]] = {}
+    for row in analysis.metrics_table():
+        groups.setdefault((row.stage, row.facet), set()).add(row.group)
+    stages = {stage for stage, _ in groups}
+    for rule in rules:
+        scope_stages = stages if rule.stage is None else stages & {rule.stage}
+        if not scope_stages or (rule.facet is None and rule.group is None):
+            continue
+        where = f"thresholds.{rule.metric}"
+        facets = sorted({facet for stage, facet in groups if stage in scope_stages})
+        if rule.facet is not None and rule.facet not in facets:
+            suggestion = did_you_mean(rule.facet, facets)
+            hint = f"; did you mean {suggestion!r}?" if suggestion else ""
+            raise ClarifyConfigError(
+                f"{where}.facet: facet {rule.facet!r} is not in the analysis result{hint} Its facets: "
+                f"{facets}.",
+                field=f"{where}.facet",
+                value=rule.facet,
+                accepted=f"one of {facets}",
+            )
+        known = sorted(
+            {
+                group
+                for (stage, facet), names in groups.items()
+                if stage in scope_stages and (rule.facet is None or facet == rule.facet)
+                for group in names
+            }
+        )
+        if rule.group is None or rule.group in known:
+            continue
+        same_but_case = [g for g in known if g.strip().lower() == rule.group.strip().lower()]
+        if rule.policy(base_policy).on_missing == "ignore" and not same_but_case:
+            continue
+        suggestion = same_but_case[0] if same_but_case else did_you_mean(rule.group, known)
+        hint = f"; did you mean {suggestion!r}?" if suggestion else ""
+        facet_text = f"facet {rule.facet!r}" if rule.facet is not None else "any facet"
+        raise ClarifyConfigError(
+            f"{where}.group: group {rule.group!r} is not a group of {facet_text} in the analysis "
+            f"result{hint} Groups (value_or_threshold): {known}.",
+            field=f"{where}.group",
+            value=rule.group,
+            accepted=f"one of {known}",
+        )
+
+
+def _as_intervals(value: IntervalsResult | Mapping[str, Any] | None) -> IntervalsResult | None:
+    if value is None or isinstance(value, IntervalsResult):
+        return value
+    return IntervalsResult.from_dict(value)
+
+
+def _judge_with_interval(
+    tally: _Tally,
+    rule: Threshold,
+    row: MetricRow,
+    found: MetricInterval | None,
+    gate: IntervalGate,
+) -> None:
+    """Decide one finite-valued row: pass, violation or inconclusive (see :class:`IntervalGate`)."""
+    assert row.value is not None
+    where = f"{row.stage}/{row.facet}/{row.group} {row.metric}"
+    if found is not None and not _same_number(found.value, row.value):
+        raise ClarifyConfigError(
+            f"confidence_intervals.json does not belong to this analysis.json: {where} is "
+            f"{_num(row.value)} in analysis.json but {_num(found.value)} in the sidecar (a sidecar left by "
+            "an earlier run?). Re-run the analysis with confidence_intervals, or use interval_mode='point' "
+            "without min_group_size",
+            field="confidence_intervals.json",
+            value=found.value,
+            accepted="the sidecar written with this analysis.json",
+        )
+    interval = (found.lower, found.upper) if found is not None and found.has_interval else None
+    if gate.mode == "point" or interval is None:
+        if gate.mode != "point":
+            tally.notes.append(f"no confidence interval for {where}; its value was checked")
+        verdict = "inside" if rule.admits(row.value) else "outside"
+        shown = None
+    else:
+        assert interval[0] is not None
+        assert interval[1] is not None
+        verdict = rule.interval_verdict(interval[0], interval[1])
+        if verdict == "straddles" and gate.mode == "outside":
+            verdict = "inside"
+        shown = (interval[0], interval[1])
+    if verdict == "inside":
+        return
+    size = min(found.n_d, found.n_a) if found is not None else None
+    if gate.min_group_size is not None and size is None:
+        tally.notes.append(f"no group size for {where}; min_group_size not applied")
+    interval_text = f" (interval [{_num(shown[0])}, {_num(shown[1])}])" if shown else ""
+    common = {"bound": rule.bound_text, "value": row.value}
+    if gate.min_group_size is not None and size is not None and size < gate.min_group_size:
+        tally.inconclusive.append(
+            replace(
+                _located_violation(
+                    "threshold",
+                    "small_group",
+                    row,
+                    description=f"Value {_num(row.value)}{interval_text} comes from a group of {size} rows, "
+                    f"fewer than min_group_size={gate.min_group_size}: too few to conclude whether "
+                    f"{row.metric} is in {rule.bound_text}",
+                    **common,
+                ),
+                interval=shown,
+                group_size=size,
+            )
+        )
+    elif verdict == "outside":
+        tail = "; the whole interval lies outside it" if shown else ""
+        tally.violations.append(
+            replace(
+                _located_violation(
+                    "threshold",
+                    "out_of_bounds",
+                    row,
+                    description=f"Value {_num(row.value)}{interval_text} does not meet the constraint "
+                    f"requirement: {row.metric} must be in {rule.bound_text}{tail}",
+                    **common,
+                ),
+                interval=shown,
+                group_size=size,
+            )
+        )
+    else:
+        tally.inconclusive.append(
+            replace(
+                _located_violation(
+                    "threshold",
+                    "interval_straddles",
+                    row,
+                    description=f"Value {_num(row.value)}{interval_text}: the interval straddles "
+                    f"{rule.bound_text}, so the data cannot tell whether {row.metric} meets it",
+                    **common,
+                ),
+                interval=shown,
+                group_size=size,
+            )
+        )
+
+
+def _same_number(a: float | None, b: float | None) -> bool:
+    if a is None or b is None:
+        return a is b
+    return a == b or (math.isnan(a) and math.isnan(b))
 
 
 def check_thresholds(
@@ -728,14 +1081,34 @@ def check_thresholds(
     thresholds: Mapping[str, Any] | Iterable[Threshold | Mapping[str, Any]],
     *,
     policy: CheckPolicy | Mapping[str, Any] | None = None,
+    intervals: IntervalsResult | Mapping[str, Any] | None = None,
+    interval_gate: IntervalGate | None = None,
 ) -> CheckOutcome:
     """Check every bias metric row that a rule governs (the most specific matching rule wins).
 
-    A rule that matches no row at all reports ``missing`` (unless its policy ignores it).
+    A rule that matches no row at all reports ``missing`` (unless its policy ignores it). A rule
+    whose facet or group is not in the result raises :class:`ClarifyConfigError` (see
+    :func:`validate_rule_scopes`).
+
+    With ``interval_gate`` (and the ``confidence_intervals.json`` document as ``intervals``) the
+    verdict uses the interval and the group size instead of the value alone (:class:`IntervalGate`);
+    findings that are neither a pass nor a violation go to ``CheckOutcome.inconclusive``.
     """
     analysis = _as_result(result)
     rules = parse_thresholds(thresholds)
     base_policy = CheckPolicy.coerce(policy)
+    validate_rule_scopes(analysis, rules, policy=base_policy)
+    gate = interval_gate or IntervalGate()
+    sidecar = _as_intervals(intervals)
+    if gate.needs_intervals and sidecar is None:
+        raise ClarifyConfigError(
+            f"interval_mode={gate.mode!r} / min_group_size={gate.min_group_size!r} need the confidence "
+            "intervals of the analysis (confidence_intervals.json): run the analysis with "
+            "confidence_intervals=..., or use interval_mode='point' without min_group_size",
+            field="interval_mode",
+            value=gate.mode,
+            accepted="'point', or an analysis run with confidence intervals",
+        )
     tally = _Tally()
     matched_rules: set[int] = set()
     for row in analysis.metrics_table():
@@ -750,19 +1123,8 @@ def check_thresholds(
             check="threshold", row=row, policy=rule.policy(base_policy), bound=rule.bound_text, where=where
         ):
             continue
-        assert row.value is not None
-        if not rule.admits(row.value):
-            tally.violations.append(
-                _located_violation(
-                    "threshold",
-                    "out_of_bounds",
-                    row,
-                    bound=rule.bound_text,
-                    value=row.value,
-                    description=f"Value {_num(row.value)} does not meet the constraint requirement: "
-                    f"{row.metric} must be in {rule.bound_text}",
-                )
-            )
+        found = sidecar.find(row.stage, row.facet, row.group, row.metric) if sidecar else None
+        _judge_with_interval(tally, rule, row, found, gate)
     for index, rule in enumerate(rules):
         if index in matched_rules:
             continue
@@ -808,7 +1170,7 @@ def check_bias_drift(
         raise _spec_error(
             "drift_tolerance", tolerance, "must be finite and not negative", "a finite number >= 0"
         )
-    wanted = None if metrics is None else {m.upper() for m in metrics}
+    wanted = None if metrics is None else {known_metric(str(m), "drift_metrics") for m in metrics}
     neutral: dict[str, float] = {}
     for name, value in (neutral_values or {}).items():
         number = _number(value, f"drift_neutral_values.{name}", "a finite number")
@@ -816,7 +1178,7 @@ def check_bias_drift(
             raise _spec_error(
                 f"drift_neutral_values.{name}", value, "must be a finite number", "a finite number"
             )
-        neutral[str(name).upper()] = number
+        neutral[known_metric(str(name), f"drift_neutral_values.{name}")] = number
     by_key = {(r.stage, r.facet, r.group, r.metric.upper()): r for r in current.metrics_table()}
     tally = _Tally()
     for base in reference.metrics_table():
@@ -968,12 +1330,19 @@ def check_analysis(
     drift_metrics: Iterable[str] | None = None,
     drift_neutral_values: Mapping[str, float] | None = None,
     ndcg_threshold: float = DEFAULT_NDCG_THRESHOLD,
+    intervals: IntervalsResult | Mapping[str, Any] | None = None,
+    interval_gate: IntervalGate | None = None,
 ) -> CheckOutcome:
-    """Run the threshold check (when ``thresholds``) and both drift checks (when ``baseline``)."""
+    """Run the threshold check (when ``thresholds``) and both drift checks (when ``baseline``).
+
+    ``intervals`` / ``interval_gate`` apply to the threshold check (see :func:`check_thresholds`).
+    """
     current = _as_result(result)
     outcome = CheckOutcome()
     if thresholds:
-        outcome += check_thresholds(current, thresholds, policy=policy)
+        outcome += check_thresholds(
+            current, thresholds, policy=policy, intervals=intervals, interval_gate=interval_gate
+        )
     if baseline is not None:
         reference = _as_result(baseline)
         outcome += check_bias_drift(

@@ -30,11 +30,12 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from functools import cache
 from typing import Any
 
 import jinja2
+import markupsafe
 
 DEFAULT_TITLE = "Analysis Report"
 
@@ -284,7 +285,12 @@ def _summary(analysis: dict, config: dict, bias: list[dict], shap: list[dict]) -
     return {"cards": cards, "analyses": ", ".join(names) or "none", "dataset_type": config.get("dataset_type", "text/csv")}  # fmt: skip
 
 
-def report_context(analysis: dict, analysis_config: dict, warnings: Iterable[str] = ()) -> dict:
+def report_context(
+    analysis: dict,
+    analysis_config: dict,
+    warnings: Iterable[str] = (),
+    extra_sections: Sequence[str] = (),
+) -> dict:
     """Everything the templates show, computed from analysis.json and its analysis_config."""
     config = analysis_config or {}
     methods = config.get("methods") or {}
@@ -309,6 +315,8 @@ def report_context(analysis: dict, analysis_config: dict, warnings: Iterable[str
             for e in (pdp if isinstance(pdp, list) else [])
         ],
         "config_json": json.dumps(config, indent=2, sort_keys=False, default=str),
+        # Pre-rendered, already escaped <section> fragments (engine/uncertainty_report.py).
+        "extra_sections": [markupsafe.Markup(s) for s in extra_sections],
     }
 
 
@@ -324,13 +332,20 @@ def _environment() -> jinja2.Environment:
     )
 
 
-def render_report_html(analysis: dict, analysis_config: dict, warnings: Iterable[str] = ()) -> str:
+def render_report_html(
+    analysis: dict,
+    analysis_config: dict,
+    warnings: Iterable[str] = (),
+    extra_sections: Sequence[str] = (),
+) -> str:
     """The report as one self-contained HTML document (see the module docstring).
 
     :param warnings: messages shown in the report's "Warnings" section (one item each).
+    :param extra_sections: pre-rendered, escaped HTML ``<section>`` fragments shown after the PDP
+        section (confidence intervals and the intersectional scan, ``engine/uncertainty_report.py``).
     """
     return (
         _environment()
         .get_template("report.html.j2")
-        .render(report_context(analysis, analysis_config, warnings))
+        .render(report_context(analysis, analysis_config, warnings, extra_sections))
     )

@@ -35,6 +35,7 @@ from airflow_provider_clarify.engine.predictors import (
     predictor_for_source,
     predictor_from_config,
 )
+from airflow_provider_clarify.engine.uncertainty import AuditExtras, report_sections, write_sidecars
 
 if TYPE_CHECKING:
     import numpy as np
@@ -464,6 +465,8 @@ def run_analysis(
     storage_options: dict | None = None,
     endpoint_url: str | None = None,
     output_kms_key: str | None = None,
+    confidence_intervals: Any = None,
+    intersections: Any = None,
 ) -> str:
     """Run the analyses of ``analysis_config`` on ``dataset`` and write the results under ``output``.
 
@@ -485,6 +488,11 @@ def run_analysis(
         ``storage_options`` has its own) and for SageMaker ``InvokeEndpoint``.
     :param output_kms_key: KMS key (id, ARN or alias) for SSE-KMS of every object written to an
         ``s3://`` output.
+    :param confidence_intervals: opt-in interval per bias metric, written to
+        ``confidence_intervals.json`` next to ``analysis.json`` (``ConfidenceIntervalConfig``, a dict
+        of its fields or ``True``); see ``docs/uncertainty.md``. ``analysis.json`` is unchanged.
+    :param intersections: opt-in intersectional facets and scan (``IntersectionConfig`` or a dict),
+        written to ``intersectional_bias.json``.
     :returns: the URI / path of the written ``analysis.json``.
     :raises ClarifyConfigError: bad configuration or a dataset that does not match it (the engine's
         :class:`~airflow_provider_clarify.engine.errors.EngineConfigError`, including
@@ -494,6 +502,7 @@ def run_analysis(
     storage_options = _merge_storage_options(storage_options, endpoint_url)
     config = load_config(analysis_config, storage_options)
     validate_config(config)
+    extras = AuditExtras.create(confidence_intervals, intersections)
     dataset_uri = dataset or config.get("dataset_uri")
     if not dataset_uri:
         raise ClarifyConfigError(
@@ -547,12 +556,23 @@ def run_analysis(
 
     analysis: dict[str, Any] = {"version": "1.0"}
     if wants_bias:
-        analysis.update(_bias_sections(config, resolved))
+        analysis.update(_bias_sections(config, resolved, extras.counts_sink if extras else None))
     if wants_explain:
-        analysis["explanations"] = _explanations(config, resolved, predictor, location, storage_options)
+        analysis["explanations"] = _explanations(
+            config, resolved, predictor, location, storage_options, extras.shap_sink if extras else None
+        )
 
+    sidecars = {}
+    if extras is not None:
+        sidecars = extras.documents(
+            analysis,
+            batches=datasets.batch_source(resolved.data),
+            label=resolved.label,
+            predicted_label=resolved.predicted_label if wants_post else None,
+        )
+        write_sidecars(location, sidecars)
     if report_name is not None:
-        _write_report(location, analysis, config, report_name)
+        _write_report(location, analysis, config, report_name, report_sections(sidecars))
     return write_analysis(location, analysis)
 
 
@@ -562,7 +582,7 @@ def _method_list(block: Any) -> Any:
     return "all"
 
 
-def _bias_sections(config: dict, resolved: ResolvedAnalysis) -> dict:
+def _bias_sections(config: dict, resolved: ResolvedAnalysis, counts_sink: Any = None) -> dict:
     from airflow_provider_clarify.engine.bias import compute_bias_sections
 
     methods = config["methods"]
@@ -582,6 +602,7 @@ def _bias_sections(config: dict, resolved: ResolvedAnalysis) -> dict:
         feature_columns=resolved.feature_columns,
         num_rows=_num_rows(resolved.data),
         available_columns=resolved.data.column_names,
+        counts_sink=counts_sink,
     )
 
 
@@ -591,6 +612,7 @@ def _explanations(
     model: Any,
     location: io.OutputLocation,
     storage_options: dict | None,
+    shap_sink: Any = None,
 ) -> dict:
     from airflow_provider_clarify.engine.explain import compute_explanations
 
@@ -619,6 +641,7 @@ def _explanations(
         output=location,
         join_ids=join_ids,
         join_column=resolved.joinsource,
+        shap_sink=shap_sink,
     )
 
 
@@ -636,7 +659,13 @@ def _report_file_name(report: dict) -> str:
     return f"{name}.html"
 
 
-def _write_report(location: io.OutputLocation, analysis: dict, config: dict, file_name: str) -> None:
+def _write_report(
+    location: io.OutputLocation,
+    analysis: dict,
+    config: dict,
+    file_name: str,
+    extra_sections: Sequence[str] = (),
+) -> None:
     try:
         from airflow_provider_clarify.engine.report import render_report_html
     except ModuleNotFoundError as exc:
@@ -644,7 +673,7 @@ def _write_report(location: io.OutputLocation, analysis: dict, config: dict, fil
             raise
         log.warning("methods.report is set but the report module is not available; no report written.")
         return
-    html = render_report_html(json.loads(dumps_analysis(analysis)), config)
+    html = render_report_html(json.loads(dumps_analysis(analysis)), config, extra_sections=extra_sections)
     location.write_text(file_name, html)
 
 

@@ -34,11 +34,14 @@ from airflow_provider_clarify.analysis.checks import (
     DEFAULT_NDCG_THRESHOLD,
     CheckOutcome,
     CheckPolicy,
+    IntervalGate,
     Violation,
     check_analysis,
+    known_metric,
     parse_thresholds,
 )
 from airflow_provider_clarify.analysis.errors import ClarifyConfigError
+from airflow_provider_clarify.analysis.uncertainty import CONFIDENCE_INTERVALS_FILE, IntervalsResult
 from airflow_provider_clarify.hooks.clarify import ClarifyHook
 from airflow_provider_clarify.locations import analysis_file_uri, join, result_folder_uri
 from airflow_provider_clarify.operators._arguments import as_bool, has_template, optional_uri
@@ -56,6 +59,8 @@ XCOM_VIOLATIONS = "violations"
 XCOM_VIOLATION_REPORT = "violation_report"
 XCOM_CALCULATED_BASELINE = "calculated_baseline_constraints"
 XCOM_BASELINE_USED = "baseline_used_for_drift_check_constraints"
+XCOM_STATE = "state"  # "passed" | "violation" | "inconclusive"
+XCOM_INCONCLUSIVE = "inconclusive"
 
 
 class ClarifyCheckError(AirflowFailException):
@@ -121,6 +126,16 @@ class ClarifyCheckOperator(AwsBaseOperator[ClarifyHook]):
     :param ndcg_threshold: feature-attribution drift violates when NDCG < this (0.9, Model Monitor's).
     :param violation_report_uri: where to write ``constraint_violations.json``; default: next to the
         result (``<analysis_result>/constraint_violations.json``). (templated)
+    :param interval_mode: ``"point"`` (default: the reported value decides, as Clarify),
+        ``"outside"`` (a violation only when the metric's confidence interval lies wholly outside the
+        bound) or ``"inconclusive"`` (outside: violation; inside: pass; straddling a bound:
+        *inconclusive*, pushed to XCom ``inconclusive`` and ``state``, not a failure). Needs
+        ``confidence_intervals.json`` next to ``analysis.json`` (run the analysis with
+        ``confidence_intervals``); see ``docs/uncertainty.md``. (templated)
+    :param min_group_size: a metric of a facet group (or rest) with fewer rows is *inconclusive*
+        rather than violated; needs ``confidence_intervals.json`` (it holds the group sizes). (templated)
+    :param fail_on_inconclusive: fail (like a violation) when the outcome is inconclusive; default
+        ``False``: the task succeeds and logs the inconclusive findings. (templated)
     :param aws_conn_id: AWS connection for s3:// locations (unused for local paths).
     """
 
@@ -135,6 +150,9 @@ class ClarifyCheckOperator(AwsBaseOperator[ClarifyHook]):
         "fail_on_violation",
         "policy",
         "violation_report_uri",
+        "interval_mode",
+        "min_group_size",
+        "fail_on_inconclusive",
     )
     template_fields_renderers = {"thresholds": "py", "policy": "py"}
     template_ext: Sequence[str] = ()
@@ -156,9 +174,15 @@ class ClarifyCheckOperator(AwsBaseOperator[ClarifyHook]):
         drift_neutral_values: Mapping[str, float] | None = None,
         ndcg_threshold: float = DEFAULT_NDCG_THRESHOLD,
         violation_report_uri: str | None = None,
+        interval_mode: str = "point",
+        min_group_size: int | str | None = None,
+        fail_on_inconclusive: bool | str = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.interval_mode = interval_mode
+        self.min_group_size = min_group_size
+        self.fail_on_inconclusive = fail_on_inconclusive
         self.analysis_result_uri = analysis_result_uri
         self.thresholds = thresholds
         self.supplied_baseline_constraints = supplied_baseline_constraints
@@ -180,8 +204,23 @@ class ClarifyCheckOperator(AwsBaseOperator[ClarifyHook]):
         """Fail at DAG import for mistakes visible before rendering (templated values wait for execute)."""
         if self.thresholds is not None and not has_template(self.thresholds):
             parse_thresholds(self.thresholds)
+        elif self.thresholds is not None:
+            _check_literal_metric_names(self.thresholds)
+        for name in self.drift_metrics or ():
+            known_metric(str(name), "drift_metrics")
+        for name in self.drift_neutral_values or {}:
+            known_metric(str(name), f"drift_neutral_values.{name}")
         if self.policy is not None and not has_template(self.policy):
             CheckPolicy.coerce(self.policy)
+        if not has_template(self.interval_mode) and not has_template(self.min_group_size):
+            gate = IntervalGate(self.interval_mode, self.min_group_size)  # type: ignore[arg-type]
+            if gate.needs_intervals and not self.thresholds:
+                raise ClarifyConfigError(
+                    "interval_mode / min_group_size apply to thresholds, and no thresholds are given",
+                    field="interval_mode",
+                    value=self.interval_mode,
+                    accepted="thresholds=... with interval_mode/min_group_size, or the defaults",
+                )
         if not isinstance(self.drift_tolerance, int | float) or not 0 <= self.drift_tolerance < float("inf"):
             raise ClarifyConfigError(
                 f"drift_tolerance is {self.drift_tolerance!r}; expected a finite number >= 0",
@@ -239,6 +278,11 @@ class ClarifyCheckOperator(AwsBaseOperator[ClarifyHook]):
                 "skip": as_bool("skip_check", self.skip_check),
                 "fail": as_bool("fail_on_violation", self.fail_on_violation),
                 "report": optional_uri("violation_report_uri", self.violation_report_uri),
+                "gate": IntervalGate(
+                    str(self.interval_mode).strip(),  # type: ignore[arg-type]
+                    None if self.min_group_size in (None, "", "None") else self.min_group_size,  # type: ignore[arg-type]
+                ),
+                "fail_inconclusive": as_bool("fail_on_inconclusive", self.fail_on_inconclusive),
             }
         except ClarifyConfigError as err:
             raise ClarifyCheckError(f"Invalid ClarifyCheckOperator argument: {err}") from err
@@ -261,6 +305,20 @@ class ClarifyCheckOperator(AwsBaseOperator[ClarifyHook]):
                 f"The {what} at {analysis_file_uri(uri)} is not a valid analysis.json: {err}"
             ) from err
 
+    def _read_intervals(self, result_uri: str) -> IntervalsResult:
+        """The ``confidence_intervals.json`` next to the result (the interval gate needs it)."""
+        uri = join(result_folder_uri(result_uri), CONFIDENCE_INTERVALS_FILE)
+        try:
+            return IntervalsResult.from_json(self.hook.read_bytes(uri))
+        except FileNotFoundError as err:
+            raise ClarifyCheckError(
+                f"interval_mode/min_group_size need {uri}, which does not exist: run the analysis with "
+                "confidence_intervals=... (compute='local'), or use interval_mode='point' without "
+                f"min_group_size ({err})"
+            ) from err
+        except ClarifyConfigError as err:
+            raise ClarifyCheckError(f"{uri} is not a valid confidence-intervals document: {err}") from err
+
     def run_gate(self, context: Context) -> tuple[CheckOutcome, dict[str, Any]]:
         """Run the checks and the baseline lifecycle; write the report; push XComs. Never raises on
         violations (the caller decides: fail or branch)."""
@@ -268,6 +326,12 @@ class ClarifyCheckOperator(AwsBaseOperator[ClarifyHook]):
         result_uri: str = cfg["result_uri"]
         result_file = analysis_file_uri(result_uri)
         result = self._read(result_uri, "analysis result")
+        gate: IntervalGate = cfg["gate"]
+        intervals = (
+            self._read_intervals(result_uri)
+            if gate.needs_intervals and cfg["rules"] and not cfg["skip"]
+            else None
+        )
         hook = self.hook
 
         supplied_file = analysis_file_uri(cfg["supplied"]) if cfg["supplied"] else None
@@ -295,16 +359,21 @@ class ClarifyCheckOperator(AwsBaseOperator[ClarifyHook]):
             baseline = self._read(existing_baseline, "baseline") if existing_baseline else None
             if existing_baseline:
                 self.log.info("Checking drift against the baseline %s", existing_baseline)
-            outcome = check_analysis(
-                result,
-                thresholds=cfg["rules"],
-                baseline=baseline,
-                policy=cfg["policy"],
-                drift_tolerance=self.drift_tolerance,
-                drift_metrics=self.drift_metrics,
-                drift_neutral_values=self.drift_neutral_values,
-                ndcg_threshold=self.ndcg_threshold,
-            )
+            try:
+                outcome = check_analysis(
+                    result,
+                    thresholds=cfg["rules"],
+                    baseline=baseline,
+                    policy=cfg["policy"],
+                    drift_tolerance=self.drift_tolerance,
+                    drift_metrics=self.drift_metrics,
+                    drift_neutral_values=self.drift_neutral_values,
+                    ndcg_threshold=self.ndcg_threshold,
+                    intervals=intervals,
+                    interval_gate=gate,
+                )
+            except ClarifyConfigError as err:  # a facet/group the result does not have: nothing written
+                raise ClarifyCheckError(f"Invalid ClarifyCheckOperator argument: {err}") from err
             if outcome.checked == 0:
                 self.log.warning(
                     "The check compared nothing: no rule matched a metric of %s and the baseline shares no "
@@ -326,14 +395,15 @@ class ClarifyCheckOperator(AwsBaseOperator[ClarifyHook]):
             written_report = report_uri
 
         if cfg["register"]:
-            if outcome.passed:
+            if outcome.state == "passed":  # neither violations nor inconclusive findings
                 hook.write_bytes(registered_file, hook.read_bytes(result_file))  # type: ignore[arg-type]
                 self.log.info("Registered %s as the new baseline at %s", result_file, registered_file)
                 baseline_used = registered_file
             else:
                 self.log.warning(
-                    "Not registering %s as the new baseline: it has violations; the baseline stays %s",
+                    "Not registering %s as the new baseline: it is %s; the baseline stays %s",
                     result_file,
+                    "in violation" if outcome.violations else "inconclusive",
                     existing_baseline,
                 )
                 baseline_used = existing_baseline
@@ -342,6 +412,8 @@ class ClarifyCheckOperator(AwsBaseOperator[ClarifyHook]):
 
         summary = {
             "passed": outcome.passed,
+            XCOM_STATE: outcome.state,
+            "inconclusive_count": len(outcome.inconclusive),
             "skipped": cfg["skip"],
             "checked": outcome.checked,
             "violation_count": len(outcome.violations),
@@ -353,11 +425,13 @@ class ClarifyCheckOperator(AwsBaseOperator[ClarifyHook]):
         ti = context["ti"]
         ti.xcom_push(key=XCOM_VIOLATIONS, value=[v.to_dict() for v in outcome.violations])
         ti.xcom_push(key=XCOM_PASSED, value=outcome.passed)
+        ti.xcom_push(key=XCOM_STATE, value=outcome.state)
+        ti.xcom_push(key=XCOM_INCONCLUSIVE, value=[v.to_dict() for v in outcome.inconclusive])
         ti.xcom_push(key=XCOM_VIOLATION_REPORT, value=written_report)
         ti.xcom_push(key=XCOM_CALCULATED_BASELINE, value=result_file)
         ti.xcom_push(key=XCOM_BASELINE_USED, value=baseline_used)
 
-        if outcome.passed:
+        if outcome.state == "passed":
             self.log.info("%s", outcome.summary())
         else:
             self.log.warning("%s", outcome.summary())
@@ -365,13 +439,30 @@ class ClarifyCheckOperator(AwsBaseOperator[ClarifyHook]):
 
     def execute(self, context: Context) -> dict[str, Any]:
         outcome, summary = self.run_gate(context)
-        if not outcome.passed and as_bool("fail_on_violation", self.fail_on_violation):
+        fail = not outcome.passed or (
+            outcome.state == "inconclusive" and as_bool("fail_on_inconclusive", self.fail_on_inconclusive)
+        )
+        if fail and as_bool("fail_on_violation", self.fail_on_violation):
             raise ClarifyBiasViolationError(
                 outcome,
                 analysis_result_uri=summary["analysis_result_uri"],
                 violation_report_uri=summary[XCOM_VIOLATION_REPORT],
             )
         return summary
+
+
+def _check_literal_metric_names(thresholds: Any) -> None:
+    """Metric names that are already literal in a spec whose bounds hold Jinja (dict keys are never
+    rendered): a misspelled name fails at DAG import even when the bounds come from a template."""
+    if isinstance(thresholds, Mapping):
+        for name in thresholds:
+            if isinstance(name, str) and not has_template(name):
+                known_metric(name, f"thresholds.{name}")
+    elif isinstance(thresholds, list | tuple):
+        for index, item in enumerate(thresholds):
+            name = item.get("metric") if isinstance(item, Mapping) else None
+            if isinstance(name, str) and not has_template(name):
+                known_metric(name, f"thresholds[{index}].metric")
 
 
 class ClarifyCheckBranchOperator(ClarifyCheckOperator, BaseBranchOperator):
@@ -384,10 +475,15 @@ class ClarifyCheckBranchOperator(ClarifyCheckOperator, BaseBranchOperator):
     :param on_pass: task id(s) (or task group ids) to run when there is no violation, e.g. the
         deployment (``SageMakerEndpointOperator``).
     :param on_violation: task id(s) to run when there are violations, e.g. an alert.
+    :param on_inconclusive: task id(s) to run when nothing violates but some finding is
+        inconclusive (see ``interval_mode`` / ``min_group_size``), e.g. a request for more data or a
+        human review; default: ``on_pass``.
     """
 
     template_fields: Sequence[str] = tuple(
-        f for f in ClarifyCheckOperator.template_fields if f != "fail_on_violation"
+        f
+        for f in ClarifyCheckOperator.template_fields
+        if f not in ("fail_on_violation", "fail_on_inconclusive")
     )
 
     def __init__(
@@ -395,6 +491,7 @@ class ClarifyCheckBranchOperator(ClarifyCheckOperator, BaseBranchOperator):
         *,
         on_pass: str | Iterable[str],
         on_violation: str | Iterable[str],
+        on_inconclusive: str | Iterable[str] | None = None,
         **kwargs: Any,
     ) -> None:
         if kwargs.get("fail_on_violation"):
@@ -406,11 +503,16 @@ class ClarifyCheckBranchOperator(ClarifyCheckOperator, BaseBranchOperator):
         super().__init__(**kwargs)
         self.on_pass = on_pass
         self.on_violation = on_violation
+        self.on_inconclusive = on_inconclusive
 
     def choose_branch(self, context: Context) -> str | Iterable[str]:
         outcome, _ = self.run_gate(context)
-        branch = self.on_pass if outcome.passed else self.on_violation
-        self.log.info("Gate %s: following %s", "passed" if outcome.passed else "failed", branch)
+        branch = {
+            "passed": self.on_pass,
+            "violation": self.on_violation,
+            "inconclusive": self.on_inconclusive if self.on_inconclusive is not None else self.on_pass,
+        }[outcome.state]
+        self.log.info("Gate %s: following %s", outcome.state, branch)
         return branch
 
     def execute(self, context: Context) -> Any:

@@ -52,6 +52,7 @@ def compute_bias_sections(
     available_columns: Sequence[str] | None = None,
     reject_degenerate_inputs: bool = True,
     flip_test_non_numeric: str = "ignore",
+    counts_sink: Callable[[Preparation, DatasetCounts], None] | None = None,
 ) -> dict:
     """Compute the bias sections of ``analysis.json`` as smclarify 0.5 would.
 
@@ -70,6 +71,8 @@ def compute_bias_sections(
         per-metric errors; ``False`` reproduces that).
     :param flip_test_non_numeric: ``"ignore"`` (FT uses the numeric feature columns) or ``"error"``
         (smclarify: any non-numeric feature makes FT fail).
+    :param counts_sink: called once with the preparation and the group-count tables after counting
+        (confidence intervals and other post-processing reuse them instead of reading the data again).
     :returns: ``{"pre_training_bias_metrics": {...}, "post_training_bias_metrics": {...}}`` (requested
         stages only); values are Python floats (``inf`` for infinity) or the integer 0.
     :raises BiasAnalysisError: whole-report failures, with smclarify's message where it has one.
@@ -129,6 +132,8 @@ def compute_bias_sections(
     if reject_degenerate_inputs:
         _reject_degenerate(prep, counts, total, label, original_label_values, specs)
 
+    if counts_sink is not None:
+        counts_sink(prep, counts)
     report = _Report(prep, counts, total, flip_test_non_numeric, label, predicted_label)
     result: dict[str, Any] = {}
     for key, chosen in (("pre_training_bias_metrics", pre), ("post_training_bias_metrics", post)):

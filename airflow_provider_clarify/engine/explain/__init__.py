@@ -32,6 +32,7 @@ def compute_explanations(
     text_features: Sequence[str] | None = None,
     join_column: str | None = None,
     max_rows_per_call: int | None = None,
+    shap_sink: Any = None,
 ) -> dict:
     """Compute the ``explanations`` block of analysis.json.
 
@@ -50,6 +51,8 @@ def compute_explanations(
     :param join_column: header of the identifier column in out.csv (default ``joinsource``'s name or "id").
     :param max_rows_per_call: rows stacked into one ``predict`` call (default 1,000,000, fewer for wide
         feature matrices); the predictor may split a call further by its payload limit.
+    :param shap_sink: called with the Kernel SHAP run (local values and all) once it is computed
+        (confidence intervals of the global values reuse it; ``engine/explain_intervals.py``).
     :return: ``{"kernel_shap": {...}}`` and/or ``{"pdp": [...]}``.
     """
     from airflow_provider_clarify.engine.explain.baseline import BASELINE_RELPATH, baseline_csv
@@ -76,6 +79,8 @@ def compute_explanations(
             features, records, shap_config, caller, baseline_table=baseline, text_columns=text_columns
         )
         result["kernel_shap"] = run.kernel_shap_block()
+        if shap_sink is not None:
+            shap_sink(run)
         importance = {}
         for j in range(len(run.output_keys)):
             for name, value in run.global_values(j).items():

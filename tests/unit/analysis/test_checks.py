@@ -254,22 +254,96 @@ def test_missing_metric_is_a_violation_unless_ignored():
     assert check_thresholds(doc, {"DPPL": {"lower": -0.1, "upper": 0.1, "on_missing": "ignore"}}).passed
 
 
-def test_missing_facet_or_group_is_reported_for_the_scoped_rule():
+def test_a_rule_for_a_metric_the_result_lacks_is_reported_missing():
     doc = one("DI", 1.0)
-    outcome = check_thresholds(
-        doc,
-        {
-            "DI": [
-                Threshold("DI", lower=0.8, facet="age"),
-                Threshold("DI", lower=0.8, facet="sex", group="male"),
-            ]
-        },
-    )
-    assert [(v.facet, v.group, v.reason) for v in outcome.violations] == [
-        ("age", None, "missing"),
-        ("sex", "male", "missing"),
+    outcome = check_thresholds(doc, {"DI": (0.8, 1.25), "DPPL": {"upper": 0.1, "facet": "sex"}})
+    assert [(v.metric, v.facet, v.group, v.reason) for v in outcome.violations] == [
+        ("DPPL", "sex", None, "missing")
     ]
-    assert outcome.violations[1].to_model_monitor()["facet_value"] == "male"
+    assert outcome.violations[0].to_model_monitor()["facet_value"] == "*"
+
+
+def test_unknown_facet_or_group_is_a_config_error_with_the_closest_name():
+    doc = one("DI", 1.0)
+    with pytest.raises(
+        ClarifyConfigError, match=r"facet 'Sex' is not in the analysis result; did you mean 'sex'"
+    ) as info:
+        check_thresholds(doc, {"DI": Threshold("DI", lower=0.8, facet="Sex")})
+    assert info.value.field == "thresholds.DI.facet"
+    with pytest.raises(
+        ClarifyConfigError, match=r"group 'Female' is not a group of facet 'sex'.*did you mean 'female'"
+    ):
+        check_thresholds(doc, {"DI": {"lower": 0.8, "facet": "sex", "group": "Female"}})
+    with pytest.raises(ClarifyConfigError, match=r"group 'male'"):
+        check_thresholds(doc, {"DI": {"lower": 0.8, "group": "male"}})
+
+
+def test_on_missing_ignore_hides_an_absent_group_but_not_a_misspelled_one():
+    doc = one("DI", 1.0)
+    absent = {"DI": {"lower": 0.8, "facet": "sex", "group": "other", "on_missing": "ignore"}}
+    outcome = check_thresholds(doc, absent)
+    assert outcome.passed
+    assert outcome.notes == ("ignored missing metric DI (facet=sex, group=other)",)
+    with pytest.raises(ClarifyConfigError, match="did you mean 'female'"):
+        check_thresholds(doc, {"DI": {"lower": 0.8, "group": "FEMALE "}}, policy={"on_missing": "ignore"})
+    with pytest.raises(ClarifyConfigError, match="did you mean 'sex'"):
+        check_thresholds(doc, {"DI": {"lower": 0.8, "facet": "sexe"}}, policy={"on_missing": "ignore"})
+
+
+@pytest.mark.parametrize(
+    ("name", "suggestion"),
+    [
+        ("DIX", "DI"),
+        ("disparate_impact", "DI"),
+        ("Disparate Impact (DI)", "DI"),
+        ("difference_in_positive_proportions_in_predicted_labels", "DPPL"),
+        ("kullback_leibler", "KL"),
+        ("DPPLL", "DPPL"),
+    ],
+)
+def test_unknown_metric_names_are_refused_with_the_short_name(name, suggestion):
+    with pytest.raises(
+        ClarifyConfigError, match=rf"unknown bias metric .*did you mean {suggestion}\?"
+    ) as info:
+        parse_thresholds({name: (0.8, 1.25)})
+    assert info.value.field == f"thresholds.{name}"
+    with pytest.raises(ClarifyConfigError, match=rf"did you mean {suggestion}\?"):
+        check_thresholds(one("DI", 1.0), {name: (0.8, 1.25)}, policy={"on_missing": "ignore"})
+
+
+def test_a_name_far_from_every_metric_lists_the_known_ones():
+    with pytest.raises(ClarifyConfigError, match=r"unknown bias metric 'accuracy'.*\(CI, DPL") as info:
+        parse_thresholds([{"metric": "accuracy", "upper": 1}])
+    assert "did you mean" not in str(info.value)
+
+
+def test_metric_names_are_case_insensitive_and_canonical():
+    rules = parse_thresholds({"di": (0.8, 1.25), " dppl ": (-0.1, 0.1)})
+    assert [r.metric for r in rules] == ["DI", "DPPL"]
+    assert (
+        check_thresholds(
+            analysis(post={"sex": {"female": [_metric("DI", 0.9), _metric("DPPL", 0.0)]}}), rules
+        ).checked
+        == 2
+    )
+
+
+def test_metric_lists_agree_with_the_engine_registry():
+    from airflow_provider_clarify.analysis.checks import METRIC_LONG_NAMES, METRIC_STAGES
+    from airflow_provider_clarify.engine.bias.registry import POST_TRAINING_METRICS, PRE_TRAINING_METRICS
+
+    engine = {spec.name: "pre_training" for spec in PRE_TRAINING_METRICS} | {
+        spec.name: "post_training" for spec in POST_TRAINING_METRICS
+    }
+    assert engine == METRIC_STAGES
+    descriptions = {spec.description for spec in (*PRE_TRAINING_METRICS, *POST_TRAINING_METRICS)}
+    assert {f"{long} ({short})" for long, short in METRIC_LONG_NAMES.items()} == descriptions
+
+
+def test_a_stage_scope_the_metric_never_has_is_refused():
+    with pytest.raises(ClarifyConfigError, match="CI is a pre_training metric") as info:
+        parse_thresholds({"CI": {"upper": 0.3, "stage": "post_training"}})
+    assert info.value.field == "thresholds.CI.stage"
 
 
 # ---- scopes -----------------------------------------------------------------------------------------
@@ -290,12 +364,14 @@ def test_most_specific_rule_governs_a_row():
 
 def test_stage_scope_limits_a_rule():
     doc = analysis(
-        pre={"sex": {"female": [_metric("CI", 0.5)]}}, post={"sex": {"female": [_metric("CI", 0.0)]}}
+        pre={"sex": {"female": [_metric("CI", 0.5)]}}, post={"sex": {"female": [_metric("DPPL", 0.5)]}}
     )
     assert kinds(check_thresholds(doc, {"CI": {"upper": 0.3, "stage": "pre_training"}})) == [
         ("CI", "out_of_bounds")
     ]
-    assert check_thresholds(doc, {"CI": {"upper": 0.3, "stage": "post_training"}}).passed
+    assert kinds(check_thresholds(doc, {"DPPL": {"upper": 0.3, "stage": "post_training"}})) == [
+        ("DPPL", "out_of_bounds")
+    ]
 
 
 def test_rules_as_a_flat_list():
@@ -587,3 +663,128 @@ def test_outcome_summary_and_xcom_dict():
 def test_violation_is_plain_data():
     violation = Violation(check="threshold", reason="missing", metric="DI", description="d")
     assert violation.to_model_monitor()["facet_value"] == "*"
+
+
+# ---- significance-aware gates (confidence_intervals.json) -------------------------------------------
+
+
+def intervals_doc(rows: dict[str, tuple[float, float, float, int]], n_a: int = 900) -> dict:
+    """A confidence_intervals.json for facet sex/female: metric -> (value, lower, upper, n_d)."""
+    n_d = {n for *_, n in rows.values()}.pop()
+    return {
+        "version": "1.0",
+        "level": 0.95,
+        "resamples": 1000,
+        "seed": 1,
+        "post_training_bias_metrics": {
+            "facets": {
+                "sex": [
+                    {
+                        "value_or_threshold": "female",
+                        "n_d": n_d,
+                        "n_a": n_a,
+                        "metrics": [
+                            {"name": name, "value": v, "lower": lo, "upper": hi, "method": "katz-log"}
+                            for name, (v, lo, hi, _) in rows.items()
+                        ],
+                    }
+                ]
+            }
+        },
+    }
+
+
+@pytest.mark.parametrize(
+    ("interval", "mode", "state"),
+    [
+        ((0.55, 0.70), "point", "violation"),
+        ((0.55, 0.70), "outside", "violation"),
+        ((0.55, 0.70), "inconclusive", "violation"),
+        ((0.55, 0.95), "point", "violation"),  # the value 0.6 decides, as Clarify
+        ((0.55, 0.95), "outside", "passed"),
+        ((0.55, 0.95), "inconclusive", "inconclusive"),
+        ((0.55, 0.80), "inconclusive", "inconclusive"),  # touches the closed bound: may meet it
+        ((0.81, 0.95), "inconclusive", "passed"),
+    ],
+)
+def test_interval_modes_decide_by_where_the_interval_lies(interval, mode, state):
+    from airflow_provider_clarify.analysis.checks import IntervalGate
+
+    doc = one("DI", 0.6)
+    sidecar = intervals_doc({"DI": (0.6, *interval, 400)})
+    outcome = check_thresholds(doc, {"DI": (0.8, 1.25)}, intervals=sidecar, interval_gate=IntervalGate(mode))
+    assert outcome.state == state
+    assert outcome.passed is (state != "violation")
+    if state == "inconclusive":
+        (finding,) = outcome.inconclusive
+        assert finding.reason == "interval_straddles"
+        assert finding.interval == interval
+        assert "cannot tell" in finding.description
+        assert outcome.constraint_violations()["violations"] == []  # not written as a violation
+        assert "inconclusive" in outcome.summary()
+    if state == "violation" and mode != "point":
+        assert outcome.violations[0].to_dict()["interval"] == list(interval)
+
+
+def test_a_tiny_group_is_inconclusive_instead_of_violated():
+    from airflow_provider_clarify.analysis.checks import IntervalGate
+
+    doc = one("DI", 0.3)
+    sidecar = intervals_doc({"DI": (0.3, 0.1, 0.7, 12)})
+    gate = IntervalGate("point", min_group_size=30)
+    outcome = check_thresholds(doc, {"DI": (0.8, 1.25)}, intervals=sidecar, interval_gate=gate)
+    assert outcome.state == "inconclusive"
+    (finding,) = outcome.inconclusive
+    assert (finding.reason, finding.group_size) == ("small_group", 12)
+    assert "fewer than min_group_size=30" in finding.description
+    # a big enough group with the same numbers violates; a passing tiny group still passes
+    assert (
+        check_thresholds(
+            doc, {"DI": (0.8, 1.25)}, intervals=intervals_doc({"DI": (0.3, 0.1, 0.7, 30)}), interval_gate=gate
+        ).state
+        == "violation"
+    )
+    assert (
+        check_thresholds(
+            one("DI", 1.0),
+            {"DI": (0.8, 1.25)},
+            intervals=intervals_doc({"DI": (1.0, 0.9, 1.1, 5)}),
+            interval_gate=gate,
+        ).state
+        == "passed"
+    )
+
+
+def test_the_default_gate_ignores_intervals_and_needs_none():
+    from airflow_provider_clarify.analysis.checks import IntervalGate
+
+    doc = one("DI", 0.6)
+    assert check_thresholds(doc, {"DI": (0.8, 1.25)}).state == "violation"
+    with pytest.raises(ClarifyConfigError, match="need the confidence intervals"):
+        check_thresholds(doc, {"DI": (0.8, 1.25)}, interval_gate=IntervalGate("inconclusive"))
+    with pytest.raises(ClarifyConfigError, match="interval_mode"):
+        IntervalGate("maybe")
+    with pytest.raises(ClarifyConfigError, match="min_group_size"):
+        IntervalGate(min_group_size=0)
+
+
+def test_a_metric_without_an_interval_is_checked_on_its_value():
+    from airflow_provider_clarify.analysis.checks import IntervalGate
+
+    doc = one("FT", 0.5)
+    sidecar = intervals_doc({"FT": (0.5, None, None, 400)})
+    outcome = check_thresholds(
+        doc, {"FT": (-0.1, 0.1)}, intervals=sidecar, interval_gate=IntervalGate("outside")
+    )
+    assert outcome.state == "violation"
+    assert outcome.notes == ("no confidence interval for post_training/sex/female FT; its value was checked",)
+
+
+def test_a_sidecar_from_another_run_is_refused():
+    from airflow_provider_clarify.analysis.checks import IntervalGate
+
+    sidecar = intervals_doc({"DI": (0.9, 0.85, 0.95, 400)})  # written for DI 0.9
+    with pytest.raises(ClarifyConfigError, match="does not belong to this analysis.json"):
+        check_thresholds(
+            one("DI", 0.6), {"DI": (0.8, 1.25)}, intervals=sidecar, interval_gate=IntervalGate("outside")
+        )

@@ -373,6 +373,65 @@ def test_invalid_rendered_argument_fails_without_retry(tmp_path):
         run(op)
 
 
+@pytest.mark.parametrize("name", ["DIX", "disparate_impact"])
+def test_a_misspelled_metric_fails_at_dag_import(name):
+    for thresholds in (
+        {name: (0.8, 1.25)},
+        {name: ("{{ params.di_min }}", None)},  # bounds templated, the name is still literal
+        [{"metric": name, "lower": 0.8, "on_missing": "ignore"}],
+    ):
+        with pytest.raises(ClarifyConfigError, match="did you mean DI"):
+            ClarifyCheckOperator(
+                task_id="gate",
+                analysis_result_uri="s3://b/k",
+                thresholds=thresholds,
+                policy={"on_missing": "ignore"},
+            )
+
+
+def test_a_templated_metric_name_fails_before_any_file_is_written(tmp_path):
+    result = write_result(tmp_path / "run1", BIASED)
+    report = result / "constraint_violations.json"
+    report.write_text("the real report")
+    op = ClarifyCheckOperator(
+        task_id="gate",
+        analysis_result_uri=str(result),
+        thresholds=[{"metric": "{{ params.metric }}", "lower": 0.8}],
+        policy={"on_missing": "ignore"},
+    )
+    op.render_template_fields({"params": {"metric": "DIX"}})
+    ti = RecordingTI()
+    with pytest.raises(ClarifyCheckError, match="did you mean DI"):
+        op.execute({"ti": ti})
+    assert report.read_text() == "the real report"
+    assert ti.pushed == {}
+
+
+def test_an_unknown_facet_or_group_fails_before_any_file_is_written(tmp_path):
+    result = write_result(tmp_path / "run1", BIASED)
+    registry = tmp_path / "registry" / "baseline.json"
+    for rule, message in (
+        ({"lower": 0.8, "facet": "gender"}, r"facet 'gender' is not in the analysis result"),
+        ({"lower": 0.8, "facet": "sex", "group": "Female"}, r"group 'Female'.*did you mean 'female'"),
+    ):
+        op = ClarifyCheckOperator(
+            task_id="gate",
+            analysis_result_uri=str(result),
+            thresholds={"DPPL": (-0.1, 0.1), "DI": rule},
+            registered_baseline_uri=str(registry),
+            skip_check=False,
+            supplied_baseline_constraints=str(result),
+            register_new_baseline=True,
+        )
+        ti = RecordingTI()
+        with pytest.raises(ClarifyCheckError, match=message) as info:
+            op.execute({"ti": ti})
+        assert isinstance(info.value.__cause__, ClarifyConfigError)
+        assert not (result / "constraint_violations.json").exists()
+        assert not registry.exists()
+        assert ti.pushed == {}
+
+
 def test_branch_operator_chooses_by_outcome(tmp_path):
     fair = write_result(tmp_path / "fair", FAIR)
     biased = write_result(tmp_path / "biased", BIASED)
@@ -393,6 +452,120 @@ def test_branch_operator_chooses_by_outcome(tmp_path):
     assert chosen == ["alert"]
     assert len(ti.pushed["violations"]) == 2
     assert (biased / "constraint_violations.json").is_file()
+
+
+# ---- significance-aware gates -----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tiny_group_audit(tmp_path_factory) -> Path:
+    """A real audit (open engine, with confidence intervals) where 12 of 400 applicants are 'other':
+    their DI is far below 0.8, but 12 rows cannot show it."""
+    import csv
+    import random
+
+    from airflow_provider_clarify.engine.runner import run_analysis
+
+    folder = tmp_path_factory.mktemp("tiny")
+    rng = random.Random(3)
+    rows = [["g", "label", "pred"]]
+    for i in range(400):
+        group = "other" if i < 12 else "main"
+        rate = 0.25 if group == "other" else 0.5
+        rows.append([group, int(rng.random() < 0.5), int(rng.random() < rate)])
+    with open(folder / "data.csv", "w", newline="") as handle:
+        csv.writer(handle).writerows(rows)
+    config = {
+        "dataset_type": "text/csv",
+        "headers": rows[0],
+        "label": "label",
+        "label_values_or_threshold": [1],
+        "facet": [{"name_or_index": "g", "value_or_threshold": ["other"]}],
+        "predicted_label": "pred",
+        "methods": {"post_training_bias": {"methods": ["DI", "DPPL"]}},
+    }
+    run_analysis(config, str(folder / "data.csv"), str(folder / "audit"), confidence_intervals={"seed": 1})
+    return folder / "audit"
+
+
+def _di(folder: Path) -> float:
+    doc = json.loads((folder / "analysis.json").read_text())
+    entry = doc["post_training_bias_metrics"]["facets"]["g"][0]
+    return next(m["value"] for m in entry["metrics"] if m["name"] == "DI")
+
+
+def test_a_gate_on_a_tiny_group_says_inconclusive_instead_of_violated(tiny_group_audit):
+    assert _di(tiny_group_audit) < 0.8  # the point value alone violates the four-fifths rule
+    with pytest.raises(ClarifyBiasViolationError):
+        run(
+            ClarifyCheckOperator(
+                task_id="gate", analysis_result_uri=str(tiny_group_audit), thresholds={"DI": (0.8, 1.25)}
+            )
+        )
+    (tiny_group_audit / "constraint_violations.json").unlink()
+    for options in ({"interval_mode": "inconclusive"}, {"min_group_size": 30}):
+        ti, summary = run(
+            ClarifyCheckOperator(
+                task_id="gate",
+                analysis_result_uri=str(tiny_group_audit),
+                thresholds={"DI": (0.8, 1.25)},
+                **options,
+            )
+        )
+        assert summary["state"] == "inconclusive"
+        assert summary["passed"] is True
+        assert ti.pushed["state"] == "inconclusive"
+        (finding,) = ti.pushed["inconclusive"]
+        assert finding["metric"] == "DI"
+        assert finding["reason"] == ("small_group" if "min_group_size" in options else "interval_straddles")
+        assert ti.pushed["violations"] == []
+        assert not (tiny_group_audit / "constraint_violations.json").exists()
+
+
+def test_inconclusive_has_its_own_branch_and_can_fail(tiny_group_audit):
+    op = ClarifyCheckBranchOperator(
+        task_id="gate",
+        analysis_result_uri=str(tiny_group_audit),
+        thresholds={"DI": (0.8, 1.25)},
+        interval_mode="inconclusive",
+        on_pass="deploy",
+        on_violation="alert",
+        on_inconclusive="collect_more_data",
+    )
+    assert op.choose_branch({"ti": RecordingTI()}) == "collect_more_data"
+    strict = ClarifyCheckOperator(
+        task_id="gate",
+        analysis_result_uri=str(tiny_group_audit),
+        thresholds={"DI": (0.8, 1.25)},
+        interval_mode="{{ params.mode }}",
+        fail_on_inconclusive="{{ params.strict }}",
+    )
+    strict.render_template_fields({"params": {"mode": "inconclusive", "strict": "true"}})
+    with pytest.raises(ClarifyBiasViolationError, match="inconclusive"):
+        run(strict)
+
+
+def test_the_interval_gate_needs_the_sidecar(tmp_path):
+    result = write_result(tmp_path / "run1", BIASED)
+    op = ClarifyCheckOperator(
+        task_id="gate", analysis_result_uri=str(result), thresholds=THRESHOLDS, interval_mode="outside"
+    )
+    with pytest.raises(ClarifyCheckError, match="confidence_intervals.json, which does not exist"):
+        run(op)
+    assert not (result / "constraint_violations.json").exists()
+    with pytest.raises(ClarifyConfigError, match="interval_mode"):
+        ClarifyCheckOperator(
+            task_id="gate", analysis_result_uri="x", thresholds=THRESHOLDS, interval_mode="maybe"
+        )
+
+
+def test_default_gate_outputs_are_unchanged_apart_from_the_state(tmp_path):
+    result = write_result(tmp_path / "run1", FAIR)
+    ti, summary = run(
+        ClarifyCheckOperator(task_id="gate", analysis_result_uri=str(result), thresholds=THRESHOLDS)
+    )
+    assert (summary["passed"], summary["state"], summary["inconclusive_count"]) == (True, "passed", 0)
+    assert ti.pushed["inconclusive"] == []
 
 
 def test_importing_the_operators_loads_no_numeric_library():
@@ -476,3 +649,18 @@ def test_s3_missing_result(s3_bucket):
     )
     with pytest.raises(ClarifyCheckError, match="No analysis result"):
         run(op)
+
+
+def test_misspelled_drift_metric_names_fail_at_dag_import():
+    with pytest.raises(ClarifyConfigError, match="did you mean DPPL"):
+        ClarifyCheckOperator(
+            task_id="gate", analysis_result_uri="x", registered_baseline_uri="b.json", drift_metrics=["DPPLX"]
+        )
+    with pytest.raises(ClarifyConfigError, match="did you mean DI") as info:
+        ClarifyCheckOperator(
+            task_id="gate",
+            analysis_result_uri="x",
+            registered_baseline_uri="b.json",
+            drift_neutral_values={"disparate_impact": 1.0},
+        )
+    assert info.value.field == "drift_neutral_values.disparate_impact"
