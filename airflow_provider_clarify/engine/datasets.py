@@ -215,6 +215,7 @@ class CsvStreamData(TabularData):
         types: dict[str, pa.DataType] = {}
         has_nulls: set[str] = set()
         for _attempt in range(4 * len(self.column_names) + 4):
+            index = 0
             try:
                 for index in range(len(self.files)):
                     reader = self._open(index, types or None)
@@ -231,7 +232,9 @@ class CsvStreamData(TabularData):
             except pa.ArrowInvalid as exc:
                 name = _failed_csv_column(str(exc), self.column_names)
                 if name is None:
-                    raise DatasetError(f"Malformed CSV data: {exc}") from exc
+                    raise malformed_csv_error(
+                        self.files[index], self.layouts[index], self.storage_options, exc
+                    ) from exc
                 types[name] = (
                     pa.float64() if pa.types.is_integer(types.get(name, pa.int64())) else pa.string()
                 )
@@ -451,6 +454,49 @@ def _pandas_floats(batch, float_columns: Sequence[str]):
     return pa.RecordBatch.from_arrays(arrays, names=names)
 
 
+def malformed_csv_error(
+    uri: str, layout: _CsvLayout, storage_options: dict | None, exc: Exception
+) -> DatasetError:
+    """A :class:`DatasetError` for a CSV file pyarrow refused, naming the line that is wrong.
+
+    pyarrow's fast (multi-threaded) reader does not know line numbers; on this error path only the
+    file is parsed again single-threaded, as text, to find the first row with a wrong field count.
+    """
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    found: list = []
+
+    def first_invalid(row) -> str:
+        found.append(row)
+        return "error"
+
+    try:
+        with io.open_input(uri, storage_options) as stream:
+            pacsv.read_csv(
+                stream,
+                read_options=pacsv.ReadOptions(
+                    column_names=layout.names, skip_rows=1 if layout.header_row else 0, use_threads=False
+                ),
+                parse_options=pacsv.ParseOptions(invalid_row_handler=first_invalid),
+                convert_options=pacsv.ConvertOptions(column_types=dict.fromkeys(layout.names, pa.string())),
+            )
+    except (pa.ArrowInvalid, OSError):
+        pass
+    expected = len(layout.names)
+    if found and found[0].number is not None:
+        row = found[0]
+        return DatasetError(
+            f"Malformed CSV data: line {row.number} of {uri!r} has {row.actual_columns} fields, expected "
+            f"{expected}: {row.text!r}. Check that every row has {expected} fields, that the file is "
+            "comma-separated and that quoted fields do not span lines."
+        )
+    return DatasetError(
+        f"Malformed CSV file {uri!r}: {exc}. Check that every row has {expected} fields and that the "
+        "file is comma-separated."
+    )
+
+
 def _read_csv_file(uri: str, layout: _CsvLayout, storage_options: dict | None) -> pa.Table:
     import pyarrow as pa
     import pyarrow.csv as pacsv
@@ -467,10 +513,7 @@ def _read_csv_file(uri: str, layout: _CsvLayout, storage_options: dict | None) -
                     convert_options=_csv_convert_options(column_types or None),
                 )
         except pa.ArrowInvalid as exc:
-            raise DatasetError(
-                f"Malformed CSV file {uri!r}: {exc}. Check that every row has {len(layout.names)} "
-                "fields and that the file is comma-separated."
-            ) from exc
+            raise malformed_csv_error(uri, layout, storage_options, exc) from exc
         temporal = [f.name for f in table.schema if pa.types.is_temporal(f.type)]
         floats = [f.name for f in table.schema if pa.types.is_floating(f.type)]
         if not temporal and not floats:

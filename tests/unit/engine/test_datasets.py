@@ -264,3 +264,19 @@ def test_unsupported_dataset_type_is_named(tmp_path):
     (tmp_path / "x").write_text("a\n1\n")
     with pytest.raises(DatasetError, match="application/x-image"):
         load_dataset(str(tmp_path / "x"), "application/x-image")
+
+
+@pytest.mark.parametrize("stream_threshold", [None, 0])
+def test_malformed_csv_message_names_the_line(tmp_path, stream_threshold):
+    path = tmp_path / "d.csv"
+    path.write_text("a,b,c\n1,2,3\n4,5\n6,7,8\n")
+    kwargs = {} if stream_threshold is None else {"stream_threshold_bytes": stream_threshold}
+    with pytest.raises(DatasetError, match=r"line 3 of .*d\.csv.* has 2 fields, expected 3: '4,5'"):
+        load_dataset(str(path), **kwargs).data.to_table()
+
+
+def test_malformed_gzipped_part_file_names_its_line(tmp_path):
+    (tmp_path / "p0.csv").write_text("a,b\n1,2\n")
+    (tmp_path / "p1.csv.gz").write_bytes(gzip.compress(b"a,b\n3,4\n5,6\n7\n"))
+    with pytest.raises(DatasetError, match=r"line 4 of .*p1\.csv\.gz"):
+        load_dataset(str(tmp_path)).data.to_table()
