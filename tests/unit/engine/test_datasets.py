@@ -280,3 +280,27 @@ def test_malformed_gzipped_part_file_names_its_line(tmp_path):
     (tmp_path / "p1.csv.gz").write_bytes(gzip.compress(b"a,b\n3,4\n5,6\n7\n"))
     with pytest.raises(DatasetError, match=r"line 4 of .*p1\.csv\.gz"):
         load_dataset(str(tmp_path)).data.to_table()
+
+
+def test_headerless_file_whose_first_row_has_no_numbers_warns_that_the_row_became_the_header(
+    tmp_path, caplog
+):
+    import logging
+
+    caplog.set_level(logging.WARNING)
+    path = tmp_path / "d.csv"
+    path.write_text("male,yes,A\nfemale,no,B\nmale,no,A\n")
+    loaded = load_dataset(str(path))
+    assert loaded.column_names == ["male", "yes", "A"]  # as the Clarify container reads it
+    assert loaded.data.num_rows == 2
+    (warning,) = loaded.warnings
+    assert "first row" in warning
+    assert "'male'" in warning
+    assert "'headers'" in warning
+    assert warning in caplog.text
+
+
+def test_a_real_header_row_gives_no_warning(tmp_path):
+    path = tmp_path / "d.csv"
+    path.write_text(_csv(ROWS))
+    assert load_dataset(str(path)).warnings == []

@@ -1,0 +1,76 @@
+"""Parquet datasets, read row group by row group."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from airflow_provider_clarify.engine import io
+from airflow_provider_clarify.engine.datasets._batches import TabularData
+from airflow_provider_clarify.engine.datasets._errors import DatasetError
+from airflow_provider_clarify.engine.datasets._pandas_types import _cast_batch
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+
+class ParquetData(TabularData):
+    """Parquet files read row group by row group (memory bounded by one row group of the columns read)."""
+
+    def __init__(self, files: list[str], storage_options: dict | None = None) -> None:
+        import pyarrow.parquet as pq
+
+        self.files = files
+        self.storage_options = storage_options
+        first = io.resolve(files[0], storage_options)
+        try:
+            self.schema = pq.read_schema(first.path, filesystem=first.filesystem)
+        except Exception as exc:
+            raise DatasetError(f"Cannot read Parquet file {files[0]!r}: {exc}") from exc
+        self.column_names = list(self.schema.names)
+        self._casts = self._pandas_like_casts()
+
+    def _pandas_like_casts(self) -> dict[str, pa.DataType]:
+        """Integer columns holding nulls are float64 in pandas; the metadata's null counts tell us."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        casts: dict[str, pa.DataType] = {}
+        candidates = {n for n in self.column_names if pa.types.is_integer(self.schema.field(n).type)}
+        if not candidates:
+            return casts
+        for uri in self.files:
+            resolved = io.resolve(uri, self.storage_options)
+            metadata = pq.read_metadata(resolved.path, filesystem=resolved.filesystem)
+            for rg in range(metadata.num_row_groups):
+                group = metadata.row_group(rg)
+                for ci in range(group.num_columns):
+                    column = group.column(ci)
+                    name = column.path_in_schema
+                    if name in candidates and column.statistics is not None:
+                        if column.statistics.has_null_count and column.statistics.null_count:
+                            casts[name] = pa.float64()
+        return casts
+
+    def type_of(self, column):
+        return self._casts.get(column, self.schema.field(column).type)
+
+    def _iter_batches(self, columns, batch_rows):
+        import pyarrow.parquet as pq
+
+        columns = list(self.column_names if columns is None else columns)
+        for uri in self.files:
+            resolved = io.resolve(uri, self.storage_options)
+            with resolved.filesystem.open_input_file(resolved.path) as handle:
+                reader = pq.ParquetFile(handle)
+                for batch in reader.iter_batches(batch_size=batch_rows, columns=columns, use_threads=True):
+                    yield _cast_batch(batch, {c: t for c, t in self._casts.items() if c in columns})
+
+    @property
+    def num_rows(self) -> int:
+        import pyarrow.parquet as pq
+
+        total = 0
+        for uri in self.files:
+            resolved = io.resolve(uri, self.storage_options)
+            total += pq.read_metadata(resolved.path, filesystem=resolved.filesystem).num_rows
+        return total
