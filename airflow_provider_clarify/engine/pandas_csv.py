@@ -98,6 +98,51 @@ def pandas_float_values(text: pa.Array | pa.ChunkedArray) -> pa.Array:
     return pa.array(values, type=pa.float64(), mask=np.asarray(text.is_null().to_numpy(zero_copy_only=False)))
 
 
+_INTEGER = r"^\s*[+-]?[0-9]+\s*$"
+
+
+def pandas_integer_values(text: pa.Array | pa.ChunkedArray) -> pa.Array | None:
+    """int64 values when pandas would read the column as integers although pyarrow saw floats.
+
+    pyarrow infers ``+5`` (a leading plus) as a float; pandas reads a column whose cells are all
+    integer literals, none missing, as int64. Returns ``None`` when that is not the case.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if isinstance(text, pa.ChunkedArray):
+        text = text.combine_chunks()
+    text = text.cast(pa.string())
+    if text.null_count or not len(text) or not pc.all(pc.match_substring_regex(text, _INTEGER)).as_py():
+        return None
+    digits = pc.replace_substring_regex(pc.utf8_trim_whitespace(text), r"^\+", "")
+    try:
+        return pc.cast(digits, pa.int64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None  # beyond int64: pandas' own rules (uint64 / float) are not reproduced
+
+
+def overflows(text: pa.Array | pa.ChunkedArray, values: pa.Array) -> str | None:
+    """The first cell of ``text`` that pandas cannot read as a float because it is out of range.
+
+    pandas' C parser treats a decimal number beyond the double range (``1e309``) as no number at all,
+    so the whole column stays text (``inf`` / ``Infinity`` written as such are numbers). ``values``
+    are :func:`pandas_float_values` of ``text``; returns ``None`` when no cell overflows.
+    """
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if isinstance(text, pa.ChunkedArray):
+        text = text.combine_chunks()
+    infinite = pc.is_inf(values).fill_null(False)
+    if not pc.any(infinite).as_py():
+        return None
+    plain = pc.match_substring_regex(text.cast(pa.string()), _NUMBER).fill_null(False)
+    bad = np.flatnonzero(np.asarray(pc.and_(infinite, plain).to_numpy(zero_copy_only=False), dtype=bool))
+    return None if not len(bad) else text[int(bad[0])].as_py()
+
+
 def _xstrtod(text: pa.Array, fallback: np.ndarray) -> np.ndarray:
     """The C parser's digit accumulation and scaling, for every cell of ``text`` (no nulls)."""
     import numpy as np
@@ -158,4 +203,11 @@ def _xstrtod(text: pa.Array, fallback: np.ndarray) -> np.ndarray:
     return np.where(use, scaled, fallback)
 
 
-__all__ = ["FALSE_VALUES", "NA_VALUES", "TRUE_VALUES", "pandas_float_values"]
+__all__ = [
+    "FALSE_VALUES",
+    "NA_VALUES",
+    "TRUE_VALUES",
+    "overflows",
+    "pandas_float_values",
+    "pandas_integer_values",
+]

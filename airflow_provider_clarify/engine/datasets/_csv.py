@@ -104,7 +104,7 @@ class CsvStreamData(TabularData):
         for index in range(len(self.files)):
             reader = self._open(index, _text_types(self.types))
             for batch in reader:
-                yield _pandas_floats(batch.select(columns), floats)
+                yield _pandas_floats(batch.select(columns), floats, streamed=True)
 
 
 def _failed_csv_column(message: str, names: list[str]) -> str | None:
@@ -257,17 +257,35 @@ def _text_types(types: dict[str, pa.DataType]) -> dict[str, pa.DataType]:
     return {name: pa.string() if pa.types.is_floating(typ) else typ for name, typ in types.items()}
 
 
-def _pandas_floats(batch, float_columns: Sequence[str]):
-    """Convert the float columns read as text into the doubles ``pandas.read_csv`` would produce."""
+def _pandas_floats(batch, float_columns: Sequence[str], *, streamed: bool = False):
+    """Convert the float columns read as text into the doubles ``pandas.read_csv`` would produce.
+
+    A column with a number beyond the double range stays text, as in pandas; in a streamed file,
+    whose types were settled beforehand, that is a :class:`DatasetError` naming the cell.
+    """
     import pyarrow as pa
 
     if not float_columns:
         return batch
     names = batch.schema.names
-    arrays = [
-        pandas_csv.pandas_float_values(batch.column(i)) if name in float_columns else batch.column(i)
-        for i, name in enumerate(names)
-    ]
+    arrays = []
+    for i, name in enumerate(names):
+        column = batch.column(i)
+        ints = pandas_csv.pandas_integer_values(column) if name in float_columns and not streamed else None
+        if ints is not None:
+            column = ints
+        elif name in float_columns:
+            values = pandas_csv.pandas_float_values(column)
+            cell = pandas_csv.overflows(column, values)
+            if cell is None:
+                column = values
+            elif streamed:
+                raise DatasetError(
+                    f"Column {name!r} holds {cell!r}, a number beyond the range of a double: pandas (and so "
+                    "SageMaker Clarify) would read the whole column as text. Fix the value, or read the "
+                    "column as text on purpose by quoting a non-number in it."
+                )
+        arrays.append(column)
     if isinstance(batch, pa.Table):
         return pa.table(arrays, names=names)
     return pa.RecordBatch.from_arrays(arrays, names=names)

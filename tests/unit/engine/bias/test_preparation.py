@@ -104,9 +104,7 @@ def test_predicted_label_type_must_match_label_type():
 
 
 def test_label_value_that_cannot_be_converted_fails_the_report():
-    with pytest.raises(
-        BiasAnalysisError, match="^label_values_or_threshold \\['x'\\]: label column 'y'"
-    ):
+    with pytest.raises(BiasAnalysisError, match="^label_values_or_threshold \\['x'\\]: label column 'y'"):
         run(
             {"f": ["a", "b"] * 30, "y": [0, 1] * 30},
             label="y",
