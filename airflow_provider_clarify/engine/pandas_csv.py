@@ -78,6 +78,11 @@ def pandas_float_values(text: pa.Array | pa.ChunkedArray) -> pa.Array:
     numbers (``inf``, ``Infinity``, ``nan`` ...) are converted by pyarrow, which agrees with pandas
     on them. Raises ``pyarrow.ArrowInvalid`` when a cell is not a number at all.
     """
+    return _convert(text)[0]
+
+
+def _convert(text: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, np.ndarray | None]:
+    """(:func:`pandas_float_values`, the rows of the cells pandas finds out of range or ``None``)."""
     import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -91,11 +96,12 @@ def pandas_float_values(text: pa.Array | pa.ChunkedArray) -> pa.Array:
         False
     )
     if not pc.any(suspect).as_py():
-        return fallback
+        return fallback, None
     rows = np.flatnonzero(np.asarray(suspect.to_numpy(zero_copy_only=False), dtype=bool))
     values = np.array(fallback.fill_null(np.nan).to_numpy(zero_copy_only=False), dtype=np.float64)
-    values[rows] = _xstrtod(text.take(pa.array(rows)), values[rows])
-    return pa.array(values, type=pa.float64(), mask=np.asarray(text.is_null().to_numpy(zero_copy_only=False)))
+    values[rows], out_of_range = _xstrtod(text.take(pa.array(rows)), values[rows])
+    mask = np.asarray(text.is_null().to_numpy(zero_copy_only=False))
+    return pa.array(values, type=pa.float64(), mask=mask), rows[out_of_range]
 
 
 _INTEGER = r"^\s*[+-]?[0-9]+\s*$"
@@ -122,29 +128,28 @@ def pandas_integer_values(text: pa.Array | pa.ChunkedArray) -> pa.Array | None:
         return None  # beyond int64: pandas' own rules (uint64 / float) are not reproduced
 
 
-def overflows(text: pa.Array | pa.ChunkedArray, values: pa.Array) -> str | None:
+def overflows(text: pa.Array | pa.ChunkedArray) -> str | None:
     """The first cell of ``text`` that pandas cannot read as a float because it is out of range.
 
-    pandas' C parser treats a decimal number beyond the double range (``1e309``) as no number at all,
-    so the whole column stays text (``inf`` / ``Infinity`` written as such are numbers). ``values``
-    are :func:`pandas_float_values` of ``text``; returns ``None`` when no cell overflows.
+    pandas' C parser refuses a decimal number whose scaled exponent exceeds 308 or whose value is
+    beyond the double range (``1e309``, ``100e307``, even ``0e309``): the whole column stays text
+    (``inf`` / ``Infinity`` written as such are numbers). Returns ``None`` when no cell overflows.
     """
-    import numpy as np
     import pyarrow as pa
-    import pyarrow.compute as pc
 
+    rows = _convert(text)[1]
+    if rows is None or not len(rows):
+        return None
     if isinstance(text, pa.ChunkedArray):
         text = text.combine_chunks()
-    infinite = pc.is_inf(values).fill_null(False)
-    if not pc.any(infinite).as_py():
-        return None
-    plain = pc.match_substring_regex(text.cast(pa.string()), _NUMBER).fill_null(False)
-    bad = np.flatnonzero(np.asarray(pc.and_(infinite, plain).to_numpy(zero_copy_only=False), dtype=bool))
-    return None if not len(bad) else text[int(bad[0])].as_py()
+    return text[int(rows[0])].as_py()
 
 
-def _xstrtod(text: pa.Array, fallback: np.ndarray) -> np.ndarray:
-    """The C parser's digit accumulation and scaling, for every cell of ``text`` (no nulls)."""
+def _xstrtod(text: pa.Array, fallback: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The C parser's digit accumulation and scaling, for every cell of ``text`` (no nulls).
+
+    Returns the values and a mask of the cells the parser reports out of range (``ERANGE``).
+    """
     import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -152,7 +157,7 @@ def _xstrtod(text: pa.Array, fallback: np.ndarray) -> np.ndarray:
     parts = pc.extract_regex(text, _NUMBER)  # struct; null where the cell is no plain number
     matched = np.asarray(parts.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
     if not matched.any():
-        return fallback
+        return fallback, np.zeros(len(fallback), dtype=bool)
     sign = pc.struct_field(parts, [0])
     whole = pc.struct_field(parts, [1])
     fraction = pc.struct_field(parts, [2])
@@ -200,7 +205,8 @@ def _xstrtod(text: pa.Array, fallback: np.ndarray) -> np.ndarray:
 
     has_digits = (whole_len + frac_len) > 0
     use = matched & has_digits & (in_range | (exponent < -2 * MAX_EXPONENT))
-    return np.where(use, scaled, fallback)
+    out_of_range = matched & has_digits & ((exponent > MAX_EXPONENT) | (use & np.isinf(scaled)))
+    return np.where(use, scaled, fallback), out_of_range
 
 
 __all__ = [

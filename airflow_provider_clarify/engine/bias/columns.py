@@ -81,6 +81,17 @@ def family_of(arrow_type: pa.DataType) -> tuple[Family, bool]:
     return Family.STR, False
 
 
+def check_groupable(arrow_type: pa.DataType, column: str) -> None:
+    """Refuse nested columns (lists, structs, maps) as facet, label or group: their values have no
+    order or equality that pandas (hence Clarify) could group by."""
+    base = arrow_type.value_type if pa.types.is_dictionary(arrow_type) else arrow_type
+    if pa.types.is_nested(base) or pa.types.is_union(base):
+        raise BiasAnalysisError(
+            f"Column '{column}' holds {base} values (nested data); a facet, label or group variable "
+            "must hold numbers, text or booleans. Flatten the column, or pick another one."
+        )
+
+
 _CANONICAL = {
     Family.INT: pa.int64(),
     Family.FLOAT: pa.float64(),
@@ -210,6 +221,7 @@ class ColumnProfile:
     def update(self, raw: pa.Array | pa.ChunkedArray) -> None:
         """Fold one batch of the column into the statistics."""
         if self.family is None:
+            check_groupable(raw.type, self.name)
             self.family, self.is_category = family_of(raw.type)
             floats_skipped = self.family is Family.FLOAT and not (
                 self.is_category or self.distinct_for_floats
@@ -218,7 +230,13 @@ class ColumnProfile:
                 self.distinct = DistinctTracker(self.distinct_limit, on_exceed=self._on_distinct_exceeded)
             if self.values:
                 self._match_set = match_value_set(self.values, self.family)
-        array = canonical(raw, self.family)
+        try:
+            array = canonical(raw, self.family)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+            raise BiasAnalysisError(
+                f"Column '{self.name}' of type {raw.type} cannot be read as {self.family.value} values: {exc}. "
+                "Bias metrics need numbers, text (UTF-8) or booleans in facet, label and group columns."
+            ) from exc
         n = len(array)
         if n == 0:
             return

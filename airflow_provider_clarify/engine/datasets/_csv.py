@@ -69,6 +69,8 @@ class CsvStreamData(TabularData):
             try:
                 for index in range(len(self.files)):
                     reader = self._open(index, types or None)
+                    if any(pa.types.is_binary(t) or pa.types.is_large_binary(t) for t in reader.schema.types):
+                        raise invalid_utf8_error(self.files[index], self.storage_options)
                     for name, typ in zip(reader.schema.names, reader.schema.types, strict=True):
                         if name not in types:
                             types[name] = _pandas_like_type(typ)
@@ -135,11 +137,43 @@ def _first_rows(uri: str, storage_options: dict | None, count: int = 2) -> list[
     """The first ``count`` parsed rows of a (possibly gzipped) CSV file."""
     with io.open_input(uri, storage_options) as stream:
         head = stream.read(1 << 16)
-    text = head.decode("utf-8-sig", errors="replace")  # a byte-order mark is not part of a name
+    if len(head) == 1 << 16 and b"\n" in head:
+        head = head[: head.rfind(b"\n")]  # the last line may be cut (even inside a character)
+    try:
+        text = head.decode("utf-8-sig")  # a byte-order mark is not part of a name
+    except UnicodeDecodeError:
+        raise invalid_utf8_error(uri, storage_options) from None
     lines = text.splitlines()
-    if len(head) == 1 << 16 and lines:
-        lines = lines[:-1] or lines  # the last line may be cut
     return [row for row in csv.reader(lines[: count + 2]) if row][:count]
+
+
+def invalid_utf8_error(uri: str, storage_options: dict | None) -> DatasetError:
+    """A :class:`DatasetError` naming the line and column of the first byte that is not UTF-8.
+
+    pandas (and so SageMaker Clarify) refuses such a file; pyarrow would read the column as bytes.
+    """
+    import codecs
+
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    line, column = 1, 1
+    with io.open_input(uri, storage_options) as stream:
+        while chunk := stream.read(1 << 20):
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as exc:
+                before = chunk[: max(exc.start, 0)]
+                newlines = before.count(b"\n")
+                line += newlines
+                column = len(before) - before.rfind(b"\n") if newlines else column + len(before)
+                bad = chunk[exc.start : exc.start + 1]
+                return DatasetError(
+                    f"Line {line}, column {column} of {uri!r} is not UTF-8 (byte {bad!r}): CSV datasets "
+                    "must be UTF-8 encoded, as pandas reads them. Re-encode the file (e.g. iconv -t UTF-8)."
+                )
+            newlines = chunk.count(b"\n")
+            line += newlines
+            column = len(chunk) - chunk.rfind(b"\n") if newlines else column + len(chunk)
+    return DatasetError(f"{uri!r} is not UTF-8 encoded; CSV datasets must be UTF-8, as pandas reads them.")
 
 
 def _looks_like_header(rows: list[list[str]]) -> bool:
@@ -275,10 +309,9 @@ def _pandas_floats(batch, float_columns: Sequence[str], *, streamed: bool = Fals
         if ints is not None:
             column = ints
         elif name in float_columns:
-            values = pandas_csv.pandas_float_values(column)
-            cell = pandas_csv.overflows(column, values)
+            cell = pandas_csv.overflows(column)
             if cell is None:
-                column = values
+                column = pandas_csv.pandas_float_values(column)
             elif streamed:
                 raise DatasetError(
                     f"Column {name!r} holds {cell!r}, a number beyond the range of a double: pandas (and so "
@@ -351,6 +384,8 @@ def _read_csv_file(uri: str, layout: _CsvLayout, storage_options: dict | None) -
                 )
         except pa.ArrowInvalid as exc:
             raise malformed_csv_error(uri, layout, storage_options, exc) from exc
+        if any(pa.types.is_binary(f.type) or pa.types.is_large_binary(f.type) for f in table.schema):
+            raise invalid_utf8_error(uri, storage_options)
         temporal = [f.name for f in table.schema if pa.types.is_temporal(f.type)]
         floats = [f.name for f in table.schema if pa.types.is_floating(f.type)]
         if not temporal and not floats:

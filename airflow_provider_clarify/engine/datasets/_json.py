@@ -87,6 +87,40 @@ def _json_table(
     return _pandas_like_table(pa.table(columns)), label_name, predicted_name
 
 
+def _parse_json(data: bytes, where: str) -> Any:
+    """One JSON value from UTF-8 bytes; every failure is a :class:`DatasetError` naming ``where``
+    (and, in a document, the line and column)."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        place = f"{where}" if where.startswith("line ") else f"line {line}, column {column} of {where}"
+        raise DatasetError(
+            f"{place[0].upper()}{place[1:]} is not UTF-8 (byte {data[exc.start : exc.start + 1]!r}): JSON "
+            "datasets must be UTF-8 encoded. Re-encode the file."
+        ) from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise DatasetError(f"{where[0].upper()}{where[1:]} is not valid JSON: {exc}") from exc
+    except RecursionError:
+        raise DatasetError(
+            f"{where[0].upper()}{where[1:]} is nested too deeply to read (JSON arrays/objects nested "
+            "thousands of levels deep); a record must be a flat object or array of features."
+        ) from None
+
+
+def _search(query: Any, value: Any, field_name: str, where: str) -> Any:
+    """Evaluate a compiled JMESPath; a failure on unusual data is a :class:`DatasetError`."""
+    try:
+        return query.search(value)
+    except RecursionError:
+        raise DatasetError(f"JMESPath {field_name!r}: {where} is nested too deeply to search.") from None
+    except Exception as exc:  # jmespath raises its own errors (e.g. a function on the wrong type)
+        raise DatasetError(f"JMESPath {field_name!r} cannot be evaluated on {where}: {exc}") from exc
+
+
 def _read_jsonlines(files, features, label, predicted_label, headers, storage_options):
     features_q = _compile(features, "features")
     label_q = _compile(label, "label") if label is not None else None
@@ -94,15 +128,12 @@ def _read_jsonlines(files, features, label, predicted_label, headers, storage_op
     collected = _JsonColumns()
     width = None
     for uri in files:
-        text = io.read_bytes(uri, storage_options).decode("utf-8")
-        for line_no, line in enumerate(text.splitlines(), start=1):
+        data = io.read_bytes(uri, storage_options)
+        for line_no, line in enumerate(data.split(b"\n"), start=1):
             if not line.strip():
                 continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DatasetError(f"Line {line_no} of {uri!r} is not valid JSON: {exc}") from exc
-            row = features_q.search(record)
+            record = _parse_json(line, f"line {line_no} of {uri!r}")
+            row = _search(features_q, record, "features", f"line {line_no} of {uri!r}")
             if not isinstance(row, list):
                 raise DatasetError(
                     f"Data must contain features: JMESPath 'features' = {features!r} gave {row!r} on line "
@@ -115,12 +146,13 @@ def _read_jsonlines(files, features, label, predicted_label, headers, storage_op
                     f"Line {line_no} of {uri!r} has {len(row)} features, earlier lines have {width}."
                 )
             collected.features.append(row)
+            where = f"line {line_no} of {uri!r}"
             if label_q is not None:
-                collected.label.append(_required(label_q.search(record), "label", label, uri, line_no))
+                found = _search(label_q, record, "label", where)
+                collected.label.append(_required(found, "label", label, uri, line_no))
             if predicted_q is not None:
-                collected.predicted.append(
-                    _required(predicted_q.search(record), "predicted_label", predicted_label, uri, line_no)
-                )
+                found = _search(predicted_q, record, "predicted_label", where)
+                collected.predicted.append(_required(found, "predicted_label", predicted_label, uri, line_no))
     if width is None:
         raise DatasetError(f"No records found in {files[0]!r}.")
     return _json_table(collected, headers, label, predicted_label, width)
@@ -138,11 +170,8 @@ def _read_json(files, features, label, predicted_label, headers, storage_options
     features_q = _compile(features, "features")
     collected = _JsonColumns()
     for uri in files:
-        try:
-            document = json.loads(io.read_bytes(uri, storage_options).decode("utf-8"))
-        except json.JSONDecodeError as exc:
-            raise DatasetError(f"{uri!r} is not valid JSON: {exc}") from exc
-        rows = features_q.search(document)
+        document = _parse_json(io.read_bytes(uri, storage_options), repr(uri))
+        rows = _search(features_q, document, "features", repr(uri))
         if not isinstance(rows, list) or not all(isinstance(r, list) for r in rows):
             raise DatasetError(
                 f"Data must contain features: JMESPath 'features' = {features!r} must give a 2-D array in {uri!r}."
@@ -154,7 +183,7 @@ def _read_json(files, features, label, predicted_label, headers, storage_options
         ):
             if expr is None:
                 continue
-            values = _compile(expr, name).search(document)
+            values = _search(_compile(expr, name), document, name, repr(uri))
             if not isinstance(values, list) or len(values) != len(rows):
                 raise DatasetError(
                     f"JMESPath {name!r} = {expr!r} must give one value per record ({len(rows)}) in {uri!r}."
