@@ -65,6 +65,7 @@ class Preparation:
     prediction_rule: Rule | None
     group: GroupEncoding | None
     deferred_error: BiasAnalysisError | None = None
+    prediction_profile: ColumnProfile | None = None
 
 
 def profile_columns(
@@ -420,4 +421,5 @@ def prepare(
         prediction_rule=pred_rule,
         group=group,
         deferred_error=deferred,
+        prediction_profile=prediction_profile,
     )

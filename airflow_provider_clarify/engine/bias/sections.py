@@ -142,7 +142,7 @@ def compute_bias_sections(
     )
     total = ConfusionCounts.from_matrix(_total(counts))
     if post is not None and total.pred_pos == 0:
-        raise BiasAnalysisError(ALL_FALSE_PREDICTIONS)
+        raise BiasAnalysisError(_all_false_predictions_message(prep, original_label_values))
     if prep.deferred_error is not None:
         raise prep.deferred_error
     _check_degenerate(
@@ -164,6 +164,21 @@ def compute_bias_sections(
         if section_warnings:
             section["warnings"] = section_warnings
     return result
+
+
+def _all_false_predictions_message(prep: Preparation, label_values: list) -> str:
+    """smclarify's message, then why: a small binary column typed continuous, or the values."""
+    profile = prep.prediction_profile
+    hint = small_binary_hint(profile) if profile is not None else None
+    if hint is not None:
+        return (
+            f"{ALL_FALSE_PREDICTIONS}: label_values_or_threshold {label_values!r} selects no predicted "
+            f"label because {hint}."
+        )
+    return (
+        f"{ALL_FALSE_PREDICTIONS}: no predicted label matches label_values_or_threshold {label_values!r}; "
+        "the predictions must use the label's values (or scores above the threshold)."
+    )
 
 
 def _facet_spec(facet: dict) -> FacetSpec:

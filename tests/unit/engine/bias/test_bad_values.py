@@ -221,3 +221,19 @@ def test_small_binary_facet_typed_continuous_warns_that_the_value_is_a_threshold
     section = out["pre_training_bias_metrics"]
     assert section["facets"]["f"][0]["value_or_threshold"] == "(0, 1]"  # parity: value > 0
     assert "small_binary_continuous" in _codes(section)
+
+
+def test_small_binary_predictions_typed_continuous_explain_the_all_false_failure():
+    with pytest.raises(BiasAnalysisError) as err:
+        run(
+            {"sex": SEX[:20], "y": ["yes", "no"] * 10, "p": LABEL[:20]},
+            label="p",
+            label_values=[1],
+            predicted_label="p",
+            facets=[{"name_or_index": "sex"}],
+            post_training_methods=["DPPL"],
+            reject_degenerate_inputs=False,
+        )
+    message = str(err.value)
+    assert message.startswith("No Label values are present in the predicted Label Column")  # smclarify's
+    assert "40 rows or fewer" in message
