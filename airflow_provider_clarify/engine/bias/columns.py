@@ -1,17 +1,19 @@
-"""From raw columns to boolean vectors: type detection, value matching, thresholds (spec §2.1-2.3).
+"""From raw columns to boolean vectors: type detection, value matching, thresholds.
+
+The rules are described in docs/bias-metrics.md ("From columns to groups").
 
 The container reads datasets with pandas; the engine reads them with pyarrow. Each Arrow column is
 first mapped to the pandas dtype the container would have seen (:func:`family_of`), then smclarify's
 rules are applied to that dtype:
 
-* **type detection** (§2.1): ``category`` dtype or two or more values -> categorical; a string column
+* **type detection**: ``category`` dtype or two or more values -> categorical; a string column
   that casts entirely to int64 with a uniqueness fraction ``u >= 0.05`` -> continuous; float ->
   continuous; int -> continuous iff ``u >= 0.05``; anything else categorical. ``u`` is the number of
   distinct non-null values divided by the number of non-null values.
-* **categorical matching** (§2.2): a row matches when its value equals one of the listed values; if no
+* **categorical matching**: a row matches when its value equals one of the listed values; if no
   row matches at all, the values are converted to the Python type of the column's first element and
   matched again.
-* **continuous thresholds** (§2.3): the sensitive group / positive label is ``value > t``; the text
+* **continuous thresholds**: the sensitive group / positive label is ``value > t``; the text
   reported is the pandas interval ``(t, max]`` built from the threshold and the column maximum.
 
 Everything here works on one Arrow batch at a time; :class:`ColumnProfile` accumulates what the
@@ -351,7 +353,7 @@ class ColumnProfile:
 
 
 def detect_type(profile: ColumnProfile, values: list | None) -> ColumnType:
-    """smclarify's ``series_datatype`` (spec §2.1) on the pandas view of the column."""
+    """smclarify's ``series_datatype`` (docs/bias-metrics.md, type detection) on the pandas view of the column."""
     if profile.is_category or (isinstance(values, list) and len(values) > 1):
         return ColumnType.CATEGORICAL
     family = profile.pandas_family
@@ -418,7 +420,7 @@ def values_text(values: list, limit: int = 20) -> str:
 
 
 def interval_text(threshold: float | int, profile_max: Any, integer_column: bool) -> str:
-    """pandas' ``IntervalIndex.from_breaks`` text for ``sorted([t, max])`` (spec §2.3).
+    """pandas' ``IntervalIndex.from_breaks`` text for ``sorted([t, max])`` (docs/bias-metrics.md, continuous thresholds).
 
     The maximum is appended only when ``abs(max) != t``; a single break gives no interval (``""``).
     Ends are integers when both the threshold and the column are integers, else floats.

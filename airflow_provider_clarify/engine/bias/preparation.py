@@ -1,7 +1,7 @@
 """First pass and whole-report validation: decide how each column turns into a boolean vector.
 
 One streaming pass profiles the facet, label, predicted-label and group-variable columns
-(:class:`~.columns.ColumnProfile`); then smclarify's rules (spec §2) decide, per column, the type
+(:class:`~.columns.ColumnProfile`); then smclarify's rules (docs/bias-metrics.md, "From columns to groups") decide, per column, the type
 (categorical/continuous), the values actually matched or the threshold, and the reported text. All
 whole-report failures smclarify raises at this stage are raised here, in smclarify's order.
 """

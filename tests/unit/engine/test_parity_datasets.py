@@ -23,7 +23,7 @@ from tests.support.paths import TEST_DATA
 PARITY = TEST_DATA / "parity"
 DOCUMENT = json.loads((PARITY / "expected.json").read_text())
 CASES = DOCUMENT["cases"]
-#: KL, JS and LP depend on numpy's vectorised log / BLAS dot in the last bits (spec §3.4).
+#: KL, JS and LP depend on numpy's vectorised log / BLAS dot in the last bits (docs/parity.md, "Numeric agreement").
 LOOSE = {"KL", "JS", "LP"}
 
 
