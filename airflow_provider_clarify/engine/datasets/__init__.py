@@ -41,7 +41,7 @@ from airflow_provider_clarify.engine.datasets._csv import (
     CsvStreamData,
     pandas_header_names,
 )
-from airflow_provider_clarify.engine.datasets._errors import DatasetError
+from airflow_provider_clarify.engine.datasets._errors import DatasetError, DatasetMemoryError
 from airflow_provider_clarify.engine.datasets._joins import join_columns, resolve_column
 from airflow_provider_clarify.engine.datasets._loading import (
     CSV,
@@ -66,6 +66,7 @@ __all__ = [
     "BatchSource",
     "CsvStreamData",
     "DatasetError",
+    "DatasetMemoryError",
     "ExtendedData",
     "LoadedDataset",
     "ParquetData",

@@ -18,9 +18,9 @@ from airflow_provider_clarify.engine import io, pandas_csv
 from airflow_provider_clarify.engine.datasets._batches import TableData, TabularData
 from airflow_provider_clarify.engine.datasets._errors import DatasetError
 from airflow_provider_clarify.engine.datasets._pandas_types import (
-    _pandas_like_table,
-    _pandas_like_type,
-    _widen,
+    pandas_like_table,
+    pandas_like_type,
+    widen,
 )
 
 if TYPE_CHECKING:
@@ -73,9 +73,9 @@ class CsvStreamData(TabularData):
                         raise invalid_utf8_error(self.files[index], self.storage_options)
                     for name, typ in zip(reader.schema.names, reader.schema.types, strict=True):
                         if name not in types:
-                            types[name] = _pandas_like_type(typ)
+                            types[name] = pandas_like_type(typ)
                         elif types[name] != typ:
-                            types[name] = _widen(types[name], typ)
+                            types[name] = widen(types[name], typ)
                     for batch in reader:
                         for name, column in zip(batch.schema.names, batch.columns, strict=True):
                             if column.null_count:
@@ -246,7 +246,7 @@ def _header_row_warning(uri: str, rows: list[list[str]]) -> str | None:
     )
 
 
-def _csv_layout(uri: str, headers: Sequence[str] | None, storage_options: dict | None) -> _CsvLayout:
+def csv_layout(uri: str, headers: Sequence[str] | None, storage_options: dict | None) -> _CsvLayout:
     rows = _first_rows(uri, storage_options, HEAD_ROWS)
     if not rows:
         raise DatasetError(f"CSV file {uri!r} is empty.")
@@ -367,7 +367,7 @@ def malformed_csv_error(
     )
 
 
-def _read_csv_file(uri: str, layout: _CsvLayout, storage_options: dict | None) -> pa.Table:
+def read_csv_file(uri: str, layout: _CsvLayout, storage_options: dict | None) -> pa.Table:
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
@@ -395,10 +395,10 @@ def _read_csv_file(uri: str, layout: _CsvLayout, storage_options: dict | None) -
     return _pandas_floats(table, float_columns)
 
 
-def _read_csv(files: list[str], headers, storage_options, stream_threshold: int) -> TabularData:
-    layouts = [_csv_layout(files[0], headers, storage_options)]
+def read_csv_files(files: list[str], headers, storage_options, stream_threshold: int) -> TabularData:
+    layouts = [csv_layout(files[0], headers, storage_options)]
     for uri in files[1:]:
-        layout = _csv_layout(uri, layouts[0].names if headers is None else headers, storage_options)
+        layout = csv_layout(uri, layouts[0].names if headers is None else headers, storage_options)
         if headers is None and not layout.header_row and layouts[0].header_row:
             layout = _CsvLayout(layouts[0].names, False)
         if layout.names != layouts[0].names:
@@ -412,9 +412,9 @@ def _read_csv(files: list[str], headers, storage_options, stream_threshold: int)
         data: TabularData = CsvStreamData(files, layouts, storage_options)
     else:
         tables = [
-            _read_csv_file(uri, layout, storage_options) for uri, layout in zip(files, layouts, strict=True)
+            read_csv_file(uri, layout, storage_options) for uri, layout in zip(files, layouts, strict=True)
         ]
-        data = TableData(_pandas_like_table(_concat_unified(tables)))
+        data = TableData(pandas_like_table(_concat_unified(tables)))
     data.warnings = warnings
     return data
 
@@ -429,7 +429,7 @@ def _concat_unified(tables: list[pa.Table]) -> pa.Table:
     for name in names:
         typ = tables[0].schema.field(name).type
         for table in tables[1:]:
-            typ = _widen(typ, table.schema.field(name).type)
+            typ = widen(typ, table.schema.field(name).type)
         target[name] = typ
     schema = pa.schema([(n, target[n]) for n in names])
     return pa.concat_tables([t.select(names).cast(schema) for t in tables])

@@ -14,13 +14,13 @@ from typing import TYPE_CHECKING, Any
 
 from airflow_provider_clarify.engine import io
 from airflow_provider_clarify.engine.datasets._errors import DatasetError
-from airflow_provider_clarify.engine.datasets._pandas_types import _pandas_like_table
+from airflow_provider_clarify.engine.datasets._pandas_types import pandas_like_table
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
 
-def _compile(expression: Any, field_name: str):
+def compile_jmespath(expression: Any, field_name: str):
     import jmespath
 
     if not isinstance(expression, str) or not expression:
@@ -35,7 +35,7 @@ def _compile(expression: Any, field_name: str):
         ) from exc
 
 
-def _column_from_values(values: list, name: str) -> pa.Array:
+def column_from_values(values: list, name: str) -> pa.Array:
     import pyarrow as pa
 
     try:
@@ -73,18 +73,18 @@ def _json_table(
     rest = headers[feature_count:] if headers and len(headers) > feature_count else []
     columns: dict[str, pa.Array] = {}
     for j, name in enumerate(feature_names):
-        columns[name] = _column_from_values([row[j] for row in collected.features], name)
+        columns[name] = column_from_values([row[j] for row in collected.features], name)
     label_name = predicted_name = None
     if label_expr is not None:
         label_name = rest[0] if rest else label_expr
-        columns[label_name] = _column_from_values(collected.label, label_name)
+        columns[label_name] = column_from_values(collected.label, label_name)
         rest = rest[1:]
     if predicted_expr is not None:
         predicted_name = rest[0] if rest else predicted_expr
         if predicted_name in columns:
             predicted_name = "predicted_label"
-        columns[predicted_name] = _column_from_values(collected.predicted, predicted_name)
-    return _pandas_like_table(pa.table(columns)), label_name, predicted_name
+        columns[predicted_name] = column_from_values(collected.predicted, predicted_name)
+    return pandas_like_table(pa.table(columns)), label_name, predicted_name
 
 
 def _parse_json(data: bytes, where: str) -> Any:
@@ -121,10 +121,12 @@ def _search(query: Any, value: Any, field_name: str, where: str) -> Any:
         raise DatasetError(f"JMESPath {field_name!r} cannot be evaluated on {where}: {exc}") from exc
 
 
-def _read_jsonlines(files, features, label, predicted_label, headers, storage_options):
-    features_q = _compile(features, "features")
-    label_q = _compile(label, "label") if label is not None else None
-    predicted_q = _compile(predicted_label, "predicted_label") if predicted_label is not None else None
+def read_jsonlines(files, features, label, predicted_label, headers, storage_options):
+    features_q = compile_jmespath(features, "features")
+    label_q = compile_jmespath(label, "label") if label is not None else None
+    predicted_q = (
+        compile_jmespath(predicted_label, "predicted_label") if predicted_label is not None else None
+    )
     collected = _JsonColumns()
     width = None
     for uri in files:
@@ -166,8 +168,8 @@ def _required(value, field_name, expression, uri, line_no):
     return value
 
 
-def _read_json(files, features, label, predicted_label, headers, storage_options):
-    features_q = _compile(features, "features")
+def read_json(files, features, label, predicted_label, headers, storage_options):
+    features_q = compile_jmespath(features, "features")
     collected = _JsonColumns()
     for uri in files:
         document = _parse_json(io.read_bytes(uri, storage_options), repr(uri))
@@ -183,7 +185,7 @@ def _read_json(files, features, label, predicted_label, headers, storage_options
         ):
             if expr is None:
                 continue
-            values = _search(_compile(expr, name), document, name, repr(uri))
+            values = _search(compile_jmespath(expr, name), document, name, repr(uri))
             if not isinstance(values, list) or len(values) != len(rows):
                 raise DatasetError(
                     f"JMESPath {name!r} = {expr!r} must give one value per record ({len(rows)}) in {uri!r}."

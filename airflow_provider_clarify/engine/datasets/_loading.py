@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 from airflow_provider_clarify.engine import io
 from airflow_provider_clarify.engine.datasets._batches import TableData, TabularData
-from airflow_provider_clarify.engine.datasets._csv import STREAM_THRESHOLD_BYTES, _read_csv
+from airflow_provider_clarify.engine.datasets._csv import STREAM_THRESHOLD_BYTES, read_csv_files
 from airflow_provider_clarify.engine.datasets._errors import DatasetError
-from airflow_provider_clarify.engine.datasets._json import _read_json, _read_jsonlines
+from airflow_provider_clarify.engine.datasets._json import read_json, read_jsonlines
 from airflow_provider_clarify.engine.datasets._parquet import ParquetData
 
 CSV = "text/csv"
@@ -70,7 +70,7 @@ def load_dataset(
     files = io.list_files(uri, storage_options)
     if dataset_type == CSV:
         return LoadedDataset(
-            _read_csv(files, headers, storage_options, stream_threshold_bytes), uri, dataset_type
+            read_csv_files(files, headers, storage_options, stream_threshold_bytes), uri, dataset_type
         )
     if dataset_type == PARQUET:
         data: TabularData = ParquetData(files, storage_options)
@@ -87,7 +87,7 @@ def load_dataset(
             f"analysis_config field 'features' (a JMESPath locating the feature array) is required for "
             f"dataset_type {dataset_type}."
         )
-    reader = _read_jsonlines if dataset_type == JSONLINES else _read_json
+    reader = read_jsonlines if dataset_type == JSONLINES else read_json
     table, label_name, predicted_name = reader(
         files, features, label, predicted_label, headers, storage_options
     )

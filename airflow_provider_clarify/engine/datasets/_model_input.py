@@ -6,11 +6,11 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_clarify.engine import io
-from airflow_provider_clarify.engine.datasets._csv import _csv_layout, _read_csv_file
+from airflow_provider_clarify.engine.datasets._csv import csv_layout, read_csv_file
 from airflow_provider_clarify.engine.datasets._errors import DatasetError
-from airflow_provider_clarify.engine.datasets._json import _column_from_values, _compile
+from airflow_provider_clarify.engine.datasets._json import column_from_values, compile_jmespath
 from airflow_provider_clarify.engine.datasets._loading import CSV, JSON, JSONLINES, PARQUET, load_dataset
-from airflow_provider_clarify.engine.datasets._pandas_types import _pandas_like_table
+from airflow_provider_clarify.engine.datasets._pandas_types import pandas_like_table
 from airflow_provider_clarify.engine.datasets._parquet import ParquetData
 
 if TYPE_CHECKING:
@@ -61,9 +61,9 @@ def load_baseline(
     if isinstance(spec, str):
         dataset_type = (dataset_type or CSV).lower()
         if dataset_type == CSV:
-            layout = _csv_layout(io.list_files(spec, storage_options)[0], names, storage_options)
-            table = _read_csv_file(io.list_files(spec, storage_options)[0], layout, storage_options)
-            return _pandas_like_table(table)
+            layout = csv_layout(io.list_files(spec, storage_options)[0], names, storage_options)
+            table = read_csv_file(io.list_files(spec, storage_options)[0], layout, storage_options)
+            return pandas_like_table(table)
         if dataset_type == PARQUET:
             table = ParquetData(io.list_files(spec, storage_options), storage_options).to_table()
             if all(n in table.column_names for n in names):
@@ -84,7 +84,7 @@ def load_baseline(
         raise DatasetError(f"methods.shap.baseline must be a non-empty list of rows or a URI, got {spec!r}.")
     rows = spec
     if dataset_type in (JSONLINES, JSON) and all(isinstance(r, dict) for r in rows):
-        query = _compile(features, "features")
+        query = compile_jmespath(features, "features")
         rows = [query.search(r) for r in rows]
     for i, row in enumerate(rows):
         if not isinstance(row, list) or len(row) != len(names):
@@ -92,5 +92,5 @@ def load_baseline(
                 f"methods.shap.baseline row {i} is {row!r}; each row must list the {len(names)} feature "
                 f"values in model-input order {names}."
             )
-    columns = {name: _column_from_values([row[j] for row in rows], name) for j, name in enumerate(names)}
-    return _pandas_like_table(pa.table(columns))
+    columns = {name: column_from_values([row[j] for row in rows], name) for j, name in enumerate(names)}
+    return pandas_like_table(pa.table(columns))

@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 
-def _cast_batch(batch: pa.RecordBatch, casts: dict[str, pa.DataType]) -> pa.RecordBatch:
+def cast_batch(batch: pa.RecordBatch, casts: dict[str, pa.DataType]) -> pa.RecordBatch:
     import pyarrow as pa
 
     if not casts:
@@ -24,13 +24,13 @@ def _cast_batch(batch: pa.RecordBatch, casts: dict[str, pa.DataType]) -> pa.Reco
     return pa.RecordBatch.from_arrays(arrays, names=batch.schema.names)
 
 
-def _widen(a: pa.DataType, b: pa.DataType) -> pa.DataType:
+def widen(a: pa.DataType, b: pa.DataType) -> pa.DataType:
     import pyarrow as pa
 
     if a == b:
         return a
     if pa.types.is_null(a):
-        return _pandas_like_type(b)
+        return pandas_like_type(b)
     if pa.types.is_null(b):
         return a
     numeric = (pa.types.is_integer, pa.types.is_floating)
@@ -39,7 +39,7 @@ def _widen(a: pa.DataType, b: pa.DataType) -> pa.DataType:
     return pa.string()
 
 
-def _pandas_like_type(typ: pa.DataType) -> pa.DataType:
+def pandas_like_type(typ: pa.DataType) -> pa.DataType:
     import pyarrow as pa
 
     if pa.types.is_null(typ):
@@ -49,7 +49,7 @@ def _pandas_like_type(typ: pa.DataType) -> pa.DataType:
     return typ
 
 
-def _pandas_like_table(table: pa.Table) -> pa.Table:
+def pandas_like_table(table: pa.Table) -> pa.Table:
     """Apply pandas' inference to an Arrow table: int with nulls / all-null -> float64, dates -> text."""
     import pyarrow as pa
 

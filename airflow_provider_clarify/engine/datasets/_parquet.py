@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from airflow_provider_clarify.engine import io
 from airflow_provider_clarify.engine.datasets._batches import TabularData
 from airflow_provider_clarify.engine.datasets._errors import DatasetError
-from airflow_provider_clarify.engine.datasets._pandas_types import _cast_batch
+from airflow_provider_clarify.engine.datasets._pandas_types import cast_batch
 from airflow_provider_clarify.engine.io import EngineIOError
 
 if TYPE_CHECKING:
@@ -88,7 +88,7 @@ class ParquetData(TabularData):
             with _reading(uri), resolved.filesystem.open_input_file(resolved.path) as handle:
                 reader = pq.ParquetFile(handle)
                 for batch in reader.iter_batches(batch_size=batch_rows, columns=columns, use_threads=True):
-                    yield _cast_batch(batch, {c: t for c, t in self._casts.items() if c in columns})
+                    yield cast_batch(batch, {c: t for c, t in self._casts.items() if c in columns})
 
     @property
     def num_rows(self) -> int:

@@ -178,8 +178,7 @@ def test_broken_files_name_the_file_and_place(tmp_path, name, data, dataset_type
 
 
 def test_running_out_of_memory_in_the_batch_loop_is_a_retryable_error_with_a_memory_hint():
-    from airflow_provider_clarify.engine.datasets import TabularData
-    from airflow_provider_clarify.engine.datasets._errors import DatasetMemoryError
+    from airflow_provider_clarify.engine.datasets import DatasetMemoryError, TabularData
     from airflow_provider_clarify.engine.errors import EngineRuntimeError
 
     class Exhausted(TabularData):
