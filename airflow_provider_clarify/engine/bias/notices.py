@@ -36,6 +36,7 @@ CODES: dict[str, str] = {
     "value_converted": "a value was converted to the column's type and changed (0.5 -> 0)",
     "small_binary_continuous": "a column with two values on 40 rows or fewer is typed continuous",
     "infinite_metric": "a metric is infinite (usually a group of one or very few rows)",
+    "dataset_read": "the dataset reader noticed something (e.g. a header row that looks like data)",
 }
 
 
@@ -61,13 +62,22 @@ class BiasWarnings:
 
     items: list[BiasWarning] = field(default_factory=list)
 
-    def add(self, code: str, message: str, *, column: str | None = None, section: str | None = None) -> None:
+    def add(
+        self,
+        code: str,
+        message: str,
+        *,
+        column: str | None = None,
+        section: str | None = None,
+        log_it: bool = True,
+    ) -> None:
         if code not in CODES:
             raise ValueError(f"unknown bias warning code {code!r}")
         item = BiasWarning(code, message, column, section)
         if item not in self.items:
             self.items.append(item)
-            log.warning("%s", message)
+            if log_it:
+                log.warning("%s", message)
 
     def for_section(self, section: str) -> list[dict]:
         """The warnings of one analysis.json section, as JSON-ready dicts, in the order they arose."""

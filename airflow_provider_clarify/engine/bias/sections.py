@@ -115,6 +115,8 @@ def compute_bias_sections(
         raise BiasAnalysisError("Positive label values or thresholds are empty for Label column")
     original_label_values = list(label_values)
     warnings = BiasWarnings()
+    for message in getattr(batches, "warnings", ()):  # the reader's, already logged by it
+        warnings.add("dataset_read", message, log_it=False)
 
     prep = prepare(
         batches,

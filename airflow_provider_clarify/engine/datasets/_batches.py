@@ -107,6 +107,8 @@ class ExtendedData(TabularData):
         self.base = base
         self.extra = extra
         self.column_names = [*base.column_names, *extra]
+        self.source = base.source
+        self.warnings = base.warnings
 
     def type_of(self, column):
         return self.extra[column].type if column in self.extra else self.base.type_of(column)
@@ -140,9 +142,15 @@ BatchSource = Callable[[Sequence[str]], Iterator["pa.RecordBatch"]]
 
 
 def batch_source(data: TabularData, batch_rows: int = DEFAULT_BATCH_ROWS) -> BatchSource:
-    """The re-iterable ``batches(columns)`` callable that the bias metrics consume."""
+    """The re-iterable ``batches(columns)`` callable that the bias metrics consume.
+
+    Its ``warnings`` attribute holds the reader's warnings (:attr:`TabularData.warnings`); the bias
+    sections list them (code ``dataset_read``).
+    """
 
     def batches(columns: Sequence[str]) -> Iterator[pa.RecordBatch]:
         return data.batches(list(columns), batch_rows)
 
+    # what the reader noticed travels with the source, so the bias sections can report it
+    batches.warnings = tuple(data.warnings)  # type: ignore[attr-defined]
     return batches

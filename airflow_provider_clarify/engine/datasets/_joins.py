@@ -68,7 +68,7 @@ def join_columns(
             )
         for name in columns:
             main_table = main_table.append_column(name, side_table.column(name))
-        return TableData(main_table)
+        return _joined(TableData(main_table), main, side)
     assert join_side is not None
     side_table = side.to_table([join_side, *[c for c in columns if c != join_side]])
     if join_side != join_main:
@@ -90,4 +90,11 @@ def join_columns(
             f"{what} dataset on {join_main!r}."
         )
     order = [*main_table.column_names, *[c for c in columns if c != join_main]]
-    return TableData(joined.select(order))
+    return _joined(TableData(joined.select(order)), main, side)
+
+
+def _joined(result: TableData, main: TabularData, side: TabularData) -> TableData:
+    """The joined data keeps the main dataset's name and both readers' warnings."""
+    result.source = main.source
+    result.warnings = [*main.warnings, *side.warnings]
+    return result

@@ -304,3 +304,22 @@ def test_a_real_header_row_gives_no_warning(tmp_path):
     path = tmp_path / "d.csv"
     path.write_text(_csv(ROWS))
     assert load_dataset(str(path)).warnings == []
+
+
+def test_reader_warnings_reach_analysis_json_through_the_bias_sections(tmp_path):
+    from airflow_provider_clarify.engine import run_analysis
+
+    rows = ["male,approved"] + ["female,denied", "male,approved", "female,approved", "male,denied"] * 15
+    (tmp_path / "d.csv").write_text("\n".join(rows) + "\n")
+    config = {
+        "dataset_type": "text/csv",
+        "label": 1,
+        "label_values_or_threshold": ["approved"],
+        "facet": [{"name_or_index": 0, "value_or_threshold": ["female"]}],
+        "methods": {"pre_training_bias": {"methods": ["CI"]}},
+    }
+    run_analysis(config, str(tmp_path / "d.csv"), str(tmp_path / "out"))
+    section = json.loads((tmp_path / "out" / "analysis.json").read_text())["pre_training_bias_metrics"]
+    (warning,) = section["warnings"]
+    assert warning["code"] == "dataset_read"
+    assert "may be a data row" in warning["message"]
