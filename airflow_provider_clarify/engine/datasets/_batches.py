@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
-from airflow_provider_clarify.engine.datasets._errors import DatasetError, DatasetMemoryError
+from airflow_provider_clarify.engine.datasets._errors import DatasetError, DatasetMemoryError, out_of_memory
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -44,13 +44,10 @@ class TabularData:
 
         try:
             yield from self._iter_batches(columns, batch_rows)
+        except DatasetMemoryError:
+            raise
         except (MemoryError, pa.ArrowMemoryError) as exc:
-            raise DatasetMemoryError(
-                f"Out of memory while reading {self.source} in batches of {batch_rows} rows ({exc}). "
-                'Give the engine more memory (a larger worker or memory_limit_mb for compute="local"), '
-                "or split the data into smaller part files (Parquet: smaller row groups); the bias "
-                "metrics stream the data, SHAP and PDP hold the feature columns in memory."
-            ) from exc
+            raise out_of_memory(f"reading {self.source} in batches of {batch_rows} rows", exc) from exc
         except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as exc:
             raise DatasetError(f"Cannot read {self.source}: {exc}") from exc
 

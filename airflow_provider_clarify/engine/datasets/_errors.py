@@ -17,3 +17,13 @@ class DatasetMemoryError(EngineRuntimeError, MemoryError):
 
     Retryable (another worker may have more memory), unlike :class:`DatasetError`.
     """
+
+
+def out_of_memory(what: str, exc: BaseException) -> DatasetMemoryError:
+    """The :class:`DatasetMemoryError` for running out of memory while ``what`` (e.g. "reading 'x.csv'")."""
+    return DatasetMemoryError(
+        f"Out of memory while {what} ({exc or type(exc).__name__}). Give the engine more memory (a larger "
+        'worker, or memory_limit_mb for compute="local"), or split the data into smaller part files '
+        "(Parquet: smaller row groups). CSV over 256 MiB and Parquet are streamed for the bias metrics; "
+        "smaller CSV, JSON, joins, SHAP and PDP hold the data in memory."
+    )

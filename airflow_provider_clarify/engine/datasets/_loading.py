@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from airflow_provider_clarify.engine import io
 from airflow_provider_clarify.engine.datasets._batches import TableData, TabularData
 from airflow_provider_clarify.engine.datasets._csv import STREAM_THRESHOLD_BYTES, read_csv_files
-from airflow_provider_clarify.engine.datasets._errors import DatasetError
+from airflow_provider_clarify.engine.datasets._errors import DatasetError, DatasetMemoryError, out_of_memory
 from airflow_provider_clarify.engine.datasets._json import read_json, read_jsonlines
 from airflow_provider_clarify.engine.datasets._parquet import ParquetData
 
@@ -68,6 +68,37 @@ def load_dataset(
     if headers is not None and not isinstance(headers, list | tuple):
         raise DatasetError(f"'headers' must be a list of column names, got {headers!r}.")
     files = io.list_files(uri, storage_options)
+    try:
+        return _open(
+            uri,
+            files,
+            dataset_type,
+            headers=headers,
+            features=features,
+            label=label,
+            predicted_label=predicted_label,
+            storage_options=storage_options,
+            stream_threshold_bytes=stream_threshold_bytes,
+        )
+    except DatasetMemoryError:
+        raise
+    except MemoryError as exc:  # pyarrow's ArrowMemoryError is one too
+        raise out_of_memory(f"reading {uri!r}", exc) from exc
+
+
+def _open(
+    uri: str,
+    files: list[str],
+    dataset_type: str,
+    *,
+    headers: Sequence[str] | None,
+    features: str | None,
+    label: str | int | None,
+    predicted_label: str | int | None,
+    storage_options: dict | None,
+    stream_threshold_bytes: int,
+) -> LoadedDataset:
+    """Open ``files`` with the reader of ``dataset_type`` (see :func:`load_dataset`)."""
     if dataset_type == CSV:
         return LoadedDataset(
             read_csv_files(files, headers, storage_options, stream_threshold_bytes), uri, dataset_type
