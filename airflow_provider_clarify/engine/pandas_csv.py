@@ -135,14 +135,19 @@ def overflows(text: pa.Array | pa.ChunkedArray) -> str | None:
     beyond the double range (``1e309``, ``100e307``, even ``0e309``): the whole column stays text
     (``inf`` / ``Infinity`` written as such are numbers). Returns ``None`` when no cell overflows.
     """
+    return pandas_float_column(text)[1]
+
+
+def pandas_float_column(text: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, str | None]:
+    """:func:`pandas_float_values` and :func:`overflows` of ``text`` in one conversion."""
     import pyarrow as pa
 
-    rows = _convert(text)[1]
+    values, rows = _convert(text)
     if rows is None or not len(rows):
-        return None
+        return values, None
     if isinstance(text, pa.ChunkedArray):
         text = text.combine_chunks()
-    return text[int(rows[0])].as_py()
+    return values, text[int(rows[0])].as_py()
 
 
 def _xstrtod(text: pa.Array, fallback: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -214,6 +219,7 @@ __all__ = [
     "NA_VALUES",
     "TRUE_VALUES",
     "overflows",
+    "pandas_float_column",
     "pandas_float_values",
     "pandas_integer_values",
 ]

@@ -309,9 +309,9 @@ def _pandas_floats(batch, float_columns: Sequence[str], *, streamed: bool = Fals
         if ints is not None:
             column = ints
         elif name in float_columns:
-            cell = pandas_csv.overflows(column)
+            values, cell = pandas_csv.pandas_float_column(column)
             if cell is None:
-                column = pandas_csv.pandas_float_values(column)
+                column = values
             elif streamed:
                 raise DatasetError(
                     f"Column {name!r} holds {cell!r}, a number beyond the range of a double: pandas (and so "
