@@ -305,12 +305,14 @@ def _pandas_floats(batch, float_columns: Sequence[str], *, streamed: bool = Fals
     arrays = []
     for i, name in enumerate(names):
         column = batch.column(i)
-        ints = pandas_csv.pandas_integer_values(column) if name in float_columns and not streamed else None
-        if ints is not None:
-            column = ints
-        elif name in float_columns:
+        if name in float_columns:
             values, cell = pandas_csv.pandas_float_column(column)
-            if cell is None:
+            ints = None
+            if cell is None and not streamed and _whole_numbers(values):
+                ints = pandas_csv.pandas_integer_values(column)  # "+5": integers for pandas
+            if ints is not None:
+                column = ints
+            elif cell is None:
                 column = values
             elif streamed:
                 raise DatasetError(
@@ -322,6 +324,16 @@ def _pandas_floats(batch, float_columns: Sequence[str], *, streamed: bool = Fals
     if isinstance(batch, pa.Table):
         return pa.table(arrays, names=names)
     return pa.RecordBatch.from_arrays(arrays, names=names)
+
+
+def _whole_numbers(values: pa.Array) -> bool:
+    """No missing value and every value a finite whole number (cheap test before a text scan)."""
+    import numpy as np
+
+    if values.null_count or not len(values):
+        return False
+    array = np.asarray(values.to_numpy(zero_copy_only=False), dtype=np.float64)
+    return bool(np.all(np.isfinite(array)) and np.all(array == np.floor(array)))
 
 
 def malformed_csv_error(
