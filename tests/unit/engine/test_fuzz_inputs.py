@@ -67,14 +67,16 @@ def _write(data: bytes, name: str, compress: bool) -> tuple[tempfile.TemporaryDi
     rows=st.lists(st.lists(CELLS, min_size=1, max_size=4), min_size=1, max_size=8),
     junk=st.sampled_from([b"", b"\xff\xfe", b"\n\n", b"\xc3(", b"a,b\n"]),
     compress=st.booleans(),
+    stream=st.booleans(),
 )
-@example(rows=[["a", "b"], ["1", "x"]], junk=b"\xff\xfe", compress=False)
-@example(rows=[["a", "b"], ["1", "2"], ["3"]], junk=b"", compress=True)
-def test_fuzzed_csv(rows, junk, compress):
+@example(rows=[["a", "b"], ["1", "x"]], junk=b"\xff\xfe", compress=False, stream=False)
+@example(rows=[["a", "b"], ["1", "2"], ["3"]], junk=b"", compress=True, stream=True)
+@example(rows=[["a", "b"], ["1", "1e309"]], junk=b"", compress=False, stream=True)
+def test_fuzzed_csv(rows, junk, compress, stream):
     text = "\n".join(",".join(row) for row in rows).encode("utf-8", "surrogatepass") + b"\n" + junk
     folder, path = _write(text, "d.csv", compress)
     with folder:
-        _run(path, "text/csv")
+        _run(path, "text/csv", **({"stream_threshold_bytes": 0} if stream else {}))
 
 
 JSON_VALUES = st.recursive(
