@@ -25,7 +25,10 @@ from airflow_provider_clarify.engine.bias import compute_bias_sections
 from airflow_provider_clarify.engine.datasets import batch_source, load_dataset
 from airflow_provider_clarify.engine.errors import EngineError
 
-FUZZ = settings(max_examples=60, derandomize=True, deadline=None, suppress_health_check=list(HealthCheck))
+#: deterministic and bounded; 400 random examples per test also passed when this was written
+FUZZ = settings(
+    max_examples=60, derandomize=True, database=None, deadline=None, suppress_health_check=list(HealthCheck)
+)
 
 CELLS = st.one_of(
     st.sampled_from(["1", "0", "2.5", "-3", "1e309", "+7", "", "NA", "None", "true", "False", "x", "Y"]),
