@@ -659,6 +659,17 @@ def _report_file_name(report: dict) -> str:
     return f"{name}.html"
 
 
+def _bias_warnings(analysis: dict) -> list[str]:
+    """The warnings of the bias sections (data problems the run went on with), for the report."""
+    messages: list[str] = []
+    for key in ("pre_training_bias_metrics", "post_training_bias_metrics"):
+        for warning in (analysis.get(key) or {}).get("warnings") or ():
+            message = warning.get("message") if isinstance(warning, dict) else str(warning)
+            if message and message not in messages:
+                messages.append(message)
+    return messages
+
+
 def _write_report(
     location: io.OutputLocation,
     analysis: dict,
@@ -673,7 +684,12 @@ def _write_report(
             raise
         log.warning("methods.report is set but the report module is not available; no report written.")
         return
-    html = render_report_html(json.loads(dumps_analysis(analysis)), config, extra_sections=extra_sections)
+    html = render_report_html(
+        json.loads(dumps_analysis(analysis)),
+        config,
+        warnings=_bias_warnings(analysis),
+        extra_sections=extra_sections,
+    )
     location.write_text(file_name, html)
 
 
