@@ -30,6 +30,42 @@ def _number(value: Any) -> float | None:
     return None
 
 
+def _column_type(text):
+    """int64 if every value is a whole number, float64 if a number, else string (pandas' CSV typing)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    for candidate in (pa.int64(), pa.float64()):
+        try:
+            pc.cast(text, candidate)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            continue
+        return candidate
+    return pa.string()
+
+
+def _cast(text, target):
+    """``text`` cast to ``target``; values that do not fit become null and their rows are returned."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if target == pa.string():
+        return text, []
+    try:
+        return pc.cast(text, target), []
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        pass
+    values, bad = [], []
+    for row, value in enumerate(text.to_pylist()):
+        number = _number(value)
+        if number is None or (target == pa.int64() and not number.is_integer()):
+            values.append(None)
+            bad.append(row)
+        else:
+            values.append(int(number) if target == pa.int64() else number)
+    return pa.array(values, type=target), bad
+
+
 class MergedWriter:
     """Collect rows of ``columns`` and write them as row groups of one Parquet file."""
 
@@ -42,7 +78,6 @@ class MergedWriter:
         self.batch_rows = batch_rows
         self.rows_written = 0
         self._buffer: list[list[Any]] = []
-        self._numeric: list[bool] | None = None
         self._writer = None
         self._schema = None
 
@@ -66,37 +101,32 @@ class MergedWriter:
 
         columns = list(zip(*self._buffer, strict=True))
         self._buffer = []
-        if self._numeric is None:
-            self._numeric = [all(_number(v) is not None for v in column) for column in columns]
-            types = []
-            for column, numeric in zip(columns, self._numeric, strict=True):
-                whole = numeric and all(float(_number(v)).is_integer() for v in column)
-                types.append(pa.int64() if whole else pa.float64() if numeric else pa.string())
-            self._schema = pa.schema([pa.field(n, t) for n, t in zip(self.columns, types, strict=True)])
+        texts = [
+            pa.array([None if v is None else str(v) for v in column], type=pa.string()) for column in columns
+        ]
+        if self._schema is None:
+            self._schema = pa.schema(
+                [pa.field(n, _column_type(t)) for n, t in zip(self.columns, texts, strict=True)]
+            )
             self._writer = pq.ParquetWriter(self.path, self._schema)
-        keep = [True] * len(columns[0])
-        converted: list[list[Any]] = []
-        for index, (column, numeric) in enumerate(zip(columns, self._numeric, strict=True)):
-            if numeric:
-                whole = self._schema.field(index).type == pa.int64()
-                values = [_number(v) for v in column]
-                for row, value in enumerate(values):
-                    if (value is None or (whole and not value.is_integer())) and keep[row]:
-                        keep[row] = False
-                        kind = "a whole number" if whole else "a number"
-                        self.stats.bad(
-                            f"column {self.columns[index]}",
-                            f"{column[row]!r} is not {kind} (the column's first values were)",
-                        )
-                converted.append([int(v) if whole and v is not None else v for v in values])
-            else:
-                converted.append([None if v is None else str(v) for v in column])
-        if not all(keep):
-            converted = [[v for v, k in zip(values, keep, strict=True) if k] for values in converted]
-        table = pa.Table.from_arrays(
-            [pa.array(values, type=f.type) for values, f in zip(converted, self._schema, strict=True)],
-            schema=self._schema,
-        )
+        keep = None
+        arrays = []
+        for index, (text, target) in enumerate(zip(texts, self._schema.types, strict=True)):
+            array, bad = _cast(text, target)
+            for row in bad:
+                self.stats.bad(
+                    f"column {self.columns[index]}",
+                    f"{text[row].as_py()!r} is not {'a whole number' if target == pa.int64() else 'a number'} "
+                    "(the column's first values were)",
+                )
+            if bad:
+                keep = [True] * len(text) if keep is None else keep
+                for row in bad:
+                    keep[row] = False
+            arrays.append(array)
+        table = pa.Table.from_arrays(arrays, schema=self._schema)
+        if keep is not None:
+            table = table.filter(pa.array(keep))
         self._writer.write_table(table)
         self.rows_written += table.num_rows
 
