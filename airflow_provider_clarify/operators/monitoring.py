@@ -288,8 +288,10 @@ class ClarifyCreateMonitoringScheduleOperator(AwsBaseOperator[ClarifyHook]):
 
 
 def _same_definition(described: dict, wanted: dict) -> bool:
-    """Whether a Describe*JobDefinition answer holds every field of the wanted request."""
-    return all(described.get(key) == value for key, value in wanted.items() if key != "Tags")
+    """Whether a Describe*JobDefinition answer holds exactly the wanted request's settings."""
+    ignored = {"JobDefinitionArn", "CreationTime", "Tags", "ResponseMetadata"}
+    keys = (set(described) | set(wanted)) - ignored
+    return all(described.get(key) == wanted.get(key) for key in keys)
 
 
 class ClarifyDeleteMonitoringScheduleOperator(AwsBaseOperator[ClarifyHook]):
