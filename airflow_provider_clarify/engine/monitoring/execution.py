@@ -290,6 +290,19 @@ def _check_drift(plan: _Plan, analysis_uri: str, storage_options: dict | None, n
     return checks.check_feature_attribution_drift(current, baseline)
 
 
+def _check_baseline(plan: _Plan, storage_options: dict | None) -> None:
+    """Fail before reading any capture when the baseline cannot be compared with this config."""
+    from airflow_provider_clarify.analysis.monitoring import preflight
+
+    if not plan.baseline_uri:
+        return
+    baseline = json.loads(io.read_bytes(plan.baseline_uri, storage_options))
+    if plan.kind == MODEL_BIAS:
+        preflight.check_bias_baseline(plan.config, baseline)
+    else:
+        preflight.check_explainability_baseline(baseline)
+
+
 def _output_for(plan: _Plan, output: str | None, scheduled: datetime, endpoint: str | None) -> str:
     if output:
         return output
@@ -326,6 +339,7 @@ def run_monitoring_execution(
         storage_options = {**(storage_options or {}), "endpoint_url": endpoint_url}
     definition = load_job_definition(job_definition, storage_options)
     plan = _plan(definition, storage_options)
+    _check_baseline(plan, storage_options)
     scheduled = as_utc(scheduled_time)
     start, end = analysis_window(
         scheduled, plan.job_input.get("StartTimeOffset"), plan.job_input.get("EndTimeOffset")

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from airflow_provider_clarify.analysis.errors import ClarifyConfigError
 from airflow_provider_clarify.engine.__main__ import main as engine_main
 from airflow_provider_clarify.engine.monitoring import run_monitoring_execution
 from airflow_provider_clarify.engine.runner import run_analysis
@@ -247,3 +248,22 @@ def test_cli_monitor_subcommand(tmp_path, traffic, capsys):
     )
     assert code == 6
     assert "Job inputs had no data" in capsys.readouterr().err
+
+
+def test_a_baseline_for_other_facets_fails_before_reading_capture(tmp_path, traffic):
+    other = traffic_support.write_json(
+        tmp_path / "other-baseline.json",
+        {
+            "pre_training_bias_metrics": {
+                "label": "approved",
+                "facets": {"age": [{"value_or_threshold": "(40, 79]"}]},
+            }
+        },
+    )
+    with pytest.raises(ClarifyConfigError, match="no metrics for facet"):
+        run_monitoring_execution(
+            job_definition(tmp_path, baseline=str(other)),
+            T0 + timedelta(hours=3),
+            data_capture_uri=str(tmp_path / "capture"),
+            output=str(tmp_path / "out"),
+        )
