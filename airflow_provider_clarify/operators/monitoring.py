@@ -217,6 +217,10 @@ class ClarifyCreateMonitoringScheduleOperator(AwsBaseOperator[ClarifyHook]):
         ``job_definition_name``) or a dict ``{"job_definition": ..., "schedule": ...,
         "analysis_config_upload": [uri, config] | None}``. (templated)
 
+    :param check_data_capture: before anything is created, check that the monitored endpoint exists and
+        captures data (DescribeEndpoint); without capture every execution fails with "Job inputs had no
+        data". Batch-transform inputs are not checked.
+
     Same name and same definition: nothing is sent. A schedule that exists with another definition is
     pointed at the new definition (UpdateMonitoringSchedule), as the SDK's update does; a failed
     schedule call deletes the definition this task created (the SDK's rollback).
@@ -226,9 +230,31 @@ class ClarifyCreateMonitoringScheduleOperator(AwsBaseOperator[ClarifyHook]):
     aws_hook_class = ClarifyHook
     template_fields: Sequence[str] = aws_template_fields("requests")
 
-    def __init__(self, *, requests: Any, **kwargs: Any) -> None:
+    def __init__(self, *, requests: Any, check_data_capture: bool = True, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.requests = requests
+        self.check_data_capture = check_data_capture
+
+    def _check_capture(self, client: Any, endpoint_name: str) -> None:
+        try:
+            endpoint = client.describe_endpoint(EndpointName=endpoint_name)
+        except client.exceptions.ClientError as error:
+            raise ClarifyConfigError(
+                f"The monitored endpoint {endpoint_name!r} cannot be described ({error}); create it first or fix "
+                "EndpointInput.endpoint_name.",
+                field="endpoint_name",
+                value=endpoint_name,
+            ) from error
+        capture = endpoint.get("DataCaptureConfig") or {}
+        if not capture.get("EnableCapture") or not capture.get("CurrentSamplingPercentage", 1):
+            raise ClarifyConfigError(
+                f"Endpoint {endpoint_name!r} does not capture data (DataCaptureConfig {capture or 'absent'}): every "
+                "monitoring execution would fail with 'Job inputs had no data'. Enable data capture on the "
+                "endpoint config (DataCaptureConfig with EnableCapture=True, InitialSamplingPercentage > 0, both "
+                "Input and Output capture modes), or pass check_data_capture=False.",
+                field="endpoint_name",
+                value=endpoint_name,
+            )
 
     def _parts(self) -> tuple[dict, dict, Any]:
         requests = self.requests
@@ -243,6 +269,9 @@ class ClarifyCreateMonitoringScheduleOperator(AwsBaseOperator[ClarifyHook]):
         kind = monitoring_type_of(definition)
         snake = "model_bias" if kind == "ModelBias" else "model_explainability"
         client = self.hook.conn
+        endpoint = (definition.get(f"{kind}JobInput") or {}).get("EndpointInput", {}).get("EndpointName")
+        if self.check_data_capture and endpoint:
+            self._check_capture(client, endpoint)
         name = definition["JobDefinitionName"]
         created = False
         try:

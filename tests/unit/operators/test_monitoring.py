@@ -73,6 +73,28 @@ def described_schedule(schedule: dict) -> dict:
     }
 
 
+def capturing_endpoint(stub: Stubber, enabled: bool = True) -> None:
+    stub.add_response(
+        "describe_endpoint",
+        {
+            "EndpointName": "credit-endpoint",
+            "EndpointArn": f"arn:aws:sagemaker:{REGION}:123456789012:endpoint/credit-endpoint",
+            "EndpointConfigName": "credit-config",
+            "EndpointStatus": "InService",
+            "CreationTime": CREATED,
+            "LastModifiedTime": CREATED,
+            "DataCaptureConfig": {
+                "EnableCapture": enabled,
+                "CaptureStatus": "Started" if enabled else "Stopped",
+                "CurrentSamplingPercentage": 100,
+                "DestinationS3Uri": f"s3://{BUCKET}/capture",
+                "KmsKeyId": "alias/aws/s3",
+            },
+        },
+        {"EndpointName": "credit-endpoint"},
+    )
+
+
 def not_found(stub: Stubber, method: str) -> None:
     stub.add_client_error(method, service_error_code="ResourceNotFound", http_status_code=404)
 
@@ -81,6 +103,7 @@ def test_create_sends_the_requests_and_uploads_the_config(aws_conn, s3_bucket, m
     requests = monitoring_requests()
     op = ClarifyCreateMonitoringScheduleOperator(task_id="create", requests=requests)
     with Stubber(op.hook.conn) as stub:
+        capturing_endpoint(stub)
         not_found(stub, "describe_model_bias_job_definition")
         stub.add_response(
             "create_model_bias_job_definition", {"JobDefinitionArn": "arn:x"}, requests.job_definition
@@ -99,6 +122,7 @@ def test_same_name_same_definition_sends_nothing(aws_conn):
     requests = monitoring_requests()
     op = ClarifyCreateMonitoringScheduleOperator(task_id="create", requests=requests)
     with Stubber(op.hook.conn) as stub:
+        capturing_endpoint(stub)
         stub.add_response(
             "describe_model_bias_job_definition",
             described_definition(requests.job_definition),
@@ -117,6 +141,7 @@ def test_changed_cron_updates_the_schedule(aws_conn):
     old, new = monitoring_requests(), monitoring_requests(CronExpressionGenerator.daily(3))
     op = ClarifyCreateMonitoringScheduleOperator(task_id="create", requests=new)
     with Stubber(op.hook.conn) as stub:
+        capturing_endpoint(stub)
         stub.add_response("describe_model_bias_job_definition", described_definition(new.job_definition))
         stub.add_response("describe_monitoring_schedule", described_schedule(old.schedule))
         stub.add_response(
@@ -137,6 +162,7 @@ def test_a_changed_definition_under_the_same_name_is_refused(aws_conn):
     described["StoppingCondition"] = {"MaxRuntimeInSeconds": 600}
     op = ClarifyCreateMonitoringScheduleOperator(task_id="create", requests=requests)
     with Stubber(op.hook.conn) as stub:
+        capturing_endpoint(stub)
         stub.add_response("describe_model_bias_job_definition", described)
         with pytest.raises(ValueError, match="new job_definition_name"):
             op.execute({})
@@ -146,6 +172,7 @@ def test_a_failed_schedule_call_deletes_the_new_definition(aws_conn, s3_bucket):
     requests = monitoring_requests()
     op = ClarifyCreateMonitoringScheduleOperator(task_id="create", requests=requests)
     with Stubber(op.hook.conn) as stub:
+        capturing_endpoint(stub)
         not_found(stub, "describe_model_bias_job_definition")
         stub.add_response("create_model_bias_job_definition", {"JobDefinitionArn": "arn:x"})
         not_found(stub, "describe_monitoring_schedule")
@@ -154,6 +181,16 @@ def test_a_failed_schedule_call_deletes_the_new_definition(aws_conn, s3_bucket):
         with pytest.raises(Exception, match="ResourceLimitExceeded"):
             op.execute({})
         stub.assert_no_pending_responses()
+
+
+def test_an_endpoint_without_data_capture_is_refused_before_anything_is_created(aws_conn):
+    op = ClarifyCreateMonitoringScheduleOperator(task_id="create", requests=monitoring_requests())
+    with Stubber(op.hook.conn) as stub:
+        capturing_endpoint(stub, enabled=False)
+        with pytest.raises(ValueError, match="does not capture data") as info:
+            op.execute({})
+        stub.assert_no_pending_responses()  # nothing else was called
+    assert info.value.field == "endpoint_name"
 
 
 def test_delete_removes_schedule_and_definition(aws_conn):
