@@ -66,6 +66,9 @@ class ClarifyMonitoringExecutionOperator(AwsBaseOperator[ClarifyHook]):
     :param model_url: an HTTP model server (SageMaker hosting contract) for SHAP.
     :param endpoint_url: AWS endpoint URL for S3 (e.g. a local S3); default from the connection.
     :param execution_timeout_seconds: stop the child after this many seconds.
+    :param publish_cloudwatch_metrics: publish the metrics in Model Monitor's CloudWatch namespaces and
+        dimensions (off by default: the open path usually has no CloudWatch).
+    :param monitoring_schedule_name: the ``MonitoringSchedule`` dimension (default: the DAG id).
     :returns: the URI of ``analysis.json`` (None when the window had no data and ``fail_on_no_data``
         is False).
     """
@@ -89,9 +92,13 @@ class ClarifyMonitoringExecutionOperator(AwsBaseOperator[ClarifyHook]):
         model_url: str | None = None,
         endpoint_url: str | None = None,
         execution_timeout_seconds: float | None = None,
+        publish_cloudwatch_metrics: bool = False,
+        monitoring_schedule_name: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.publish_cloudwatch_metrics = publish_cloudwatch_metrics
+        self.monitoring_schedule_name = monitoring_schedule_name
         if compute not in COMPUTE_CHOICES:
             raise ClarifyConfigError.invalid(
                 "compute",
@@ -188,6 +195,8 @@ class ClarifyMonitoringExecutionOperator(AwsBaseOperator[ClarifyHook]):
             summary["status"], summary["records"], summary["window_start"], summary["window_end"],
             summary["capture"], summary["ground_truth"],
         )  # fmt: skip
+        if self.publish_cloudwatch_metrics and summary.get("analysis_uri"):
+            self._publish(context, summary)
         if summary["status"] == "Failed":
             if self.fail_on_no_data:
                 raise ClarifyMonitoringExecutionFailed(summary["failure_reason"])
@@ -207,6 +216,30 @@ class ClarifyMonitoringExecutionOperator(AwsBaseOperator[ClarifyHook]):
                 raise ClarifyMonitoringViolationError(message)
             self.log.warning(message)
         return summary["analysis_uri"]
+
+    def _publish(self, context: Context, summary: dict[str, Any]) -> None:
+        from airflow_provider_clarify.analysis.monitoring import cloudwatch
+
+        definition = self.job_definition
+        if not isinstance(definition, dict):
+            definition = self.hook.read_json(str(definition))
+        kind = summary["monitoring_type"]
+        endpoint = (definition.get(f"{kind}JobInput") or {}).get("EndpointInput", {}).get("EndpointName")
+        analysis = self.hook.read_json(summary["analysis_uri"])
+        schedule = self.monitoring_schedule_name or context["dag"].dag_id
+        data = cloudwatch.metric_data(analysis, kind, monitoring_schedule=schedule, endpoint_name=endpoint)
+        from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
+
+        client = AwsBaseHook(
+            aws_conn_id=self.aws_conn_id,
+            region_name=self.region_name,
+            verify=self.verify,
+            config=self.botocore_config,
+            client_type="cloudwatch",
+        ).conn
+        for chunk in cloudwatch.batches(data):
+            client.put_metric_data(Namespace=cloudwatch.namespace(kind, endpoint), MetricData=chunk)
+        self.log.info("Published %d metrics to %s", len(data), cloudwatch.namespace(kind, endpoint))
 
 
 class ClarifyCreateMonitoringScheduleOperator(AwsBaseOperator[ClarifyHook]):

@@ -219,3 +219,59 @@ def test_moto_accepts_the_job_definition_and_describes_it_back(aws_conn, moto_en
 def test_execution_operator_refuses_unknown_compute():
     with pytest.raises(ValueError, match="ClarifyCreateMonitoringScheduleOperator"):
         ClarifyMonitoringExecutionOperator(task_id="m", job_definition={}, compute="sagemaker")
+
+
+class XComRecorder:
+    def __init__(self) -> None:
+        self.pushed: dict = {}
+
+    def xcom_push(self, key: str, value) -> None:
+        self.pushed[key] = value
+
+
+def test_local_execution_publishes_model_monitor_metrics_when_asked(aws_conn, moto_endpoint, tmp_path):
+    from datetime import timedelta
+
+    from tests.support import monitoring as traffic_support
+
+    start = datetime(2024, 5, 1, 10, tzinfo=UTC)
+    data = traffic_support.make_traffic(600, start, timedelta(hours=1), seed=21)
+    traffic_support.write_capture(tmp_path / "capture", data)
+    traffic_support.write_ground_truth(tmp_path / "gt", data, delay=timedelta(0))
+    config = traffic_support.write_json(
+        tmp_path / "config.json",
+        {"label_values_or_threshold": [1], "facet": [{"name_or_index": "gender", "value_or_threshold": [0]}],
+         "headers": ["gender", "age", "income", "approved"], "label": "approved"},
+    )  # fmt: skip
+    definition = {
+        "JobDefinitionName": "d",
+        "ModelBiasAppSpecification": {"ImageUri": "img", "ConfigUri": str(config)},
+        "ModelBiasJobInput": {
+            "EndpointInput": {"EndpointName": traffic_support.ENDPOINT},
+            "GroundTruthS3Input": {"S3Uri": str(tmp_path / "gt")},
+        },
+        "ModelBiasJobOutputConfig": {"MonitoringOutputs": [{"S3Output": {"S3Uri": str(tmp_path / "out")}}]},
+    }
+    op = ClarifyMonitoringExecutionOperator(
+        task_id="monitor",
+        job_definition=definition,
+        data_capture_uri=str(tmp_path / "capture"),
+        scheduled_time=(start + timedelta(hours=1)).isoformat(),
+        output_uri=str(tmp_path / "result"),
+        publish_cloudwatch_metrics=True,
+        monitoring_schedule_name="credit-bias",
+    )
+    ti = XComRecorder()
+    uri = op.execute({"ti": ti})
+    assert uri.endswith("analysis.json")
+    assert ti.pushed["monitoring_execution_status"] == "Completed"
+    cloudwatch = boto3.client("cloudwatch", endpoint_url=moto_endpoint, region_name=REGION)
+    metrics = cloudwatch.list_metrics(Namespace="aws/sagemaker/Endpoints/bias-metrics")["Metrics"]
+    names = {m["MetricName"] for m in metrics}
+    assert {"bias_metric_CI", "bias_metric_DPPL", "bias_metric_DI"} <= names
+    dims = {
+        d["Name"]: d["Value"]
+        for d in next(m for m in metrics if m["MetricName"] == "bias_metric_CI")["Dimensions"]
+    }
+    assert dims["MonitoringSchedule"] == "credit-bias"
+    assert dims["Endpoint"] == traffic_support.ENDPOINT
