@@ -254,9 +254,15 @@ def read_ground_truth(
     until: datetime,
     stats: ReadStats,
     storage_options: dict | None = None,
-) -> dict[str, Any]:
-    """Labels by event id from the hour folders ``floor_hour(start) <= h < until`` (later label wins)."""
-    labels: dict[str, Any] = {}
+    labels: Any = None,
+) -> Any:
+    """Labels by event id from the hour folders ``floor_hour(start) <= h < until`` (later label wins).
+
+    ``labels`` receives them (anything with ``labels[id] = label`` or ``put``, e.g. a
+    :class:`~airflow_provider_clarify.engine.monitoring.labels.LabelStore`); default a new dict.
+    """
+    labels = {} if labels is None else labels
+    put = getattr(labels, "put", None) or labels.__setitem__
     for uri in _hour_files(ground_truth_uri, hours_between(start, until), storage_options):
         stats.files += 1
         for number, line in _lines(uri, storage_options):
@@ -268,5 +274,5 @@ def read_ground_truth(
             except (ValueError, KeyError, TypeError, AttributeError) as exc:
                 stats.bad(f"{uri}:{number}", f"{type(exc).__name__}: {exc}")
                 continue
-            labels[event_id] = label
+            put(event_id, label)
     return labels

@@ -14,6 +14,7 @@ captured records of the analysis window, joins ground truth (bias), and writes t
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import tempfile
@@ -35,6 +36,7 @@ from airflow_provider_clarify.engine.monitoring.capture import (
     iter_capture_events,
     read_ground_truth,
 )
+from airflow_provider_clarify.engine.monitoring.labels import DEFAULT_MAX_IN_MEMORY, LabelStore
 from airflow_provider_clarify.engine.monitoring.merge import MergedWriter
 from airflow_provider_clarify.engine.monitoring.records import (
     Attributes,
@@ -199,7 +201,7 @@ def _facet_columns(config: dict[str, Any]) -> set[str]:
 def _merge(
     plan: _Plan,
     events,
-    labels: dict[str, Any] | None,
+    labels: LabelStore | None,
     path: str,
     stats: ReadStats,
     gt_stats: ReadStats,
@@ -325,12 +327,15 @@ def run_monitoring_execution(
     storage_options: dict | None = None,
     predictor: Any = None,
     workdir: str | None = None,
+    max_labels_in_memory: int = DEFAULT_MAX_IN_MEMORY,
 ) -> MonitoringExecutionResult:
     """Run the execution of ``job_definition`` scheduled at ``scheduled_time``; see the module docstring.
 
     :param data_capture_uri: the endpoint's ``DataCaptureConfig.DestinationS3Uri`` (the job definition
         does not hold it); for batch transform the definition's ``DataCapturedDestinationS3Uri`` is used.
     :param output: where to write; default ``<MonitoringOutputs S3Uri>/<endpoint>/yyyy/mm/dd/hh``.
+    :param max_labels_in_memory: ground-truth labels beyond this many move to a SQLite file in
+        ``workdir`` (captured records always stream), so long windows fit in bounded memory.
     :returns: the result; ``status`` is ``Failed`` (with ``failure_reason``) when the window has no
         usable data, ``CompletedWithViolations`` when the baseline's drift rules fire.
     :raises ClarifyConfigError: a job definition or config that cannot work at all.
@@ -375,13 +380,20 @@ def run_monitoring_execution(
                 field="data_capture_uri",
                 value=source,
             )
-        labels = None
-        if plan.kind == MODEL_BIAS:
-            labels = read_ground_truth(
-                plan.ground_truth_uri, start, max(end, scheduled), gt_stats, storage_options
-            )
         events = iter_capture_events(files, start, end, stats, storage_options)
-        with tempfile.TemporaryDirectory(prefix="clarify-monitor-", dir=workdir) as tmp:
+        with contextlib.ExitStack() as stack:
+            tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="clarify-monitor-", dir=workdir))
+            labels = None
+            if plan.kind == MODEL_BIAS:
+                labels = LabelStore(tmp, max_labels_in_memory)
+                stack.callback(labels.close)
+                read_ground_truth(
+                    plan.ground_truth_uri, start, max(end, scheduled), gt_stats, storage_options, labels
+                )
+                if labels.spilled:
+                    result.notes.append(
+                        f"{len(labels)} labels kept on disk (more than {max_labels_in_memory})"
+                    )
             merged = str(Path(tmp) / "merged.parquet")
             columns, label, rows = _merge(plan, events, labels, merged, stats, gt_stats)
             result.records = rows
@@ -393,7 +405,7 @@ def run_monitoring_execution(
                 )
             if rows == 0:
                 reason = (
-                    f"none of the {stats.in_window} captured record(s) has a ground-truth label: {len(labels or {})} "
+                    f"none of the {stats.in_window} captured record(s) has a ground-truth label: {len(labels) if labels is not None else 0} "
                     f"label(s) read from {plan.ground_truth_uri!r}; labels' eventMetadata.eventId must equal the "
                     "capture's inferenceId (when sent) or eventId"
                     if plan.kind == MODEL_BIAS

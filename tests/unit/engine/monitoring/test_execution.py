@@ -267,3 +267,19 @@ def test_a_baseline_for_other_facets_fails_before_reading_capture(tmp_path, traf
             data_capture_uri=str(tmp_path / "capture"),
             output=str(tmp_path / "out"),
         )
+
+
+def test_labels_beyond_the_memory_bound_go_to_disk_with_the_same_result(tmp_path, traffic):
+    common = {"data_capture_uri": str(tmp_path / "capture")}
+    in_memory = run_monitoring_execution(
+        job_definition(tmp_path), T0 + timedelta(hours=3), output=str(tmp_path / "mem"), **common
+    )
+    on_disk = run_monitoring_execution(
+        job_definition(tmp_path), T0 + timedelta(hours=3), output=str(tmp_path / "disk"),
+        max_labels_in_memory=100, **common,
+    )  # fmt: skip
+    assert any("labels kept on disk" in note for note in on_disk.notes)
+    assert on_disk.records == in_memory.records > 0
+    assert (tmp_path / "disk" / "analysis.json").read_text() == (
+        tmp_path / "mem" / "analysis.json"
+    ).read_text()
