@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from airflow_provider_clarify.analysis import constants as C
+from airflow_provider_clarify.analysis.capabilities import engine_problems, has_predictions, model_methods
 from airflow_provider_clarify.analysis.errors import ClarifyConfigError, short_repr
 from airflow_provider_clarify.analysis.processing_job import MAX_S3_URI_LENGTH
 from airflow_provider_clarify.analysis.schema import analysis_config_problems
@@ -194,6 +195,24 @@ def _check_dataset(f: _Findings) -> None:
 # --- 2. methods ----------------------------------------------------------------------------------------
 
 
+def _check_report(f: _Findings) -> None:
+    """``methods.report.name`` names a file in the output folder: no folders, no ``..``."""
+    name = f.dict_at("methods", "report").get("name")
+    if isinstance(name, str) and ("/" in name or "\\" in name or ".." in name or name.strip() in ("", ".")):
+        f.error(
+            "methods.report.name",
+            f"{short_repr(name)} must be a plain file name (no '/', '\\' or '..'): the report is written "
+            "inside the output folder. Use e.g. 'report'.",
+        )
+
+
+def _check_engine(f: _Findings) -> None:
+    """``compute='local'``: what the open engine cannot run fails here, before any upload or credential."""
+    if not f.sagemaker:
+        for path, message in engine_problems(f.config):
+            f.error(path, message)
+
+
 def _check_methods(f: _Findings) -> None:
     methods = f.config.get("methods")
     if not isinstance(methods, Mapping):
@@ -318,8 +337,7 @@ def _check_bias(f: _Findings) -> None:
                 )
 
 
-def _has_predictions(config: Mapping[str, Any]) -> bool:
-    return _present(config.get("predicted_label")) or _present(config.get("predicted_label_dataset_uri"))
+_has_predictions = has_predictions
 
 
 # --- column references (only when headers are given, tabular CSV/Parquet) ------------------------------
@@ -409,11 +427,8 @@ def _check_columns(f: _Findings) -> None:
 
 
 def _needs_model(f: _Findings) -> list[str]:
-    """The methods that call the model."""
-    needs = [name for name in C.EXPLAINABILITY_METHODS if name in f.methods]
-    if "post_training_bias" in f.methods and not _has_predictions(f.config):
-        needs.append("post_training_bias")
-    return needs
+    """The methods that call the model (the one rule: :func:`.capabilities.model_methods`)."""
+    return list(model_methods(f.config))
 
 
 def _check_predictor(f: _Findings) -> None:
@@ -782,7 +797,9 @@ def preflight_problems(
     findings = _Findings(analysis_config, compute, instance_count)
     for check in (
         _check_dataset,
+        _check_engine,
         _check_methods,
+        _check_report,
         _check_bias,
         _check_columns,
         _check_predictor,

@@ -141,17 +141,10 @@ def _uses_s3(*uris: str | None) -> bool:
 
 
 def _needs_model(analysis_config: dict) -> bool:
-    """Whether the analysis calls a model (explanations, or post-training bias without predictions)."""
-    methods = analysis_config.get("methods") or {}
-    if any(key in methods for key in _EXPLAIN_METHODS):
-        return True
-    if "post_training_bias" in methods:
-        has_predictions = (
-            analysis_config.get("predicted_label") is not None
-            or analysis_config.get("predicted_label_dataset_uri") is not None
-        )
-        return not has_predictions
-    return False
+    """Whether the analysis calls a model (the one rule: :func:`~airflow_provider_clarify.analysis.capabilities.needs_model`)."""
+    from airflow_provider_clarify.analysis.capabilities import needs_model
+
+    return needs_model(analysis_config)
 
 
 def _bad_model(field: str, value: Any, accepted: str, message: str) -> ClarifyConfigError:

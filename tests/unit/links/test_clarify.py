@@ -10,8 +10,8 @@ import pytest
 from airflow_provider_clarify.links.clarify import (
     ClarifyAnalysisResultLink,
     ClarifyProcessingJobLink,
-    split_s3_uri,
 )
+from airflow_provider_clarify.locations import split_s3_uri
 
 
 class _TI:
