@@ -944,3 +944,138 @@ def test_synchronous_wait_backs_off_when_describe_is_throttled(aws):
         plan = op.make_plan()
         assert op._wait(context_for(RecordingTI()), "j", "s3://b/out", plan) == "s3://b/out"
         stub.assert_no_pending_responses()
+
+
+# --- stale results after a config change (issue 11 item 1) -----------------------------------------------
+
+
+def test_a_retry_after_a_config_change_never_adopts_the_old_configs_job(aws, scripted_status, sm_backend):
+    """Config A completed; config B's job started and the worker died; the retry must follow B's job.
+
+    Before each job read the shared ``analysis_config.json``, so B's upload made A's completed job
+    "match" B and the retry reported A's results (leaving B's job running unwatched).
+    """
+    ti = RecordingTI()
+    name = job_name_for(ti)
+    scripted_status(name, ["Completed"])
+    scripted_status(f"{name}-2", ["InProgress", "InProgress", "Completed"])
+    pre_training().execute(context_for(ti))  # config A: all metrics
+    config_a = read_json(aws, f"{OUT_URI}/analysis_config.json")
+
+    with pytest.raises(TaskDeferred):  # config B started, then the worker is gone
+        pre_training(methods=["CI"], deferrable=True).execute(context_for(ti))
+    assert read_json(aws, f"{OUT_URI}/analysis_config.json") == config_a  # nothing beside A's results yet
+
+    retry_ti = RecordingTI(try_number=2)
+    assert pre_training(methods=["CI"]).execute(context_for(retry_ti)) == OUT_URI
+
+    assert retry_ti.xcoms["job_name"] == f"{name}-2"
+    assert list(sm_backend.processing_jobs) == [name, f"{name}-2"]
+    published = read_json(aws, f"{OUT_URI}/analysis_config.json")
+    assert published["methods"]["pre_training_bias"] == {"methods": ["CI"]}
+    assert read_json(aws, job_config_uri(name)) == config_a  # what job 1 ran is never rewritten
+
+
+def test_a_failed_run_leaves_no_config_beside_results_it_did_not_produce(aws, scripted_status):
+    ti = RecordingTI()
+    name = job_name_for(ti)
+    scripted_status(name, ["Completed"])
+    scripted_status(f"{name}-2", ["InProgress", "Failed"], failure_reason="AlgorithmError: boom")
+    pre_training().execute(context_for(ti))
+    config_a = read_json(aws, f"{OUT_URI}/analysis_config.json")
+
+    with pytest.raises(ClarifyJobFailedException):
+        pre_training(methods=["CI"]).execute(context_for(ti))
+
+    assert read_json(aws, f"{OUT_URI}/analysis_config.json") == config_a
+    assert read_json(aws, job_config_uri(f"{name}-2"))["methods"]["pre_training_bias"] == {"methods": ["CI"]}
+
+
+def test_a_running_job_of_another_config_is_stopped_not_adopted(aws, scripted_status, sm_backend):
+    ti = RecordingTI()
+    name = job_name_for(ti)
+    with pytest.raises(TaskDeferred):
+        pre_training(deferrable=True).execute(context_for(ti))  # config A, still running
+    scripted_status(f"{name}-2", ["InProgress", "Completed"])
+
+    pre_training(methods=["CI"]).execute(context_for(RecordingTI(try_number=2)))
+
+    assert sm_backend.processing_jobs[name].processing_job_status == "Stopped"
+    assert list(sm_backend.processing_jobs) == [name, f"{name}-2"]
+
+
+# --- what the open engine cannot run fails before anything happens (issue 10 item 4) ------------------
+
+
+def test_local_compute_rejects_image_explanations_before_credentials_or_uploads(aws, aws_requests):
+    config = {
+        "dataset_type": "application/x-image",
+        "methods": {"shap": {"image_config": {"model_type": "IMAGE_CLASSIFICATION"}, "num_samples": 10}},
+        "predictor": {
+            "model_name": "vision",
+            "instance_type": "ml.m5.xlarge",
+            "initial_instance_count": 1,
+            "content_type": "image/jpeg",
+            "label_headers": ["cat", "dog"],
+        },
+    }
+    op = ClarifyBaseOperator(
+        task_id="vision",
+        compute="local",
+        analysis_config=config,
+        data_config=data_config(dataset_type="application/x-image"),
+        local_model="http://127.0.0.1:9",
+    )
+    aws_requests.clear()
+
+    with pytest.raises(ClarifyInvalidConfigException) as err:
+        op.execute(context_for(RecordingTI(task_id="vision")))
+
+    assert "methods.shap.image_config" in str(err.value)
+    assert "dataset_type" in str(err.value)
+    assert aws_requests == []  # no credentials fetched, nothing uploaded, no child started
+
+
+# --- inputs are checked before a job is paid for (issue 10 item 5) -------------------------------------
+
+
+def test_a_missing_dataset_fails_before_create_processing_job(aws, aws_requests):
+    op = pre_training(data_config=data_config(s3_data_input_path=f"s3://{BUCKET}/credit/typo/train.csv"))
+
+    with pytest.raises(ClarifyInvalidConfigException) as err:
+        op.execute(context_for(RecordingTI()))
+
+    assert "data_config.s3_data_input_path" in str(err.value)
+    assert f"s3://{BUCKET}/credit/typo/train.csv" in str(err.value)
+    assert aws_requests.count("SageMaker.CreateProcessingJob") == 0
+    assert not any(method == "PUT" for method, _, _ in aws_requests)  # no config uploaded either
+
+
+def test_missing_side_datasets_baseline_and_model_are_all_named(aws, aws_requests):
+    config = {
+        "dataset_type": "text/csv",
+        "headers": HEADERS,
+        "label": "approved",
+        "label_values_or_threshold": [1],
+        "facet": [{"name_or_index": "sex"}],
+        "facet_dataset_uri": f"s3://{BUCKET}/facets/missing.csv",
+        "methods": {
+            "post_training_bias": {"methods": "all"},
+            "shap": {"baseline": f"s3://{BUCKET}/baseline/missing.csv", "num_samples": 10},
+        },
+        "predictor": {
+            "model_name": "no-such-model",
+            "instance_type": "ml.m5.xlarge",
+            "initial_instance_count": 1,
+        },
+    }
+    op = ClarifyBaseOperator(
+        task_id="custom", role=ROLE_NAME, analysis_config=config, data_config=data_config(), **FAST
+    )
+
+    with pytest.raises(ClarifyInvalidConfigException) as err:
+        op.execute(context_for(RecordingTI(task_id="custom")))
+
+    problems = dict(err.value.__cause__.problems)
+    assert set(problems) == {"facet_dataset_uri", "methods.shap.baseline", "predictor.model_name"}
+    assert aws_requests.count("SageMaker.CreateProcessingJob") == 0
