@@ -1079,3 +1079,64 @@ def test_missing_side_datasets_baseline_and_model_are_all_named(aws, aws_request
     problems = dict(err.value.__cause__.problems)
     assert set(problems) == {"facet_dataset_uri", "methods.shap.baseline", "predictor.model_name"}
     assert aws_requests.count("SageMaker.CreateProcessingJob") == 0
+
+
+# --- memory_limit_mb for compute="local" (issue 11 item 9) ---------------------------------------------
+
+
+class _AllocatesOnLoad:
+    """A "model" file whose unpickling allocates ``size`` bytes (loading a pickle runs code)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+
+    def __reduce__(self):
+        return bytearray, (self.size,)
+
+
+def test_memory_limit_mb_reaches_the_local_engine(tmp_path):
+    import pickle
+
+    from airflow_provider_clarify.operators.local_compute import LocalAnalysisError
+    from tests.support.paths import GOLDEN_DIR
+
+    artifact = tmp_path / "model.pkl"
+    artifact.write_bytes(pickle.dumps(_AllocatesOnLoad(8 * 1024**3)))  # 8 GiB, above the 1 GiB cap
+    config = {
+        "dataset_type": "text/csv",
+        "headers": HEADERS[:7],
+        "label": "approved",
+        "label_values_or_threshold": [1],
+        "facet": [{"name_or_index": "sex", "value_or_threshold": ["female"]}],
+        "methods": {"post_training_bias": {"methods": ["DPPL"]}},
+    }
+    op = ClarifyBaseOperator(
+        task_id="local",
+        compute="local",
+        analysis_config=config,
+        data_config={
+            "s3_data_input_path": str(GOLDEN_DIR / "synthetic_credit.csv"),
+            "s3_output_path": str(tmp_path / "out"),
+        },
+        local_model={"artifact": str(artifact), "format": "pickle", "trust": True},
+        memory_limit_mb="1024",  # as Jinja renders it
+    )
+
+    with pytest.raises(LocalAnalysisError, match="MemoryError"):
+        op.execute(context_for(RecordingTI(task_id="local")))
+    assert op.memory_limit_mb == 1024
+    assert "memory_limit_mb" in ClarifyBaseOperator.template_fields
+
+
+@pytest.mark.parametrize("value", ["lots", 100, -1, 2.5])
+def test_a_bad_memory_limit_fails_before_anything_runs(tmp_path, value):
+    op = pre_training(
+        compute="local",
+        data_config=data_config(
+            s3_data_input_path=str(tmp_path / "d.csv"), s3_output_path=str(tmp_path / "o")
+        ),
+        memory_limit_mb=value,
+    )
+    with pytest.raises(ClarifyInvalidConfigException, match="memory_limit_mb"):
+        op.execute(context_for(RecordingTI()))
+    assert not (tmp_path / "o").exists()
