@@ -375,7 +375,7 @@ class AnalysisConfig:
 
     @property
     def default_job_name_prefix(self) -> str:
-        """The SDK's default job-name base for this run (``Clarify-Bias`` etc., Appendix B)."""
+        """The SDK's default job-name base for this run (``Clarify-Bias`` etc., see ``docs/job-request.md#job-names``)."""
         if self.kind != "custom":
             return JOB_NAME_BASES[self.kind]
         methods = (self.config_dict or {}).get("methods")

@@ -3,7 +3,7 @@
 Schema v1.0 (:mod:`.schema`) only says which keys exist and what type each has. A config can pass it
 and still fail minutes into a job: an unknown metric name, bias without a label, SHAP without a model,
 a JSON Lines model without a ``content_template``, a distributed job without an id column. This module
-checks those rules (clarify-formats.md §9.2, items 1-9; §1 for each field) on the analysis-config dict,
+checks those rules (``docs/configs.md#preflight-checks-configpreflight-and-check_preflightd``) on the analysis-config dict,
 without data and without any AWS call, and reports every problem at once.
 
 Two severities:
@@ -42,16 +42,16 @@ Severity = Literal["error", "warning"]
 COMPUTE_MODES: tuple[str, ...] = ("sagemaker", "local")
 
 #: The metric names smclarify registers per stage; matching is exact and case-sensitive
-#: (bias-metrics-and-shap.md §6.1: ``set(names) <= set(registered)``).
+#: (``set(names) <= set(registered)``; ``docs/bias-metrics.md``).
 STAGE_METRICS: dict[str, tuple[str, ...]] = {
     "pre_training_bias": C.PRE_TRAINING_METRICS,
     "post_training_bias": C.POST_TRAINING_METRICS,
 }
 #: Metrics that need ``group_variable`` (without it each returns an error entry, not a value).
 GROUP_METRICS: dict[str, str] = {"pre_training_bias": "CDDL", "post_training_bias": "CDDPL"}
-#: Post-training metrics added to smclarify after the 2022 container build (§1.6.1, §10).
+#: Post-training metrics added to smclarify after the 2022 container build (``docs/parity.md``).
 LATE_METRICS: tuple[str, ...] = ("SD", "GE")
-#: Shadow-endpoint name prefix: the EndpointName alphabet, at most 23 characters (§1.7).
+#: Shadow-endpoint name prefix: the EndpointName alphabet, at most 23 characters.
 ENDPOINT_PREFIX = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,22}")
 CUSTOM_ATTRIBUTES_MAX = 1024
 

@@ -1,8 +1,8 @@
 """The CreateProcessingJob request of a SageMaker Clarify job, built and checked before any AWS call.
 
-What the SageMaker Python SDK's ``SageMakerClarifyProcessor`` sends (clarify-formats §3):
+What the SageMaker Python SDK's ``SageMakerClarifyProcessor`` sends (``docs/job-request.md``):
 
-* the Clarify container image for the region (§4): ``<account>.dkr.<ecr host>/sagemaker-clarify-processing:1.0``;
+* the Clarify container image for the region (``docs/job-request.md#image-uris``): ``<account>.dkr.<ecr host>/sagemaker-clarify-processing:1.0``;
 * two inputs, ``dataset`` (``/opt/ml/processing/input/data``) then ``analysis_config``
   (``/opt/ml/processing/input/config``);
 * one output ``analysis_result`` (``/opt/ml/processing/output``), uploaded ``EndOfJob`` except for
@@ -26,7 +26,7 @@ from typing import Any
 from airflow_provider_clarify.analysis import constants as C
 from airflow_provider_clarify.analysis.errors import ClarifyConfigError, short_repr
 
-# --- container image (clarify-formats §4) -----------------------------------------------------------
+# --- container image (docs/job-request.md#image-uris) -----------------------------------------------------------
 
 CLARIFY_IMAGE_REPOSITORY = "sagemaker-clarify-processing"
 CLARIFY_IMAGE_VERSION = "1.0"
@@ -102,7 +102,7 @@ def clarify_image_uri(region: str, version: str | None = None) -> str:
     return f"{account}.dkr.{_ecr_hostname(region)}/{CLARIFY_IMAGE_REPOSITORY}:{CLARIFY_IMAGE_VERSION}"
 
 
-# --- job names (clarify-formats §3.2) ------------------------------------------------------------------
+# --- job names (docs/job-request.md#job-names) ------------------------------------------------------------------
 
 MAX_JOB_NAME_LENGTH = 63
 JOB_NAME_PATTERN = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
@@ -133,7 +133,7 @@ def stable_job_name(prefix: str, key: str) -> str:
     return validate_job_name(f"{base}-{digest}", field="job_name_prefix")
 
 
-# --- analysis config location (clarify-formats §3.4) ---------------------------------------------------
+# --- analysis config location (docs/job-request.md#where-the-analysis-config-goes) ---------------------------------------------------
 
 ANALYSIS_CONFIG_FILE = "analysis_config.json"
 _S3_URI = re.compile(r"(https|s3)://([^/]+)/?(.*)", re.DOTALL)
@@ -206,7 +206,7 @@ def result_uri_from_description(description: Mapping[str, Any]) -> str | None:
     return None
 
 
-# --- the request (clarify-formats §3.1, §3.6) ---------------------------------------------------------
+# --- the request (docs/job-request.md#what-the-request-contains) ---------------------------------------------------------
 
 MAX_CLARIFY_RUNTIME_SECONDS = 604_800  # 7 days: the Clarify ceiling from the Developer Guide
 DATASET_LOCAL_PATH = "/opt/ml/processing/input/data"

@@ -1,13 +1,12 @@
 """Whole-DAG runs of dags/clarify_sagemaker_audit.py with dag.test() against the fake AWS.
 
-The DAG file is copied into its own folder and a LocalDagBundle points at it (conventions §4.8 option
-A). Jobs are held ``InProgress`` for several polls (``scripted_status``), so each analysis task really
+The DAG file is copied into its own folder and a LocalDagBundle points at it (see tests/support/dag_runs.py). Jobs are held ``InProgress`` for several polls (``scripted_status``), so each analysis task really
 defers, the trigger polls DescribeProcessingJob over aiobotocore (run inline by dag.test), the task
 resumes in ``execute_complete`` and the downstream task receives the three result URIs.
 
 moto never runs the Clarify container, so the test writes each job's ``analysis.json`` itself: the
 smclarify golden output for the ``sex_female`` case (``tests/data/golden``) and a kernel_shap
-block in the shape of clarify-formats §5.3.
+block in the shape the Clarify container writes.
 """
 
 from __future__ import annotations

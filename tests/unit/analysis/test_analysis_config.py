@@ -1,5 +1,5 @@
-"""AnalysisConfig: the 12 worked examples of clarify-formats.md §2.7 byte for byte, and the SDK
-generator's composition rules and rejections (§2.6)."""
+"""AnalysisConfig: 12 worked examples of the SDK generator byte for byte, and the SDK
+generator's composition rules and rejections (docs/configs.md)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Config classes: SDK keyword names/defaults, emitted keys and order, constructor validation.
 
-Expected keys, orders and error texts come from clarify-formats.md §2.1-§2.5.
+Expected keys, orders and error texts are those of the SDK classes (docs/configs.md).
 """
 
 from __future__ import annotations

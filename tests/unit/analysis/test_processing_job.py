@@ -1,4 +1,4 @@
-"""The CreateProcessingJob request, image URIs and job names (clarify-formats §3 and §4)."""
+"""The CreateProcessingJob request, image URIs and job names (docs/job-request.md)."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from airflow_provider_clarify.analysis.processing_job import (
     validate_job_name,
 )
 
-# --- §4.2: the complete region table, copied from the reference ------------------------------------------
+# --- image URIs: the complete region table (docs/job-request.md) ------------------------------------------
 
 REFERENCE_IMAGE_URIS = {
     "af-south-1": "811711786498.dkr.ecr.af-south-1.amazonaws.com/sagemaker-clarify-processing:1.0",
@@ -84,7 +84,7 @@ def test_an_image_version_other_than_1_0_is_rejected():
     assert "1.0" in str(err.value)
 
 
-# --- §3.1: the reference request, field by field ----------------------------------------------------------
+# --- the request, field by field (docs/job-request.md) ----------------------------------------------------------
 
 REFERENCE_REQUEST = {
     "ProcessingJobName": "Clarify-Bias-2024-05-01-12-30-45-123",
@@ -384,7 +384,7 @@ def test_fuzzed_arguments_raise_only_clarify_config_error(
     assert validate_job_name(request["ProcessingJobName"]) == job_name
 
 
-# --- §3.2: job names -----------------------------------------------------------------------------------
+# --- job names -----------------------------------------------------------------------------------
 
 
 def test_sdk_default_job_name_bases():
@@ -431,7 +431,7 @@ def test_stable_job_names_are_deterministic_and_short():
     assert not stable_job_name("abc-" + "-" * 60, key).startswith("abc--")
 
 
-# --- §3.4: analysis config location ------------------------------------------------------------------
+# --- analysis config location ------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(

@@ -112,7 +112,7 @@ def pre_training(task_id: str = "audit", **kwargs: Any) -> ClarifyPreTrainingBia
 
 
 def expected_pre_training_config() -> dict:
-    """clarify-formats §2.1, §2.2 and §2.6: DataConfig keys, BiasConfig keys, then methods (report first)."""
+    """docs/configs.md (how AnalysisConfig composes): DataConfig keys, BiasConfig keys, then methods (report first)."""
     return {
         "dataset_type": "text/csv",
         "headers": HEADERS,
