@@ -29,6 +29,8 @@ from airflow_provider_clarify.locations import (
 if TYPE_CHECKING:
     from airflow_provider_clarify.analysis.results import AnalysisResult
 
+__all__ = ["ClarifyHook", "ClarifyJobFailedException", "job_failure_message"]
+
 NON_TERMINAL_STATES = frozenset({"InProgress", "Stopping"})
 FAILED_STATES = frozenset({"Failed", "Stopped"})
 TERMINAL_STATES = frozenset({"Completed", *FAILED_STATES})
