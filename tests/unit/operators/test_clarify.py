@@ -1140,3 +1140,12 @@ def test_a_bad_memory_limit_fails_before_anything_runs(tmp_path, value):
     with pytest.raises(ClarifyInvalidConfigException, match="memory_limit_mb"):
         op.execute(context_for(RecordingTI()))
     assert not (tmp_path / "o").exists()
+
+
+def test_the_job_start_is_logged_once(aws, capsys):
+    ti = RecordingTI()
+    pre_training().execute(context_for(ti))
+
+    logged = capsys.readouterr().out
+    assert logged.count("Started Clarify processing job") == 1
+    assert f"Started Clarify processing job {job_name_for(ti)} (arn:aws:sagemaker:" in logged
