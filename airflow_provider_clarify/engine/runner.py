@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_clarify.analysis.capabilities import engine_problems
 from airflow_provider_clarify.analysis.errors import ClarifyConfigError
 from airflow_provider_clarify.analysis.model_source import ModelSource
 from airflow_provider_clarify.engine import datasets, io
@@ -120,14 +121,10 @@ def validate_config(config: dict) -> None:
             field="methods",
             value=sorted(methods),
         )
-    unsupported = [m for m in methods if m not in (*BIAS_METHODS, *EXPLAIN_METHODS, "report")]
-    if unsupported:
-        raise ClarifyConfigError(
-            f"methods {unsupported} are not supported by the open engine (supported: pre_training_bias, "
-            "post_training_bias, shap, pdp, report).",
-            field="methods",
-            value=unsupported,
-        )
+    problems = engine_problems(config)  # the one rule, shared with preflight and local compute
+    if problems:
+        path, message = problems[0]
+        raise EngineConfigError(f"analysis_config {path}: {message}", field=path, problems=problems)
 
 
 def _listify(value: Any) -> list:
