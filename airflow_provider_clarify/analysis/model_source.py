@@ -54,7 +54,6 @@ MAX_BACKOFF_SECONDS = 10.0
 BACKOFF_FACTOR = 0.5
 ARTIFACT_FORMATS = ("joblib", "pickle")
 ARTIFACT_METHODS = ("auto", "predict_proba", "predict")
-#: Analysis methods that always call the model.
 
 _ACCEPTED = (
     "None, an http(s):// URL, {'url': ...}, {'endpoint_name': ...} or "
