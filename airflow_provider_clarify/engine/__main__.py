@@ -71,6 +71,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["explain-server"]:  # the open explainer (engine/explain_server/cli.py)
+        from airflow_provider_clarify.engine.explain_server.cli import main as explain_server
+
+        return explain_server(argv[1:])
     args = build_parser().parse_args(argv)
     logging.basicConfig(
         stream=sys.stderr,

@@ -1,0 +1,178 @@
+"""Calls to the model container (SageMaker hosting contract: ``POST /invocations``).
+
+One :class:`ModelClient` per server: a pooled, thread-safe ``httpx.Client`` and a thread pool that sends
+the requests of the synthetic dataset concurrently. :class:`SyntheticPredictor` is the predictor the
+engine's Kernel SHAP calls (``predict(rows) -> scores``): it splits the rows into requests of at most
+``MaxRecordCount`` records and ``MaxPayloadInMB`` bytes, sends them in parallel, and reads the scores.
+
+Every call has a timeout: the model timeout, shortened to what is left of the invocation's deadline.
+"""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from airflow_provider_clarify.engine.explain_server.errors import ModelInvocationError, PayloadTooLargeError
+
+if TYPE_CHECKING:
+    from airflow_provider_clarify.engine.explain_server.settings import ExplainerSettings
+
+DEFAULT_MODEL_TIMEOUT = 60.0
+DEFAULT_MODEL_CONCURRENCY = 16
+
+
+@dataclass
+class ModelReply:
+    content_type: str
+    body: bytes
+
+
+class ModelClient:
+    """HTTP client of one model server.
+
+    :param model_url: base URL of the model server (``/invocations`` is appended).
+    :param timeout: seconds one model call may take.
+    :param concurrency: model requests in flight at once (across all invocations).
+    """
+
+    def __init__(
+        self,
+        model_url: str,
+        *,
+        timeout: float = DEFAULT_MODEL_TIMEOUT,
+        concurrency: int = DEFAULT_MODEL_CONCURRENCY,
+    ) -> None:
+        import httpx
+
+        self.url = model_url.rstrip("/") + "/invocations"
+        self.timeout = timeout
+        limits = httpx.Limits(max_connections=concurrency * 2, max_keepalive_connections=concurrency * 2)
+        self._http = httpx.Client(limits=limits, timeout=timeout)
+        self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="model-call")
+        self.calls = 0
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._http.close()
+
+    def invoke(
+        self,
+        body: bytes,
+        content_type: str,
+        accept: str,
+        *,
+        deadline: float | None = None,
+        custom_attributes: str | None = None,
+    ) -> ModelReply:
+        """One ``POST /invocations``; raises :class:`ModelInvocationError` on error status or timeout."""
+        import httpx
+
+        timeout = self.timeout
+        if deadline is not None:
+            timeout = min(timeout, deadline - time.monotonic())
+            if timeout <= 0:
+                raise ModelInvocationError(
+                    "The invocation ran out of time before all model calls were made; reduce the baseline "
+                    "rows or NumberOfSamples, raise MaxRecordCount, or scale the model.",
+                    original_status=408,
+                )
+        headers = {"Content-Type": content_type, "Accept": accept}
+        if custom_attributes:
+            headers["X-Amzn-SageMaker-Custom-Attributes"] = custom_attributes
+        self.calls += 1
+        try:
+            response = self._http.post(self.url, content=body, headers=headers, timeout=timeout)
+        except httpx.TimeoutException:
+            raise ModelInvocationError(
+                f"The model did not answer within {timeout:.1f} s (model timeout {self.timeout:g} s).",
+                original_status=408,
+                original_message="timeout",
+            ) from None
+        except httpx.HTTPError as err:
+            raise ModelInvocationError(f"Cannot reach the model at {self.url}: {err}.") from None
+        if response.status_code >= 300:
+            kind = "client" if response.status_code < 500 else "server"
+            text = response.text[:1000]
+            raise ModelInvocationError(
+                f'Received {kind} error ({response.status_code}) from model with message "{text}".',
+                original_status=response.status_code,
+                original_message=text,
+            )
+        return ModelReply(response.headers.get("content-type", ""), response.content)
+
+    def map(self, fn, items):  # type: ignore[no-untyped-def]
+        """``[fn(item) ...]`` run concurrently on the model-call pool (first error is raised)."""
+        if len(items) == 1:
+            return [fn(items[0])]
+        return list(self._pool.map(fn, items))
+
+    def ping(self) -> bool:
+        import httpx
+
+        try:
+            return self._http.get(self.url.rsplit("/", 1)[0] + "/ping", timeout=5).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+
+class SyntheticScores:
+    """What the engine's ``ModelCaller`` reads from a predictor: ``scores`` ``(n, k)``."""
+
+    def __init__(self, scores: np.ndarray) -> None:
+        self.scores = scores
+        self.label_headers = None
+
+
+def split_requests(records: list[bytes], max_records: int | None, max_bytes: int) -> list[list[bytes]]:
+    """Consecutive groups of records, each within ``max_records`` and ``max_bytes`` (newline-joined)."""
+    groups: list[list[bytes]] = []
+    current: list[bytes] = []
+    size = 0
+    for record in records:
+        length = len(record) + 1
+        if length > max_bytes:
+            raise PayloadTooLargeError(
+                f"One synthetic record has {length:,} bytes, more than MaxPayloadInMB ({max_bytes:,} bytes)."
+            )
+        if current and (size + length > max_bytes or (max_records and len(current) >= max_records)):
+            groups.append(current)
+            current, size = [], 0
+        current.append(record)
+        size += length
+    if current:
+        groups.append(current)
+    return groups
+
+
+class SyntheticPredictor:
+    """The predictor Kernel SHAP calls within one invocation (see the module docstring)."""
+
+    def __init__(
+        self, client: ModelClient, settings: ExplainerSettings, accept: str, deadline: float | None
+    ) -> None:
+        self.client = client
+        self.settings = settings
+        self.accept = accept
+        self.deadline = deadline
+        self.requests = 0
+
+    def predict(self, rows: np.ndarray) -> SyntheticScores:
+        settings = self.settings
+        groups = split_requests(
+            settings.encoder.encode(rows), settings.max_record_count, settings.max_payload_bytes
+        )
+        self.requests += len(groups)
+
+        def call(group: list[bytes]) -> np.ndarray:
+            reply = self.client.invoke(
+                b"\n".join(group) + b"\n", settings.mime_type, self.accept, deadline=self.deadline
+            )
+            return settings.parser.parse(reply.body, reply.content_type, len(group)).scores
+
+        parts = self.client.map(call, groups)
+        return SyntheticScores(np.concatenate(parts) if len(parts) > 1 else parts[0])
