@@ -31,6 +31,7 @@ def get_provider_info() -> dict:
                 "python-modules": [
                     "airflow_provider_clarify.operators.clarify",
                     "airflow_provider_clarify.operators.checks",
+                    "airflow_provider_clarify.operators.deployment",
                 ],
             }
         ],
