@@ -241,12 +241,33 @@ def test_engine_cli_flags_in_the_docs_exist():
     documented = {
         flag
         for block in ALL_BLOCKS
-        if block.lang == "bash" and "airflow_provider_clarify.engine" in block.code
+        if block.lang == "bash"
+        and "airflow_provider_clarify.engine" in block.code
+        and "explain-server" not in block.code  # checked by the next test
         for flag in re.findall(r"(--[a-z][a-z-]+)", block.code)
     }
     assert {"--analysis-config", "--dataset", "--output"} <= documented
     for flag in documented:
         assert flag in done.stdout, f"{flag} is documented but the CLI does not have it"
+
+
+def test_explain_server_flags_in_the_docs_exist():
+    done = subprocess.run(
+        [sys.executable, "-m", "airflow_provider_clarify.engine", "explain-server", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    documented = {
+        flag
+        for block in ALL_BLOCKS
+        if block.lang == "bash" and "explain-server" in block.code
+        for flag in re.findall(r"(--[a-z][a-z-]+)", block.code)
+    }
+    assert {"--explainer-config", "--model-url"} <= documented
+    for flag in documented:
+        assert flag in done.stdout, f"{flag} is documented but explain-server does not have it"
 
 
 # --- links and structure ---------------------------------------------------------------------------
