@@ -142,9 +142,24 @@ class Explainer:
         if settings.text_columns:
             records = records.astype(object)
 
-        reply = self.client.invoke(
-            body, content_type or kind, accept or kind, deadline=deadline, custom_attributes=custom_attributes
-        )
+        def forward() -> Any:
+            return self.client.invoke(
+                body,
+                content_type or kind,
+                accept or kind,
+                deadline=deadline,
+                custom_attributes=custom_attributes,
+            )
+
+        explained = None
+        if rule is None:  # every record is explained: no need to wait for the predictions first
+            pending = self.client.submit(forward)
+            try:
+                explained = self._explain(records, answer_kind, deadline)
+            finally:
+                reply = pending.result()
+        else:
+            reply = forward()
         outputs = settings.parser.values(reply.body, reply.content_type, len(rows))
         selected = [i for i, value in enumerate(outputs) if self._selected(rule, value, i)]
         label_headers = settings.label_headers or (settings.parser.labels_of(outputs[0]) if outputs else None)
@@ -160,7 +175,8 @@ class Explainer:
             document["label_headers"] = label_headers
         document["explanations"] = {}
         if selected:
-            explained = self._explain(records[selected], answer_kind, deadline)
+            if explained is None:
+                explained = self._explain(records[selected], answer_kind, deadline)
             per_record: list[Any] = [None] * len(rows)
             for i, explanation in zip(selected, explained):
                 per_record[i] = explanation

@@ -125,6 +125,22 @@ def _json_value(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
 
+def _float_lines(rows: np.ndarray) -> list[bytes]:
+    """CSV lines of a float matrix, every value written with ``repr`` (exact round trip).
+
+    Synthetic rows repeat a handful of values (each cell is the record's or a baseline row's value),
+    so each distinct value is formatted once and the lines are joined from the cached strings.
+    """
+    if rows.size == 0:
+        return [b"" for _ in range(rows.shape[0])]
+    distinct, inverse = np.unique(rows, return_inverse=True)
+    if distinct.size * 4 > rows.size:  # mostly distinct values: format directly
+        return [",".join(map(repr, row)).encode() for row in rows.tolist()]
+    texts = np.array([repr(v) for v in distinct.tolist()], dtype=object)
+    cells = texts[inverse.reshape(rows.shape)]
+    return [",".join(row).encode() for row in cells.tolist()]
+
+
 class RowEncoder:
     """Encodes feature rows as the model's request records (one ``bytes`` line per row)."""
 
@@ -135,7 +151,7 @@ class RowEncoder:
     def encode(self, rows: np.ndarray) -> list[bytes]:
         if self.mime_type == CSV:
             if rows.dtype != object:
-                return [",".join(map(repr, row)).encode() for row in rows.tolist()]
+                return _float_lines(rows)
             buffer = io.StringIO()
             writer = csv.writer(buffer, lineterminator="\n")
             out = []
@@ -236,6 +252,28 @@ class OutputParser:
         if isinstance(found, list):
             return [str(v) for v in found]
         return None if found is None else [str(found)]
+
+    def fast_csv_scores(self, body: bytes, content_type: str, expected: int) -> np.ndarray | None:
+        """Scores of a plain numeric CSV answer (no quotes, lists or labels), else None."""
+        if base_type(content_type) != CSV or self.label_index is not None or b'"' in body or b"[" in body:
+            return None
+        lines = [line for line in body.decode("utf-8", errors="replace").splitlines() if line.strip()]
+        if len(lines) != expected:
+            return None
+        try:
+            table = np.array([line.split(",") for line in lines], dtype=np.float64)
+        except ValueError:
+            return None
+        if self.probability_index is not None:
+            if self.probability_index >= table.shape[1]:
+                return None
+            return table[:, self.probability_index : self.probability_index + 1]
+        return table
+
+    def parse_scores(self, body: bytes, content_type: str, expected: int) -> np.ndarray:
+        """``(n, k)`` scores of a model answer (fast path for plain numeric CSV)."""
+        fast = self.fast_csv_scores(body, content_type, expected)
+        return fast if fast is not None else self.parse(body, content_type, expected).scores
 
     def parse(self, body: bytes, content_type: str, expected: int) -> ModelOutputs:
         values = self.values(body, content_type, expected)

@@ -78,7 +78,7 @@ def start_local_endpoint(
 ) -> dict[str, Any]:
     """Start the explainer in front of ``model_url`` (or of a server started for ``model_artifact``).
 
-    :return: ``{"url", "pids", "workdir"}``; pass it to :func:`stop_local_endpoint`.
+    :return: ``{"url", "model_url", "pids", "workdir"}``; pass it to :func:`stop_local_endpoint`.
     """
     if (model_url is None) == (model_artifact is None):
         raise ValueError("Give exactly one of model_url (a running model server) and model_artifact.")
@@ -111,7 +111,7 @@ def start_local_endpoint(
     except Exception:
         stop_local_endpoint({"pids": pids})
         raise
-    endpoint = {"url": url, "pids": pids, "workdir": str(workdir)}
+    endpoint = {"url": url, "model_url": model_url, "pids": pids, "workdir": str(workdir)}
     (workdir / "endpoint.json").write_text(json.dumps(endpoint))
     return endpoint
 

@@ -105,11 +105,23 @@ class ModelClient:
             )
         return ModelReply(response.headers.get("content-type", ""), response.content)
 
+    def submit(self, fn, *args, **kwargs):  # type: ignore[no-untyped-def]
+        """Run ``fn`` on the model-call pool; returns its future."""
+        return self._pool.submit(fn, *args, **kwargs)
+
     def map(self, fn, items):  # type: ignore[no-untyped-def]
         """``[fn(item) ...]`` run concurrently on the model-call pool (first error is raised)."""
         if len(items) == 1:
             return [fn(items[0])]
-        return list(self._pool.map(fn, items))
+        # the caller's thread takes the first item itself: one thread hand-off fewer per invocation
+        pending = [self._pool.submit(fn, item) for item in items[1:]]
+        try:
+            first = fn(items[0])
+        except BaseException:
+            for future in pending:
+                future.cancel()
+            raise
+        return [first, *(future.result() for future in pending)]
 
     def ping(self) -> bool:
         import httpx
@@ -172,7 +184,7 @@ class SyntheticPredictor:
             reply = self.client.invoke(
                 b"\n".join(group) + b"\n", settings.mime_type, self.accept, deadline=self.deadline
             )
-            return settings.parser.parse(reply.body, reply.content_type, len(group)).scores
+            return settings.parser.parse_scores(reply.body, reply.content_type, len(group))
 
         parts = self.client.map(call, groups)
         return SyntheticScores(np.concatenate(parts) if len(parts) > 1 else parts[0])

@@ -14,12 +14,17 @@ generator, as in the batch engine.
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from dataclasses import dataclass
 
 import numpy as np
 
-from airflow_provider_clarify.engine.explain.coalitions import coalition_budget, plan_coalitions
+from airflow_provider_clarify.engine.explain.coalitions import (
+    CoalitionPlan,
+    coalition_budget,
+    plan_coalitions,
+)
 from airflow_provider_clarify.engine.explain.model_calls import ModelCaller
 from airflow_provider_clarify.engine.explain.synthetic import TabularRows, explain_group
 from airflow_provider_clarify.engine.explain.text import SplitText, TextRows, split_text
@@ -38,6 +43,12 @@ class RecordExplanation:
 
     tabular: dict[int, np.ndarray]
     text: dict[int, list[TextUnit]]
+
+
+@functools.lru_cache(maxsize=64)
+def _seeded_plan(num_players: int, budget: int, seed: int) -> CoalitionPlan:
+    """The plan a fresh ``default_rng(seed)`` draws (deterministic, so planned once per server)."""
+    return plan_coalitions(num_players, budget, np.random.default_rng(seed))
 
 
 def unit_starts(split: SplitText) -> list[int]:
@@ -67,7 +78,12 @@ def explain_records(
     text = list(text_columns or []) if granularity else []
     players = [j for j in range(m) if j not in text]
     if not text:
-        plan = plan_coalitions(len(players), coalition_budget(len(players), num_samples), rng)
+        budget = coalition_budget(len(players), num_samples)
+        plan = (
+            _seeded_plan(len(players), budget, seed)
+            if seed is not None
+            else plan_coalitions(len(players), budget, rng)
+        )
         rows = TabularRows(records, baseline, players)
         result, _ = explain_group(np.arange(n), plan, rows, caller, use_logit=use_logit)
         return [
