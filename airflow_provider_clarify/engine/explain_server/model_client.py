@@ -24,6 +24,10 @@ if TYPE_CHECKING:
 
 DEFAULT_MODEL_TIMEOUT = 60.0
 DEFAULT_MODEL_CONCURRENCY = 16
+OUT_OF_TIME = (
+    "The invocation exceeded its time limit while waiting for the model; reduce the baseline rows or "
+    "NumberOfSamples, raise MaxRecordCount, or scale the model."
+)
 
 
 @dataclass
@@ -73,14 +77,11 @@ class ModelClient:
         import httpx
 
         timeout = self.timeout
-        if deadline is not None:
-            timeout = min(timeout, deadline - time.monotonic())
+        by_deadline = deadline is not None and deadline - time.monotonic() < timeout
+        if by_deadline:
+            timeout = deadline - time.monotonic()
             if timeout <= 0:
-                raise ModelInvocationError(
-                    "The invocation ran out of time before all model calls were made; reduce the baseline "
-                    "rows or NumberOfSamples, raise MaxRecordCount, or scale the model.",
-                    original_status=408,
-                )
+                raise ModelInvocationError(OUT_OF_TIME, original_status=408, original_message="timeout")
         headers = {"Content-Type": content_type, "Accept": accept}
         if custom_attributes:
             headers["X-Amzn-SageMaker-Custom-Attributes"] = custom_attributes
@@ -88,11 +89,8 @@ class ModelClient:
         try:
             response = self._http.post(self.url, content=body, headers=headers, timeout=timeout)
         except httpx.TimeoutException:
-            raise ModelInvocationError(
-                f"The model did not answer within {timeout:.1f} s (model timeout {self.timeout:g} s).",
-                original_status=408,
-                original_message="timeout",
-            ) from None
+            message = OUT_OF_TIME if by_deadline else f"The model did not answer within {self.timeout:g} s."
+            raise ModelInvocationError(message, original_status=408, original_message="timeout") from None
         except httpx.HTTPError as err:
             raise ModelInvocationError(f"Cannot reach the model at {self.url}: {err}.") from None
         if response.status_code >= 300:

@@ -326,3 +326,65 @@ def test_ping_reflects_the_model_server():
     with running(model, explainer_config(BASELINE_CSV)) as (server, url):
         assert httpx.get(url + "/ping").status_code == 200
         assert server.ping_calls == 1
+
+
+def test_invocation_deadline_stops_a_slow_explanation_and_the_server_survives():
+    release = threading.Event()
+
+    def slow_synthetic(x):
+        if x.shape[0] > 1:
+            release.wait(30)  # the synthetic batches hang until released
+        return model(x)[:, 0]
+
+    config = explainer_config(BASELINE_CSV, probability_index=0)
+    with running(slow_synthetic, config, invocation_timeout=0.5, model_timeout=30) as (_, url):
+        slow = invoke(url, "1,2,3,4\n")
+        release.set()
+        assert slow.status_code == 424
+        assert slow.headers["x-amzn-errortype"] == "ModelError"
+        assert "exceeded its time limit" in slow.json()["Message"]
+        assert invoke(url, "1,2,3,4\n").status_code == 200
+
+
+def test_baseline_from_s3_uri(moto_endpoint, s3_bucket):
+    import boto3
+
+    options = {
+        "endpoint_url": moto_endpoint, "aws_access_key_id": "testing", "aws_secret_access_key": "testing",
+        "region_name": "us-east-1",
+    }  # fmt: skip
+    boto3.client("s3", **options).put_object(Bucket=s3_bucket, Key="baseline.csv", Body=BASELINE_CSV.encode())
+    config = {
+        "ClarifyExplainerConfig": {
+            "ShapConfig": {
+                "ShapBaselineConfig": {"ShapBaselineUri": f"s3://{s3_bucket}/baseline.csv"},
+                "Seed": 0,
+            },
+            "InferenceConfig": {"ProbabilityIndex": 0},
+        }
+    }
+    with running(model, config, storage_options=options) as (_, url):
+        document = invoke(url, "1,2,3,4\n").json()
+    record = np.array([1.0, 2.0, 3.0, 4.0])
+    expected = exact_shapley(lambda s: float(model(np.where(s, record, BASELINE)[None, :])[0, 0]), 4)
+    np.testing.assert_allclose(attributions(document, 0)[:, 0], expected, rtol=1e-9, atol=1e-12)
+
+
+def test_app_factory_reads_its_settings_from_the_environment(tmp_path, monkeypatch):
+    from airflow_provider_clarify.engine.explain_server.app import app_from_env
+    from tests.support.explain_server import ExplainerServer
+    from tests.support.model_server import ModelServer
+
+    path = tmp_path / "explainer.json"
+    path.write_text(json.dumps(explainer_config(BASELINE_CSV, probability_index=0)))
+    with ModelServer(lambda x: model(x)[:, 0]) as server:
+        monkeypatch.setenv("CLARIFY_EXPLAINER_CONFIG", str(path))
+        monkeypatch.setenv("CLARIFY_MODEL_URL", server.url)
+        with ExplainerServer(app_from_env()) as explainer:
+            answer = httpx.post(
+                explainer.url + "/endpoints/any/invocations",
+                content=b"1,2,3,4\n",
+                headers={"Content-Type": "text/csv"},
+            )
+    assert answer.status_code == 200
+    assert len(answer.json()["explanations"]["kernel_shap"][0]) == 4

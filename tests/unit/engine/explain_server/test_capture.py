@@ -21,15 +21,19 @@ def capture_config(destination, percentage=100, modes=("Input", "Output")) -> di
         "InitialSamplingPercentage": percentage,
         "DestinationS3Uri": str(destination),
         "CaptureOptions": [{"CaptureMode": mode} for mode in modes],
-        "CaptureContentTypeHeader": {"CsvContentTypes": ["text/csv"], "JsonContentTypes": ["application/json"]},
+        "CaptureContentTypeHeader": {
+            "CsvContentTypes": ["text/csv"],
+            "JsonContentTypes": ["application/json"],
+        },
     }
 
 
 def test_invocations_are_captured_in_sagemaker_layout(tmp_path):
     config = explainer_config(BASELINE_CSV, probability_index=0)
-    with running(
-        model, config, data_capture_config=capture_config(tmp_path), endpoint_name="credit-ep"
-    ) as (_, url):
+    with running(model, config, data_capture_config=capture_config(tmp_path), endpoint_name="credit-ep") as (
+        _,
+        url,
+    ):
         first = invoke(url, "1,2,3,4\n", **{"X-Amzn-SageMaker-Inference-Id": "req-1"})
         invoke(url, "4,3,2,1\n")
     files = sorted(tmp_path.rglob("*.jsonl"))  # written when the server stopped

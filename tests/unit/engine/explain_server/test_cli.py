@@ -25,7 +25,9 @@ def free_port() -> int:
 
 
 def test_invalid_config_exits_2_before_serving(capsys):
-    assert main(["explain-server", "--explainer-config", '{"ShapConfig": {}}', "--model-url", "http://x"]) == 2
+    assert (
+        main(["explain-server", "--explainer-config", '{"ShapConfig": {}}', "--model-url", "http://x"]) == 2
+    )
     assert "cannot start the explainer" in capsys.readouterr().err
 
 
