@@ -388,3 +388,23 @@ def test_app_factory_reads_its_settings_from_the_environment(tmp_path, monkeypat
             )
     assert answer.status_code == 200
     assert len(answer.json()["explanations"]["kernel_shap"][0]) == 4
+
+
+def test_text_records_of_different_lengths_keep_their_order_and_exact_values():
+    def sentiment(x):
+        return np.array([0.1 * float(row[0]) + 0.3 * str(row[1]).split().count("good") for row in x])
+
+    config = explainer_config(
+        '0,"<MASK>"', text=("en", "token"), feature_types=["numerical", "text"], probability_index=0
+    )
+    with running(sentiment, config) as (_, url):
+        document = invoke(url, '1,"good good day"\n3,"good"\n2,"not good at all"\n').json()
+    records = document["explanations"]["kernel_shap"]
+    tokens = [[a["description"]["partial_text"] for a in r[1]["attributions"]] for r in records]
+    assert tokens == [["good", "good", "day"], ["good"], ["not", "good", "at", "all"]]
+    for record, stars in zip(records, [1, 3, 2]):
+        assert record[0]["attributions"][0]["attribution"][0] == pytest.approx(0.1 * stars)
+        values = {(a["description"]["partial_text"], a["description"]["start_idx"]): a["attribution"][0]
+                  for a in record[1]["attributions"]}  # fmt: skip
+        for (token, _), value in values.items():
+            assert value == pytest.approx(0.3 if token == "good" else 0.0, abs=1e-12)
