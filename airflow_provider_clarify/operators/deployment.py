@@ -176,7 +176,8 @@ class ClarifyDeployEndpointOperator(AwsBaseOperator[SageMakerHook]):
             client.update_endpoint(EndpointName=self.endpoint_name, EndpointConfigName=config_name)
             action = "updated"
         self.log.info("Endpoint %s: %s (config %s).", self.endpoint_name, action, config_name)
-        if self.wait_for_completion and action != "unchanged":
+        # an unchanged endpoint may still be Creating/Updating (e.g. a retry after a timed-out wait)
+        if self.wait_for_completion and (action != "unchanged" or endpoint["EndpointStatus"] != "InService"):
             self._wait(client)
         arn = (self._describe(client) or {}).get("EndpointArn", "")
         return {

@@ -73,7 +73,9 @@ def test_the_request_carries_the_sdk_explainer_dict_and_capture():
     ]  # fmt: skip
     assert request["EndpointConfigName"].startswith("credit-")
     assert expected_request()["EndpointConfigName"] == request["EndpointConfigName"]  # content-named
-    other = endpoint_config_request(endpoint_name="credit", model_name="credit-model-2", instance_type="ml.m5.xlarge")
+    other = endpoint_config_request(
+        endpoint_name="credit", model_name="credit-model-2", instance_type="ml.m5.xlarge"
+    )
     assert other["EndpointConfigName"] != request["EndpointConfigName"]
 
 
@@ -82,7 +84,9 @@ def test_creates_config_and_endpoint_then_waits(aws_conn):
     request = expected_request()
     name = request["EndpointConfigName"]
     with Stubber(op.hook.conn) as stub:
-        stub.add_client_error("describe_endpoint_config", "ValidationException", "Could not find endpoint configuration")
+        stub.add_client_error(
+            "describe_endpoint_config", "ValidationException", "Could not find endpoint configuration"
+        )
         stub.add_response("create_endpoint_config", {"EndpointConfigArn": CONFIG_ARN}, request)
         stub.add_client_error("describe_endpoint", "ValidationException", NOT_FOUND)
         stub.add_response(
@@ -94,7 +98,12 @@ def test_creates_config_and_endpoint_then_waits(aws_conn):
         stub.add_response("describe_endpoint", endpoint("InService", name))
         result = op.execute({})
         stub.assert_no_pending_responses()
-    assert result == {"endpoint_name": "credit", "endpoint_config_name": name, "endpoint_arn": ARN, "action": "created"}
+    assert result == {
+        "endpoint_name": "credit",
+        "endpoint_config_name": name,
+        "endpoint_arn": ARN,
+        "action": "created",
+    }
 
 
 def test_a_rerun_changes_nothing(aws_conn):
@@ -114,16 +123,35 @@ def test_a_rerun_changes_nothing(aws_conn):
         stub.assert_no_pending_responses()
 
 
+def test_a_retry_waits_for_an_endpoint_still_creating_on_its_config(aws_conn):
+    op = operator()
+    name = expected_request()["EndpointConfigName"]
+    with Stubber(op.hook.conn) as stub:
+        stub.add_client_error(
+            "describe_endpoint_config", "ValidationException", "Could not find endpoint configuration"
+        )
+        stub.add_response("create_endpoint_config", {"EndpointConfigArn": CONFIG_ARN})
+        stub.add_response("describe_endpoint", endpoint("Creating", name))
+        stub.add_response("describe_endpoint", endpoint("InService", name))  # the waiter
+        stub.add_response("describe_endpoint", endpoint("InService", name))
+        assert op.execute({})["action"] == "unchanged"
+        stub.assert_no_pending_responses()
+
+
 def test_an_endpoint_on_another_config_is_updated_after_it_settles(aws_conn):
     op = operator()
     request = expected_request()
     name = request["EndpointConfigName"]
     with Stubber(op.hook.conn) as stub:
-        stub.add_client_error("describe_endpoint_config", "ValidationException", "Could not find endpoint configuration")
+        stub.add_client_error(
+            "describe_endpoint_config", "ValidationException", "Could not find endpoint configuration"
+        )
         stub.add_response("create_endpoint_config", {"EndpointConfigArn": CONFIG_ARN}, request)
         stub.add_response("describe_endpoint", endpoint("Updating", "credit-old"))
         stub.add_response("describe_endpoint", endpoint("InService", "credit-old"))  # waiter before update
-        stub.add_response("update_endpoint", {"EndpointArn": ARN}, {"EndpointName": "credit", "EndpointConfigName": name})
+        stub.add_response(
+            "update_endpoint", {"EndpointArn": ARN}, {"EndpointName": "credit", "EndpointConfigName": name}
+        )
         stub.add_response("describe_endpoint", endpoint("InService", name))
         stub.add_response("describe_endpoint", endpoint("InService", name))
         assert op.execute({})["action"] == "updated"
@@ -134,18 +162,24 @@ def test_failed_endpoints_fail_clearly(aws_conn):
     op = operator()
     name = expected_request()["EndpointConfigName"]
     with Stubber(op.hook.conn) as stub:
-        stub.add_client_error("describe_endpoint_config", "ValidationException", "Could not find endpoint configuration")
+        stub.add_client_error(
+            "describe_endpoint_config", "ValidationException", "Could not find endpoint configuration"
+        )
         stub.add_response("create_endpoint_config", {"EndpointConfigArn": CONFIG_ARN})
         stub.add_response("describe_endpoint", endpoint("Failed", "credit-old", FailureReason="bad image"))
         with pytest.raises(EndpointDeploymentFailed, match="bad image.*delete it"):
             op.execute({})
     op = operator()
     with Stubber(op.hook.conn) as stub:
-        stub.add_client_error("describe_endpoint_config", "ValidationException", "Could not find endpoint configuration")
+        stub.add_client_error(
+            "describe_endpoint_config", "ValidationException", "Could not find endpoint configuration"
+        )
         stub.add_response("create_endpoint_config", {"EndpointConfigArn": CONFIG_ARN})
         stub.add_client_error("describe_endpoint", "ValidationException", NOT_FOUND)
         stub.add_response("create_endpoint", {"EndpointArn": ARN})
-        stub.add_response("describe_endpoint", endpoint("Failed", name, FailureReason="explainer baseline unreadable"))
+        stub.add_response(
+            "describe_endpoint", endpoint("Failed", name, FailureReason="explainer baseline unreadable")
+        )
         with pytest.raises(EndpointDeploymentFailed, match="explainer baseline unreadable"):
             op.execute({})
 
@@ -188,7 +222,10 @@ def test_sdk_style_capture_objects_are_accepted():
             return CAPTURE
 
     request = endpoint_config_request(
-        endpoint_name="credit", model_name="m", instance_type="ml.m5.xlarge", data_capture_config=DataCaptureConfig()
+        endpoint_name="credit",
+        model_name="m",
+        instance_type="ml.m5.xlarge",
+        data_capture_config=DataCaptureConfig(),
     )
     assert request["DataCaptureConfig"] == CAPTURE
     assert "ExplainerConfig" not in request
