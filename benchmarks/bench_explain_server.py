@@ -13,7 +13,11 @@ Per concurrency level (default 1, 8 and 32 clients; each client sends one-record
   directly, exactly the requests the explainer sends it for one record (the record itself, and its
   coalition rows, the record and the baseline row, cut into the same batches), all at once with the
   same 16 requests in flight: the physical limit of an explainer that has to evaluate those rows;
-* **ratio** = p50(explain) / p50(model); goal <= 1.2.
+* **ratio** = p50(explain) / p50(model); goal <= 1.2;
+* **CPU per record** of the explainer process and of the model-server process during the explain
+  phase (from ``/proc/<pid>/stat``): unlike latencies, CPU time hardly depends on the machine's load,
+  so ``(explainer + model) / model`` is the load-independent cost ratio of explaining through the
+  server (the ratio latencies converge to when both processes share saturated cores).
 
 The two measurements alternate in rounds so that both see the same machine load (printed).
 
@@ -77,6 +81,12 @@ def model_requests(record: np.ndarray, baseline: np.ndarray, batch: int) -> list
     return [b"\n".join(group) + b"\n" for group in groups]
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (Linux ``/proc``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def percentile(values: list[float], q: float) -> float:
     return float(np.percentile(np.array(values) * 1000, q))
 
@@ -89,6 +99,7 @@ def run_level(
     clients: int,
     per_client: int,
     batch: int,
+    pids: tuple[int, ...] = (),
 ):
     import httpx
 
@@ -123,16 +134,19 @@ def run_level(
 
     explain, model = [], []
     wall = 0.0
+    cpu: tuple[float, ...] = (0.0, 0.0)
     with ThreadPoolExecutor(max_workers=clients) as pool:
         for measure, into in ((model_client, model), (explain_client, explain)):
+            before = [cpu_seconds(pid) for pid in pids]
             start = time.perf_counter()
             for latencies in pool.map(measure, bodies):
                 into.extend(latencies)
             if measure is explain_client:
                 wall = time.perf_counter() - start
+                cpu = tuple(cpu_seconds(pid) - b for pid, b in zip(pids, before))
     http.close()
     model_pool.shutdown()
-    return explain, model, clients * per_client / wall
+    return explain, model, clients * per_client / wall, cpu
 
 
 def main() -> None:
@@ -163,30 +177,33 @@ def main() -> None:
             print(f"M={m} features, 1 baseline row, {coalitions} coalitions (exact) -> {coalitions + 2} model rows "
                   f"per record, MaxRecordCount={args.batch}; load average {os.getloadavg()[0]:.1f}")  # fmt: skip
             print(f"{'clients':>7} {'explain p50':>12} {'p99':>8} {'model p50':>10} {'p99':>8} {'ratio p50':>10} "
-                  f"{'records/s':>10}")  # fmt: skip
+                  f"{'records/s':>10} {'CPU/record: explainer':>22} {'model':>7} {'cost ratio':>10}")  # fmt: skip
+            model_pid, explainer_pid = endpoint["pids"]
             run_level(endpoint["url"], endpoint["model_url"], records, baseline, 1, 2, args.batch)  # warm-up
             for clients in args.concurrency:
                 per_client = args.requests or max(2, 64 // clients)
                 if args.quick:
                     per_client = max(1, per_client // 4)
                 explain, model, throughput = [], [], []
+                cpu_explainer = cpu_model = 0.0
                 for _ in range(args.rounds):
-                    e, mo, t = run_level(
-                        endpoint["url"],
-                        endpoint["model_url"],
-                        records,
-                        baseline,
-                        clients,
-                        per_client,
-                        args.batch,
-                    )
+                    e, mo, t, cpu = run_level(
+                        endpoint["url"], endpoint["model_url"], records, baseline, clients, per_client,
+                        args.batch, (explainer_pid, model_pid),
+                    )  # fmt: skip
                     explain += e
                     model += mo
                     throughput.append(t)
+                    cpu_explainer += cpu[0]
+                    cpu_model += cpu[1]
                 ratio = percentile(explain, 50) / percentile(model, 50)
+                n = len(explain)
+                cost = (cpu_explainer + cpu_model) / cpu_model if cpu_model else float("nan")
                 print(f"{clients:>7} {percentile(explain, 50):>10.1f}ms {percentile(explain, 99):>6.1f}ms "
                       f"{percentile(model, 50):>8.1f}ms {percentile(model, 99):>6.1f}ms {ratio:>10.2f} "
-                      f"{np.median(throughput):>10.1f}" + ("" if ratio <= GOAL else "  (above the 1.2 goal)"))  # fmt: skip
+                      f"{np.median(throughput):>10.1f} {cpu_explainer / n * 1000:>20.1f}ms "
+                      f"{cpu_model / n * 1000:>5.1f}ms {cost:>10.2f}"
+                      + ("" if ratio <= GOAL else "  (p50 above the 1.2 goal)"))  # fmt: skip
         finally:
             stop_local_endpoint(endpoint)
 
