@@ -408,3 +408,19 @@ def test_text_records_of_different_lengths_keep_their_order_and_exact_values():
                   for a in record[1]["attributions"]}  # fmt: skip
         for (token, _), value in values.items():
             assert value == pytest.approx(0.3 if token == "good" else 0.0, abs=1e-12)
+
+
+def test_an_unreachable_model_gives_model_error():
+    import socket
+
+    from tests.support.explain_server import ExplainerServer
+
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    app = create_app(explainer_config(BASELINE_CSV, probability_index=0), f"http://127.0.0.1:{port}")
+    with ExplainerServer(app) as server:
+        answer = invoke(server.url, "1,2,3,4\n")
+        assert httpx.get(server.url + "/ping").status_code == 503
+    assert answer.status_code == 424
+    assert "Cannot reach the model" in answer.json()["Message"]
