@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from airflow_provider_clarify.analysis.online.baseline import (
     inline_baseline,
+    inline_baseline_from_file,
     parse_baseline,
     read_baseline_rows,
     summarize_baseline,
@@ -28,6 +29,7 @@ __all__ = [
     "ClarifyTextConfig",
     "ExplainerConfig",
     "inline_baseline",
+    "inline_baseline_from_file",
     "parse_baseline",
     "read_baseline_rows",
     "summarize_baseline",

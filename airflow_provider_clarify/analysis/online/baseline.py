@@ -4,7 +4,7 @@
   a comma, a quote or a line break is quoted and its quotes doubled) or JSON Lines (each row's feature
   list put into ``content_template`` at ``$features``, or the bare list).
 * :func:`read_baseline_rows` reads the rows of a baseline file (CSV without header, or JSON Lines with
-  ``features_attribute``).
+  ``features_attribute``); :func:`inline_baseline_from_file` turns such a file into ``shap_baseline``.
 * :func:`summarize_baseline` summarises a dataset into the most k-means rows (the open engine's
   baseline clustering, :func:`airflow_provider_clarify.engine.explain.baseline.cluster_baseline`) whose
   in-line text still fits the limit. Needs the ``engine`` extra; loaded lazily.
@@ -91,6 +91,26 @@ def read_baseline_rows(
     """
     text = Path(path).read_text(encoding="utf-8")
     return parse_baseline(text, mime_type, features_attribute=features_attribute)
+
+
+def inline_baseline_from_file(
+    path: str | Path,
+    mime_type: str = CSV,
+    *,
+    features_attribute: str | None = None,
+    content_template: str | None = None,
+) -> str:
+    """The ``shap_baseline`` text of a local baseline file (features only, no header), checked to fit.
+
+    :raises ClarifyConfigError: the text exceeds 4,096 characters (the message gives the size and
+        advises ``shap_baseline_uri`` or :func:`summarize_baseline`).
+    """
+    from airflow_provider_clarify.analysis.online.explainer_config import ClarifyShapBaselineConfig
+
+    rows = read_baseline_rows(path, mime_type, features_attribute=features_attribute)
+    text = inline_baseline(rows, mime_type, content_template=content_template)
+    ClarifyShapBaselineConfig(mime_type=mime_type, shap_baseline=text).validate()
+    return text
 
 
 def _cell(text: str) -> Any:

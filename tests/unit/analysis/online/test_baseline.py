@@ -13,6 +13,7 @@ from airflow_provider_clarify.analysis.errors import ClarifyConfigError
 from airflow_provider_clarify.analysis.online import (
     ClarifyShapBaselineConfig,
     inline_baseline,
+    inline_baseline_from_file,
     parse_baseline,
     read_baseline_rows,
     summarize_baseline,
@@ -74,3 +75,17 @@ def test_summary_keeps_all_rows_when_they_fit_and_rejects_when_nothing_fits():
     assert sorted(parse_baseline(small)) == [[1, 2], [5, 6]]
     with pytest.raises(ClarifyConfigError, match="shap_baseline_uri"):
         summarize_baseline([[1.5] * 2000], max_chars=4096)
+
+
+def test_a_baseline_file_becomes_inline_text_or_a_clear_size_error(tmp_path):
+    path = tmp_path / "baseline.csv"
+    path.write_text('35,"a, b",1.5\n40,c,2\n')
+    text = inline_baseline_from_file(path)
+    assert parse_baseline(text) == [[35, "a, b", 1.5], [40, "c", 2]]
+    jsonl = tmp_path / "baseline.jsonl"
+    jsonl.write_text('{"f": [1, 2]}\n')
+    assert inline_baseline_from_file(jsonl, "application/jsonlines", features_attribute="f",
+                                     content_template='{"f":$features}') == '{"f":[1,2]}'  # fmt: skip
+    path.write_text("123456789,123456789\n" * 300)
+    with pytest.raises(ClarifyConfigError, match="5,999 characters.*shap_baseline_uri"):
+        inline_baseline_from_file(path)
