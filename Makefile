@@ -57,6 +57,7 @@ bench: install
 	$(VENV)/bin/uv pip install --python $(PY) -q -e ".[engine,test,bench]"
 	$(PY) benchmarks/bench_bias.py
 	$(PY) benchmarks/bench_shap.py
+	$(PY) benchmarks/bench_explain_server.py
 
 clean:
 	rm -rf $(VENV) .airflow demo-output build dist *.egg-info

@@ -32,6 +32,7 @@ def get_provider_info() -> dict:
                     "airflow_provider_clarify.operators.clarify",
                     "airflow_provider_clarify.operators.checks",
                     "airflow_provider_clarify.operators.monitoring",
+                    "airflow_provider_clarify.operators.deployment",
                 ],
             }
         ],

@@ -18,6 +18,7 @@ MODULES = [
     "airflow_provider_clarify.links.clarify",
     "airflow_provider_clarify.operators.clarify",
     "airflow_provider_clarify.operators.checks",
+    "airflow_provider_clarify.operators.deployment",
     "airflow_provider_clarify.operators.local_compute",
     "airflow_provider_clarify.operators._local_child",
     "airflow_provider_clarify.operators.monitoring",
