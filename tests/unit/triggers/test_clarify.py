@@ -113,7 +113,8 @@ async def test_times_out_after_max_ingestion_time_and_leaves_the_job(aws_conn, s
     # the polls (and the pauses between them) fit in the 0.7 s budget: a first pause within one
     # interval, then whole intervals, the last one cut to the deadline
     assert 2 <= scripted_status.calls["trig-slow"] <= 5
-    assert pauses[0] <= 0.2 and all(p <= 0.2 for p in pauses[1:])
+    assert pauses[0] <= 0.2
+    assert all(p <= 0.2 for p in pauses[1:])
     assert sum(pauses) <= 0.7 + 1e-6
     assert sm_backend.processing_jobs["trig-slow"].processing_job_status == "InProgress"
 
@@ -306,7 +307,8 @@ async def test_connection_lookup_runs_outside_the_event_loop_thread(aws_conn, sc
     scripted_status("trig-thread", ["Completed"])
     event = await first_event(ClarifyProcessingJobTrigger(job_name="trig-thread", check_interval=0.05))
     assert event.payload["status"] == "success"
-    assert lookups and threading.get_ident() not in lookups
+    assert lookups
+    assert threading.get_ident() not in lookups
 
 
 @pytest.mark.asyncio
@@ -325,7 +327,9 @@ async def test_first_polls_are_spread_over_one_interval(aws_conn, scripted_statu
 
 
 @pytest.mark.asyncio
-async def test_max_ingestion_time_counts_from_the_jobs_creation_not_the_try(aws_conn, scripted_status, sm_backend):
+async def test_max_ingestion_time_counts_from_the_jobs_creation_not_the_try(
+    aws_conn, scripted_status, sm_backend
+):
     """A retry (or a trigger moved to another triggerer) does not restart the ingestion budget."""
     import datetime as dt
 
