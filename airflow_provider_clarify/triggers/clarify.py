@@ -233,6 +233,7 @@ class ClarifyProcessingJobTrigger(BaseTrigger):
             before_sleep=log_throttle,
             reraise=True,
         )
+
         async def describe() -> dict:
             return await client.describe_processing_job(ProcessingJobName=self.job_name)
 
