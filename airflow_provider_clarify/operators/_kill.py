@@ -27,14 +27,21 @@ See docs/operators.md#what-a-kill-stops for the guarantees and the tests that pr
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
 import logging
 import sys
 from concurrent.futures import ThreadPoolExecutor, TimeoutError as FutureTimeout
 from typing import Any
 
-#: How long a kill handler may wait for the task instance's state.
-STATE_LOOKUP_TIMEOUT_SECONDS = 10.0
+#: How long a kill handler may wait for the task instance's state (the triggerer gives ``on_kill`` 30 s
+#: in all, ``[triggerer] on_kill_timeout``; what is left is for StopProcessingJob).
+STATE_LOOKUP_TIMEOUT_SECONDS = 20.0
+
+#: The triggerer answers state lookups through an in-process Execution API that it builds on first use;
+#: on a loaded machine that took 30 s. One background lookup per triggerer process, when its first
+#: Clarify trigger starts, builds it early, so a kill later gets its answer in time.
+_primed: list[asyncio.Task] = []
 
 
 class KillCause(enum.Enum):
@@ -126,19 +133,34 @@ def worker_kill_cause() -> KillCause:
     return KillCause.SHUTDOWN if state == "running" else KillCause.USER
 
 
-async def deferred_kill_cause(ti: Any) -> KillCause:
+async def deferred_kill_cause(ti: Any, log: logging.Logger | None = None) -> KillCause:
     """Why the trigger of a deferred task was cancelled "by user action" (see the module docstring)."""
     comms = _supervisor_comms()
     if ti is None or comms is None:
         return KillCause.USER  # called directly, outside a triggerer: an explicit kill
     try:
         response = await asyncio.wait_for(comms.asend(_states_request(ti)), STATE_LOOKUP_TIMEOUT_SECONDS)
-    except Exception:
+    except (Exception, asyncio.CancelledError) as error:
+        if log is not None:
+            log.warning("Could not read the state of task instance %s: %r", _state_key(ti), error)
         return KillCause.UNKNOWN
     state = _state_from(response, ti)
     if state == "":
         return KillCause.UNKNOWN
     return KillCause.MOVED if state == "deferred" else KillCause.USER
+
+
+def prime_state_lookup(ti: Any) -> None:
+    """Start one background state lookup per process (see ``_primed``); errors are ignored."""
+    comms = _supervisor_comms()
+    if _primed or ti is None or comms is None or not hasattr(comms, "asend"):
+        return
+
+    async def lookup() -> None:
+        with contextlib.suppress(Exception):
+            await comms.asend(_states_request(ti))
+
+    _primed.append(asyncio.get_running_loop().create_task(lookup(), name="clarify-prime-state-lookup"))
 
 
 def stop_job_on_worker_kill(hook: Any, job_name: str, log: logging.Logger) -> KillCause:

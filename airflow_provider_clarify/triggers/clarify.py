@@ -176,6 +176,10 @@ class ClarifyProcessingJobTrigger(BaseTrigger):
         """Poll until a terminal status or a limit; return the event payload."""
         polls = 0
         last_status: str | None = None
+        if self.stop_job_on_kill:
+            from airflow_provider_clarify.operators._kill import prime_state_lookup
+
+            prime_state_lookup(self.task_instance)
         # Spread the first polls of triggers created together over one interval.
         await self._pause(random.uniform(0, min(self.check_interval, max(0.0, self.end_time - time.time()))))
         async with shared_client(self.hook()) as client:
@@ -254,7 +258,7 @@ class ClarifyProcessingJobTrigger(BaseTrigger):
             return
         from airflow_provider_clarify.operators._kill import deferred_kill_cause
 
-        cause = await deferred_kill_cause(self.task_instance)
+        cause = await deferred_kill_cause(self.task_instance, self.log)
         if not cause.stops_job:
             self.log.info(
                 "Trigger cancelled (%s): leaving Clarify job %s running", cause.value, self.job_name
