@@ -111,6 +111,7 @@ class ClarifyProcessingJobSensor(AwsBaseSensor[ClarifyHook]):
                 check_interval=self.poke_interval,
                 max_ingestion_time=self.timeout,
                 stop_job_on_kill=False,
+                budget_from_creation=False,  # ``timeout`` counts from the sensor's start
             ),
             method_name="execute_complete",
             timeout=timedelta(seconds=self.timeout),

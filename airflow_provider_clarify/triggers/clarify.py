@@ -51,6 +51,8 @@ from airflow_provider_clarify.triggers._clients import shared_client
 DEFAULT_MAX_WAIT_SECONDS = MAX_CLARIFY_RUNTIME_SECONDS + 3600
 #: How long on_kill may spend stopping the job.
 ON_KILL_TIMEOUT_SECONDS = 30
+#: on_kill work in flight (a reference keeps a shielded task alive until it finishes).
+_KILL_TASKS: set[asyncio.Task] = set()
 
 
 class ClarifyProcessingJobTrigger(BaseTrigger):
@@ -68,6 +70,9 @@ class ClarifyProcessingJobTrigger(BaseTrigger):
     :param max_attempts: optional cap on the number of successful polls before a ``timeout`` event.
     :param max_throttle_delay: cap in seconds of the exponential back-off after throttling.
     :param stop_job_on_kill: stop the job when a user kills the deferred task (Airflow >= 3.3).
+    :param budget_from_creation: count ``max_ingestion_time`` from the job's ``CreationTime`` (the
+        operators: one budget per task instance across retries), not only from this trigger's creation
+        (the sensor, which watches a job started elsewhere, turns it off).
     :param end_time: absolute deadline (Unix seconds); computed from ``max_ingestion_time`` when not
         given and serialized so a re-created trigger keeps the same deadline.
     :param waiter_delay: alias of ``check_interval`` (amazon provider vocabulary).
@@ -88,6 +93,7 @@ class ClarifyProcessingJobTrigger(BaseTrigger):
         max_throttle_delay: float = 300,
         stop_job_on_kill: bool = True,
         end_time: float | None = None,
+        budget_from_creation: bool = True,
         waiter_delay: float | None = None,
         waiter_max_attempts: int | None = None,
     ) -> None:
@@ -111,6 +117,7 @@ class ClarifyProcessingJobTrigger(BaseTrigger):
         self.max_attempts = max_attempts
         self.max_throttle_delay = max_throttle_delay
         self.stop_job_on_kill = stop_job_on_kill
+        self.budget_from_creation = budget_from_creation
         if end_time is None:
             wait = max_ingestion_time if max_ingestion_time is not None else DEFAULT_MAX_WAIT_SECONDS
             end_time = time.time() + wait
@@ -132,6 +139,7 @@ class ClarifyProcessingJobTrigger(BaseTrigger):
                 "max_throttle_delay": self.max_throttle_delay,
                 "stop_job_on_kill": self.stop_job_on_kill,
                 "end_time": self.end_time,
+                "budget_from_creation": self.budget_from_creation,
             },
         )
 
@@ -208,7 +216,7 @@ class ClarifyProcessingJobTrigger(BaseTrigger):
                 if self.max_attempts is not None and polls >= self.max_attempts:
                     return self._timeout_payload(last_status, polls)
                 job_deadline = ingestion_deadline(description, self.max_ingestion_time)
-                if job_deadline is not None and job_deadline < self.end_time:
+                if self.budget_from_creation and job_deadline is not None and job_deadline < self.end_time:
                     self.end_time = job_deadline  # the budget started with the job, not this try
                 remaining = self.end_time - time.time()
                 if remaining <= 0:
@@ -253,9 +261,19 @@ class ClarifyProcessingJobTrigger(BaseTrigger):
         Airflow also calls this when the trigger merely moved to another triggerer; then the task
         instance is still ``deferred`` and the job is left to the trigger's new home. Not called on
         triggerer shutdown or timeouts; older Airflow versions never call it.
+
+        The work runs in a task of its own, shielded: Airflow 3.3 cancels a killed trigger again on
+        every loop of the triggerer (about once a second) until it has finished, which would otherwise
+        interrupt the state lookup or the StopProcessingJob call half-way.
         """
         if not self.stop_job_on_kill:
             return
+        work = asyncio.get_running_loop().create_task(self._stop_if_really_killed())
+        _KILL_TASKS.add(work)
+        work.add_done_callback(_KILL_TASKS.discard)
+        await asyncio.shield(work)
+
+    async def _stop_if_really_killed(self) -> None:
         from airflow_provider_clarify.operators._kill import deferred_kill_cause
 
         cause = await deferred_kill_cause(self.task_instance, self.log)
@@ -270,3 +288,4 @@ class ClarifyProcessingJobTrigger(BaseTrigger):
             await asyncio.wait_for(
                 hook.stop_processing_job_async(self.job_name, client=client), timeout=ON_KILL_TIMEOUT_SECONDS
             )
+        self.log.info("Requested the stop of Clarify job %s", self.job_name)

@@ -136,3 +136,26 @@ def test_user_kill_sigterm_stops_the_job(aws, kill_dag, sm_backend, throttle_sto
     assert task_states(run) == {"audit": "failed"}
     assert throttle_storm.requests["StopProcessingJob"] == 1
     assert the_job(sm_backend).processing_job_status == "Stopped"
+
+
+def test_execution_timeout_is_a_kill_that_stops_the_job():
+    """The task runner calls on_kill while handling AirflowTaskTimeout: the job is stopped."""
+    from airflow.sdk.exceptions import AirflowTaskTimeout
+
+    from airflow_provider_clarify.operators._kill import KillCause, worker_kill_cause
+
+    try:
+        raise AirflowTaskTimeout("execution_timeout")
+    except AirflowTaskTimeout:
+        cause = worker_kill_cause()
+    assert cause is KillCause.TIMEOUT
+    assert cause.stops_job
+
+
+def test_a_direct_on_kill_outside_a_task_run_is_an_explicit_kill():
+    from airflow_provider_clarify.operators._kill import KillCause, worker_kill_cause
+
+    assert worker_kill_cause() is KillCause.USER
+    assert not KillCause.SHUTDOWN.stops_job
+    assert not KillCause.MOVED.stops_job
+    assert not KillCause.UNKNOWN.stops_job

@@ -344,3 +344,47 @@ async def test_max_ingestion_time_counts_from_the_jobs_creation_not_the_try(
     assert "max_ingestion_time=600" in event.payload["message"]
     assert scripted_status.calls["trig-old"] == 1  # decided on the first Describe
     assert sm_backend.processing_jobs["trig-old"].processing_job_status == "InProgress"  # left running
+
+
+@pytest.mark.asyncio
+async def test_the_sensors_trigger_counts_its_timeout_from_its_own_start(
+    aws_conn, scripted_status, sm_backend
+):
+    """The sensor watches a job started elsewhere: its ``timeout`` is not shortened by the job's age."""
+    import datetime as dt
+
+    start_job("trig-old-sensor")
+    scripted_status("trig-old-sensor", ["InProgress", "InProgress", "Completed"])
+    an_hour_ago = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
+    sm_backend.processing_jobs["trig-old-sensor"].creation_time = an_hour_ago.isoformat()
+    trigger = ClarifyProcessingJobTrigger(
+        job_name="trig-old-sensor",
+        check_interval=0.05,
+        max_ingestion_time=600,
+        stop_job_on_kill=False,
+        budget_from_creation=False,
+    )
+    event = await first_event(trigger)
+    assert event.payload["status"] == "success"
+    assert scripted_status.calls["trig-old-sensor"] == 3
+
+
+@pytest.mark.asyncio
+async def test_on_kill_finishes_the_stop_although_airflow_cancels_it_again(
+    aws_conn, jobs_start_in_progress, sm_backend
+):
+    """Airflow 3.3 re-sends the cancel of a killed trigger on every triggerer loop until it has finished,
+    so on_kill itself gets cancelled while it is still opening a client or calling StopProcessingJob."""
+    start_job("trig-kill-again")
+    trigger = ClarifyProcessingJobTrigger(job_name="trig-kill-again", check_interval=0.1)
+    killing = asyncio.ensure_future(trigger.on_kill())
+    await asyncio.sleep(0.01)
+    assert not killing.done()
+    killing.cancel("__airflow_user_action__")  # what the runner's cancel_triggers() does again
+    with pytest.raises(asyncio.CancelledError):
+        await killing
+    for _ in range(BOUND * 10):  # the stop goes on in the background
+        if sm_backend.processing_jobs["trig-kill-again"].processing_job_status == "Stopped":
+            break
+        await asyncio.sleep(0.1)
+    assert sm_backend.processing_jobs["trig-kill-again"].processing_job_status == "Stopped"
