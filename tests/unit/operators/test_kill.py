@@ -125,7 +125,11 @@ def test_user_kill_sigterm_stops_the_job(aws, kill_dag, sm_backend, throttle_sto
         # What "mark failed" does to the task instance; the supervisor then finds the heartbeat
         # refused and sends the task SIGTERM.
         with create_session() as session:
-            ti = session.query(TaskInstance).filter_by(dag_id=DAG_ID, task_id="audit").one()
+            ti = (
+                session.query(TaskInstance)
+                .filter_by(dag_id=DAG_ID, task_id="audit", state=TaskInstanceState.RUNNING)
+                .one()
+            )
             ti.state = TaskInstanceState.FAILED
         os.kill(os.getpid(), signal.SIGTERM)
 
