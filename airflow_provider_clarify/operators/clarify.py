@@ -529,15 +529,14 @@ class ClarifyBaseOperator(AwsBaseOperator[ClarifyHook]):
     # -- kill and lineage -------------------------------------------------------------------------------
 
     def on_kill(self) -> None:
-        """Stop the processing job this task is waiting for, so it does not keep running (and billing)."""
-        job_name = self._running_job_name
-        if not job_name:
-            return
-        self.log.info("Task killed; stopping Clarify processing job %s.", job_name)
-        try:
-            self.hook.stop_processing_job(job_name)
-        except Exception:
-            self.log.exception("Could not stop Clarify processing job %s", job_name)
+        """Stop the job this task waits for on a user kill or ``execution_timeout``; a shutdown leaves it.
+
+        See :mod:`airflow_provider_clarify.operators._kill` for how the two are told apart.
+        """
+        if self._running_job_name:
+            from airflow_provider_clarify.operators._kill import stop_job_on_worker_kill
+
+            stop_job_on_worker_kill(self.hook, self._running_job_name, self.log)
 
     def _lineage_from_arguments(self, result_uri: str | None) -> dict[str, str | None] | None:
         try:
