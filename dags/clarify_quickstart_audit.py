@@ -51,6 +51,7 @@ import pendulum
 from airflow.sdk import Param, dag, task
 
 from airflow_provider_clarify.analysis import BiasConfig, DataConfig, ModelConfig, PDPConfig, SHAPConfig
+from airflow_provider_clarify.notifiers.clarify import ClarifyViolationNotifier
 from airflow_provider_clarify.operators.checks import ClarifyCheckOperator
 from airflow_provider_clarify.operators.clarify import (
     ClarifyExplainabilityOperator,
@@ -241,6 +242,10 @@ def clarify_quickstart_audit():
         analysis_result_uri=post_training.output,
         thresholds={"DI": "[0.8, 1.25]", "DPPL": (-0.1, 0.1)},
         fail_on_violation=False,
+        # When the gate fails (with fail_on_violation=True, or when it cannot read the result), post the
+        # violations to Slack through the Slack provider's `slackwebhook` connection "clarify_alerts"
+        # (docs/history.md). Every audit task also records its metrics for the history page.
+        on_failure_callback=ClarifyViolationNotifier(slack_webhook_conn_id="clarify_alerts"),
     )
 
     @task

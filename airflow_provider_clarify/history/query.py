@@ -64,7 +64,7 @@ def history_rows(session: Any, dag_id: str, limit: int) -> list[Any]:
     """``(run_id, logical_date, run_after, state, task_id, value)`` of the last ``limit`` audited runs."""
     from airflow.models.dagrun import DagRun
     from airflow.models.xcom import XComModel
-    from sqlalchemy import select
+    from sqlalchemy import Text, select, type_coerce
 
     audited = (
         select(XComModel.dag_run_id.label("dag_run_id"), DagRun.run_after.label("run_after"))
@@ -82,7 +82,7 @@ def history_rows(session: Any, dag_id: str, limit: int) -> list[Any]:
             DagRun.run_after,
             DagRun.state,
             XComModel.task_id,
-            XComModel.value,
+            type_coerce(XComModel.value, Text),  # the stored text: decoded once, by _decode
         )
         .join(audited, audited.c.dag_run_id == DagRun.id)
         .join(XComModel, XComModel.dag_run_id == DagRun.id)
@@ -92,10 +92,11 @@ def history_rows(session: Any, dag_id: str, limit: int) -> list[Any]:
     return list(session.execute(query))
 
 
-def dag_history(session: Any, dag_id: str, *, limit: int = 100, report_url: Any = None) -> dict[str, Any]:
+def dag_history(session: Any, dag_id: str, *, limit: int = 100) -> dict[str, Any]:
     """The history of one DAG, shaped for the page (oldest run first).
 
-    :param report_url: ``(run_id, task_id) -> url`` of a run's report, or ``None`` for no links.
+    Each run lists the ``reports`` it has: the ids of the tasks that recorded a report (served by
+    the app's ``.../runs/{run_id}/tasks/{task_id}/report`` route).
     """
     limit = max(1, min(int(limit), MAX_RUNS))
     runs: list[dict[str, Any]] = []
@@ -127,8 +128,7 @@ def dag_history(session: Any, dag_id: str, *, limit: int = 100, report_url: Any 
                 run["verdict"] = record["verdict"]
             run["violations"] += len(record.get("violations") or [])
         if record.get("report_uri") and record.get("kind") != "gate":
-            link = report_url(run_id, task_id) if report_url else None
-            run["reports"].append({"task_id": task_id, "uri": record["report_uri"], "url": link})
+            run["reports"].append(task_id)
     return {"dag_id": dag_id, "limit": limit, "runs": [_public_run(r) for r in runs], **_series(runs)}
 
 
@@ -136,27 +136,52 @@ def _public_run(run: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in run.items() if key != "tasks"}
 
 
+class _Ndcg:
+    """NDCG of each run's SHAP ranking against one baseline, with the baseline's part computed once.
+
+    Same definition as :func:`airflow_provider_clarify.analysis.checks.ndcg` (the gate's drift score),
+    which the tests compare it with: relevance = baseline attribution, ties in the current ranking
+    keep the baseline's order, a feature missing on one side counts 0, NaN when nothing to rank.
+    """
+
+    def __init__(self, baseline: dict[str, float]) -> None:
+        self.baseline = baseline
+        ideal = sorted(baseline, key=lambda f: (-baseline[f], f))
+        self.rank = {f: i for i, f in enumerate(ideal)}
+        self.idcg = sum(baseline[f] / math.log2(i + 2) for i, f in enumerate(ideal))
+
+    def __call__(self, current: dict[str, float]) -> float | None:
+        if self.idcg == 0 or math.isnan(self.idcg) or any(math.isnan(v) for v in current.values()):
+            return None
+        features = set(self.baseline) | set(current)
+        if len(features) != len(self.baseline):
+            return _ndcg(self.baseline, current)  # new features: the general definition
+        observed = sorted(features, key=lambda f: (-current.get(f, 0.0), self.rank[f]))
+        dcg = sum(self.baseline[f] / math.log2(i + 2) for i, f in enumerate(observed))
+        return dcg / self.idcg
+
+
 def _series(runs: list[dict[str, Any]]) -> dict[str, Any]:
-    """Metric series with bands and violations, SHAP over runs, and NDCG against the first run shown."""
+    """Metric series with bands and violations, SHAP over runs, and NDCG against the first run shown.
+
+    Every list is aligned with ``runs`` (index i = run i; ``null`` where a run has no value), so the
+    payload for 1,000 runs stays small and the page needs no joins.
+    """
+    n = len(runs)
     series: dict[tuple, dict[str, Any]] = {}
     latest_bands: list[dict[str, Any]] = []
-    shap_points: list[dict[str, Any]] = []
-    features: dict[str, float] = defaultdict(float)
-    seen: set[tuple] = set()
-    for run in runs:
-        violations = [v for record in run["tasks"].values() for v in (record.get("violations") or [])]
+    shap_rows: list[dict[str, float] | None] = [None] * n
+    for i, run in enumerate(runs):
+        violations = [v for record in run["tasks"].values() for v in (record.get("violations") or ())]
         for record in run["tasks"].values():
             if record.get("bands"):
                 latest_bands = record["bands"]
         for task_id, record in run["tasks"].items():
             for m in record.get("metrics") or ():
                 key = (m["stage"], m["facet"], m["group"], m["metric"])
-                if (key, run["run_id"]) in seen:
-                    continue  # a gate re-records the metrics of the analysis it checked
-                seen.add((key, run["run_id"]))
-                entry = series.setdefault(
-                    key,
-                    {
+                entry = series.get(key)
+                if entry is None:
+                    entry = series[key] = {
                         "id": "|".join(str(part) for part in key),
                         "stage": m["stage"],
                         "facet": m["facet"],
@@ -164,41 +189,60 @@ def _series(runs: list[dict[str, Any]]) -> dict[str, Any]:
                         "metric": m["metric"],
                         "task_id": task_id,
                         "explain": metric_sentence(m["metric"]),
-                        "points": [],
-                    },
-                )
-                violated = any(_matches(v, entry) for v in violations)
-                entry["points"].append(
-                    {
-                        "run_id": run["run_id"],
-                        "value": m.get("value"),
-                        "text": m.get("text"),
-                        "violated": violated,
+                        "values": [None] * n,
+                        "texts": {},
+                        "violated": [False] * n,
+                        "_seen": [False] * n,
                     }
-                )
+                if entry["_seen"][i]:
+                    continue  # a gate re-records the metrics of the analysis it checked
+                entry["_seen"][i] = True
+                entry["values"][i] = m.get("value")
+                if m.get("text"):
+                    entry["texts"][i] = m["text"]
+                entry["violated"][i] = any(_matches(v, entry) for v in violations)
             shap = record.get("shap")
-            if (
-                shap
-                and shap.get("values")
-                and not any(p["run_id"] == run["run_id"] for p in shap_points[-1:])
-            ):
-                shap_points.append({"run_id": run["run_id"], "task_id": task_id, "values": shap["values"]})
-                for name, value in shap["values"].items():
-                    features[name] += abs(value)
+            if shap and shap.get("values") and shap_rows[i] is None:
+                shap_rows[i] = shap["values"]
     for entry in series.values():
+        del entry["_seen"]
         rules = [rule for rule in latest_bands if _matches(rule, entry)]
         rule = max(rules, key=_specificity) if rules else None
         entry["band"] = {"lower": rule.get("lower"), "upper": rule.get("upper")} if rule else None
-    ndcg_points = []
-    if shap_points:
-        baseline = shap_points[0]["values"]
-        ndcg_points = [{"run_id": p["run_id"], "value": _ndcg(baseline, p["values"])} for p in shap_points]
+    features: dict[str, float] = defaultdict(float)
+    for row in shap_rows:
+        for name, value in (row or {}).items():
+            features[name] += abs(value)
+    ordered_features = sorted(features, key=lambda f: -features[f])
+    baseline = next((row for row in shap_rows if row), None)
+    score = _Ndcg(baseline) if baseline else None
     ordered = sorted(series.values(), key=lambda s: (s["stage"], s["facet"], s["group"], s["metric"]))
     return {
         "metrics": ordered,
-        "shap": {"features": sorted(features, key=lambda f: -features[f]), "points": shap_points},
-        "ndcg": ndcg_points,
+        "shap": {
+            "features": ordered_features,
+            "values": {f: [row.get(f) if row else None for row in shap_rows] for f in ordered_features},
+        },
+        "ndcg": [score(row) if score and row else None for row in shap_rows],
     }
+
+
+def fingerprint(session: Any, dag_id: str) -> tuple:
+    """What changes whenever the history of ``dag_id`` changes: a record added, rewritten or deleted,
+    or a run ending. Two aggregate queries on indexed columns; used to reuse a computed page."""
+    from airflow.models.dagrun import DagRun
+    from airflow.models.xcom import XComModel
+    from sqlalchemy import func, select
+
+    records = session.execute(
+        select(func.count(), func.max(XComModel.timestamp)).where(
+            XComModel.dag_id == dag_id, XComModel.key == HISTORY_XCOM_KEY
+        )
+    ).one()
+    ended = session.execute(
+        select(func.count(DagRun.end_date), func.max(DagRun.end_date)).where(DagRun.dag_id == dag_id)
+    ).one()
+    return (*records, *ended)
 
 
 def overview(session: Any, dag_ids: Iterable[str]) -> list[dict[str, Any]]:

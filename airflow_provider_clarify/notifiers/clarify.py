@@ -163,4 +163,6 @@ class ClarifyViolationNotifier(BaseNotifier):
             subject = self.subject or f"[Airflow] fairness gate {ti.task_id} failed in {ti.dag_id}"
             body = f"<pre>{html.escape(text)}</pre>"
             with SmtpHook(smtp_conn_id=self.smtp_conn_id) as smtp:
-                smtp.send_email_smtp(to=self.to, subject=subject, html_content=body, from_email=self.from_email)
+                smtp.send_email_smtp(
+                    to=self.to, subject=subject, html_content=body, from_email=self.from_email
+                )

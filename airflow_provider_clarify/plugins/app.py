@@ -19,16 +19,17 @@ The overview lists only DAGs the auth manager lets the user read.
 
 from __future__ import annotations
 
+import json
+from collections import OrderedDict
 from pathlib import Path
 from typing import Annotated
-from urllib.parse import quote
 
 from airflow.api_fastapi.app import get_auth_manager
 from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity, DagDetails
 from airflow.api_fastapi.common.db.common import SessionDep
 from airflow.api_fastapi.core_api.security import GetUserDep, requires_access_dag
 from fastapi import Depends, FastAPI, HTTPException, Query, status
-from fastapi.responses import FileResponse, HTMLResponse
+from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from airflow_provider_clarify.history import query
@@ -36,6 +37,8 @@ from airflow_provider_clarify.history.record import REPORT_FILE
 from airflow_provider_clarify.locations import is_s3, local_path, scheme
 
 STATIC = Path(__file__).parent / "static"
+#: Computed histories kept per API-server worker (each a few hundred KiB at most).
+CACHED_PAGES = 32
 _READ_AUDITS = Depends(requires_access_dag("GET", DagAccessEntity.XCOM))
 
 
@@ -86,17 +89,26 @@ def create_app() -> FastAPI:
         ]
         return {"dags": allowed}
 
+    pages: OrderedDict[tuple, bytes] = OrderedDict()
+
     @app.get("/api/dags/{dag_id}/history", dependencies=[_READ_AUDITS])
     def dag_history(
         dag_id: str,
         session: SessionDep,
         limit: Annotated[int, Query(ge=1, le=query.MAX_RUNS)] = 100,
-    ) -> dict:
-        def report_url(run_id: str, task_id: str) -> str:
-            parts = (quote(dag_id, safe=""), quote(run_id, safe=""), quote(task_id, safe=""))
-            return "api/dags/{}/runs/{}/tasks/{}/report".format(*parts)
-
-        return query.dag_history(session, dag_id, limit=limit, report_url=report_url)
+    ) -> Response:
+        # A computed history is reused until a record or a run of the DAG changes (per worker).
+        key = (dag_id, limit, query.fingerprint(session, dag_id))
+        body = pages.get(key)
+        if body is None:
+            history = query.dag_history(session, dag_id, limit=limit)
+            body = json.dumps(history, allow_nan=False, separators=(",", ":")).encode()
+            pages[key] = body
+            while len(pages) > CACHED_PAGES:
+                pages.popitem(last=False)
+        else:
+            pages.move_to_end(key)
+        return Response(body, media_type="application/json")
 
     @app.get("/api/dags/{dag_id}/runs/{run_id}/tasks/{task_id}/report", dependencies=[_READ_AUDITS])
     def report(dag_id: str, run_id: str, task_id: str, session: SessionDep) -> HTMLResponse:

@@ -21,6 +21,9 @@ MODULES = [
     "airflow_provider_clarify.operators.local_compute",
     "airflow_provider_clarify.operators._local_child",
     "airflow_provider_clarify.engine",
+    "airflow_provider_clarify.history",
+    "airflow_provider_clarify.plugins.history",
+    "airflow_provider_clarify.notifiers.clarify",
 ]
 
 _PROBE = """

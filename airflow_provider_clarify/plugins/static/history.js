@@ -12,6 +12,7 @@ const SVG_NS = "http://www.w3.org/2000/svg";
 const W = 340, H = 150, PAD = { l: 44, r: 10, t: 10, b: 22 };
 let selectedRun = null;
 let runsById = {};
+let currentDag = null;
 
 function el(tag, attrs, text) {
   const node = document.createElement(tag);
@@ -128,9 +129,10 @@ function selectRun(runId) {
   panel.appendChild(el("strong", {}, `Run ${run.run_id} `));
   panel.appendChild(badge(run.verdict));
   panel.appendChild(el("span", { class: "muted" }, ` ${run.violations} violation(s) · ${run.logical_date || run.run_after || ""} · ${run.state || ""} `));
-  for (const report of run.reports) {
-    if (!report.url) continue;
-    const link = el("a", { href: report.url, target: "_blank", rel: "noopener", class: "report-link" }, `report of ${report.task_id}`);
+  for (const taskId of run.reports) {
+    const href = ["api/dags", currentDag, "runs", run.run_id, "tasks", taskId, "report"]
+      .map((part, i) => (i % 2 ? encodeURIComponent(part) : part)).join("/");
+    const link = el("a", { href, target: "_blank", rel: "noopener", class: "report-link" }, `report of ${taskId}`);
     panel.appendChild(document.createTextNode(" "));
     panel.appendChild(link);
   }
@@ -168,6 +170,7 @@ async function showOverview() {
 }
 
 async function showDag(dagId, limit) {
+  currentDag = dagId;
   document.getElementById("title").textContent = `Fairness history: ${dagId}`;
   document.getElementById("subtitle").textContent =
     "One chart per metric over the audited runs; the gate's accepted band is shaded, violations are red. Click a run for its reports.";
@@ -190,33 +193,29 @@ async function showDag(dagId, limit) {
   }
   content.appendChild(strip);
 
-  const index = Object.fromEntries(data.runs.map((run, i) => [run.run_id, i]));
-  const aligned = (points, valueOf) => {
-    const out = data.runs.map((run) => ({ run_id: run.run_id, y: null, violated: false }));
-    for (const p of points) out[index[p.run_id]] = { run_id: p.run_id, y: valueOf(p), violated: !!p.violated };
-    return out;
-  };
+  // every series from the API is aligned with data.runs: index i is run i (null = no value)
+  const aligned = (values, violated) =>
+    data.runs.map((run, i) => ({ run_id: run.run_id, y: values[i], violated: !!(violated && violated[i]) }));
 
   content.appendChild(el("h2", {}, "Bias metrics"));
   const grid = el("div", { class: "grid", id: "metric-charts" });
   for (const series of data.metrics) {
     const title = `${series.metric} · ${series.stage.replace("_", "-")} · ${series.facet} = ${series.group}`;
-    grid.appendChild(lineChart(title, series.explain, aligned(series.points, (p) => p.value), series.band));
+    grid.appendChild(lineChart(title, series.explain, aligned(series.values, series.violated), series.band));
   }
   content.appendChild(grid);
 
-  if (data.shap.points.length) {
+  if (data.shap.features.length) {
     content.appendChild(el("h2", {}, "SHAP importance over runs"));
     const shapGrid = el("div", { class: "grid", id: "shap-charts" });
     for (const feature of data.shap.features.slice(0, 8)) {
-      const points = aligned(data.shap.points, (p) => (feature in p.values ? p.values[feature] : null));
-      shapGrid.appendChild(lineChart(`mean |SHAP| · ${feature}`, null, points, null));
+      shapGrid.appendChild(lineChart(`mean |SHAP| · ${feature}`, null, aligned(data.shap.values[feature]), null));
     }
     content.appendChild(shapGrid);
     content.appendChild(el("h2", {}, "Feature-attribution drift (NDCG against the first run shown)"));
     const ndcg = el("div", { class: "grid", id: "ndcg-chart" });
     ndcg.appendChild(lineChart("NDCG", "1 = same feature ranking as the first run; lower = the ranking drifted.",
-      aligned(data.ndcg, (p) => p.value), null, [0, 1]));
+      aligned(data.ndcg), null, [0, 1]));
     content.appendChild(ndcg);
   }
   selectRun(data.runs[data.runs.length - 1].run_id);
