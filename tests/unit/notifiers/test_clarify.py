@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import email
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -93,3 +94,45 @@ def test_a_failing_gate_posts_its_violations_to_the_slack_webhook(fake_slack, ai
     assert lines[2].startswith("Log: http://airflow.example:8080/dags/clarify_alert/runs/")
     assert lines[2].endswith("/tasks/fairness_gate")
     assert lines[3] == "History: http://airflow.example:8080/clarify/?dag_id=clarify_alert"
+
+
+class _TaskInstance:
+    dag_id, run_id, task_id = "credit_audit", "scheduled__2024-03-05T00:00:00+00:00", "fairness_gate"
+
+    def xcom_pull(self, task_ids, key):
+        assert (task_ids, key) == ("fairness_gate", "violations")
+        return [DI]
+
+
+def test_the_email_goes_through_the_smtp_providers_connection(monkeypatch):
+    import asyncore
+    import smtpd  # the standard library's SMTP server (Python 3.11): a local sink for the test
+
+    received = []
+
+    class Sink(smtpd.SMTPServer):
+        def process_message(self, peer, mailfrom, rcpttos, data, **kwargs):
+            received.append((mailfrom, rcpttos, data.decode() if isinstance(data, bytes) else data))
+
+    sink = Sink(("127.0.0.1", 0), None)
+    thread = threading.Thread(target=asyncore.loop, kwargs={"timeout": 0.05}, daemon=True)
+    thread.start()
+    try:
+        port = sink.socket.getsockname()[1]
+        connection = {"conn_type": "smtp", "host": "127.0.0.1", "port": port,
+                      "extra": {"disable_ssl": True, "disable_tls": True, "from_email": "airflow@example.com"}}  # fmt: skip
+        monkeypatch.setenv("AIRFLOW_CONN_SMTP_CLARIFY", json.dumps(connection))
+        notifier = ClarifyViolationNotifier(smtp_conn_id="smtp_clarify", to="fairness@example.com",
+                                            base_url="http://airflow.example")  # fmt: skip
+        notifier.notify({"ti": _TaskInstance()})
+    finally:
+        sink.close()
+    ((mailfrom, rcpttos, data),) = received
+    assert (mailfrom, rcpttos) == ("airflow@example.com", ["fairness@example.com"])
+    message = email.message_from_string(data)
+    assert message["Subject"] == "[Airflow] fairness gate fairness_gate failed in credit_audit"
+    (html,) = [
+        p.get_payload(decode=True).decode() for p in message.walk() if p.get_content_type() == "text/html"
+    ]
+    assert "- DI (post_training, gender=female) = 0.5, outside [0.8, 1.25]" in html
+    assert "History: http://airflow.example/clarify/?dag_id=credit_audit" in html
