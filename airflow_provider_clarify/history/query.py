@@ -216,7 +216,12 @@ def _series(runs: list[dict[str, Any]]) -> dict[str, Any]:
     ordered_features = sorted(features, key=lambda f: -features[f])
     baseline = next((row for row in shap_rows if row), None)
     score = _Ndcg(baseline) if baseline else None
-    ordered = sorted(series.values(), key=lambda s: (s["stage"], s["facet"], s["group"], s["metric"]))
+    # the gated metrics (those with a band) first, then pre- before post-training, then by name
+    stages = {"pre_training": 0, "post_training": 1}
+    ordered = sorted(
+        series.values(),
+        key=lambda s: (s["band"] is None, stages.get(s["stage"], 2), s["facet"], s["group"], s["metric"]),
+    )
     return {
         "metrics": ordered,
         "shap": {
