@@ -61,4 +61,5 @@ def get_provider_info() -> dict:
             "airflow_provider_clarify.links.clarify.ClarifyProcessingJobLink",
             "airflow_provider_clarify.links.clarify.ClarifyAnalysisResultLink",
         ],
+        "notifications": ["airflow_provider_clarify.notifiers.clarify.ClarifyViolationNotifier"],
     }

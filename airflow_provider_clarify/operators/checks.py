@@ -42,6 +42,7 @@ from airflow_provider_clarify.analysis.checks import (
 )
 from airflow_provider_clarify.analysis.errors import ClarifyConfigError
 from airflow_provider_clarify.analysis.uncertainty import CONFIDENCE_INTERVALS_FILE, IntervalsResult
+from airflow_provider_clarify.history import record_gate
 from airflow_provider_clarify.hooks.clarify import ClarifyHook
 from airflow_provider_clarify.locations import analysis_file_uri, join, result_folder_uri
 from airflow_provider_clarify.operators._arguments import as_bool, has_template, optional_uri
@@ -430,6 +431,8 @@ class ClarifyCheckOperator(AwsBaseOperator[ClarifyHook]):
         ti.xcom_push(key=XCOM_VIOLATION_REPORT, value=written_report)
         ti.xcom_push(key=XCOM_CALCULATED_BASELINE, value=result_file)
         ti.xcom_push(key=XCOM_BASELINE_USED, value=baseline_used)
+        verdict = "skipped" if cfg["skip"] else outcome.passed
+        record_gate(context, verdict, outcome.violations, cfg["rules"], result_uri, result)  # history
 
         if outcome.state == "passed":
             self.log.info("%s", outcome.summary())

@@ -40,6 +40,7 @@ from airflow.providers.common.compat.sdk import AirflowException, AirflowFailExc
 
 from airflow_provider_clarify.analysis.errors import ClarifyConfigError
 from airflow_provider_clarify.analysis.processing_job import result_uri_from_description, validate_job_name
+from airflow_provider_clarify.history import record_analysis
 from airflow_provider_clarify.hooks.clarify import ClarifyHook, ClarifyJobFailedException, job_completed
 from airflow_provider_clarify.links.clarify import (
     ClarifyAnalysisResultLink,
@@ -481,6 +482,7 @@ class ClarifyBaseOperator(AwsBaseOperator[ClarifyHook]):
             self._lineage_uris["result"] = result_uri
         annotate_outlets(context, self.outlets or [], result_uri, self.log)
         self.after_success(context, result_uri, plan)
+        record_analysis(context, result_uri, read_bytes=self.hook.read_bytes)  # fairness history
         self.log.info("Clarify analysis result: %s", result_uri)
         return result_uri
 

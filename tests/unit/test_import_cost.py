@@ -25,6 +25,9 @@ MODULES = [
     "airflow_provider_clarify.sensors.monitoring",
     "airflow_provider_clarify.triggers.monitoring",
     "airflow_provider_clarify.engine",
+    "airflow_provider_clarify.history",
+    "airflow_provider_clarify.plugins.history",
+    "airflow_provider_clarify.notifiers.clarify",
 ]
 
 _PROBE = """
