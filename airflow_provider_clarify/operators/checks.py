@@ -6,7 +6,7 @@ s3://, file:// or a local path), check it against thresholds and/or a baseline w
 next to the result, push the violations to XCom, and then fail (``ClarifyCheckOperator``) or branch
 (``ClarifyCheckBranchOperator``).
 
-Baselines follow SageMaker Pipelines' ``ClarifyCheckStep`` (clarify-formats §7.4); a *registered
+Baselines follow SageMaker Pipelines' ``ClarifyCheckStep`` (docs/gates.md, "Baselines: the ClarifyCheckStep lifecycle"); a *registered
 baseline* location plays the role of the model registry:
 
 ==========================  ===========================  ==================================================
@@ -54,7 +54,7 @@ if TYPE_CHECKING:
 
 VIOLATIONS_FILE = "constraint_violations.json"
 
-# XCom keys (named after ClarifyCheckStep's properties and execution metadata, §7.3).
+# XCom keys (named after ClarifyCheckStep's properties and execution metadata; docs/gates.md, "Outputs").
 XCOM_PASSED = "passed"
 XCOM_VIOLATIONS = "violations"
 XCOM_VIOLATION_REPORT = "violation_report"

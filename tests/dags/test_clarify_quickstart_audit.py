@@ -1,6 +1,6 @@
 """The offline quickstart DAG (``dags/clarify_quickstart_audit.py``) runs end to end under ``dag.test()``.
 
-The DAG folder is served through a ``LocalDagBundle`` (conventions §4.8, option A). Outputs go to a
+The DAG folder is served through a ``LocalDagBundle`` (tests/support/dag_runs.py). Outputs go to a
 temporary directory through ``CLARIFY_DEMO_OUTPUT``, read by the DAG file when it is parsed.
 """
 
