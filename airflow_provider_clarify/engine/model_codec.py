@@ -404,6 +404,10 @@ def _parse_cell(cell: str) -> Any:
         return text
 
 
+#: One cell of a CSV model response: a JSON list (``[0.1,0.9]``), a float, or the text.
+parse_response_cell = _parse_cell
+
+
 class ResponseParser:
     """Extracts labels / scores per record from response bodies of one accept type."""
 

@@ -27,17 +27,17 @@ from typing import Any
 
 import numpy as np
 
+from airflow_provider_clarify.analysis.monitoring.capture_format import base_content_type
 from airflow_provider_clarify.engine.explain_server.errors import ModelResponseError, RequestValidationError
-from airflow_provider_clarify.engine.model_codec import RequestSerializer
+from airflow_provider_clarify.engine.model_codec import RequestSerializer, parse_response_cell
 
 CSV = "text/csv"
 JSONLINES = "application/jsonlines"
 MIME_TYPES = (CSV, JSONLINES)
 
 
-def base_type(content_type: str | None) -> str:
-    """``text/csv; charset=utf-8`` -> ``text/csv`` (lower case)."""
-    return (content_type or "").split(";")[0].strip().lower()
+#: ``text/csv; charset=utf-8`` -> ``text/csv`` (lower case): the capture format's one definition.
+base_type = base_content_type
 
 
 def _number(text: str) -> Any:
@@ -49,13 +49,9 @@ def _number(text: str) -> Any:
 
 
 def _output_cell(text: str) -> Any:
+    """A CSV output cell as the engine's model codec reads it, whole numbers kept as ``int``."""
     stripped = text.strip()
-    if stripped.startswith("[") and stripped.endswith("]"):
-        try:
-            return json.loads(stripped)
-        except json.JSONDecodeError:
-            pass
-    value = _number(stripped) if stripped else stripped
+    value = parse_response_cell(stripped)
     if (
         isinstance(value, float)
         and value.is_integer()
