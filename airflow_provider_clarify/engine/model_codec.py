@@ -215,18 +215,37 @@ def _json_value(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def _csv_cell(value: Any) -> str:
+def _csv_cell(value: Any, nan_text: str = "") -> str:
     if value is None:
         return ""
     if isinstance(value, float):
-        return "" if value != value else repr(value)
+        return nan_text if value != value else repr(value)
     if isinstance(value, str):
         if any(c in value for c in ',"\n\r'):
             return '"' + value.replace('"', '""') + '"'
         return value
     if hasattr(value, "item"):
-        return _csv_cell(value.item())
+        return _csv_cell(value.item(), nan_text)
     return str(value)
+
+
+def float_csv_lines(rows: np.ndarray, nan_text: str = "") -> list[bytes]:
+    """CSV lines of a float matrix, every value written with ``repr`` (exact round trip), NaN as
+    ``nan_text``: the same text as :class:`RequestSerializer` writes cell by cell, faster.
+
+    Rows made of a handful of repeated values (synthetic rows of SHAP, where each cell is the record's
+    or a baseline row's value) format each distinct value once and join the cached strings.
+    """
+    import numpy as np
+
+    if rows.size == 0:
+        return [b"" for _ in range(rows.shape[0])]
+    distinct, inverse = np.unique(rows, return_inverse=True)
+    if distinct.size * 4 > rows.size:  # mostly distinct values: format directly
+        return [",".join(_csv_cell(v, nan_text) for v in row).encode() for row in rows.tolist()]
+    texts = np.array([_csv_cell(v, nan_text) for v in distinct.tolist()], dtype=object)
+    cells = texts[inverse.reshape(rows.shape)]
+    return [",".join(row).encode() for row in cells.tolist()]
 
 
 _PLACEHOLDER = re.compile(r"\$features_kvp|\$feature_names|\$features|\$\{([^}]+)\}")
@@ -241,8 +260,11 @@ class RequestSerializer:
         content_template: str | None = None,
         record_template: str | None = None,
         feature_names: Sequence[str] | None = None,
+        *,
+        nan_text: str = "",
     ) -> None:
         content_type = (content_type or CSV).lower()
+        self.nan_text = nan_text  # how a CSV cell holds NaN ("" by default: a missing value)
         if content_type not in SUPPORTED_CONTENT_TYPES:
             raise PredictorError(
                 f"predictor.content_type {content_type!r} is not supported by the open engine; use one of "
@@ -280,10 +302,24 @@ class RequestSerializer:
 
     def records(self, features: np.ndarray) -> list[bytes]:
         """One serialised record per row."""
-        rows = features.tolist()
         if self.content_type == CSV:
-            return [",".join(_csv_cell(v) for v in row).encode() for row in rows]
-        return [self._render(row).encode() for row in rows]
+            if features.dtype.kind == "f":
+                return float_csv_lines(features, self.nan_text)
+            return [",".join(_csv_cell(v, self.nan_text) for v in row).encode() for row in features.tolist()]
+        rows = features.tolist()
+        tokens = [match.group(0) for match in _PLACEHOLDER.finditer(self.record_template)]
+        if tokens != ["$features"]:
+            return [self._render(row).encode() for row in rows]
+        head, _, tail = self.record_template.partition("$features")
+        out = []
+        for row in rows:  # only $features: one json.dumps per row, the same text as _render
+            try:
+                text = json.dumps(row, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+            except (TypeError, ValueError):  # NaN / infinity (written null) or numpy scalars
+                out.append(self._render(row).encode())
+                continue
+            out.append((head + text + tail).encode())
+        return out
 
     def _render(self, row: list) -> str:
         names = self.feature_names
@@ -366,6 +402,10 @@ def _parse_cell(cell: str) -> Any:
         return float(text)
     except ValueError:
         return text
+
+
+#: One cell of a CSV model response: a JSON list (``[0.1,0.9]``), a float, or the text.
+parse_response_cell = _parse_cell
 
 
 class ResponseParser:

@@ -138,9 +138,9 @@ def _block(payload: bytes | str, content_type: str, mode: str, encoding: str | N
 
 def capture_record(
     *,
-    request: bytes | str,
+    request: bytes | str | None,
     request_content_type: str,
-    response: bytes | str,
+    response: bytes | str | None,
     response_content_type: str,
     inference_time: datetime,
     event_id: str | None = None,
@@ -148,16 +148,21 @@ def capture_record(
     input_encoding: str | None = None,
     output_encoding: str | None = None,
 ) -> dict[str, Any]:
-    """One captured request/response as SageMaker writes it (``eventId`` defaults to a new UUID)."""
+    """One captured request/response as SageMaker writes it (``eventId`` defaults to a new UUID).
+
+    A ``request`` / ``response`` of None leaves its block out (``CaptureOptions`` with one mode only).
+    """
     metadata: dict[str, str] = {EVENT_ID: event_id or str(uuid.uuid4())}
     if inference_id is not None:
         metadata[INFERENCE_ID] = inference_id
     metadata[INFERENCE_TIME] = format_inference_time(inference_time)
+    data: dict[str, Any] = {}
+    if request is not None:
+        data[ENDPOINT_INPUT] = _block(request, request_content_type, MODE_INPUT, input_encoding)
+    if response is not None:
+        data[ENDPOINT_OUTPUT] = _block(response, response_content_type, MODE_OUTPUT, output_encoding)
     return {
-        CAPTURE_DATA: {
-            ENDPOINT_INPUT: _block(request, request_content_type, MODE_INPUT, input_encoding),
-            ENDPOINT_OUTPUT: _block(response, response_content_type, MODE_OUTPUT, output_encoding),
-        },
+        CAPTURE_DATA: data,
         EVENT_METADATA: metadata,
         EVENT_VERSION: EVENT_VERSION_0,
     }

@@ -8,45 +8,40 @@ Configured with the ``DataCaptureConfig`` request dict of ``CreateEndpointConfig
                                        "data": "1,2,3", "encoding": "CSV"},
                      "endpointOutput": {"observedContentType": "application/json", "mode": "OUTPUT",
                                         "data": "{...}", "encoding": "JSON"}},
-     "eventMetadata": {"eventId": "<uuid>", "inferenceTime": "2024-03-01T12:00:00.123Z"},
+     "eventMetadata": {"eventId": "<uuid>", "inferenceTime": "2024-03-01T12:00:00Z"},
      "eventVersion": "0"}
 
-``encoding`` is ``CSV`` / ``JSON`` for the content types listed in ``CaptureContentTypeHeader`` (by
-default ``text/csv`` and ``application/json`` / ``application/jsonlines``), else ``BASE64``. A caller's
-``X-Amzn-SageMaker-Inference-Id`` is kept as ``eventMetadata.inferenceId``. The output captured is the
-endpoint's response (with explanations), as the client received it.
+The record layout, encodings, ``inferenceTime`` text and object keys are those of
+:mod:`airflow_provider_clarify.analysis.monitoring.capture_format`, the one definition the monitoring
+engine reads, so the explainer's traffic feeds monitoring. ``encoding`` is ``CSV`` / ``JSON`` for the
+content types listed in ``CaptureContentTypeHeader`` (by default ``text/csv`` and ``application/json``
+/ ``application/jsonlines``), else ``BASE64`` (also for a CSV/JSON body that is not UTF-8 text). A
+caller's ``X-Amzn-SageMaker-Inference-Id`` is kept as ``eventMetadata.inferenceId``. The output
+captured is the endpoint's response (with explanations), as the client received it.
 
 Files land where SageMaker puts them, ``{destination}/{endpoint}/{variant}/yyyy/mm/dd/hh/`` named
 ``{mm-ss-mmm}-{uuid}.jsonl`` (UTC, the time of the file's first record); each file is written whole
 (atomically) when :data:`FLUSH_RECORDS` records are buffered, the buffered records are older than
-:data:`FLUSH_SECONDS`, or the server stops.
-
-Kept independent of the monitoring module's capture format on purpose (a separate branch defined it
-in parallel); the record layout follows the same SageMaker documentation.
+:data:`FLUSH_SECONDS`, or the server stops. This module only owns that file handling (sampling,
+buffering, rotation, threads).
 """
 
 from __future__ import annotations
 
-import base64
-import json
 import random
 import threading
 import time
-import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from airflow_provider_clarify.engine.explain_server.codec import base_type
+from airflow_provider_clarify.analysis.monitoring import capture_format as fmt
 from airflow_provider_clarify.engine.explain_server.errors import ExplainerConfigError
 
 FLUSH_RECORDS = 1000
 FLUSH_SECONDS = 60.0
-DEFAULT_CSV_TYPES = ("text/csv",)
-DEFAULT_JSON_TYPES = ("application/json", "application/jsonlines")
-
-
-def _timestamp(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+DEFAULT_CSV_TYPES = fmt.DEFAULT_CSV_CONTENT_TYPES
+#: The explainer answers JSON Lines too, so it is captured as text by default.
+DEFAULT_JSON_TYPES = (*fmt.DEFAULT_JSON_CONTENT_TYPES, "application/jsonlines")
 
 
 class CaptureWriter:
@@ -86,7 +81,7 @@ class CaptureWriter:
         self.modes = modes
         self.csv_types = tuple(header.get("CsvContentTypes") or DEFAULT_CSV_TYPES)
         self.json_types = tuple(header.get("JsonContentTypes") or DEFAULT_JSON_TYPES)
-        self.prefix = f"{endpoint_name}/{variant_name}"
+        self.endpoint_name, self.variant_name = endpoint_name, variant_name
         self.flush_records = flush_records
         self.flush_seconds = flush_seconds
         self._rng = rng or random.Random()
@@ -99,18 +94,14 @@ class CaptureWriter:
         self._location = OutputLocation(destination, storage_options)
         self.files: list[str] = []
 
-    def _encoding(self, content_type: str) -> str:
-        kind = base_type(content_type)
-        if kind in self.csv_types:
-            return "CSV"
-        if kind in self.json_types:
-            return "JSON"
-        return "BASE64"
-
-    def _payload(self, mode: str, content_type: str, body: bytes) -> dict[str, str]:
-        encoding = self._encoding(content_type)
-        data = base64.b64encode(body).decode() if encoding == "BASE64" else body.decode("utf-8", "replace")
-        return {"observedContentType": content_type, "mode": mode, "data": data, "encoding": encoding}
+    def _encoding(self, content_type: str, body: bytes) -> str:
+        encoding = fmt.encoding_for(content_type, self.csv_types, self.json_types)
+        if encoding != fmt.ENCODING_BASE64:
+            try:
+                body.decode("utf-8")
+            except UnicodeDecodeError:  # declared text but is not: keep the bytes exactly
+                return fmt.ENCODING_BASE64
+        return encoding
 
     def capture(
         self,
@@ -126,15 +117,19 @@ class CaptureWriter:
         if not self.enabled or self._rng.uniform(0, 100) >= self.percentage:
             return False
         moment = moment or datetime.now(UTC)
-        data: dict[str, Any] = {}
-        if "Input" in self.modes:
-            data["endpointInput"] = self._payload("INPUT", request_type, request_body)
-        if "Output" in self.modes:
-            data["endpointOutput"] = self._payload("OUTPUT", response_type, response_body)
-        metadata = {"eventId": str(uuid.uuid4()), "inferenceTime": _timestamp(moment)}
-        if inference_id:
-            metadata["inferenceId"] = inference_id
-        line = json.dumps({"captureData": data, "eventMetadata": metadata, "eventVersion": "0"})
+        request = request_body if "Input" in self.modes else None
+        response = response_body if "Output" in self.modes else None
+        record = fmt.capture_record(
+            request=request,
+            request_content_type=request_type,
+            response=response,
+            response_content_type=response_type,
+            inference_time=moment,
+            inference_id=inference_id or None,
+            input_encoding=self._encoding(request_type, request_body) if request is not None else None,
+            output_encoding=self._encoding(response_type, response_body) if response is not None else None,
+        )
+        line = fmt.record_line(record)
         with self._lock:
             if not self._buffer:
                 self._first, self._first_clock = moment, time.monotonic()
@@ -154,10 +149,7 @@ class CaptureWriter:
             self._buffer, self._first = [], None
         if not lines or first is None:
             return None
-        relpath = (
-            f"{self.prefix}/{first:%Y/%m/%d/%H}/{first:%M-%S}-{first.microsecond // 1000:03d}-"
-            f"{uuid.uuid4()}.jsonl"
-        )
-        uri = self._location.write_text(relpath, "\n".join(lines) + "\n")
+        relpath = fmt.capture_object_key(self.endpoint_name, self.variant_name, first)
+        uri = self._location.write_text(relpath, "".join(lines))
         self.files.append(uri)
         return uri

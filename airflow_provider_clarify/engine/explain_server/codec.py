@@ -4,9 +4,10 @@ Requests (``text/csv`` or ``application/jsonlines``): one record per CSV line (c
 numbers are numbers, the rest text; ``csv`` quoting) or per JSON line (the features found with
 ``FeaturesAttribute``, else the line must be a JSON list).
 
-Synthetic rows go to the model in the baseline's MIME type: CSV lines (floats written with ``repr`` so
-they round-trip exactly) or JSON Lines (the feature list put into ``ContentTemplate`` at ``$features``,
-else the bare list).
+Synthetic rows go to the model in the baseline's MIME type, written by the engine's model codec
+(:class:`~airflow_provider_clarify.engine.model_codec.RequestSerializer`, the one implementation):
+CSV lines (floats written with ``repr`` so they round-trip exactly, NaN as ``nan``) or JSON Lines
+(the feature list put into ``ContentTemplate`` at ``$features``, else the bare list; NaN as ``null``).
 
 Model outputs: a CSV line becomes a JSON array of its cells (numbers parsed, cells like ``[0.1,0.9]``
 read as lists), a JSON Lines line a JSON value. ``EnableExplanations`` is evaluated on exactly this
@@ -26,17 +27,17 @@ from typing import Any
 
 import numpy as np
 
+from airflow_provider_clarify.analysis.monitoring.capture_format import base_content_type
 from airflow_provider_clarify.engine.explain_server.errors import ModelResponseError, RequestValidationError
+from airflow_provider_clarify.engine.model_codec import RequestSerializer, parse_response_cell
 
 CSV = "text/csv"
 JSONLINES = "application/jsonlines"
 MIME_TYPES = (CSV, JSONLINES)
-PLACEHOLDER = "$features"
 
 
-def base_type(content_type: str | None) -> str:
-    """``text/csv; charset=utf-8`` -> ``text/csv`` (lower case)."""
-    return (content_type or "").split(";")[0].strip().lower()
+#: ``text/csv; charset=utf-8`` -> ``text/csv`` (lower case): the capture format's one definition.
+base_type = base_content_type
 
 
 def _number(text: str) -> Any:
@@ -48,13 +49,9 @@ def _number(text: str) -> Any:
 
 
 def _output_cell(text: str) -> Any:
+    """A CSV output cell as the engine's model codec reads it, whole numbers kept as ``int``."""
     stripped = text.strip()
-    if stripped.startswith("[") and stripped.endswith("]"):
-        try:
-            return json.loads(stripped)
-        except json.JSONDecodeError:
-            pass
-    value = _number(stripped) if stripped else stripped
+    value = parse_response_cell(stripped)
     if (
         isinstance(value, float)
         and value.is_integer()
@@ -113,59 +110,21 @@ def to_matrix(rows: Sequence[Sequence[Any]], width: int, what: str) -> np.ndarra
     return out
 
 
-def _csv_value(value: Any) -> Any:
-    if isinstance(value, float | np.floating):
-        return repr(float(value))
-    if isinstance(value, np.integer):
-        return int(value)
-    return "" if value is None else value
+class RowEncoder(RequestSerializer):
+    """Encodes feature rows as the model's request records (one ``bytes`` line per row).
 
-
-def _json_value(value: Any) -> Any:
-    return value.item() if isinstance(value, np.generic) else value
-
-
-def _float_lines(rows: np.ndarray) -> list[bytes]:
-    """CSV lines of a float matrix, every value written with ``repr`` (exact round trip).
-
-    Synthetic rows repeat a handful of values (each cell is the record's or a baseline row's value),
-    so each distinct value is formatted once and the lines are joined from the cached strings.
+    The engine's :class:`~airflow_provider_clarify.engine.model_codec.RequestSerializer` (one
+    implementation of CSV / JSON Lines records); the explainer writes NaN as ``nan`` in CSV so that
+    synthetic rows round-trip exactly.
     """
-    if rows.size == 0:
-        return [b"" for _ in range(rows.shape[0])]
-    distinct, inverse = np.unique(rows, return_inverse=True)
-    if distinct.size * 4 > rows.size:  # mostly distinct values: format directly
-        return [",".join(map(repr, row)).encode() for row in rows.tolist()]
-    texts = np.array([repr(v) for v in distinct.tolist()], dtype=object)
-    cells = texts[inverse.reshape(rows.shape)]
-    return [",".join(row).encode() for row in cells.tolist()]
-
-
-class RowEncoder:
-    """Encodes feature rows as the model's request records (one ``bytes`` line per row)."""
 
     def __init__(self, mime_type: str, content_template: str | None = None) -> None:
+        super().__init__(mime_type, content_template, nan_text="nan")
         self.mime_type = mime_type
         self.template = content_template
 
     def encode(self, rows: np.ndarray) -> list[bytes]:
-        if self.mime_type == CSV:
-            if rows.dtype != object:
-                return _float_lines(rows)
-            buffer = io.StringIO()
-            writer = csv.writer(buffer, lineterminator="\n")
-            out = []
-            for row in rows.tolist():
-                writer.writerow([_csv_value(v) for v in row])
-                out.append(buffer.getvalue().rstrip("\n").encode())
-                buffer.seek(0)
-                buffer.truncate()
-            return out
-        out = []
-        for row in rows.tolist():
-            features = json.dumps([_json_value(v) for v in row], separators=(",", ":"), allow_nan=True)
-            out.append((self.template.replace(PLACEHOLDER, features) if self.template else features).encode())
-        return out
+        return self.records(rows)
 
 
 @dataclass
