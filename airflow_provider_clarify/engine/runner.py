@@ -512,6 +512,9 @@ def run_analysis(
     methods = config["methods"]
     report = methods.get("report")
     report_name = _report_file_name(report) if isinstance(report, dict) else None
+    if report_name is not None and extras is None:
+        extras = AuditExtras()  # writes no sidecar; keeps the bias pass's group counts for the report
+    local_shap_csv: list[str] = []  # explanations_shap/out.csv as written, for the report's beeswarm
 
     resolved = resolve_analysis(config, dataset_uri, storage_options)
     wants_bias = any(m in methods for m in BIAS_METHODS)
@@ -556,7 +559,13 @@ def run_analysis(
         analysis.update(_bias_sections(config, resolved, extras.counts_sink if extras else None))
     if wants_explain:
         analysis["explanations"] = _explanations(
-            config, resolved, predictor, location, storage_options, extras.shap_sink if extras else None
+            config,
+            resolved,
+            predictor,
+            location,
+            storage_options,
+            extras.shap_sink if extras else None,
+            local_shap_csv.append if report_name is not None else None,
         )
 
     sidecars = {}
@@ -569,7 +578,15 @@ def run_analysis(
         )
         write_sidecars(location, sidecars)
     if report_name is not None:
-        _write_report(location, analysis, config, report_name, report_sections(sidecars))
+        _write_report(
+            location,
+            analysis,
+            config,
+            report_name,
+            report_sections(sidecars),
+            group_stats=_group_stats(extras, with_predictions=wants_post),
+            local_shap_csv=local_shap_csv[-1] if local_shap_csv else None,
+        )
     return write_analysis(location, analysis)
 
 
@@ -610,6 +627,7 @@ def _explanations(
     location: io.OutputLocation,
     storage_options: dict | None,
     shap_sink: Any = None,
+    local_values_sink: Any = None,
 ) -> dict:
     from airflow_provider_clarify.engine.explain import compute_explanations
 
@@ -639,6 +657,7 @@ def _explanations(
         join_ids=join_ids,
         join_column=resolved.joinsource,
         shap_sink=shap_sink,
+        local_values_sink=local_values_sink,
     )
 
 
@@ -667,12 +686,42 @@ def _bias_warnings(analysis: dict) -> list[str]:
     return messages
 
 
+def _group_stats(extras: AuditExtras | None, *, with_predictions: bool) -> dict | None:
+    """The report's Groups section input: facet -> group -> ``{"d": counts, "a": counts}``.
+
+    Sums of the bias pass's count tables ``T[f, g, y, ŷ]`` (the same per-entry sums the confidence
+    intervals use), so the data is not read again. Counts are the confusion cells with predictions
+    (post-training), else the size and positive labels (the ŷ axis holds no predictions then).
+    """
+    if extras is None or extras.prep is None or extras.counts is None:
+        return None
+    from airflow_provider_clarify.engine.bias.counts import ConfusionCounts
+    from airflow_provider_clarify.engine.bias.intervals import facet_entry_counts
+
+    def side(matrix: np.ndarray) -> dict:
+        cells = ConfusionCounts.from_matrix(matrix)
+        if with_predictions:
+            return {"tp": cells.tp, "fp": cells.fp, "fn": cells.fn, "tn": cells.tn}
+        return {"n": cells.n, "label_pos": cells.label_pos}
+
+    stats: dict[str, dict] = {}
+    for facet, table in extras.counts.tables.items():
+        stats[facet] = {}
+        for entry in extras.prep.facets[facet].entries:
+            sides = facet_entry_counts(table, entry.code, None)
+            stats[facet][entry.text] = {"d": side(sides["d"]), "a": side(sides["a"])}
+    return stats
+
+
 def _write_report(
     location: io.OutputLocation,
     analysis: dict,
     config: dict,
     file_name: str,
     extra_sections: Sequence[str] = (),
+    *,
+    group_stats: dict | None = None,
+    local_shap_csv: str | None = None,
 ) -> None:
     try:
         from airflow_provider_clarify.engine.report import render_report_html
@@ -686,6 +735,8 @@ def _write_report(
         config,
         warnings=_bias_warnings(analysis),
         extra_sections=extra_sections,
+        group_stats=group_stats,
+        local_shap_csv=local_shap_csv,
     )
     location.write_text(file_name, html)
 

@@ -33,6 +33,7 @@ def compute_explanations(
     join_column: str | None = None,
     max_rows_per_call: int | None = None,
     shap_sink: Any = None,
+    local_values_sink: Any = None,
 ) -> dict:
     """Compute the ``explanations`` block of analysis.json.
 
@@ -53,6 +54,8 @@ def compute_explanations(
         feature matrices); the predictor may split a call further by its payload limit.
     :param shap_sink: called with the Kernel SHAP run (local values and all) once it is computed
         (confidence intervals of the global values reuse it; ``engine/explain_intervals.py``).
+    :param local_values_sink: called with the text of ``explanations_shap/out.csv`` once it is written
+        (the report draws its beeswarm from it without reading it back).
     :return: ``{"kernel_shap": {...}}`` and/or ``{"pdp": [...]}``.
     """
     from airflow_provider_clarify.engine.explain.baseline import BASELINE_RELPATH, baseline_csv
@@ -89,16 +92,16 @@ def compute_explanations(
             output.write_text(BASELINE_RELPATH, baseline_csv(run.baseline))
             if shap_config.get("save_local_shap_values", False):
                 ids = _join_values(join_ids)
-                output.write_text(
-                    LOCAL_VALUES_RELPATH,
-                    local_values_csv(
-                        run.local,
-                        run.feature_names,
-                        run.output_keys,
-                        join_ids=ids,
-                        join_column=join_column or _join_name(join_ids),
-                    ),
+                text = local_values_csv(
+                    run.local,
+                    run.feature_names,
+                    run.output_keys,
+                    join_ids=ids,
+                    join_column=join_column or _join_name(join_ids),
                 )
+                output.write_text(LOCAL_VALUES_RELPATH, text)
+                if local_values_sink is not None:
+                    local_values_sink(text)
     if pdp_config is not None:
         result["pdp"] = compute_pdp(
             features, records, pdp_config, caller, shap_importance=importance, text_columns=text_columns
