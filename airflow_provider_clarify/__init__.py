@@ -31,11 +31,18 @@ def get_provider_info() -> dict:
                 "python-modules": [
                     "airflow_provider_clarify.operators.clarify",
                     "airflow_provider_clarify.operators.checks",
+                    "airflow_provider_clarify.operators.monitoring",
                 ],
             }
         ],
         "sensors": [
-            {"integration-name": _INTEGRATION, "python-modules": ["airflow_provider_clarify.sensors.clarify"]}
+            {
+                "integration-name": _INTEGRATION,
+                "python-modules": [
+                    "airflow_provider_clarify.sensors.clarify",
+                    "airflow_provider_clarify.sensors.monitoring",
+                ],
+            }
         ],
         "hooks": [
             {"integration-name": _INTEGRATION, "python-modules": ["airflow_provider_clarify.hooks.clarify"]}
@@ -43,7 +50,10 @@ def get_provider_info() -> dict:
         "triggers": [
             {
                 "integration-name": _INTEGRATION,
-                "python-modules": ["airflow_provider_clarify.triggers.clarify"],
+                "python-modules": [
+                    "airflow_provider_clarify.triggers.clarify",
+                    "airflow_provider_clarify.triggers.monitoring",
+                ],
             }
         ],
         "extra-links": [

@@ -1,7 +1,9 @@
 """A recurring fairness and explainability audit of a credit model on SageMaker Clarify.
 
 Every day (``catchup=False``: only the latest interval runs when the DAG is switched on) the DAG
-audits that day's scored credit data, stored under ``s3://<bucket>/credit/<ds>/``:
+audits that day's scored credit data, stored under ``s3://<bucket>/credit/<date>/``, and writes the
+results under ``s3://<bucket>/clarify/<run id>/``. Manual runs (which have no logical date on
+Airflow 3) audit the data of the day they were triggered:
 
 1. ``pre_training_bias``: is the training data itself skewed against a group (``sex == female``)?
 2. ``post_training_bias``: are the model's decisions (the ``predicted`` column) skewed?
@@ -31,8 +33,11 @@ from airflow_provider_clarify.operators.clarify import (
 
 HEADERS = ["sex", "age", "job", "housing", "credit_amount", "duration", "approved", "score", "predicted"]
 FEATURES = ["sex", "age", "job", "housing", "credit_amount", "duration"]
-DATA = "s3://{{ params.bucket }}/credit/{{ ds }}"
-RESULTS = "s3://{{ params.bucket }}/clarify/{{ ds }}"
+#: The day's data: the logical date of a scheduled run, or the trigger time of a manual run (Airflow 3
+#: manual runs have no logical date, so ``{{ ds }}`` would be undefined there).
+DATA = "s3://{{ params.bucket }}/credit/{{ (dag_run.logical_date or dag_run.run_after) | ds }}"
+#: One result folder per DAG run, named after the run id (``:`` and ``+`` replaced), which every run has.
+RESULTS = "s3://{{ params.bucket }}/clarify/{{ run_id | replace(':', '-') | replace('+', '-') }}"
 
 #: Downstream DAGs can be scheduled on this asset (data-aware scheduling); each event's ``extra``
 #: carries the run's ``analysis_result`` URIs.

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from airflow_provider_clarify.analysis import composition as K
+from airflow_provider_clarify.analysis.capabilities import needs_model
 from airflow_provider_clarify.analysis.configs import (
     BiasConfig,
     DataConfig,
@@ -83,6 +84,7 @@ class AnalysisConfig:
         s3_data_input_path: str | None = None,
         s3_output_path: str | None = None,
         s3_analysis_config_output_path: str | None = None,
+        _precheck: bool = True,
     ) -> None:
         if kind not in KINDS:
             raise ClarifyConfigError.invalid("kind", kind, ", ".join(KINDS))
@@ -98,7 +100,8 @@ class AnalysisConfig:
         self._s3_data_input_path = s3_data_input_path
         self._s3_output_path = s3_output_path
         self._s3_analysis_config_output_path = s3_analysis_config_output_path
-        self._compose(strict=False)  # fail fast on structural mistakes, before any rendering
+        if _precheck:  # fail fast on structural mistakes, before any rendering (the plan skips it:
+            self._compose(strict=False)  # its arguments are rendered and to_dict checks them strictly)
 
     # -- factories, one per SDK run method ----------------------------------------------------------
     @classmethod
@@ -367,21 +370,12 @@ class AnalysisConfig:
 
     @property
     def needs_model(self) -> bool:
-        """Whether the job will call a model: explainability is requested, or post-training bias
-        without ``predicted_label`` / ``predicted_label_dataset_uri`` in the data."""
-        config = self._compose(strict=False)
-        methods = config.get("methods")
-        if not isinstance(methods, Mapping):
-            return False
-        if any(name in methods for name in EXPLAINABILITY_METHODS):
-            return True
-        return "post_training_bias" in methods and not (
-            "predicted_label" in config or "predicted_label_dataset_uri" in config
-        )
+        """Whether the job will call a model (:func:`.capabilities.needs_model` of the composed config)."""
+        return needs_model(self._compose(strict=False))
 
     @property
     def default_job_name_prefix(self) -> str:
-        """The SDK's default job-name base for this run (``Clarify-Bias`` etc., Appendix B)."""
+        """The SDK's default job-name base for this run (``Clarify-Bias`` etc., see ``docs/job-request.md#job-names``)."""
         if self.kind != "custom":
             return JOB_NAME_BASES[self.kind]
         methods = (self.config_dict or {}).get("methods")

@@ -1,6 +1,6 @@
 """How the SageMaker SDK composes an ``analysis_config`` from config objects (``_AnalysisConfigGenerator``).
 
-Pure functions over the config objects, mirroring the SDK's rules (clarify-formats.md §2.6): the top-level
+Pure functions over the config objects, mirroring the SDK's rules (``docs/configs.md#how-analysisconfig-composes-the-sdk-generators-rules``): the top-level
 key order per run method, the ``report`` block always first in ``methods``, merging of a list of
 explainability configs, merging of ``ModelPredictedLabelConfig`` into ``predictor`` and the top-level
 ``probability_threshold``. Where the SDK crashes (``AttributeError``/``KeyError``) on plausible input,

@@ -1,4 +1,4 @@
-"""Fixed vocabularies of SageMaker Clarify analysis configs (reference: clarify-formats.md §1, §2, App. A/B).
+"""Fixed vocabularies of SageMaker Clarify analysis configs (documented in ``docs/configs.md``).
 
 Two families on purpose: what the SDK's *config classes* accept (case-sensitive, used by the
 constructors) and what the analysis-config *schema v1.0* accepts (case-insensitive, used by
@@ -59,7 +59,7 @@ _LANGUAGE_PAIRS = (
     "sanskrit/sa serbian/sr setswana/tn sinhala/si slovak/sk slovenian/sl swedish/sv tagalog/tl "
     "tamil/ta tatar/tt telugu/te thai/th turkish/tr ukrainian/uk urdu/ur vietnamese/vi yoruba/yo"
 )
-#: ``TextConfig(language=...)``: each language name followed by its ISO code (Appendix A).
+#: ``TextConfig(language=...)``: each language name followed by its ISO code (``docs/configs.md``).
 TEXT_LANGUAGES: tuple[str, ...] = tuple(
     part.replace("_", " ") for pair in _LANGUAGE_PAIRS.split() for part in pair.split("/")
 )
@@ -91,10 +91,10 @@ POST_TRAINING_METRICS: tuple[str, ...] = (
 # --- processing inputs -----------------------------------------------------------------------------
 S3_COMPRESSION_TYPES: tuple[str, ...] = ("None", "Gzip")
 
-#: The report block the SDK always adds to ``methods`` (Appendix B).
+#: The report block the SDK always adds to ``methods`` (``docs/configs.md``).
 REPORT_BLOCK: dict[str, str] = {"name": "report", "title": "Analysis Report"}
 
-#: Default job-name bases per run kind (Appendix B).
+#: Default job-name bases per run kind (``docs/job-request.md#job-names``).
 JOB_NAME_BASES: dict[str, str] = {
     "pre_training_bias": "Clarify-Pretraining-Bias",
     "post_training_bias": "Clarify-Posttraining-Bias",

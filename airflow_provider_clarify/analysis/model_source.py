@@ -54,8 +54,6 @@ MAX_BACKOFF_SECONDS = 10.0
 BACKOFF_FACTOR = 0.5
 ARTIFACT_FORMATS = ("joblib", "pickle")
 ARTIFACT_METHODS = ("auto", "predict_proba", "predict")
-#: Analysis methods that always call the model.
-EXPLAIN_METHODS = ("shap", "pdp", "asymmetric_shapley_value")
 
 _ACCEPTED = (
     "None, an http(s):// URL, {'url': ...}, {'endpoint_name': ...} or "
@@ -362,18 +360,11 @@ def _retries(value: Any, field_name: str) -> int:
 
 
 def analysis_needs_model(analysis_config: Mapping[str, Any]) -> bool:
-    """Whether the analysis calls a model: explanations, or post-training bias without predictions."""
-    methods = analysis_config.get("methods") or {}
-    if not isinstance(methods, Mapping):
-        return False
-    if any(key in methods for key in EXPLAIN_METHODS):
-        return True
-    if "post_training_bias" in methods:
-        return (
-            analysis_config.get("predicted_label") is None
-            and analysis_config.get("predicted_label_dataset_uri") is None
-        )
-    return False
+    """Whether the analysis calls a model: explanations, or post-training bias without predictions
+    (the one rule, :func:`airflow_provider_clarify.analysis.capabilities.needs_model`)."""
+    from airflow_provider_clarify.analysis.capabilities import needs_model
+
+    return needs_model(analysis_config)
 
 
 def resolve_model_source(

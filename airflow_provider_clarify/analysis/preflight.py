@@ -3,7 +3,7 @@
 Schema v1.0 (:mod:`.schema`) only says which keys exist and what type each has. A config can pass it
 and still fail minutes into a job: an unknown metric name, bias without a label, SHAP without a model,
 a JSON Lines model without a ``content_template``, a distributed job without an id column. This module
-checks those rules (clarify-formats.md §9.2, items 1-9; §1 for each field) on the analysis-config dict,
+checks those rules (``docs/configs.md#preflight-checks-configpreflight-and-check_preflightd``) on the analysis-config dict,
 without data and without any AWS call, and reports every problem at once.
 
 Two severities:
@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from airflow_provider_clarify.analysis import constants as C
+from airflow_provider_clarify.analysis.capabilities import engine_problems, has_predictions, model_methods
 from airflow_provider_clarify.analysis.errors import ClarifyConfigError, short_repr
 from airflow_provider_clarify.analysis.processing_job import MAX_S3_URI_LENGTH
 from airflow_provider_clarify.analysis.schema import analysis_config_problems
@@ -41,16 +42,16 @@ Severity = Literal["error", "warning"]
 COMPUTE_MODES: tuple[str, ...] = ("sagemaker", "local")
 
 #: The metric names smclarify registers per stage; matching is exact and case-sensitive
-#: (bias-metrics-and-shap.md §6.1: ``set(names) <= set(registered)``).
+#: (``set(names) <= set(registered)``; ``docs/bias-metrics.md``).
 STAGE_METRICS: dict[str, tuple[str, ...]] = {
     "pre_training_bias": C.PRE_TRAINING_METRICS,
     "post_training_bias": C.POST_TRAINING_METRICS,
 }
 #: Metrics that need ``group_variable`` (without it each returns an error entry, not a value).
 GROUP_METRICS: dict[str, str] = {"pre_training_bias": "CDDL", "post_training_bias": "CDDPL"}
-#: Post-training metrics added to smclarify after the 2022 container build (§1.6.1, §10).
+#: Post-training metrics added to smclarify after the 2022 container build (``docs/parity.md``).
 LATE_METRICS: tuple[str, ...] = ("SD", "GE")
-#: Shadow-endpoint name prefix: the EndpointName alphabet, at most 23 characters (§1.7).
+#: Shadow-endpoint name prefix: the EndpointName alphabet, at most 23 characters.
 ENDPOINT_PREFIX = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,22}")
 CUSTOM_ATTRIBUTES_MAX = 1024
 
@@ -194,6 +195,24 @@ def _check_dataset(f: _Findings) -> None:
 # --- 2. methods ----------------------------------------------------------------------------------------
 
 
+def _check_report(f: _Findings) -> None:
+    """``methods.report.name`` names a file in the output folder: no folders, no ``..``."""
+    name = f.dict_at("methods", "report").get("name")
+    if isinstance(name, str) and ("/" in name or "\\" in name or ".." in name or name.strip() in ("", ".")):
+        f.error(
+            "methods.report.name",
+            f"{short_repr(name)} must be a plain file name (no '/', '\\' or '..'): the report is written "
+            "inside the output folder. Use e.g. 'report'.",
+        )
+
+
+def _check_engine(f: _Findings) -> None:
+    """``compute='local'``: what the open engine cannot run fails here, before any upload or credential."""
+    if not f.sagemaker:
+        for path, message in engine_problems(f.config):
+            f.error(path, message)
+
+
 def _check_methods(f: _Findings) -> None:
     methods = f.config.get("methods")
     if not isinstance(methods, Mapping):
@@ -318,8 +337,7 @@ def _check_bias(f: _Findings) -> None:
                 )
 
 
-def _has_predictions(config: Mapping[str, Any]) -> bool:
-    return _present(config.get("predicted_label")) or _present(config.get("predicted_label_dataset_uri"))
+_has_predictions = has_predictions
 
 
 # --- column references (only when headers are given, tabular CSV/Parquet) ------------------------------
@@ -409,11 +427,8 @@ def _check_columns(f: _Findings) -> None:
 
 
 def _needs_model(f: _Findings) -> list[str]:
-    """The methods that call the model."""
-    needs = [name for name in C.EXPLAINABILITY_METHODS if name in f.methods]
-    if "post_training_bias" in f.methods and not _has_predictions(f.config):
-        needs.append("post_training_bias")
-    return needs
+    """The methods that call the model (the one rule: :func:`.capabilities.model_methods`)."""
+    return list(model_methods(f.config))
 
 
 def _check_predictor(f: _Findings) -> None:
@@ -782,7 +797,9 @@ def preflight_problems(
     findings = _Findings(analysis_config, compute, instance_count)
     for check in (
         _check_dataset,
+        _check_engine,
         _check_methods,
+        _check_report,
         _check_bias,
         _check_columns,
         _check_predictor,

@@ -1,8 +1,8 @@
 """The CreateProcessingJob request of a SageMaker Clarify job, built and checked before any AWS call.
 
-What the SageMaker Python SDK's ``SageMakerClarifyProcessor`` sends (clarify-formats §3):
+What the SageMaker Python SDK's ``SageMakerClarifyProcessor`` sends (``docs/job-request.md``):
 
-* the Clarify container image for the region (§4): ``<account>.dkr.<ecr host>/sagemaker-clarify-processing:1.0``;
+* the Clarify container image for the region (``docs/job-request.md#image-uris``): ``<account>.dkr.<ecr host>/sagemaker-clarify-processing:1.0``;
 * two inputs, ``dataset`` (``/opt/ml/processing/input/data``) then ``analysis_config``
   (``/opt/ml/processing/input/config``);
 * one output ``analysis_result`` (``/opt/ml/processing/output``), uploaded ``EndOfJob`` except for
@@ -12,8 +12,8 @@ What the SageMaker Python SDK's ``SageMakerClarifyProcessor`` sends (clarify-for
 
 Every argument is validated here against the API limits, and a bad one raises
 :class:`ClarifyConfigError` naming the keyword, the value and what is accepted, so a typo never costs
-an upload or a job. Job names follow the SDK: ``<base>-<UTC timestamp with milliseconds>``, at most 63
-characters. Pure Python: no Airflow, boto3 or numeric imports.
+an upload or a job. Job names are deterministic per task instance (:func:`stable_job_name`), at most
+63 characters. Pure Python: no Airflow, boto3 or numeric imports.
 """
 
 from __future__ import annotations
@@ -21,13 +21,12 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 from airflow_provider_clarify.analysis import constants as C
 from airflow_provider_clarify.analysis.errors import ClarifyConfigError, short_repr
 
-# --- container image (clarify-formats §4) -----------------------------------------------------------
+# --- container image (docs/job-request.md#image-uris) -----------------------------------------------------------
 
 CLARIFY_IMAGE_REPOSITORY = "sagemaker-clarify-processing"
 CLARIFY_IMAGE_VERSION = "1.0"
@@ -103,23 +102,10 @@ def clarify_image_uri(region: str, version: str | None = None) -> str:
     return f"{account}.dkr.{_ecr_hostname(region)}/{CLARIFY_IMAGE_REPOSITORY}:{CLARIFY_IMAGE_VERSION}"
 
 
-# --- job names (clarify-formats §3.2) ------------------------------------------------------------------
+# --- job names (docs/job-request.md#job-names) ------------------------------------------------------------------
 
 MAX_JOB_NAME_LENGTH = 63
 JOB_NAME_PATTERN = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
-
-#: The SDK's default base names, by run method (and by our operator kinds).
-DEFAULT_JOB_NAME_PREFIXES: dict[str, str] = C.JOB_NAME_BASES
-
-
-def sagemaker_timestamp(moment: datetime | None = None) -> str:
-    """UTC ``%Y-%m-%d-%H-%M-%S-<milliseconds>``, e.g. ``2021-06-17-22-29-54-685`` (23 characters).
-
-    The SDK takes the first three fractional digits of ``repr(time.time())``; this always writes three
-    digits (zero-padded), so the length is constant.
-    """
-    moment = datetime.now(UTC) if moment is None else moment.astimezone(UTC)
-    return f"{moment:%Y-%m-%d-%H-%M-%S}-{moment.microsecond // 1000:03d}"
 
 
 def validate_job_name(name: Any, field: str = "job_name") -> str:
@@ -136,29 +122,6 @@ def validate_job_name(name: Any, field: str = "job_name") -> str:
     return name
 
 
-def name_from_base(base: str, moment: datetime | None = None) -> str:
-    """``base`` truncated so that ``base-<timestamp>`` fits in 63 characters (the SDK's rule)."""
-    timestamp = sagemaker_timestamp(moment)
-    return f"{base[: MAX_JOB_NAME_LENGTH - len(timestamp) - 1]}-{timestamp}"
-
-
-def default_job_name(prefix: str = "Clarify-Bias", *, moment: datetime | None = None) -> str:
-    """A fresh job name as the SDK makes one: ``name_from_base(prefix)``, validated.
-
-    ``prefix`` is a base name such as ``Clarify-Pretraining-Bias`` (see ``DEFAULT_JOB_NAME_PREFIXES``) or
-    the user's ``job_name_prefix``. Unlike the SDK, an invalid prefix (underscores, dots) is rejected here
-    instead of by the CreateProcessingJob call.
-    """
-    if not isinstance(prefix, str) or not prefix:
-        raise ClarifyConfigError(
-            f"job_name_prefix is {short_repr(prefix)}; expected a non-empty string such as 'Clarify-Bias'",
-            field="job_name_prefix",
-            value=prefix,
-            accepted="a non-empty string of letters, digits and hyphens",
-        )
-    return validate_job_name(name_from_base(prefix, moment), field="job_name_prefix")
-
-
 def stable_job_name(prefix: str, key: str) -> str:
     """A deterministic job name: ``<prefix truncated>-<12 hex digits of sha256(key)>``, <= 63 characters.
 
@@ -170,7 +133,7 @@ def stable_job_name(prefix: str, key: str) -> str:
     return validate_job_name(f"{base}-{digest}", field="job_name_prefix")
 
 
-# --- analysis config location (clarify-formats §3.4) ---------------------------------------------------
+# --- analysis config location (docs/job-request.md#where-the-analysis-config-goes) ---------------------------------------------------
 
 ANALYSIS_CONFIG_FILE = "analysis_config.json"
 _S3_URI = re.compile(r"(https|s3)://([^/]+)/?(.*)", re.DOTALL)
@@ -211,6 +174,29 @@ def analysis_config_upload_uri(base_uri: str, job_name: str | None = None) -> st
     )
 
 
+def job_analysis_config_uri(base_uri: str, job_name: str) -> str:
+    """Where the config of job ``job_name`` is uploaded: ``<base_uri>/<job_name>/analysis_config.json``.
+
+    One location per job, written only by the attempt that creates that job, so a later attempt
+    (with a changed config) never rewrites what an earlier job was started with: re-attaching reads
+    the config each job really ran.
+    """
+    validate_job_name(job_name)
+    return analysis_config_upload_uri(f"{str(base_uri).rstrip('/')}/{job_name}", job_name)
+
+
+def validate_role_arn(role_arn: Any) -> str:
+    """Return ``role_arn`` if it is an IAM role ARN (what CreateProcessingJob accepts as ``RoleArn``)."""
+    if not isinstance(role_arn, str) or not 20 <= len(role_arn) <= 2048 or not _ROLE_ARN.fullmatch(role_arn):
+        raise _error(
+            "role_arn",
+            role_arn,
+            "an IAM role ARN such as 'arn:aws:iam::111122223333:role/ClarifyRole'",
+            "Pass the full ARN (operators expand a bare role name through IAM).",
+        )
+    return role_arn
+
+
 def result_uri_from_description(description: Mapping[str, Any]) -> str | None:
     """The ``analysis_result`` output URI of a DescribeProcessingJob response (``None`` when absent)."""
     outputs = (description.get("ProcessingOutputConfig") or {}).get("Outputs") or []
@@ -220,7 +206,7 @@ def result_uri_from_description(description: Mapping[str, Any]) -> str | None:
     return None
 
 
-# --- the request (clarify-formats §3.1, §3.6) ---------------------------------------------------------
+# --- the request (docs/job-request.md#what-the-request-contains) ---------------------------------------------------------
 
 MAX_CLARIFY_RUNTIME_SECONDS = 604_800  # 7 days: the Clarify ceiling from the Developer Guide
 DATASET_LOCAL_PATH = "/opt/ml/processing/input/data"
@@ -426,7 +412,7 @@ def processing_job_request(
 ) -> dict[str, Any]:
     """The CreateProcessingJob request for a Clarify job, as the SDK's ``SageMakerClarifyProcessor`` builds it.
 
-    :param job_name: ProcessingJobName (1-63 letters, digits, hyphens); see :func:`default_job_name`.
+    :param job_name: ProcessingJobName (1-63 letters, digits, hyphens); see :func:`stable_job_name`.
     :param role_arn: IAM role ARN SageMaker assumes (expand a bare role name to an ARN first).
     :param analysis_config_uri: S3 URI of the uploaded ``analysis_config.json``.
     :param dataset_uri: S3 URI (prefix or object) of the dataset; ``None`` omits the ``dataset`` input,
@@ -455,13 +441,7 @@ def processing_job_request(
     :raises ClarifyConfigError: for any invalid argument, naming it.
     """
     validate_job_name(job_name)
-    if not isinstance(role_arn, str) or not 20 <= len(role_arn) <= 2048 or not _ROLE_ARN.fullmatch(role_arn):
-        raise _error(
-            "role_arn",
-            role_arn,
-            "an IAM role ARN such as 'arn:aws:iam::111122223333:role/ClarifyRole'",
-            "Pass the full ARN (operators expand a bare role name through IAM).",
-        )
+    validate_role_arn(role_arn)
     _validate_s3_uri(analysis_config_uri, "analysis_config_uri")
     if dataset_uri is not None:
         _validate_s3_uri(dataset_uri, "dataset_uri")

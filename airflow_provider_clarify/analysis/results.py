@@ -1,6 +1,6 @@
 """Read the ``analysis.json`` a Clarify job (or the open engine) writes into typed objects.
 
-The file has up to three sections (clarify-formats §5): ``pre_training_bias_metrics``,
+The file has up to three sections (``docs/job-request.md#reading-the-results-analysisresult``): ``pre_training_bias_metrics``,
 ``post_training_bias_metrics`` and ``explanations`` (``kernel_shap`` and/or ``pdp``). Bias sections
 hold, per facet column, one entry per facet group with a list of metrics ``{name, description,
 value[, error]}``. Values need care:

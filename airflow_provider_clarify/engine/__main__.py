@@ -179,6 +179,11 @@ def model_source(args: argparse.Namespace) -> Any:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["monitor"]:  # Model Monitor executions: see engine/monitoring/cli.py
+        from airflow_provider_clarify.engine.monitoring.cli import main as monitor_main
+
+        return monitor_main(argv[1:])
     args = build_parser().parse_args(argv)
     logging.basicConfig(
         stream=sys.stderr,

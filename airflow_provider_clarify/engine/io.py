@@ -205,7 +205,10 @@ def open_input(uri: str, storage_options: dict | None = None) -> IO[bytes]:
 def file_size(uri: str, storage_options: dict | None = None) -> int:
     """Size in bytes of one object (as stored, i.e. compressed size for gzip)."""
     resolved = resolve(uri, storage_options)
-    info = resolved.filesystem.get_file_info(resolved.path)
+    try:
+        info = resolved.filesystem.get_file_info(resolved.path)
+    except OSError as exc:
+        raise EngineIOError(f"Cannot read {uri!r}: {exc}") from exc
     return int(info.size or 0)
 
 

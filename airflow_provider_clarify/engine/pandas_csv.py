@@ -78,6 +78,11 @@ def pandas_float_values(text: pa.Array | pa.ChunkedArray) -> pa.Array:
     numbers (``inf``, ``Infinity``, ``nan`` ...) are converted by pyarrow, which agrees with pandas
     on them. Raises ``pyarrow.ArrowInvalid`` when a cell is not a number at all.
     """
+    return _convert(text)[0]
+
+
+def _convert(text: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, np.ndarray | None]:
+    """(:func:`pandas_float_values`, the rows of the cells pandas finds out of range or ``None``)."""
     import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -91,15 +96,65 @@ def pandas_float_values(text: pa.Array | pa.ChunkedArray) -> pa.Array:
         False
     )
     if not pc.any(suspect).as_py():
-        return fallback
+        return fallback, None
     rows = np.flatnonzero(np.asarray(suspect.to_numpy(zero_copy_only=False), dtype=bool))
     values = np.array(fallback.fill_null(np.nan).to_numpy(zero_copy_only=False), dtype=np.float64)
-    values[rows] = _xstrtod(text.take(pa.array(rows)), values[rows])
-    return pa.array(values, type=pa.float64(), mask=np.asarray(text.is_null().to_numpy(zero_copy_only=False)))
+    values[rows], out_of_range = _xstrtod(text.take(pa.array(rows)), values[rows])
+    mask = np.asarray(text.is_null().to_numpy(zero_copy_only=False))
+    return pa.array(values, type=pa.float64(), mask=mask), rows[out_of_range]
 
 
-def _xstrtod(text: pa.Array, fallback: np.ndarray) -> np.ndarray:
-    """The C parser's digit accumulation and scaling, for every cell of ``text`` (no nulls)."""
+_INTEGER = r"^\s*[+-]?[0-9]+\s*$"
+
+
+def pandas_integer_values(text: pa.Array | pa.ChunkedArray) -> pa.Array | None:
+    """int64 values when pandas would read the column as integers although pyarrow saw floats.
+
+    pyarrow infers ``+5`` (a leading plus) as a float; pandas reads a column whose cells are all
+    integer literals, none missing, as int64. Returns ``None`` when that is not the case.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if isinstance(text, pa.ChunkedArray):
+        text = text.combine_chunks()
+    text = text.cast(pa.string())
+    if text.null_count or not len(text) or not pc.all(pc.match_substring_regex(text, _INTEGER)).as_py():
+        return None
+    digits = pc.replace_substring_regex(pc.utf8_trim_whitespace(text), r"^\+", "")
+    try:
+        return pc.cast(digits, pa.int64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None  # beyond int64: pandas' own rules (uint64 / float) are not reproduced
+
+
+def overflows(text: pa.Array | pa.ChunkedArray) -> str | None:
+    """The first cell of ``text`` that pandas cannot read as a float because it is out of range.
+
+    pandas' C parser refuses a decimal number whose scaled exponent exceeds 308 or whose value is
+    beyond the double range (``1e309``, ``100e307``, even ``0e309``): the whole column stays text
+    (``inf`` / ``Infinity`` written as such are numbers). Returns ``None`` when no cell overflows.
+    """
+    return pandas_float_column(text)[1]
+
+
+def pandas_float_column(text: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, str | None]:
+    """:func:`pandas_float_values` and :func:`overflows` of ``text`` in one conversion."""
+    import pyarrow as pa
+
+    values, rows = _convert(text)
+    if rows is None or not len(rows):
+        return values, None
+    if isinstance(text, pa.ChunkedArray):
+        text = text.combine_chunks()
+    return values, text[int(rows[0])].as_py()
+
+
+def _xstrtod(text: pa.Array, fallback: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The C parser's digit accumulation and scaling, for every cell of ``text`` (no nulls).
+
+    Returns the values and a mask of the cells the parser reports out of range (``ERANGE``).
+    """
     import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -107,7 +162,7 @@ def _xstrtod(text: pa.Array, fallback: np.ndarray) -> np.ndarray:
     parts = pc.extract_regex(text, _NUMBER)  # struct; null where the cell is no plain number
     matched = np.asarray(parts.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
     if not matched.any():
-        return fallback
+        return fallback, np.zeros(len(fallback), dtype=bool)
     sign = pc.struct_field(parts, [0])
     whole = pc.struct_field(parts, [1])
     fraction = pc.struct_field(parts, [2])
@@ -155,7 +210,16 @@ def _xstrtod(text: pa.Array, fallback: np.ndarray) -> np.ndarray:
 
     has_digits = (whole_len + frac_len) > 0
     use = matched & has_digits & (in_range | (exponent < -2 * MAX_EXPONENT))
-    return np.where(use, scaled, fallback)
+    out_of_range = matched & has_digits & ((exponent > MAX_EXPONENT) | (use & np.isinf(scaled)))
+    return np.where(use, scaled, fallback), out_of_range
 
 
-__all__ = ["FALSE_VALUES", "NA_VALUES", "TRUE_VALUES", "pandas_float_values"]
+__all__ = [
+    "FALSE_VALUES",
+    "NA_VALUES",
+    "TRUE_VALUES",
+    "overflows",
+    "pandas_float_column",
+    "pandas_float_values",
+    "pandas_integer_values",
+]

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_clarify.analysis.capabilities import engine_problems
 from airflow_provider_clarify.analysis.errors import ClarifyConfigError
 from airflow_provider_clarify.analysis.model_source import ModelSource
 from airflow_provider_clarify.engine import datasets, io
@@ -133,14 +134,10 @@ def _validate_engine_needs(config: dict) -> None:
             field="methods",
             value=sorted(methods),
         )
-    unsupported = [m for m in methods if m not in (*BIAS_METHODS, *EXPLAIN_METHODS, "report")]
-    if unsupported:
-        raise ClarifyConfigError(
-            f"methods {unsupported} are not supported by the open engine (supported: pre_training_bias, "
-            "post_training_bias, shap, pdp, report).",
-            field="methods",
-            value=unsupported,
-        )
+    problems = engine_problems(config)  # the one rule, shared with preflight and local compute
+    if problems:
+        path, message = problems[0]
+        raise EngineConfigError(f"analysis_config {path}: {message}", field=path, problems=problems)
 
 
 def _listify(value: Any) -> list:
@@ -676,6 +673,17 @@ def _report_file_name(report: dict) -> str:
     return f"{name}.html"
 
 
+def _bias_warnings(analysis: dict) -> list[str]:
+    """The warnings of the bias sections (data problems the run went on with), for the report."""
+    messages: list[str] = []
+    for key in ("pre_training_bias_metrics", "post_training_bias_metrics"):
+        for warning in (analysis.get(key) or {}).get("warnings") or ():
+            message = warning.get("message") if isinstance(warning, dict) else str(warning)
+            if message and message not in messages:
+                messages.append(message)
+    return messages
+
+
 def _write_report(
     location: io.OutputLocation,
     analysis: dict,
@@ -690,7 +698,12 @@ def _write_report(
             raise
         log.warning("methods.report is set but the report module is not available; no report written.")
         return
-    html = render_report_html(json.loads(dumps_analysis(analysis)), config, extra_sections=extra_sections)
+    html = render_report_html(
+        json.loads(dumps_analysis(analysis)),
+        config,
+        warnings=_bias_warnings(analysis),
+        extra_sections=extra_sections,
+    )
     location.write_text(file_name, html)
 
 

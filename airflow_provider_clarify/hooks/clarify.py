@@ -1,7 +1,7 @@
 """ClarifyHook: the AWS calls of a SageMaker Clarify audit, on the amazon provider's SageMakerHook.
 
-It uploads the analysis config (SSE-KMS when a key is given), starts, describes, finds and stops
-processing jobs, and reads what a job wrote under its ``analysis_result`` prefix (``analysis.json`` into
+It uploads the analysis config (SSE-KMS when a key is given), checks that a job's inputs exist,
+starts, describes and stops processing jobs, and reads what a job wrote under its ``analysis_result`` prefix (``analysis.json`` into
 :class:`~airflow_provider_clarify.analysis.results.AnalysisResult`). Results can also be read from a
 local path or ``file://`` URI, which is where the open engine (``compute="local"``) may write them.
 
@@ -12,15 +12,13 @@ No numeric library is imported here: DAG parsing imports this module.
 from __future__ import annotations
 
 import json
-import time
 from typing import TYPE_CHECKING, Any
 
 from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 from airflow.providers.amazon.aws.hooks.sagemaker import SageMakerHook
-from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException
+from airflow.providers.common.compat.sdk import AirflowFailException
 from botocore.exceptions import ClientError
 
-from airflow_provider_clarify.analysis.processing_job import result_uri_from_description
 from airflow_provider_clarify.locations import (
     analysis_file_uri,
     is_s3,
@@ -30,6 +28,8 @@ from airflow_provider_clarify.locations import (
 
 if TYPE_CHECKING:
     from airflow_provider_clarify.analysis.results import AnalysisResult
+
+__all__ = ["ClarifyHook", "ClarifyJobFailedException", "job_failure_message"]
 
 NON_TERMINAL_STATES = frozenset({"InProgress", "Stopping"})
 FAILED_STATES = frozenset({"Failed", "Stopped"})
@@ -181,6 +181,47 @@ class ClarifyHook(SageMakerHook):
             return bool(self.s3_hook.check_for_key(key, bucket_name=bucket))
         return local_path(uri).is_file()
 
+    def s3_input_problem(self, uri: str) -> str | None:
+        """Why a job could not read the ``s3://`` object or prefix ``uri`` (``None``: it is there and readable).
+
+        One ListObjectsV2 (an object or any object under the prefix) and one HEAD of the first object
+        found, so a missing file, an empty prefix, a missing bucket and a denied read are all caught.
+        Other URIs are not checked here (preflight already requires S3 for SageMaker jobs).
+        """
+        if not is_s3(uri):
+            return None
+        bucket, key = S3Hook.parse_s3_url(uri)
+        try:
+            listed = self.s3_hook.get_conn().list_objects_v2(Bucket=bucket, Prefix=key, MaxKeys=1)
+            contents = listed.get("Contents") or []
+            if not contents:
+                return "no object at or under this location"
+            self.s3_hook.get_conn().head_object(Bucket=bucket, Key=contents[0]["Key"])
+        except ClientError as error:
+            code = error.response.get("Error", {}).get("Code")
+            if code in ("NoSuchBucket", *_S3_NOT_FOUND_CODES):
+                return f"bucket {bucket!r} or object not found ({code})"
+            if code in ("AccessDenied", "403", "Forbidden"):
+                return f"not readable with the task's AWS connection ({code})"
+            raise
+        return None
+
+    def model_problem(self, kind: str, name: str) -> str | None:
+        """Why the SageMaker ``kind`` (``"model"`` or ``"endpoint"``) ``name`` cannot serve a Clarify job."""
+        try:
+            if kind == "model":
+                self.conn.describe_model(ModelName=name)
+                return None
+            status = self.conn.describe_endpoint(EndpointName=name).get("EndpointStatus")
+        except ClientError as error:
+            details = error.response.get("Error", {})
+            if details.get("Code") == "ValidationException" and "not" in details.get("Message", "").lower():
+                return f"no SageMaker {kind} of that name"
+            raise
+        if status in ("Failed", "Deleting", "OutOfService"):
+            return f"the endpoint is {status}"
+        return None
+
     def delete(self, uri: str) -> None:
         """Remove the object or file at ``uri`` (nothing happens when there is none)."""
         if is_s3(uri):
@@ -194,7 +235,11 @@ class ClarifyHook(SageMakerHook):
     def start_processing_job(self, request: dict) -> dict:
         """Send CreateProcessingJob with ``request`` (see ``processing_job_request``); returns the response."""
         response = self.conn.create_processing_job(**request)
-        self.log.info("Started Clarify processing job %s", request.get("ProcessingJobName"))
+        self.log.info(
+            "Started Clarify processing job %s (%s).",
+            request.get("ProcessingJobName"),
+            response.get("ProcessingJobArn"),
+        )
         return response
 
     def stop_processing_job(self, job_name: str) -> None:
@@ -213,60 +258,6 @@ class ClarifyHook(SageMakerHook):
             self.log.info("Clarify job %s is already %s; nothing to stop", job_name, status)
             return
         self.log.info("Requested stop of Clarify processing job %s", job_name)
-
-    def find_processing_jobs(self, name_prefix: str) -> list[dict]:
-        """Summaries of the processing jobs whose name starts with ``name_prefix``, newest first.
-
-        Operators use this to re-attach a retried task to the job its earlier try started.
-        """
-        summaries = self.list_processing_jobs(
-            NameContains=name_prefix, SortBy="CreationTime", SortOrder="Descending"
-        )
-        matching = [s for s in summaries if s.get("ProcessingJobName", "").startswith(name_prefix)]
-        return sorted(matching, key=lambda s: s.get("CreationTime") or 0, reverse=True)
-
-    def get_analysis_result_uri(self, job_name: str) -> str | None:
-        """The S3 URI of the job's ``analysis_result`` output, from DescribeProcessingJob."""
-        return result_uri_from_description(self.describe_processing_job(job_name))
-
-    def wait_for_processing_job(
-        self,
-        job_name: str,
-        *,
-        check_interval: float = 30,
-        max_ingestion_time: float | None = None,
-        max_throttle_delay: float = 300,
-    ) -> dict:
-        """Poll until the job reaches Completed, Failed or Stopped and return the last description.
-
-        Throttled describes are retried with exponential back-off (capped at ``max_throttle_delay``).
-        Does not decide success: callers check ``ProcessingJobStatus`` (see ``ClarifyJobFailedException``).
-
-        :raises AirflowException: when ``max_ingestion_time`` seconds pass first (the job keeps running).
-        """
-        deadline = None if max_ingestion_time is None else time.monotonic() + max_ingestion_time
-        throttles = 0
-        while True:
-            try:
-                description = self.describe_processing_job(job_name)
-                throttles = 0
-            except ClientError as error:
-                if not is_throttling_error(error):
-                    raise
-                throttles += 1
-                delay = throttle_delay(check_interval, throttles, max_throttle_delay)
-                self.log.warning("DescribeProcessingJob throttled; retrying in %.1f s", delay)
-            else:
-                status = description["ProcessingJobStatus"]
-                if status in TERMINAL_STATES:
-                    return description
-                self.log.info("Clarify job %s is %s", job_name, status)
-                delay = check_interval
-            if deadline is not None and time.monotonic() + delay > deadline:
-                raise AirflowException(
-                    f"Clarify job {job_name} did not finish within max_ingestion_time={max_ingestion_time} s"
-                )
-            time.sleep(delay)
 
     # --- async, for the trigger -----------------------------------------------------------------------
 

@@ -4,7 +4,11 @@
   ``dag_id``, ``task_id``, ``run_id`` and ``map_index``, never ``try_number``); fresh attempts after a
   failed job are ``<name>-2``, ``<name>-3``, ... (:func:`attempt_name`).
 * **Re-attaching.** :func:`resolve_job` looks those names up so a retry adopts the job its earlier try
-  started (running, or completed with the same inputs) instead of paying for a second one.
+  started (running, or completed, with the same config and inputs) instead of paying for a second
+  one. Each job reads its own ``<job name>/analysis_config.json``, so the comparison is against what
+  that job was started with (:func:`same_job`).
+* **Before starting.** :func:`check_inputs` fails the task, before CreateProcessingJob, when an input
+  is missing; after success :func:`publish_config` puts the job's config beside its results.
 * **Waiting.** :func:`poll_until_done` polls in the worker (backing off while throttled) and stops the
   job when ``max_ingestion_time`` passes (:func:`stop_for_timeout`, also used when the deferred wait
   times out), so both ways of waiting end the same way.
@@ -17,13 +21,14 @@ from __future__ import annotations
 import logging
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException
 from botocore.exceptions import ClientError
 
+from airflow_provider_clarify.analysis.errors import ClarifyConfigError
 from airflow_provider_clarify.analysis.processing_job import stable_job_name, validate_job_name
 from airflow_provider_clarify.hooks.clarify import (
     ClarifyHook,
@@ -31,6 +36,9 @@ from airflow_provider_clarify.hooks.clarify import (
     job_completed,
     throttle_delay,
 )
+
+if TYPE_CHECKING:
+    from airflow_provider_clarify.analysis.plan import AnalysisPlan
 
 #: Job names keep this many characters free for a ``-<n>`` suffix of a fresh attempt.
 SUFFIX_ROOM = 4
@@ -107,52 +115,52 @@ def _input_uris(spec: Mapping[str, Any]) -> dict[str, Any]:
     return {i["InputName"]: i.get("S3Input", {}).get("S3Uri") for i in spec.get("ProcessingInputs", [])}
 
 
-def _job_uris(spec: Mapping[str, Any]) -> tuple[Any, ...]:
-    """``(dataset, analysis_config, outputs)`` URIs of a CreateProcessingJob request or its description."""
-    inputs = _input_uris(spec)
-    outputs = [o.get("S3Output", {}).get("S3Uri") for o in spec["ProcessingOutputConfig"]["Outputs"]]
-    return inputs.get("dataset"), inputs.get("analysis_config"), tuple(outputs)
-
-
 def analysis_config_uri(spec: Mapping[str, Any]) -> str | None:
     """The ``analysis_config`` input URI of a CreateProcessingJob request or its description."""
     return _input_uris(spec).get("analysis_config")
 
 
 def same_job(
-    hook: ClarifyHook,
-    description: Mapping[str, Any],
-    request: Mapping[str, Any],
-    config_dict: dict,
-    log: logging.Logger,
+    hook: ClarifyHook, description: Mapping[str, Any], name: str, plan: AnalysisPlan, log: logging.Logger
 ) -> bool:
-    """Whether a completed job ran the same dataset, output and analysis config as ``request`` would."""
-    if _job_uris(description) != _job_uris(request):
+    """Whether job ``name`` was started with this plan's dataset, output and analysis config.
+
+    Compares against what the job itself read: its own config location (``<name>/analysis_config.json``,
+    written only by the attempt that created it) and the inputs and output in its description; never
+    against a file a later attempt may have rewritten.
+    """
+    inputs = _input_uris(description)
+    outputs = [o.get("S3Output", {}).get("S3Uri") for o in description["ProcessingOutputConfig"]["Outputs"]]
+    config_uri = plan.config_uri(name)
+    if (inputs.get("dataset"), inputs.get("analysis_config"), outputs) != (
+        plan.dataset_uri,
+        config_uri,
+        [plan.output_uri],
+    ):
         return False
-    config_uri = _job_uris(request)[1]
     try:
         stored = hook.read_json(config_uri)
     except Exception:  # unreadable config: be safe and run again
         log.warning("Could not read %s to compare configs; starting a fresh job.", config_uri)
         return False
-    return stored == config_dict
+    return stored == plan.config
 
 
 def resolve_job(
     hook: ClarifyHook,
     base_name: str,
     *,
-    config_dict: dict,
-    request_for: Callable[[str], dict[str, Any]],
+    plan: AnalysisPlan,
     reuse_completed_job: bool,
     log: logging.Logger,
 ) -> tuple[str, dict | None]:
     """Find this task instance's job: ``(name, description)`` to adopt, or ``(free name, None)``.
 
     Attempts are ``base``, ``base-2``, ``base-3``, ...: the first name that does not exist yet is
-    free; an existing ``InProgress`` job is adopted; a ``Completed`` one is adopted when it ran the
-    same inputs and config (and ``reuse_completed_job``); ``Failed``/``Stopped``/``Stopping`` or a
-    completed job of another config moves on to the next name.
+    free. An existing job started with this plan's config and inputs is adopted when ``InProgress``,
+    or when ``Completed`` and ``reuse_completed_job``. An ``InProgress`` job started with another
+    config is stopped (its results would be stale) and skipped, as are ``Failed``/``Stopped``/
+    ``Stopping`` jobs and completed jobs of another config.
     """
     for attempt in range(1, MAX_ATTEMPTS + 1):
         name = attempt_name(base_name, attempt)
@@ -161,10 +169,18 @@ def resolve_job(
             return name, None
         status = description["ProcessingJobStatus"]
         if status == "InProgress":
-            log.info("Re-attaching to Clarify processing job %s (InProgress).", name)
-            return name, description
+            if same_job(hook, description, name, plan, log):
+                log.info("Re-attaching to Clarify processing job %s (InProgress).", name)
+                return name, description
+            log.warning(
+                "Clarify processing job %s is running with another config or inputs; stopping it and "
+                "starting a fresh job.",
+                name,
+            )
+            hook.stop_processing_job(name)
+            continue
         if status == "Completed":
-            if reuse_completed_job and same_job(hook, description, request_for(name), config_dict, log):
+            if reuse_completed_job and same_job(hook, description, name, plan, log):
                 log.info("Clarify processing job %s already Completed; reusing its results.", name)
                 return name, description
             log.info(
@@ -174,6 +190,52 @@ def resolve_job(
             continue
         log.info("Earlier Clarify processing job %s ended %s; starting a fresh job.", name, status)
     raise AirflowFailException(f"More than {MAX_ATTEMPTS} Clarify jobs exist for {base_name}; giving up.")
+
+
+def check_inputs(hook: ClarifyHook, plan: AnalysisPlan) -> None:
+    """Fail before CreateProcessingJob when an input of the plan is missing or unreadable.
+
+    Checks the dataset, facet and predicted-label datasets and a SHAP baseline file on S3 (one
+    listing, and one HEAD of the first object, each), and the predictor's SageMaker model or endpoint.
+
+    :raises ClarifyConfigError: naming every missing or unreadable input at once.
+    """
+    problems = [
+        (field, f"{uri}: {reason}")
+        for field, uri in plan.input_uris()
+        if (reason := hook.s3_input_problem(uri)) is not None
+    ]
+    predictor = plan.config.get("predictor")
+    if plan.model_methods and isinstance(predictor, Mapping):
+        for key, kind in (("model_name", "model"), ("endpoint_name", "endpoint")):
+            name = predictor.get(key)
+            if isinstance(name, str) and name and (reason := hook.model_problem(kind, name)) is not None:
+                problems.append((f"predictor.{key}", f"{name}: {reason}"))
+    if problems:
+        lines = "\n".join(f"  - {field}: {detail}" for field, detail in problems)
+        raise ClarifyConfigError(
+            f"{len(problems)} input(s) of the Clarify job are missing or unreadable, so no job was started:\n"
+            f"{lines}\nUpload them (or fix the URIs / the connection's permissions) and run the task again.",
+            field=problems[0][0],
+            value=problems[0][1],
+            accepted="an existing, readable S3 object or prefix (and an existing model or endpoint)",
+            problems=problems,
+        )
+
+
+def publish_config(
+    hook: ClarifyHook, plan: AnalysisPlan, job_name: str, *, kms_key: str | None, log: logging.Logger
+) -> None:
+    """Copy the config job ``job_name`` ran to ``analysis_config.json`` beside its results (the SDK's place).
+
+    Only after the job ``Completed``, so that file always describes the results next to it.
+    """
+    source = plan.config_uri(job_name)
+    target = plan.published_config_uri
+    try:
+        hook.write_bytes(target, hook.read_bytes(source), kms_key=kms_key)
+    except FileNotFoundError:
+        log.warning("Clarify job %s has no config at %s; not copying it to %s.", job_name, source, target)
 
 
 # --- waiting -----------------------------------------------------------------------------------------

@@ -229,6 +229,7 @@ def main() -> int:
                 "error_type": type(exc).__name__,
                 "error_module": type(exc).__module__,
                 "message": str(exc) or repr(exc),
+                "out_of_memory": isinstance(exc, MemoryError),  # DatasetMemoryError included
                 **_config_error_details(exc),  # may replace the message (missing engine extra)
             },
         )

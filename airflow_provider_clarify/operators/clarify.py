@@ -1,31 +1,37 @@
 """Operators that run SageMaker Clarify analyses (bias, explainability, Model Monitor baselines).
 
 One base class, :class:`ClarifyBaseOperator`, does the work; the subclasses only say which analysis
-config to build from which SDK-style config objects (``DataConfig``, ``BiasConfig``, ...; plain dicts
-of the same keyword arguments work too). Every run goes through the same steps:
+they run (``analysis_kind``) and which SDK-style config objects it is built from
+(``config_arguments``: ``DataConfig``, ``BiasConfig``, ...; plain dicts of the same keyword arguments
+work too). Every run goes through the same steps:
 
-1. build the ``analysis_config`` dict and run its preflight (schema v1.0 plus the semantic checks of
-   :mod:`airflow_provider_clarify.analysis.preflight`: metric names, bias inputs, predictor, join
-   column, S3 URIs, ...) and validate the CreateProcessingJob request, *before any AWS call*: a bad
-   config fails the task at once and is not retried; preflight warnings go to the task log;
+1. build the run's **plan** once (:func:`~airflow_provider_clarify.analysis.plan.build_plan`): the
+   ``analysis_config`` dict composed and preflighted (schema plus the semantic checks of
+   :mod:`airflow_provider_clarify.analysis.preflight`; with ``compute="local"`` also what the open
+   engine cannot run), the locations and the validated CreateProcessingJob request, *before any AWS
+   call*: a bad config fails the task at once and is not retried; preflight warnings go to the task log;
 2. pick the task instance's **deterministic job name** (from ``dag_id``, ``task_id``, ``run_id`` and
-   ``map_index``, never ``try_number``) and look it up, so a retry re-attaches to the job its earlier try
-   started (in progress or completed) instead of paying for a second one; only when that job
-   ``Failed`` or was ``Stopped`` does a fresh job with a ``-2``, ``-3``, ... suffix start;
-3. upload ``analysis_config.json`` and start the job (or, with ``compute="local"``, run the open engine
-   on the worker through :func:`~airflow_provider_clarify.operators.local_compute.run_local_analysis`);
+   ``map_index``, never ``try_number`` or the logical date) and look it up, so a retry re-attaches to
+   the job its earlier try started (running, or completed with the same config and inputs) instead of
+   paying for a second one; a ``Failed``/``Stopped`` job or one started with another config moves on
+   to a fresh job with a ``-2``, ``-3``, ... suffix;
+3. check that the inputs exist, upload the job's own ``<job name>/analysis_config.json`` and start the
+   job (or, with ``compute="local"``, run the open engine on the worker through
+   :func:`~airflow_provider_clarify.operators.local_compute.run_local_analysis`);
 4. wait in the worker or deferred in the triggerer; ``Failed`` and ``Stopped`` fail the task with the
    job's ``FailureReason`` identically in both modes;
-5. return the ``analysis_result`` URI (XCom ``return_value``) and push ``job_name``, ``job_arn`` and
-   ``analysis_config_uri``.
+5. on success copy the job's config to ``analysis_config.json`` beside its results, return the
+   ``analysis_result`` URI (XCom ``return_value``) and push ``job_name``, ``job_arn`` and
+   ``analysis_config_uri`` (the config the job read).
 
 Importing this module must stay cheap (DAG parsing imports it constantly): no numeric libraries, and
-the config classes are only imported when a task runs.
+the config classes are only imported when a task runs. See ``docs/operators.md`` and
+``docs/architecture.md``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.providers.amazon.aws.operators.base_aws import AwsBaseOperator
@@ -33,14 +39,13 @@ from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
 from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException, conf
 
 from airflow_provider_clarify.analysis.errors import ClarifyConfigError
-from airflow_provider_clarify.analysis.processing_job import (
-    analysis_config_upload_uri,
-    processing_job_request,
-    result_uri_from_description,
-    validate_job_name,
-)
+from airflow_provider_clarify.analysis.processing_job import result_uri_from_description, validate_job_name
 from airflow_provider_clarify.hooks.clarify import ClarifyHook, ClarifyJobFailedException, job_completed
-from airflow_provider_clarify.links.clarify import ClarifyAnalysisResultLink, ClarifyProcessingJobLink
+from airflow_provider_clarify.links.clarify import (
+    ClarifyAnalysisResultLink,
+    ClarifyProcessingJobLink,
+    record_persisted_links,
+)
 from airflow_provider_clarify.operators import _job_lifecycle as lifecycle
 from airflow_provider_clarify.operators._arguments import as_int, as_seconds
 from airflow_provider_clarify.operators._job_lifecycle import ClarifyJobTimeoutException, clarify_job_name
@@ -49,7 +54,7 @@ from airflow_provider_clarify.operators._lineage import annotate_outlets, lineag
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
-    from airflow_provider_clarify.analysis.analysis_config import AnalysisConfig
+    from airflow_provider_clarify.analysis.plan import AnalysisPlan
 
 __all__ = [
     "ClarifyBaseOperator",
@@ -66,13 +71,6 @@ __all__ = [
 ]
 
 _COMPUTE_CHOICES = ("sagemaker", "local")
-#: The SDK config class each config-object argument becomes (a dict of its keyword arguments works too).
-_CONFIG_CLASSES = {
-    "data_config": "DataConfig",
-    "bias_config": "BiasConfig",
-    "model_config": "ModelConfig",
-    "model_predicted_label_config": "ModelPredictedLabelConfig",
-}
 
 
 class ClarifyInvalidConfigException(AirflowFailException):
@@ -128,6 +126,9 @@ class ClarifyBaseOperator(AwsBaseOperator[ClarifyHook]):
         the worker; same files, same XCom).
     :param local_model: for ``compute="local"``: where predictions come from (a URL of a server that
         speaks the SageMaker hosting contract, or a model-artifact spec; see the local-compute docs).
+    :param memory_limit_mb: for ``compute="local"``: cap the engine's address space at this many MiB
+        (at least 256), so a runaway analysis fails with a memory error instead of swapping the worker.
+        ``None`` (default): no cap.
     :param aws_conn_id: the Airflow ``aws`` connection (``endpoint_url`` in its extra is honoured).
     :param region_name: AWS region (default: the connection's).
     :param verify: TLS verification for AWS calls.
@@ -157,6 +158,7 @@ class ClarifyBaseOperator(AwsBaseOperator[ClarifyHook]):
         "experiment_config",
         "compute",
         "local_model",
+        "memory_limit_mb",
         "check_interval",
         "max_ingestion_time",
     )
@@ -170,8 +172,10 @@ class ClarifyBaseOperator(AwsBaseOperator[ClarifyHook]):
     template_ext: Sequence[str] = ()
     ui_color = "#c7e9f1"
 
-    #: Which analysis the subclass builds (also selects the SDK's default job-name prefix).
+    #: Which analysis the subclass builds (a kind of :func:`~airflow_provider_clarify.analysis.plan.build_plan`).
     analysis_kind: ClassVar[str] = "custom"
+    #: The operator attributes the plan is built from (config objects or dicts, method lists).
+    config_arguments: ClassVar[tuple[str, ...]] = ("data_config", "analysis_config")
     default_job_name_prefix: ClassVar[str] = "Clarify-Analysis"
 
     def __init__(
@@ -202,6 +206,7 @@ class ClarifyBaseOperator(AwsBaseOperator[ClarifyHook]):
         reuse_completed_job: bool = True,
         compute: str = "sagemaker",
         local_model: str | dict | None = None,
+        memory_limit_mb: int | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -230,141 +235,93 @@ class ClarifyBaseOperator(AwsBaseOperator[ClarifyHook]):
         self.reuse_completed_job = reuse_completed_job
         self.compute = compute
         self.local_model = local_model
+        self.memory_limit_mb = memory_limit_mb
         # Set while a job of this task is being waited for in the worker (on_kill stops it).
         self._running_job_name: str | None = None
         self._lineage_uris: dict[str, str | None] | None = None
 
-    # -- building and validating (pure; no AWS) --------------------------------------------------------
+    # -- the plan (pure; no AWS call) ------------------------------------------------------------------
 
-    def build_analysis_config(self) -> AnalysisConfig:
-        """Build the ``AnalysisConfig`` for this task from its (rendered) arguments.
+    def plan_arguments(self) -> tuple[str, dict[str, Any]]:
+        """``(plan kind, rendered arguments)`` this task's plan is built from.
 
-        Subclasses override this; the base class uses ``analysis_config`` as given.
+        Subclasses name their arguments in :attr:`config_arguments`; a subclass that still overrides
+        ``build_analysis_config()`` (returning an ``AnalysisConfig``) runs that config as is.
         """
-        from airflow_provider_clarify.analysis.analysis_config import AnalysisConfig
+        legacy = getattr(self, "build_analysis_config", None)
+        if callable(legacy):
+            return "custom", {"analysis_config": legacy(), "data_config": self.data_config}
+        return self.analysis_kind, {name: getattr(self, name, None) for name in self.config_arguments}
 
-        if isinstance(self.analysis_config, AnalysisConfig):
-            return self.analysis_config
-        if isinstance(self.analysis_config, Mapping):
-            data_config = self._data_config()
-            return AnalysisConfig.from_dict(
-                dict(self.analysis_config),
-                s3_data_input_path=getattr(data_config, "s3_data_input_path", None),
-                s3_output_path=getattr(data_config, "s3_output_path", None),
-                s3_analysis_config_output_path=getattr(data_config, "s3_analysis_config_output_path", None),
-            )
-        raise ClarifyConfigError(
-            f"analysis_config is {self.analysis_config!r}; ClarifyBaseOperator needs a complete "
-            "analysis_config dict or an AnalysisConfig (or use one of the Clarify*Operator subclasses)",
-            field="analysis_config",
-            value=self.analysis_config,
-            accepted="a dict or AnalysisConfig",
-        )
+    def make_plan(self) -> AnalysisPlan:
+        """Build this run's :class:`~airflow_provider_clarify.analysis.plan.AnalysisPlan` (once per run).
 
-    def _config_object(self, field: str, value: Any, class_name: str) -> Any:
-        """Turn a plain dict of SDK keyword arguments into the config class (objects pass through)."""
-        from airflow_provider_clarify import analysis
+        Composes and preflights the config (schema and semantic checks, the open engine's limits
+        with ``compute="local"``) and validates the job request, all before any AWS call.
 
-        if value is None or not isinstance(value, Mapping):
-            return value
-        cls = getattr(analysis, class_name)
-        try:
-            return cls(**dict(value))
-        except TypeError as err:
-            raise ClarifyConfigError(
-                f"{field} has an unknown or missing keyword for {class_name}: {err}",
-                field=field,
-                value=dict(value),
-                accepted=f"the keyword arguments of {class_name}",
-            ) from err
-
-    def _data_config(self) -> Any:
-        return self._config("data_config")
-
-    def _config(self, name: str) -> Any:
-        """The config-object argument ``name`` (``bias_config``, ...) as its SDK config class."""
-        return self._config_object(name, getattr(self, name, None), _CONFIG_CLASSES[name])
-
-    def _explainability_config(self) -> Any:
-        """``explainability_config`` as ``SHAPConfig``/``PDPConfig`` object(s)."""
-        return _explainability_configs(
-            "explainability_config", getattr(self, "explainability_config", None), self._config_object
-        )
-
-    def _model_scores(self) -> Any:
-        """``model_scores``: an index/JSONPath as given, a dict as ``ModelPredictedLabelConfig``."""
-        model_scores = getattr(self, "model_scores", None)
-        if isinstance(model_scores, Mapping):
-            return self._config_object("model_scores", model_scores, "ModelPredictedLabelConfig")
-        return model_scores
-
-    def _locations(self, config: AnalysisConfig) -> tuple[str | None, str, str | None]:
-        """``(dataset_uri, output_uri, s3_analysis_config_output_path)`` from the configs."""
-        data_config = self._data_config()
-        dataset_uri = getattr(config, "s3_data_input_path", None) or getattr(
-            data_config, "s3_data_input_path", None
-        )
-        output_uri = getattr(config, "s3_output_path", None) or getattr(data_config, "s3_output_path", None)
-        config_path = getattr(config, "s3_analysis_config_output_path", None) or getattr(
-            data_config, "s3_analysis_config_output_path", None
-        )
-        if not output_uri:
-            raise ClarifyConfigError(
-                "data_config.s3_output_path is missing; give a DataConfig with the output location",
-                field="data_config.s3_output_path",
-                value=output_uri,
-                accepted="an s3:// URI (or, with compute='local', a local path)",
-            )
-        return dataset_uri, str(output_uri).rstrip("/"), config_path
-
-    def _validated_config(self, *, log_warnings: bool = False) -> tuple[AnalysisConfig, dict]:
-        """Build the config and run its preflight (schema + semantic checks, both compute modes).
-
-        Errors raise :class:`ClarifyConfigError` (all of them at once); warnings, such as CDDL
-        requested without ``group_variable``, go to the task log when ``log_warnings``.
+        :raises ClarifyConfigError: every problem at once, naming the field.
         """
-        config = self.build_analysis_config()
-        instance_count = (
-            as_int("instance_count", self.instance_count, minimum=1) if self.compute == "sagemaker" else 1
-        )
-        warnings = config.preflight(instance_count=instance_count, compute=self.compute)
-        if log_warnings:
-            for warning in warnings:
-                self.log.warning("Clarify preflight warning: %s", warning)
-        return config, config.to_dict()
+        from airflow_provider_clarify.analysis.plan import JobSettings, build_plan
 
-    def _job_settings(self) -> dict[str, Any]:
-        """The CreateProcessingJob keyword arguments that come straight from this operator's parameters."""
-        return {
-            "instance_type": self.instance_type,
-            "instance_count": as_int("instance_count", self.instance_count, minimum=1),
-            "volume_size_in_gb": as_int("volume_size_in_gb", self.volume_size_in_gb, minimum=1),
-            "volume_kms_key": self.volume_kms_key or None,
-            "output_kms_key": self.output_kms_key or None,
-            "max_runtime_in_seconds": as_int(
+        if self.compute not in _COMPUTE_CHOICES:
+            raise ClarifyConfigError(
+                f"compute is {self.compute!r}; expected one of {', '.join(_COMPUTE_CHOICES)}",
+                field="compute",
+                value=self.compute,
+                accepted=" or ".join(_COMPUTE_CHOICES),
+            )
+        kind, arguments = self.plan_arguments()
+        if self.compute == "local":
+            return build_plan(kind, arguments, compute="local")
+        settings = JobSettings(
+            instance_type=self.instance_type,
+            instance_count=as_int("instance_count", self.instance_count, minimum=1),
+            volume_size_in_gb=as_int("volume_size_in_gb", self.volume_size_in_gb, minimum=1),
+            volume_kms_key=self.volume_kms_key or None,
+            output_kms_key=self.output_kms_key or None,
+            max_runtime_in_seconds=as_int(
                 "max_runtime_in_seconds", self.max_runtime_in_seconds, minimum=1, optional=True
             ),
-            "env": self.env or None,
-            "tags": self.tags or None,
-            "network_config": self.network_config or None,
-            "experiment_config": self.experiment_config or None,
-            "version": self.version,
-            "image_uri": self.image_uri or None,
-        }
+            env=self.env or None,
+            tags=self.tags or None,
+            network_config=self.network_config or None,
+            experiment_config=self.experiment_config or None,
+            version=self.version,
+            image_uri=self.image_uri or None,
+        )
+        plan = build_plan(
+            kind,
+            arguments,
+            compute="sagemaker",
+            job_settings=settings,
+            # The connection's region picks the Clarify image; resolving it reads the Airflow
+            # connection but sends no request to AWS.
+            region=self.region_name or self.hook.conn_region_name,
+            role=str(self.role) if self.role else None,
+        )
+        if not self.role:
+            raise ClarifyConfigError(
+                "role is missing; compute='sagemaker' needs the IAM role (name or ARN) SageMaker assumes",
+                field="role",
+                value=self.role,
+                accepted="an IAM role name or ARN",
+            )
+        return plan
 
     def _check_wait_parameters(self) -> None:
         self.check_interval = as_seconds("check_interval", self.check_interval)
         self.max_ingestion_time = as_int(
             "max_ingestion_time", self.max_ingestion_time, minimum=1, optional=True
         )
+        self.memory_limit_mb = as_int("memory_limit_mb", self.memory_limit_mb, minimum=256, optional=True)
 
-    def _base_job_name(self, context: Context, config: AnalysisConfig) -> str:
+    def _base_job_name(self, context: Context, plan: AnalysisPlan) -> str:
         if self.job_name:
             return validate_job_name(self.job_name, field="job_name")
         ti = context["ti"]
         default_prefix = self.default_job_name_prefix
         if self.analysis_kind == "custom":
-            default_prefix = getattr(config, "default_job_name_prefix", None) or default_prefix
+            default_prefix = plan.default_job_name_prefix or default_prefix
         prefix = self.job_name_prefix or default_prefix
         if self.job_name_prefix:
             lifecycle.validate_prefix(str(prefix))
@@ -380,126 +337,39 @@ class ClarifyBaseOperator(AwsBaseOperator[ClarifyHook]):
 
     def execute(self, context: Context) -> str:
         try:
-            if self.compute not in _COMPUTE_CHOICES:
-                raise ClarifyConfigError(
-                    f"compute is {self.compute!r}; expected one of {', '.join(_COMPUTE_CHOICES)}",
-                    field="compute",
-                    value=self.compute,
-                    accepted=" or ".join(_COMPUTE_CHOICES),
-                )
             self._check_wait_parameters()
-            config, config_dict = self._validated_config(log_warnings=True)
-            dataset_uri, output_uri, config_path = self._locations(config)
-            base_name = self._base_job_name(context, config)
-            if self.compute == "local":
-                return self._execute_local(context, config_dict, dataset_uri, output_uri, base_name)
-            settings = self._job_settings()
-            self._preflight(config_dict, dataset_uri, output_uri, config_path, base_name, settings)
-            return self._execute_sagemaker(
-                context, config_dict, dataset_uri, output_uri, config_path, base_name, settings
-            )
+            plan = self.make_plan()
+            for warning in plan.warnings:
+                self.log.warning("Clarify preflight warning: %s", warning)
+            base_name = self._base_job_name(context, plan)
+            if plan.compute == "local":
+                return self._execute_local(context, plan, base_name)
+            return self._execute_sagemaker(context, plan, base_name)
         except ClarifyConfigError as err:
             raise ClarifyInvalidConfigException(f"Invalid Clarify configuration: {err}") from err
 
-    def _preflight(
-        self,
-        config_dict: dict,
-        dataset_uri: str | None,
-        output_uri: str,
-        config_path: str | None,
-        base_name: str,
-        settings: dict[str, Any],
-    ) -> None:
-        """Validate everything the CreateProcessingJob request needs, without any AWS call."""
-        if not self.role:
-            raise ClarifyConfigError(
-                "role is missing; compute='sagemaker' needs the IAM role (name or ARN) SageMaker assumes",
-                field="role",
-                value=self.role,
-                accepted="an IAM role name or ARN",
-            )
-        role = str(self.role)
-        placeholder_role = role if role.startswith("arn:") else "arn:aws:iam::000000000000:role/preflight"
-        self._request(
-            config_dict,
-            dataset_uri,
-            output_uri,
-            config_path,
-            lifecycle.attempt_name(base_name, 2),
-            placeholder_role,
-            settings,
-            # The connection's region picks the Clarify image; resolving it reads the Airflow
-            # connection and builds a client, but sends no request to AWS.
-            region=self.region_name or self.hook.conn_region_name,
-        )
-
-    def _request(
-        self,
-        config_dict: dict,
-        dataset_uri: str | None,
-        output_uri: str,
-        config_path: str | None,
-        job_name: str,
-        role_arn: str,
-        settings: dict[str, Any],
-        region: str,
-    ) -> dict[str, Any]:
-        data_config = self._data_config()
-        return processing_job_request(
-            job_name=job_name,
-            role_arn=role_arn,
-            analysis_config_uri=analysis_config_upload_uri(config_path or output_uri, job_name),
-            dataset_uri=dataset_uri,
-            output_uri=output_uri,
-            dataset_type=config_dict.get("dataset_type", "text/csv"),
-            region=region,
-            s3_compression_type=getattr(data_config, "s3_compression_type", None) or "None",
-            **settings,
-        )
-
     # -- SageMaker path ---------------------------------------------------------------------------------
 
-    def _execute_sagemaker(
-        self,
-        context: Context,
-        config_dict: dict,
-        dataset_uri: str | None,
-        output_uri: str,
-        config_path: str | None,
-        base_name: str,
-        settings: dict[str, Any],
-    ) -> str:
+    def _execute_sagemaker(self, context: Context, plan: AnalysisPlan, base_name: str) -> str:
         hook = self.hook
         region = hook.conn_region_name
         role_arn = hook.expand_role(str(self.role))
-
-        def request_for(name: str) -> dict[str, Any]:
-            return self._request(
-                config_dict, dataset_uri, output_uri, config_path, name, role_arn, settings, region
-            )
-
         job_name, description = lifecycle.resolve_job(
-            hook,
-            base_name,
-            config_dict=config_dict,
-            request_for=request_for,
-            reuse_completed_job=self.reuse_completed_job,
-            log=self.log,
+            hook, base_name, plan=plan, reuse_completed_job=self.reuse_completed_job, log=self.log
         )
         if description is None:
-            request = request_for(job_name)
-            config_uri = lifecycle.analysis_config_uri(request)
-            hook.upload_analysis_config(config_dict, config_uri, kms_key=self.kms_key or None)
-            response = hook.start_processing_job(request)
-            job_arn = response.get("ProcessingJobArn")
-            self.log.info("Started Clarify processing job %s (%s).", job_name, job_arn)
-            result_uri = output_uri
+            lifecycle.check_inputs(hook, plan)
+            request = plan.request(job_name, role_arn, region)
+            config_uri = plan.config_uri(job_name)
+            hook.upload_analysis_config(plan.config, config_uri, kms_key=self.kms_key or None)
+            job_arn = hook.start_processing_job(request).get("ProcessingJobArn")
+            result_uri = plan.output_uri
         else:
             job_arn = description.get("ProcessingJobArn")
             config_uri = lifecycle.analysis_config_uri(description)
-            result_uri = result_uri_from_description(description) or output_uri
+            result_uri = result_uri_from_description(description) or plan.output_uri
 
-        self._lineage_uris = {"dataset": dataset_uri, "config": config_uri, "result": result_uri}
+        self._lineage_uris = {"dataset": plan.dataset_uri, "config": config_uri, "result": result_uri}
         self._push(context, job_name=job_name, job_arn=job_arn, analysis_config_uri=config_uri)
         ClarifyProcessingJobLink.persist_job(
             context=context,
@@ -529,10 +399,10 @@ class ClarifyBaseOperator(AwsBaseOperator[ClarifyHook]):
         self._running_job_name = job_name  # from here on, on_kill stops the job
         current = description or hook.describe_processing_job(job_name)
         if job_completed(job_name, current["ProcessingJobStatus"], current.get("FailureReason")):
-            return self._finish(context, result_uri)
+            return self._finish(context, result_uri, plan, job_name)
         if self.deferrable:
             self._defer(job_name, result_uri)
-        return self._wait(context, job_name, result_uri)
+        return self._wait(context, job_name, result_uri, plan)
 
     def _push(self, context: Context, **values: Any) -> None:
         if not self.do_xcom_push:
@@ -540,7 +410,7 @@ class ClarifyBaseOperator(AwsBaseOperator[ClarifyHook]):
         for key, value in values.items():
             context["ti"].xcom_push(key=key, value=value)
 
-    def _wait(self, context: Context, job_name: str, result_uri: str) -> str:
+    def _wait(self, context: Context, job_name: str, result_uri: str, plan: AnalysisPlan) -> str:
         """Poll in the worker until the job ends (same outcome as the deferred wait); ``on_kill`` stops it meanwhile."""
         self._running_job_name = job_name
         try:
@@ -553,7 +423,7 @@ class ClarifyBaseOperator(AwsBaseOperator[ClarifyHook]):
             )
         finally:
             self._running_job_name = None
-        return self._finish(context, result_uri)
+        return self._finish(context, result_uri, plan, job_name)
 
     def _defer(self, job_name: str, result_uri: str) -> None:
         from airflow_provider_clarify.triggers.clarify import ClarifyProcessingJobTrigger
@@ -578,7 +448,7 @@ class ClarifyBaseOperator(AwsBaseOperator[ClarifyHook]):
 
         The event's job status goes through :func:`job_completed` and a timeout through
         :func:`~airflow_provider_clarify.operators._job_lifecycle.stop_for_timeout`, exactly as when
-        the task waits in the worker.
+        the task waits in the worker. The resumed task builds its plan once (it runs in a new process).
         """
         if not event or "status" not in event:
             raise AirflowException(f"Clarify trigger returned no usable event: {event!r}")
@@ -587,7 +457,13 @@ class ClarifyBaseOperator(AwsBaseOperator[ClarifyHook]):
         if status in ("success", "failed"):
             job_status = "Completed" if status == "success" else event.get("job_status", "Failed")
             job_completed(job_name, job_status, event.get("failure_reason"))
-            return self._finish(context, event["analysis_result_uri"])
+            # The links were stored before the deferral; the resumed process formats them.
+            record_persisted_links(self, ClarifyProcessingJobLink, ClarifyAnalysisResultLink)
+            try:
+                plan = self.make_plan()
+            except ClarifyConfigError as err:
+                raise ClarifyInvalidConfigException(f"Invalid Clarify configuration: {err}") from err
+            return self._finish(context, event["analysis_result_uri"], plan, job_name)
         if status == "timeout":
             self.max_ingestion_time = as_int(
                 "max_ingestion_time", self.max_ingestion_time, minimum=1, optional=True
@@ -595,46 +471,42 @@ class ClarifyBaseOperator(AwsBaseOperator[ClarifyHook]):
             lifecycle.stop_for_timeout(self.hook, job_name, self.max_ingestion_time, self.log)
         raise AirflowException(f"Clarify trigger reported an error: {event.get('message', event)}")
 
-    def _finish(self, context: Context, result_uri: str) -> str:
-        """Record success: asset-event extras, lineage, subclass extras; return the result URI."""
+    def _finish(self, context: Context, result_uri: str, plan: AnalysisPlan, job_name: str | None) -> str:
+        """Record success: the config beside the results, asset-event extras, lineage, subclass extras."""
+        if job_name is not None and plan.compute == "sagemaker":
+            lifecycle.publish_config(self.hook, plan, job_name, kms_key=self.kms_key or None, log=self.log)
         if self._lineage_uris is None:
-            self._lineage_uris = self._lineage_from_arguments(result_uri)
+            self._lineage_uris = {"dataset": plan.dataset_uri, "config": None, "result": result_uri}
         else:
             self._lineage_uris["result"] = result_uri
         annotate_outlets(context, self.outlets or [], result_uri, self.log)
-        self.after_success(context, result_uri)
+        self.after_success(context, result_uri, plan)
         self.log.info("Clarify analysis result: %s", result_uri)
         return result_uri
 
-    def after_success(self, context: Context, result_uri: str) -> None:
+    def after_success(self, context: Context, result_uri: str, plan: AnalysisPlan) -> None:
         """Hook for subclasses that push more XCom after a successful analysis (default: nothing)."""
 
     # -- local path -------------------------------------------------------------------------------------
 
-    def _execute_local(
-        self,
-        context: Context,
-        config_dict: dict,
-        dataset_uri: str | None,
-        output_uri: str,
-        run_name: str,
-    ) -> str:
+    def _execute_local(self, context: Context, plan: AnalysisPlan, run_name: str) -> str:
         from airflow_provider_clarify.operators.local_compute import run_local_analysis
 
         outcome = run_local_analysis(
-            analysis_config=config_dict,
-            dataset_uri=dataset_uri,
-            output_uri=output_uri,
+            analysis_config=plan.config,
+            dataset_uri=plan.dataset_uri,
+            output_uri=plan.output_uri,
             aws_conn_id=self.aws_conn_id,
             region_name=self.region_name,
             verify=self.verify,
             local_model=self.local_model,
             run_name=run_name,
             timeout_seconds=self.max_ingestion_time,
+            memory_limit_mb=self.memory_limit_mb,
             logger=self.log,
         )
         self._lineage_uris = {
-            "dataset": dataset_uri,
+            "dataset": plan.dataset_uri,
             "config": outcome.analysis_config_uri,
             "result": outcome.analysis_result_uri,
         }
@@ -652,7 +524,7 @@ class ClarifyBaseOperator(AwsBaseOperator[ClarifyHook]):
                 aws_partition=self.hook.conn_partition,
                 result_uri=outcome.analysis_result_uri,
             )
-        return self._finish(context, outcome.analysis_result_uri)
+        return self._finish(context, outcome.analysis_result_uri, plan, None)
 
     # -- kill and lineage -------------------------------------------------------------------------------
 
@@ -669,11 +541,10 @@ class ClarifyBaseOperator(AwsBaseOperator[ClarifyHook]):
 
     def _lineage_from_arguments(self, result_uri: str | None) -> dict[str, str | None] | None:
         try:
-            config = self.build_analysis_config()
-            dataset_uri, output_uri, _ = self._locations(config)
+            plan = self.make_plan()
         except Exception:
             return None
-        return {"dataset": dataset_uri, "config": None, "result": result_uri or output_uri}
+        return {"dataset": plan.dataset_uri, "config": None, "result": result_uri or plan.output_uri}
 
     def lineage_datasets(self) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
         """``(inputs, outputs)`` as OpenLineage ``(namespace, name)`` pairs: dataset (+ config) in, result out."""
@@ -703,6 +574,7 @@ class ClarifyPreTrainingBiasOperator(ClarifyBaseOperator):
 
     template_fields: Sequence[str] = (*ClarifyBaseOperator.template_fields, "bias_config", "methods")
     analysis_kind = "pre_training_bias"
+    config_arguments = ("data_config", "bias_config", "methods")
     default_job_name_prefix = "Clarify-Pretraining-Bias"
 
     def __init__(
@@ -711,15 +583,6 @@ class ClarifyPreTrainingBiasOperator(ClarifyBaseOperator):
         super().__init__(data_config=data_config, **kwargs)
         self.bias_config = bias_config
         self.methods = methods
-
-    def build_analysis_config(self) -> AnalysisConfig:
-        from airflow_provider_clarify.analysis.analysis_config import AnalysisConfig
-
-        return AnalysisConfig.pre_training_bias(
-            self._data_config(),
-            self._config("bias_config"),
-            methods=self.methods,
-        )
 
 
 class ClarifyPostTrainingBiasOperator(ClarifyBaseOperator):
@@ -746,6 +609,13 @@ class ClarifyPostTrainingBiasOperator(ClarifyBaseOperator):
         "methods",
     )
     analysis_kind = "post_training_bias"
+    config_arguments = (
+        "data_config",
+        "bias_config",
+        "model_config",
+        "model_predicted_label_config",
+        "methods",
+    )
     default_job_name_prefix = "Clarify-Posttraining-Bias"
 
     def __init__(
@@ -763,17 +633,6 @@ class ClarifyPostTrainingBiasOperator(ClarifyBaseOperator):
         self.model_config = model_config
         self.model_predicted_label_config = model_predicted_label_config
         self.methods = methods
-
-    def build_analysis_config(self) -> AnalysisConfig:
-        from airflow_provider_clarify.analysis.analysis_config import AnalysisConfig
-
-        return AnalysisConfig.post_training_bias(
-            self._data_config(),
-            self._config("bias_config"),
-            model_config=self._config("model_config"),
-            model_predicted_label_config=self._config("model_predicted_label_config"),
-            methods=self.methods,
-        )
 
 
 class ClarifyBiasOperator(ClarifyBaseOperator):
@@ -798,6 +657,14 @@ class ClarifyBiasOperator(ClarifyBaseOperator):
         "post_training_methods",
     )
     analysis_kind = "bias"
+    config_arguments = (
+        "data_config",
+        "bias_config",
+        "model_config",
+        "model_predicted_label_config",
+        "pre_training_methods",
+        "post_training_methods",
+    )
     default_job_name_prefix = "Clarify-Bias"
 
     def __init__(
@@ -817,43 +684,6 @@ class ClarifyBiasOperator(ClarifyBaseOperator):
         self.model_predicted_label_config = model_predicted_label_config
         self.pre_training_methods = pre_training_methods
         self.post_training_methods = post_training_methods
-
-    def build_analysis_config(self) -> AnalysisConfig:
-        from airflow_provider_clarify.analysis.analysis_config import AnalysisConfig
-
-        return AnalysisConfig.bias(
-            self._data_config(),
-            self._config("bias_config"),
-            model_config=self._config("model_config"),
-            model_predicted_label_config=self._config("model_predicted_label_config"),
-            pre_training_methods=self.pre_training_methods,
-            post_training_methods=self.post_training_methods,
-        )
-
-
-def _explainability_configs(field: str, value: Any, coerce: Any) -> Any:
-    """``SHAPConfig``/``PDPConfig`` objects, or dicts ``{"shap": {...}}`` / ``{"pdp": {...}}`` (or a list)."""
-
-    classes = {"shap": "SHAPConfig", "pdp": "PDPConfig"}
-    if isinstance(value, list | tuple):
-        items: list[Any] = []
-        for index, item in enumerate(value):
-            converted = _explainability_configs(f"{field}[{index}]", item, coerce)
-            items.extend(converted if isinstance(converted, list) else [converted])
-        return items
-    if not isinstance(value, Mapping):
-        return value
-    unknown = sorted(set(value) - set(classes))
-    if unknown or not value:
-        raise ClarifyConfigError(
-            f"{field} has keys {sorted(value)}; expected a SHAPConfig/PDPConfig or a dict keyed by "
-            "'shap' and/or 'pdp' with their keyword arguments",
-            field=field,
-            value=dict(value),
-            accepted="{'shap': {...}} and/or {'pdp': {...}}",
-        )
-    converted = [coerce(f"{field}.{key}", dict(value[key]), classes[key]) for key in value]
-    return converted[0] if len(converted) == 1 else converted
 
 
 class ClarifyExplainabilityOperator(ClarifyBaseOperator):
@@ -876,6 +706,7 @@ class ClarifyExplainabilityOperator(ClarifyBaseOperator):
         "model_scores",
     )
     analysis_kind = "explainability"
+    config_arguments = ("data_config", "model_config", "explainability_config", "model_scores")
     default_job_name_prefix = "Clarify-Explainability"
 
     def __init__(
@@ -891,16 +722,6 @@ class ClarifyExplainabilityOperator(ClarifyBaseOperator):
         self.model_config = model_config
         self.explainability_config = explainability_config
         self.model_scores = model_scores
-
-    def build_analysis_config(self) -> AnalysisConfig:
-        from airflow_provider_clarify.analysis.analysis_config import AnalysisConfig
-
-        return AnalysisConfig.explainability(
-            self._data_config(),
-            self._config("model_config"),
-            self._explainability_config(),
-            model_scores=self._model_scores(),
-        )
 
 
 class ClarifyBiasAndExplainabilityOperator(ClarifyBaseOperator):
@@ -927,6 +748,15 @@ class ClarifyBiasAndExplainabilityOperator(ClarifyBaseOperator):
         "model_predicted_label_config",
     )
     analysis_kind = "bias_and_explainability"
+    config_arguments = (
+        "data_config",
+        "model_config",
+        "explainability_config",
+        "bias_config",
+        "pre_training_methods",
+        "post_training_methods",
+        "model_predicted_label_config",
+    )
     default_job_name_prefix = "Clarify-Bias-And-Explainability"
 
     def __init__(
@@ -948,22 +778,6 @@ class ClarifyBiasAndExplainabilityOperator(ClarifyBaseOperator):
         self.pre_training_methods = pre_training_methods
         self.post_training_methods = post_training_methods
         self.model_predicted_label_config = model_predicted_label_config
-
-    def build_analysis_config(self) -> AnalysisConfig:
-        from airflow_provider_clarify.analysis.analysis_config import AnalysisConfig
-
-        return AnalysisConfig.bias_and_explainability(
-            data_config=self._data_config(),
-            model_config=self._config("model_config"),
-            explainability_config=self._explainability_config(),
-            bias_config=self._config("bias_config"),
-            pre_training_methods=self.pre_training_methods,
-            post_training_methods=self.post_training_methods,
-            model_predicted_label_config=self._config("model_predicted_label_config"),
-        )
-
-
-_MONITORING_TYPES = ("ModelBias", "ModelExplainability")
 
 
 class ClarifySuggestBaselineOperator(ClarifyBaseOperator):
@@ -1003,6 +817,15 @@ class ClarifySuggestBaselineOperator(ClarifyBaseOperator):
         "model_scores",
     )
     analysis_kind = "suggest_baseline"
+    config_arguments = (
+        "monitoring_type",
+        "data_config",
+        "model_config",
+        "bias_config",
+        "model_predicted_label_config",
+        "explainability_config",
+        "model_scores",
+    )
     default_job_name_prefix = "baseline-suggestion-job"
 
     def __init__(
@@ -1025,103 +848,11 @@ class ClarifySuggestBaselineOperator(ClarifyBaseOperator):
         self.explainability_config = explainability_config
         self.model_scores = model_scores
 
-    def _require(self, field: str) -> None:
-        """Fail (ClarifyConfigError) when the argument ``field`` this monitoring type needs is missing."""
-
-        if getattr(self, field) is None:
-            raise ClarifyConfigError(
-                f"{field} is required for monitoring_type={self.monitoring_type!r}",
-                field=field,
-                value=None,
-                accepted=f"a {field} for the {self.monitoring_type} baseline",
-            )
-
-    def build_analysis_config(self) -> AnalysisConfig:
-        from airflow_provider_clarify.analysis.analysis_config import AnalysisConfig
-
-        data_config = self._data_config()
-        model_config = self._config("model_config")
-        if self.monitoring_type == "ModelBias":
-            self._require("bias_config")
-            return AnalysisConfig.bias(
-                data_config,
-                self._config("bias_config"),
-                model_config=model_config,
-                model_predicted_label_config=self._config("model_predicted_label_config"),
-                pre_training_methods="all",
-                post_training_methods="all",
-            )
-        if self.monitoring_type == "ModelExplainability":
-            model_scores = self._model_scores()
-            self._require("explainability_config")
-            return AnalysisConfig.explainability(
-                data_config, model_config, self._explainability_config(), model_scores=model_scores
-            )
-        raise ClarifyConfigError(
-            f"monitoring_type is {self.monitoring_type!r}; expected one of {', '.join(_MONITORING_TYPES)}",
-            field="monitoring_type",
-            value=self.monitoring_type,
-            accepted=" or ".join(_MONITORING_TYPES),
-        )
-
-    def monitoring_analysis_config(self, config_dict: Mapping[str, Any]) -> dict[str, Any]:
-        """The compact monitoring analysis config (clarify-formats §6.3) derived from the job's config."""
-        if self.monitoring_type == "ModelBias":
-            compact = {
-                k: config_dict[k]
-                for k in ("label_values_or_threshold", "facet", "group_variable")
-                if k in config_dict
-            }
-            for key in ("headers", "label"):
-                if config_dict.get(key) is not None:
-                    compact[key] = config_dict[key]
-            return compact
-        methods = config_dict.get("methods", {})
-        compact = {"methods": {"shap": methods["shap"]}} if "shap" in methods else {"methods": {}}
-        if "predictor" in config_dict:
-            compact["predictor"] = {
-                k: v for k, v in config_dict["predictor"].items() if k not in ("label", "probability")
-            }
-        headers = config_dict.get("headers")
-        if headers is not None:
-            label = config_dict.get("label")
-            compact["headers"] = [h for h in headers if h != label]
-        return compact
-
-    def monitoring_input_attributes(self) -> dict[str, Any]:
-        """The ``EndpointInput`` attributes ``suggest_baseline`` remembers (only those that are set)."""
-        data_config = self._data_config()
-        attributes: dict[str, Any] = {}
-        features = getattr(data_config, "features", None)
-        if features is not None:
-            attributes["features_attribute"] = features
-        if self.monitoring_type == "ModelBias":
-            label_config = self._config("model_predicted_label_config")
-            if label_config is not None:
-                for source, target in (
-                    ("label", "inference_attribute"),
-                    ("probability", "probability_attribute"),
-                ):
-                    value = getattr(label_config, source, None)
-                    if value is not None:
-                        attributes[target] = str(value)
-                threshold = getattr(label_config, "probability_threshold", None)
-                if threshold is not None:
-                    attributes["probability_threshold_attribute"] = threshold
-        elif self.model_scores is not None:
-            scores = self.model_scores
-            if isinstance(scores, Mapping):
-                scores = scores.get("label")
-            elif not isinstance(scores, str | int):
-                scores = getattr(scores, "label", None)
-            attributes["inference_attribute"] = str(scores)
-        return attributes
-
-    def after_success(self, context: Context, result_uri: str) -> None:
-        _config, config_dict = self._validated_config()
+    def after_success(self, context: Context, result_uri: str, plan: AnalysisPlan) -> None:
+        monitoring = plan.monitoring or {}
         self._push(
             context,
             constraints_uri=f"{result_uri.rstrip('/')}/analysis.json",
-            monitoring_analysis_config=self.monitoring_analysis_config(config_dict),
-            monitoring_input_attributes=self.monitoring_input_attributes(),
+            monitoring_analysis_config=monitoring.get("monitoring_analysis_config"),
+            monitoring_input_attributes=monitoring.get("monitoring_input_attributes"),
         )

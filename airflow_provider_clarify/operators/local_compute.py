@@ -361,7 +361,7 @@ def _run_child(
         elif payload.get("ok") is False:
             error_type = payload.get("error_type", "Exception")
             hint = ""
-            if error_type == "MemoryError":
+            if payload.get("out_of_memory") or error_type == "MemoryError":
                 hint = (
                     " The engine ran out of memory (memory_limit_mb or the machine's memory): sample the "
                     "dataset, give the worker more memory, or lower methods.shap.num_samples."

@@ -128,3 +128,39 @@ def scripted_status(monkeypatch, sm_backend, jobs_start_in_progress):
 
     monkeypatch.setattr(SageMakerModelBackend, "describe_processing_job", describe)
     return script
+
+
+class _RequestLog(list):
+    """``(method, path, operation)`` of every request the fake AWS server received, in order."""
+
+    def operations(self) -> list[str]:
+        return [operation for _, _, operation in self if operation]
+
+    def count(self, operation: str) -> int:  # type: ignore[override]
+        return sum(1 for _, _, op in self if op == operation)
+
+
+@pytest.fixture
+def aws_requests(moto_endpoint, monkeypatch):
+    """Record the requests the moto server receives from now on (counted on the server, not a client).
+
+    ``operation`` is the JSON target (``SageMaker.CreateProcessingJob``) or query ``Action``, else ``""``
+    (plain S3 REST calls: see ``method`` and ``path``). Call ``.clear()`` to start counting afresh.
+    """
+    from urllib.parse import parse_qs
+
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication
+
+    log = _RequestLog()
+    original = DomainDispatcherApplication.__call__
+
+    def record(self, environ, start_response):
+        operation = environ.get("HTTP_X_AMZ_TARGET", "")
+        if not operation:
+            operation = (parse_qs(environ.get("QUERY_STRING", "")).get("Action") or [""])[0]
+        if not environ.get("PATH_INFO", "").startswith("/moto-api"):
+            log.append((environ.get("REQUEST_METHOD"), environ.get("PATH_INFO"), operation))
+        return original(self, environ, start_response)
+
+    monkeypatch.setattr(DomainDispatcherApplication, "__call__", record)
+    return log

@@ -241,12 +241,35 @@ def test_engine_cli_flags_in_the_docs_exist():
     documented = {
         flag
         for block in ALL_BLOCKS
-        if block.lang == "bash" and "airflow_provider_clarify.engine" in block.code
+        if block.lang == "bash" and "airflow_provider_clarify.engine" in block.code and not _is_monitor(block)
         for flag in re.findall(r"(--[a-z][a-z-]+)", block.code)
     }
     assert {"--analysis-config", "--dataset", "--output"} <= documented
     for flag in documented:
         assert flag in done.stdout, f"{flag} is documented but the CLI does not have it"
+
+
+def _is_monitor(block: Block) -> bool:
+    return "airflow_provider_clarify.engine monitor" in block.code
+
+
+def test_engine_monitor_cli_flags_in_the_docs_exist():
+    done = subprocess.run(
+        [sys.executable, "-m", "airflow_provider_clarify.engine", "monitor", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    documented = {
+        flag
+        for block in ALL_BLOCKS
+        if block.lang == "bash" and _is_monitor(block)
+        for flag in re.findall(r"(--[a-z][a-z-]+)", block.code)
+    }
+    assert {"--job-definition", "--scheduled-time", "--data-capture-uri"} <= documented
+    for flag in documented:
+        assert flag in done.stdout, f"{flag} is documented but the monitor subcommand does not have it"
 
 
 # --- links and structure ---------------------------------------------------------------------------

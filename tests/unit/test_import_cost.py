@@ -20,6 +20,9 @@ MODULES = [
     "airflow_provider_clarify.operators.checks",
     "airflow_provider_clarify.operators.local_compute",
     "airflow_provider_clarify.operators._local_child",
+    "airflow_provider_clarify.operators.monitoring",
+    "airflow_provider_clarify.sensors.monitoring",
+    "airflow_provider_clarify.triggers.monitoring",
     "airflow_provider_clarify.engine",
 ]
 

@@ -1,4 +1,4 @@
-""":class:`BiasConfig`: the positive label outcome and the sensitive facets (clarify-formats.md §2.2)."""
+""":class:`BiasConfig`: the positive label outcome and the sensitive facets (``docs/configs.md#the-classes``)."""
 
 from __future__ import annotations
 

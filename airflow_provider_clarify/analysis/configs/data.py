@@ -1,7 +1,7 @@
 """Dataset-side configs: :class:`DataConfig`, :class:`SegmentationConfig`, :class:`TimeSeriesDataConfig`.
 
 Keyword names, defaults, validation and the emitted JSON keys (and their order) follow the SageMaker
-Python SDK v3 (``sagemaker.core.clarify``), see clarify-formats.md §2.1 and §2.5.
+Python SDK v3 (``sagemaker.core.clarify``), see ``docs/configs.md``.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Explainability configs: :class:`SHAPConfig`, :class:`PDPConfig`, :class:`TextConfig`,
-:class:`ImageConfig`, :class:`AsymmetricShapleyValueConfig` (clarify-formats.md §1.6, §2.5)."""
+:class:`ImageConfig`, :class:`AsymmetricShapleyValueConfig` (``docs/configs.md#the-classes``)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Model-side configs: :class:`ModelConfig`, :class:`ModelPredictedLabelConfig`, :class:`TimeSeriesModelConfig`.
 
-They build the ``predictor`` block (clarify-formats.md §1.7, §2.3, §2.4) exactly as the SDK does.
+They build the ``predictor`` block (``docs/configs.md#how-analysisconfig-composes-the-sdk-generators-rules``) exactly as the SDK does.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Numeric conventions shared by every metric (spec §3).
+"""Numeric conventions shared by every metric (docs/bias-metrics.md, "Numeric conventions").
 
 * ``sdiv(a, b)``: safe division, ``0/0 -> 0.0``, ``x/0 -> ±inf`` by the sign of ``x``.
 * ``pairwise_sum_codes``: numpy's pairwise summation of a long sequence whose elements take a few
@@ -30,7 +30,7 @@ def pairwise_sum_codes(codes: numpy.ndarray, table: numpy.ndarray) -> float:
 
     numpy sums a contiguous float64 array with pairwise summation: an array longer than 128 elements
     is split at ``m = n // 2`` rounded down to a multiple of 8 and both halves are summed recursively
-    (Appendix A of the spec). Every recursive half is itself a contiguous array, so splitting the same
+    (numpy's ``pairwise_sum``, blocks of 8 below 128 elements). Every recursive half is itself a contiguous array, so splitting the same
     way in Python down to segments of at most 65 536 elements and letting numpy sum each segment
     gives the identical result while only one segment's floats exist at a time.
     """

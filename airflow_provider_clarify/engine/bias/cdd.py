@@ -1,4 +1,4 @@
-"""Conditional Demographic Disparity, shared by CDDL (labels) and CDDPL (predicted labels), spec §4.9.
+"""Conditional Demographic Disparity, shared by CDDL (labels) and CDDPL (predicted labels), docs/bias-metrics.md ("CDD").
 
 For each subgroup ``v`` of the group variable (ascending ``numpy.unique`` order)::
 

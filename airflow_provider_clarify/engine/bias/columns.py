@@ -1,17 +1,19 @@
-"""From raw columns to boolean vectors: type detection, value matching, thresholds (spec §2.1-2.3).
+"""From raw columns to boolean vectors: type detection, value matching, thresholds.
+
+The rules are described in docs/bias-metrics.md ("From columns to groups").
 
 The container reads datasets with pandas; the engine reads them with pyarrow. Each Arrow column is
 first mapped to the pandas dtype the container would have seen (:func:`family_of`), then smclarify's
 rules are applied to that dtype:
 
-* **type detection** (§2.1): ``category`` dtype or two or more values -> categorical; a string column
+* **type detection**: ``category`` dtype or two or more values -> categorical; a string column
   that casts entirely to int64 with a uniqueness fraction ``u >= 0.05`` -> continuous; float ->
   continuous; int -> continuous iff ``u >= 0.05``; anything else categorical. ``u`` is the number of
   distinct non-null values divided by the number of non-null values.
-* **categorical matching** (§2.2): a row matches when its value equals one of the listed values; if no
+* **categorical matching**: a row matches when its value equals one of the listed values; if no
   row matches at all, the values are converted to the Python type of the column's first element and
   matched again.
-* **continuous thresholds** (§2.3): the sensitive group / positive label is ``value > t``; the text
+* **continuous thresholds**: the sensitive group / positive label is ``value > t``; the text
   reported is the pandas interval ``(t, max]`` built from the threshold and the column maximum.
 
 Everything here works on one Arrow batch at a time; :class:`ColumnProfile` accumulates what the
@@ -32,6 +34,10 @@ import pyarrow.compute as pc
 from airflow_provider_clarify.engine.bias.errors import BiasAnalysisError
 
 UNIQUENESS_THRESHOLD = 0.05
+#: Distinct values kept for "did you mean" hints once a huge column stops tracking them all.
+SAMPLE_VALUES = 1000
+#: A cell that ``float()`` (hence pandas) reads as a number.
+NUMBER_PATTERN = r"^\s*[+-]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:e[+-]?[0-9]+)?|inf|infinity|nan)\s*$"
 
 NO_POSITIVE_ELEMENTS = (
     "'label' has not positive elements. Double-check if 'label' and 'positive_label_values'"
@@ -75,6 +81,17 @@ def family_of(arrow_type: pa.DataType) -> tuple[Family, bool]:
     if pa.types.is_boolean(arrow_type):
         return Family.BOOL, False
     return Family.STR, False
+
+
+def check_groupable(arrow_type: pa.DataType, column: str) -> None:
+    """Refuse nested columns (lists, structs, maps) as facet, label or group: their values have no
+    order or equality that pandas (hence Clarify) could group by."""
+    base = arrow_type.value_type if pa.types.is_dictionary(arrow_type) else arrow_type
+    if pa.types.is_nested(base) or pa.types.is_union(base):
+        raise BiasAnalysisError(
+            f"Column '{column}' holds {base} values (nested data); a facet, label or group variable "
+            "must hold numbers, text or booleans. Flatten the column, or pick another one."
+        )
 
 
 _CANONICAL = {
@@ -193,20 +210,35 @@ class ColumnProfile:
     int_castable: bool = True  # string columns: every value parses as int64 (pandas astype)
     any_match: bool = False
     distinct: DistinctTracker | None = field(default=None, repr=False)
+    #: string columns, when ``probe_numbers``: cells that read as numbers / as text, and the first
+    #: text cell as ``(0-based row, value)`` (a stray ``"thirty"`` in a numeric ``age`` column)
+    probe_numbers: bool = False
+    number_cells: int = 0
+    text_cells: int = 0
+    first_text: tuple[int, str] | None = None
+    #: distinct values seen before tracking stopped (for "did you mean" hints)
+    distinct_sample: list = field(default_factory=list, repr=False)
     _match_set: pa.Array | None = field(default=None, repr=False)
 
     def update(self, raw: pa.Array | pa.ChunkedArray) -> None:
         """Fold one batch of the column into the statistics."""
         if self.family is None:
+            check_groupable(raw.type, self.name)
             self.family, self.is_category = family_of(raw.type)
             floats_skipped = self.family is Family.FLOAT and not (
                 self.is_category or self.distinct_for_floats
             )
             if self.track_distinct and not floats_skipped:
-                self.distinct = DistinctTracker(self.distinct_limit, on_exceed=self._note_matches)
+                self.distinct = DistinctTracker(self.distinct_limit, on_exceed=self._on_distinct_exceeded)
             if self.values:
                 self._match_set = match_value_set(self.values, self.family)
-        array = canonical(raw, self.family)
+        try:
+            array = canonical(raw, self.family)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+            raise BiasAnalysisError(
+                f"Column '{self.name}' of type {raw.type} cannot be read as {self.family.value} values: {exc}. "
+                "Bias metrics need numbers, text (UTF-8) or booleans in facet, label and group columns."
+            ) from exc
         n = len(array)
         if n == 0:
             return
@@ -226,6 +258,8 @@ class ColumnProfile:
         if self.family is Family.STR and self.int_castable:
             uniq = pc.unique(array)
             self._update_castable(uniq)
+        if self.probe_numbers and self.family is Family.STR:
+            self._probe_numbers(array)
         if self.rows == 0:
             first = array[0].as_py()
             self.first_is_null = first is None or (isinstance(first, float) and math.isnan(first))
@@ -239,6 +273,31 @@ class ColumnProfile:
                 self.distinct.add(array)
         if self.distinct is None or self.distinct.exceeded:
             self._note_matches(array)
+
+    def _on_distinct_exceeded(self, values: pa.Array) -> None:
+        self.distinct_sample = pc.drop_null(values).to_pylist()[:SAMPLE_VALUES]
+        self._note_matches(values)
+
+    def _probe_numbers(self, array: pa.Array) -> None:
+        """Count the cells that read as numbers and remember the first one that does not."""
+        present = array.is_valid()
+        numeric = pc.and_(pc.match_substring_regex(array, NUMBER_PATTERN, ignore_case=True), present)
+        numbers = pc.sum(numeric).as_py() or 0
+        texts = (len(array) - array.null_count) - numbers
+        self.number_cells += numbers
+        self.text_cells += texts
+        if texts and self.first_text is None:
+            text_mask = pc.and_(pc.invert(numeric), present)
+            position = int(np.flatnonzero(np.asarray(text_mask.to_numpy(zero_copy_only=False)))[0])
+            self.first_text = (self.rows + position, array[position].as_py())
+
+    def occurring_values(self, limit: int = SAMPLE_VALUES) -> list:
+        """Distinct non-missing values seen (first-appearance order; a sample for huge columns)."""
+        if self.distinct is not None and not self.distinct.exceeded:
+            values = [v for v in self.distinct.values().to_pylist() if v is not None]
+        else:
+            values = list(self.distinct_sample)
+        return [v for v in values if not (isinstance(v, float) and math.isnan(v))][:limit]
 
     def _note_matches(self, array: pa.Array) -> None:
         """Record whether any listed value occurs in ``array`` (batch values or distinct values)."""
@@ -294,7 +353,7 @@ class ColumnProfile:
 
 
 def detect_type(profile: ColumnProfile, values: list | None) -> ColumnType:
-    """smclarify's ``series_datatype`` (spec §2.1) on the pandas view of the column."""
+    """smclarify's ``series_datatype`` (docs/bias-metrics.md, type detection) on the pandas view of the column."""
     if profile.is_category or (isinstance(values, list) and len(values) > 1):
         return ColumnType.CATEGORICAL
     family = profile.pandas_family
@@ -309,12 +368,13 @@ def detect_type(profile: ColumnProfile, values: list | None) -> ColumnType:
     return ColumnType.CATEGORICAL
 
 
-def numeric_threshold(values: list | None) -> float | int | None:
+def numeric_threshold(values: list | None, what: str | None = None) -> float | int | None:
     """The single numeric threshold of a continuous column (``values[0]`` converted like smclarify).
 
     Returns ``None`` for an empty list (the caller decides whether that is an error). A first value
     that is neither int nor float (bool counts as int) is converted with ``float()``; failure is the
-    whole-report error ``Facet/label value provided must be a single numeric threshold ...``.
+    whole-report error ``Facet/label value provided must be a single numeric threshold ...``,
+    followed by ``what`` (the config field and column, with the fix) when given.
     """
     if not values:
         return None
@@ -324,11 +384,43 @@ def numeric_threshold(values: list | None) -> float | int | None:
     try:
         return float(first)
     except (TypeError, ValueError):
-        raise BiasAnalysisError(NUMERIC_THRESHOLD_REQUIRED) from None
+        message = NUMERIC_THRESHOLD_REQUIRED if what is None else f"{NUMERIC_THRESHOLD_REQUIRED}: {what}"
+        raise BiasAnalysisError(message) from None
+
+
+def is_single_number(values: list | None) -> bool:
+    """``values`` is one int or float (not bool): a threshold for a continuous column."""
+    return (
+        isinstance(values, list)
+        and len(values) == 1
+        and isinstance(values[0], int | float)
+        and not isinstance(values[0], bool)
+    )
+
+
+def did_you_mean(value: Any, candidates: list) -> str | None:
+    """The candidate that ``value`` most likely misspells: equal ignoring case, else the closest
+    by :func:`difflib.get_close_matches` (ratio >= 0.6); ``None`` when nothing is close."""
+    import difflib
+
+    text = str(value)
+    names = [str(c) for c in candidates]
+    for name in names:
+        if name.lower() == text.lower() and name != text:
+            return name
+    close = difflib.get_close_matches(text, [n for n in names if n != text], n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
+def values_text(values: list, limit: int = 20) -> str:
+    """A short rendering of a column's distinct values for messages."""
+    shown = values[:limit]
+    more = f" and {len(values) - limit} more" if len(values) > limit else ""
+    return f"{shown!r}{more}"
 
 
 def interval_text(threshold: float | int, profile_max: Any, integer_column: bool) -> str:
-    """pandas' ``IntervalIndex.from_breaks`` text for ``sorted([t, max])`` (spec §2.3).
+    """pandas' ``IntervalIndex.from_breaks`` text for ``sorted([t, max])`` (docs/bias-metrics.md, continuous thresholds).
 
     The maximum is appended only when ``abs(max) != t``; a single break gives no interval (``""``).
     Ends are integers when both the threshold and the column are integers, else floats.

@@ -1,4 +1,4 @@
-"""FT — counterfactual flip test (spec §5.12).
+"""FT — counterfactual flip test (docs/bias-metrics.md, "FT").
 
 A k-nearest-neighbour classifier is trained on group ``a``'s raw numeric features with ``a``'s
 predicted labels as targets (Euclidean distance, uniform majority vote, ``k = 5`` when ``n_a > 9``

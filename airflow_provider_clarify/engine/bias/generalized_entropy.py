@@ -1,4 +1,4 @@
-"""Generalized Entropy index with α = 2 (spec §5.13); facet-independent.
+"""Generalized Entropy index with α = 2 (docs/bias-metrics.md, "Post-training metrics"); facet-independent.
 
 Benefit of row i: ``b_i = ŷ_i − y_i + 1`` (0 false negative, 1 correct, 2 false positive)::
 

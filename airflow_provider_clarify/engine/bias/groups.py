@@ -1,4 +1,4 @@
-"""Facet groups (spec §2.4) and group-variable subgroups (spec §4.9).
+"""Facet groups and group-variable subgroups (docs/bias-metrics.md, "Groups and outcomes" and CDD).
 
 A facet yields one or more *entries*, each naming a sensitive group ``d`` (the rest is ``a``):
 

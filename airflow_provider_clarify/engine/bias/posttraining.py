@@ -1,4 +1,4 @@
-"""Post-training bias metrics (spec §5) except FT (see :mod:`.flip_test`).
+"""Post-training bias metrics (docs/bias-metrics.md, "Post-training metrics") except FT (see :mod:`.flip_test`).
 
 Notation per group G ∈ {a, d}: ``n̂_G(1)`` rows predicted positive, ``TP_G``/``FP_G``/``FN_G``/``TN_G``
 the confusion counts. Ratios use ``sdiv`` (0/0 -> 0, x/0 -> ±inf). Where a metric is a difference of

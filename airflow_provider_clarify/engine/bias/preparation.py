@@ -1,7 +1,7 @@
 """First pass and whole-report validation: decide how each column turns into a boolean vector.
 
 One streaming pass profiles the facet, label, predicted-label and group-variable columns
-(:class:`~.columns.ColumnProfile`); then smclarify's rules (spec §2) decide, per column, the type
+(:class:`~.columns.ColumnProfile`); then smclarify's rules (docs/bias-metrics.md, "From columns to groups") decide, per column, the type
 (categorical/continuous), the values actually matched or the threshold, and the reported text. All
 whole-report failures smclarify raises at this stage are raised here, in smclarify's order.
 """
@@ -25,6 +25,7 @@ from airflow_provider_clarify.engine.bias.columns import (
     convert_values,
     detect_type,
     interval_text,
+    is_single_number,
     match_value_set,
     numeric_threshold,
 )
@@ -37,6 +38,7 @@ from airflow_provider_clarify.engine.bias.groups import (
     one_vs_rest,
     selection,
 )
+from airflow_provider_clarify.engine.bias.notices import BiasWarnings
 
 Rule = CategoricalRule | ContinuousRule
 
@@ -63,6 +65,7 @@ class Preparation:
     prediction_rule: Rule | None
     group: GroupEncoding | None
     deferred_error: BiasAnalysisError | None = None
+    prediction_profile: ColumnProfile | None = None
 
 
 def profile_columns(
@@ -86,10 +89,28 @@ def distinct_limit(values: list | None, num_rows: int | None) -> int | None:
     return max(1, math.ceil(0.05 * num_rows))
 
 
+_KINDS = {Family.INT: "integers", Family.FLOAT: "numbers", Family.STR: "text", Family.BOOL: "booleans"}
+
+
+def column_kind(profile: ColumnProfile) -> str:
+    """What a column holds, in words ("integers", "text", ...), for messages."""
+    return _KINDS[profile.pandas_family]
+
+
 def categorical_rule(
-    profile: ColumnProfile, values: list, *, on_failure: Callable[[Exception], BiasAnalysisError]
+    profile: ColumnProfile,
+    values: list,
+    *,
+    on_failure: Callable[[Exception], BiasAnalysisError],
+    warnings: BiasWarnings | None = None,
+    field: str = "value_or_threshold",
 ) -> CategoricalRule:
-    """Match ``values``; when nothing matches, retype them like the column's first element (spec §2.2)."""
+    """Match ``values``; when nothing matches, retype them like the column's first element
+    (see docs/bias-metrics.md, "From columns to groups").
+
+    A number that the retyping changes (``0.5`` -> ``0`` on an integer column, as smclarify does)
+    is reported as a ``value_converted`` warning: the group measured is not the one written.
+    """
     family = profile.family or Family.STR
     chosen = values
     if not profile.any_match:
@@ -97,17 +118,72 @@ def categorical_rule(
             chosen = convert_values(values, profile)
         except Exception as exc:
             raise on_failure(exc) from None
+        changed = [
+            (given, used)
+            for given, used in zip(values, chosen, strict=True)
+            if is_single_number([given]) and is_single_number([used]) and float(given) != float(used)
+        ]
+        if changed and warnings is not None:
+            pairs = ", ".join(f"{given!r} -> {used!r}" for given, used in changed)
+            warnings.add(
+                "value_converted",
+                f"{field} {values!r}: no row of column '{profile.name}' equals the value as given, so, "
+                f"like SageMaker Clarify, the engine converted it to the column's type ({pairs}) and "
+                f"measures the rows equal to {[used for _, used in changed]!r}. Give the value as it "
+                "appears in the column (for a 0/1 label, [1] for the positive class).",
+                column=profile.name,
+            )
     return CategoricalRule(family, match_value_set(chosen, family))
 
 
-def label_rule(profile: ColumnProfile, values: list) -> tuple[Rule, str, ColumnType]:
-    """Positive-label rule and ``label_value_or_threshold`` text (spec §2.5).
+def _label_conversion_failure(profile: ColumnProfile, values: list, exc: Exception) -> BiasAnalysisError:
+    example = profile.first_value
+    return BiasAnalysisError(
+        f"label_values_or_threshold {values!r}: label column '{profile.name}' holds {column_kind(profile)} "
+        f"(e.g. {example!r}) and {values!r} is not among its values. Give the positive label value(s) as "
+        f"they appear in the column, e.g. [{example!r}]. (smclarify fails here with: {exc})"
+    )
+
+
+def small_binary_hint(profile: ColumnProfile) -> str | None:
+    """Why a column with at most two values is continuous: 40 rows or fewer (5 % uniqueness rule)."""
+    if not profile.max_is_integer() or profile.non_null > 40:
+        return None
+    values = profile.occurring_values()
+    if not values or len(values) > 2:
+        return None
+    return (
+        f"column '{profile.name}' has only the values {sorted(values)!r} but {profile.non_null} rows; on 40 "
+        f"rows or fewer SageMaker Clarify types such a column as continuous ({len(values)} distinct / "
+        f"{profile.non_null} rows >= 5 %), so a single value t is a threshold (value > t). Give [0] to "
+        "select the rows of 1, list the value twice (e.g. [1, 1]) to compare by equality, or use more rows"
+    )
+
+
+def _warn_small_binary(
+    profile: ColumnProfile, field: str, values: list, warnings: BiasWarnings | None
+) -> None:
+    hint = small_binary_hint(profile)
+    if hint is not None and warnings is not None:
+        warnings.add("small_binary_continuous", f"{field} {values!r}: {hint}.", column=profile.name)
+
+
+def label_rule(
+    profile: ColumnProfile, values: list, warnings: BiasWarnings | None = None
+) -> tuple[Rule, str, ColumnType]:
+    """Positive-label rule and ``label_value_or_threshold`` text (docs/bias-metrics.md).
 
     ``values`` is updated in place like smclarify's (a continuous threshold given as text becomes float).
     """
     column_type = detect_type(profile, values)
     if column_type is ColumnType.CONTINUOUS:
-        threshold = numeric_threshold(values)
+        threshold = numeric_threshold(
+            values,
+            f"label_values_or_threshold {values!r}: label column '{profile.name}' holds "
+            f"{column_kind(profile)} and is continuous, so its single value must be a number (a threshold: "
+            "values above it are positive). Give a number, or list the positive values.",
+        )
+        _warn_small_binary(profile, "label_values_or_threshold", list(values), warnings)
         values[0] = threshold
         text = interval_text(threshold, profile.max_value, profile.max_is_integer())
         return (
@@ -115,7 +191,13 @@ def label_rule(profile: ColumnProfile, values: list) -> tuple[Rule, str, ColumnT
             text,
             column_type,
         )
-    rule = categorical_rule(profile, values, on_failure=lambda exc: BiasAnalysisError(str(exc)))
+    rule = categorical_rule(
+        profile,
+        values,
+        on_failure=lambda exc: _label_conversion_failure(profile, list(values), exc),
+        warnings=warnings,
+        field="label_values_or_threshold",
+    )
     return rule, ",".join(map(str, values)), column_type
 
 
@@ -136,15 +218,26 @@ def prediction_rule(
     return categorical_rule(profile, values, on_failure=lambda exc: BiasAnalysisError(str(exc)))
 
 
-def facet_encoding(spec: FacetSpec, profile: ColumnProfile) -> FacetEncoding:
-    """Entries of one facet (spec §2.4)."""
+def _facet_threshold_fix(spec: FacetSpec, profile: ColumnProfile) -> str:
+    return (
+        f"facet '{spec.name}' value_or_threshold {spec.values!r}: column '{spec.name}' holds "
+        f"{column_kind(profile)} and is continuous, so its single value must be a number (a threshold: "
+        "values above it form the sensitive group). Give a number, or list the values of the group."
+    )
+
+
+def facet_encoding(
+    spec: FacetSpec, profile: ColumnProfile, warnings: BiasWarnings | None = None
+) -> FacetEncoding:
+    """Entries of one facet (docs/bias-metrics.md, "Facet groups")."""
     values = spec.values
     column_type = detect_type(profile, values)
     if column_type is ColumnType.CONTINUOUS:
-        threshold = numeric_threshold(values)
+        threshold = numeric_threshold(values, _facet_threshold_fix(spec, profile))
         if threshold is None:
             raise BiasAnalysisError(THRESHOLD_REQUIRED)
         assert values is not None
+        _warn_small_binary(profile, f"facet '{spec.name}' value_or_threshold", list(values), warnings)
         values[0] = threshold
         text = interval_text(threshold, profile.max_value, profile.max_is_integer())
         return selection(spec.name, text, ContinuousRule(profile.family or Family.FLOAT, threshold))
@@ -158,8 +251,47 @@ def facet_encoding(spec: FacetSpec, profile: ColumnProfile) -> FacetEncoding:
             f"{profile.first_value!r}). smclarify fails the whole report here with an UnboundLocalError."
         )
 
-    rule = categorical_rule(profile, values, on_failure=failure)
+    rule = categorical_rule(
+        profile,
+        values,
+        on_failure=failure,
+        warnings=warnings,
+        field=f"facet '{spec.name}' value_or_threshold",
+    )
     return selection(spec.name, ",".join(map(str, values)), rule)
+
+
+def check_text_cells(
+    profile: ColumnProfile,
+    values: list | None,
+    field: str,
+    warnings: BiasWarnings | None,
+    reject: bool,
+) -> None:
+    """A single number given for a column that a few text cells made text (``"thirty"`` in ``age``).
+
+    pandas, hence SageMaker Clarify, reads such a column as text, and the number is then matched as
+    a category (``"40"``) instead of being a threshold: the report is computed, for the wrong group.
+    """
+    if not is_single_number(values) or profile.family is not Family.STR or profile.first_text is None:
+        return
+    if profile.number_cells == 0 or profile.text_cells >= profile.number_cells:
+        return
+    assert values is not None
+    row, cell = profile.first_text
+    message = (
+        f"{field} {values!r}: column '{profile.name}' holds numbers except {profile.text_cells} text "
+        f"cell(s), the first {cell!r} in data row {row + 1} (1-based, header not counted), so the column "
+        f"is read as text, as SageMaker Clarify reads it, and {values[0]!r} is compared as the category "
+        f"{str(values[0])!r} instead of being a threshold. Fix or empty the cell (an empty cell is a "
+        f'missing value), or give the value as text (["{values[0]}"]) to compare categories.'
+    )
+    if reject:
+        raise BiasAnalysisError(
+            f"{message} Pass reject_degenerate_inputs=False to reproduce the container's numbers."
+        )
+    if warnings is not None:
+        warnings.add("text_in_numeric_column", message, column=profile.name)
 
 
 def mixed_type_sort_error(
@@ -192,22 +324,33 @@ def prepare(
     group_variable: str | None,
     num_rows: int | None,
     pre_training_first: bool = False,
+    warnings: BiasWarnings | None = None,
+    reject_degenerate_inputs: bool = True,
 ) -> Preparation:
     """Profile the columns in one pass and build every rule; raises whole-report failures.
 
     ``pre_training_first``: both stages are requested; the pre-training report (which never looks
     at predictions) runs first, so its facet-group failures win over prediction failures.
+    ``warnings`` collects what is surprising but smclarify's behaviour; with
+    ``reject_degenerate_inputs`` a numeric column made text by a few text cells fails the report
+    (otherwise it is a warning and smclarify's numbers are computed).
     """
     profiles: dict[str, list[ColumnProfile]] = {}
     facet_profiles: dict[str, ColumnProfile] = {}
     for spec in facets:
         profile = ColumnProfile(
-            spec.name, values=spec.values, distinct_limit=distinct_limit(spec.values, num_rows)
+            spec.name,
+            values=spec.values,
+            distinct_limit=distinct_limit(spec.values, num_rows),
+            probe_numbers=is_single_number(spec.values),
         )
         facet_profiles[spec.name] = profile
         profiles.setdefault(spec.name, []).append(profile)
     label_profile = ColumnProfile(
-        label, values=label_values, distinct_limit=distinct_limit(label_values, num_rows)
+        label,
+        values=label_values,
+        distinct_limit=distinct_limit(label_values, num_rows),
+        probe_numbers=is_single_number(label_values),
     )
     profiles.setdefault(label, []).append(label_profile)
     prediction_profile = None
@@ -230,22 +373,34 @@ def prepare(
                     f"num_rows={num_rows} is smaller than the {profile.rows} rows read; pass the exact count"
                 )
 
+    for spec in facets:
+        check_text_cells(
+            facet_profiles[spec.name],
+            spec.values,
+            f"facet '{spec.name}' value_or_threshold",
+            warnings,
+            reject_degenerate_inputs,
+        )
+    check_text_cells(
+        label_profile, label_values, "label_values_or_threshold", warnings, reject_degenerate_inputs
+    )
     # smclarify's order: facet type, label, predicted label, then the facet groups.
     for spec in facets:
-        if detect_type(facet_profiles[spec.name], spec.values) is ColumnType.CONTINUOUS and spec.values:
-            numeric_threshold(spec.values)
-    rule, text, label_type = label_rule(label_profile, label_values)
+        profile = facet_profiles[spec.name]
+        if detect_type(profile, spec.values) is ColumnType.CONTINUOUS and spec.values:
+            numeric_threshold(spec.values, _facet_threshold_fix(spec, profile))
+    rule, text, label_type = label_rule(label_profile, label_values, warnings)
     encodings: dict[str, FacetEncoding] = {}
     deferred: BiasAnalysisError | None = None
     if pre_training_first:
         # the pre-training report runs first and fails on its facet groups before predictions count
-        encodings = {spec.name: facet_encoding(spec, facet_profiles[spec.name]) for spec in facets}
+        encodings = {spec.name: facet_encoding(spec, facet_profiles[spec.name], warnings) for spec in facets}
     pred_rule = None
     if prediction_profile is not None:
         pred_rule = prediction_rule(prediction_profile, label_profile, label_values, label_type)
     for spec in facets if not pre_training_first else ():
         try:
-            encodings[spec.name] = facet_encoding(spec, facet_profiles[spec.name])
+            encodings[spec.name] = facet_encoding(spec, facet_profiles[spec.name], warnings)
         except BiasAnalysisError as exc:
             # smclarify raises facet-group errors only after checking the predictions (which needs
             # the counting pass): count with an empty facet and raise afterwards.
@@ -266,4 +421,5 @@ def prepare(
         prediction_rule=pred_rule,
         group=group,
         deferred_error=deferred,
+        prediction_profile=prediction_profile,
     )

@@ -1,4 +1,4 @@
-"""Pre-training bias metrics (spec §4): functions of the label counts of groups ``a`` and ``d``.
+"""Pre-training bias metrics (docs/bias-metrics.md, "Pre-training metrics"): functions of the label counts of groups ``a`` and ``d``.
 
 Notation: ``n_G`` rows of group G, ``n_G(1)`` rows with a positive label, ``d`` the sensitive facet
 group, ``a`` the rest. ``P_G = [n_G(0)/n_G, n_G(1)/n_G]`` is G's label distribution over the two

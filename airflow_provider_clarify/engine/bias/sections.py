@@ -16,14 +16,27 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from airflow_provider_clarify.engine.bias.columns import ContinuousRule, Family
+from airflow_provider_clarify.engine.bias.columns import (
+    CategoricalRule,
+    ColumnProfile,
+    ContinuousRule,
+    Family,
+    did_you_mean,
+    values_text,
+)
 from airflow_provider_clarify.engine.bias.counts import ConfusionCounts, DatasetCounts, count_dataset
 from airflow_provider_clarify.engine.bias.errors import BiasAnalysisError
 from airflow_provider_clarify.engine.bias.flip_test import flip_test_value
 from airflow_provider_clarify.engine.bias.generalized_entropy import generalized_entropy_index
 from airflow_provider_clarify.engine.bias.groups import FacetEncoding, FacetEntry
 from airflow_provider_clarify.engine.bias.inputs import EntryInputs, SubgroupCounts
-from airflow_provider_clarify.engine.bias.preparation import FacetSpec, Preparation, prepare
+from airflow_provider_clarify.engine.bias.notices import POST_TRAINING, PRE_TRAINING, BiasWarnings
+from airflow_provider_clarify.engine.bias.preparation import (
+    FacetSpec,
+    Preparation,
+    prepare,
+    small_binary_hint,
+)
 from airflow_provider_clarify.engine.bias.registry import (
     POST_TRAINING_METRICS,
     PRE_TRAINING_METRICS,
@@ -66,15 +79,18 @@ def compute_bias_sections(
     :param feature_columns: model features; FT uses the numeric ones (minus facet/label/prediction).
     :param num_rows: exact row count when known (bounds the memory of type detection).
     :param available_columns: dataset column names, to report missing columns before reading.
-    :param reject_degenerate_inputs: raise instead of reporting numbers when no label row is positive
-        or a numeric facet value matches nothing in a string column (smclarify reports numbers/
-        per-metric errors; ``False`` reproduces that).
+    :param reject_degenerate_inputs: raise instead of reporting numbers when no label row is positive,
+        a facet value matches no row, or a threshold meets a numeric column made text by a few text
+        cells (smclarify reports numbers/per-metric errors; ``False`` reproduces that, with a
+        warning in the section's ``warnings`` list, see :mod:`.notices`).
     :param flip_test_non_numeric: ``"ignore"`` (FT uses the numeric feature columns) or ``"error"``
         (smclarify: any non-numeric feature makes FT fail).
     :param counts_sink: called once with the preparation and the group-count tables after counting
         (confidence intervals and other post-processing reuse them instead of reading the data again).
     :returns: ``{"pre_training_bias_metrics": {...}, "post_training_bias_metrics": {...}}`` (requested
-        stages only); values are Python floats (``inf`` for infinity) or the integer 0.
+        stages only); values are Python floats (``inf`` for infinity) or the integer 0. A section
+        has a ``"warnings"`` list (after ``label_value_or_threshold``) when something in it is
+        surprising but Clarify's behaviour; each warning is also logged (:mod:`.notices`).
     :raises BiasAnalysisError: whole-report failures, with smclarify's message where it has one.
     """
     pre = select_metrics(PRE_TRAINING_METRICS, pre_training_methods)
@@ -101,6 +117,9 @@ def compute_bias_sections(
     if not label_values:
         raise BiasAnalysisError("Positive label values or thresholds are empty for Label column")
     original_label_values = list(label_values)
+    warnings = BiasWarnings()
+    for message in getattr(batches, "warnings", ()):  # the reader's, already logged by it
+        warnings.add("dataset_read", message, log_it=False)
 
     prep = prepare(
         batches,
@@ -111,6 +130,8 @@ def compute_bias_sections(
         group_variable=group_variable,
         num_rows=num_rows,
         pre_training_first=pre is not None and post is not None,
+        warnings=warnings,
+        reject_degenerate_inputs=reject_degenerate_inputs,
     )
     counts = count_dataset(
         batches,
@@ -126,25 +147,45 @@ def compute_bias_sections(
     )
     total = ConfusionCounts.from_matrix(_total(counts))
     if post is not None and total.pred_pos == 0:
-        raise BiasAnalysisError(ALL_FALSE_PREDICTIONS)
+        raise BiasAnalysisError(_all_false_predictions_message(prep, original_label_values))
     if prep.deferred_error is not None:
         raise prep.deferred_error
-    if reject_degenerate_inputs:
-        _reject_degenerate(prep, counts, total, label, original_label_values, specs)
+    _check_degenerate(
+        prep, counts, total, label, original_label_values, specs, warnings, reject_degenerate_inputs
+    )
 
     if counts_sink is not None:
         counts_sink(prep, counts)
-    report = _Report(prep, counts, total, flip_test_non_numeric, label, predicted_label)
+    report = _Report(prep, counts, total, flip_test_non_numeric, label, predicted_label, warnings)
     result: dict[str, Any] = {}
-    for key, chosen in (("pre_training_bias_metrics", pre), ("post_training_bias_metrics", post)):
+    for key, chosen in ((PRE_TRAINING, pre), (POST_TRAINING, post)):
         if chosen is None:
             continue
         result[key] = {
             "label": label,
-            "facets": {spec.name: report.facet_entries(spec.name, chosen) for spec in specs},
+            "facets": {spec.name: report.facet_entries(spec.name, chosen, key) for spec in specs},
             "label_value_or_threshold": prep.label_text,
         }
+    for key, section in result.items():
+        section_warnings = warnings.for_section(key)
+        if section_warnings:
+            section["warnings"] = section_warnings
     return result
+
+
+def _all_false_predictions_message(prep: Preparation, label_values: list) -> str:
+    """smclarify's message, then why: a small binary column typed continuous, or the values."""
+    profile = prep.prediction_profile
+    hint = small_binary_hint(profile) if profile is not None else None
+    if hint is not None:
+        return (
+            f"{ALL_FALSE_PREDICTIONS}: label_values_or_threshold {label_values!r} selects no predicted "
+            f"label because {hint}."
+        )
+    return (
+        f"{ALL_FALSE_PREDICTIONS}: no predicted label matches label_values_or_threshold {label_values!r}; "
+        "the predictions must use the label's values (or scores above the threshold)."
+    )
 
 
 def _facet_spec(facet: dict) -> FacetSpec:
@@ -189,41 +230,141 @@ def _total(counts: DatasetCounts) -> np.ndarray:
     return table.sum(axis=(0, 1))
 
 
-def _reject_degenerate(
+_PARITY_HINT = "Pass reject_degenerate_inputs=False to reproduce smclarify's numbers."
+
+
+def _check_degenerate(
     prep: Preparation,
     counts: DatasetCounts,
     total: ConfusionCounts,
     label: str,
     label_values: list,
     specs: list[FacetSpec],
+    warnings: BiasWarnings,
+    reject: bool,
 ) -> None:
-    """Clear errors for inputs on which smclarify silently reports numbers (docs/parity.md)."""
+    """Inputs on which smclarify silently reports numbers or per-metric errors (docs/parity.md).
+
+    With ``reject`` each is a :class:`BiasAnalysisError` naming the column, the value and the fix;
+    without, the same text is a warning and smclarify's numbers are reported.
+    """
     if total.label_pos == 0 and counts.rows:
-        if isinstance(prep.label_rule, ContinuousRule):
-            hint = (
-                f"no value of label column '{label}' is greater than the threshold "
-                f"{prep.label_rule.threshold!r} (largest value: {prep.label_profile.max_value!r})"
-            )
-        else:
-            hint = f"no value of label column '{label}' equals any of {label_values!r}"
-        raise BiasAnalysisError(
-            f"label_values_or_threshold {label_values!r}: {hint}, so no row has a positive label. "
-            "Give the positive label values as they appear in the data (a float 0/1 label with [1] is "
-            "a threshold: use [0] or [0.5]). Pass reject_degenerate_inputs=False to reproduce "
-            "smclarify's numbers."
+        message = _no_positive_label_message(prep, label, label_values)
+        if reject:
+            raise BiasAnalysisError(f"{message} {_PARITY_HINT}")
+        warnings.add("label_value_absent", message, column=label)
+    elif isinstance(prep.label_rule, CategoricalRule) and len(label_values) > 1:
+        _warn_absent_values(
+            prep.label_profile, label_values, "label_values_or_threshold", "label_value_absent", warnings
         )
     for spec in specs:
         profile = prep.facet_profiles[spec.name]
-        values = spec.values or []
-        numeric = values and all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
         encoding = prep.facets[spec.name]
-        if numeric and profile.pandas_family is Family.STR and encoding.rule is not None:
-            if counts.tables[spec.name][1].sum() == 0:
-                raise BiasAnalysisError(
-                    f"Facet '{spec.name}' is a string column but value_or_threshold {values!r} is numeric "
-                    "and matches no row: a threshold needs a numeric column. Give the facet's category "
-                    'values instead (e.g. ["female"]).'
-                )
+        values = spec.values or []
+        if encoding.rule is None or not values or not counts.rows:
+            continue
+        field = f"facet '{spec.name}' value_or_threshold"
+        if counts.tables[spec.name][1].sum() == 0:
+            message = _empty_facet_message(spec, profile, encoding.rule)
+            # a threshold at or above the maximum is a number chosen on purpose (and the metrics
+            # say "Facet set is empty"): a warning; a category that never occurs is a typo
+            if reject and isinstance(encoding.rule, CategoricalRule):
+                raise BiasAnalysisError(f"{message} {_PARITY_HINT}")
+            warnings.add("facet_value_absent", message, column=spec.name)
+        elif isinstance(encoding.rule, CategoricalRule) and len(values) > 1:
+            _warn_absent_values(profile, values, field, "facet_value_absent", warnings)
+
+
+def _absent(profile: ColumnProfile, values: list) -> tuple[list, list]:
+    """(values that occur in no row, the column's values) - from the distinct values seen."""
+    occurring = profile.occurring_values()
+    seen = {str(v) for v in occurring}
+    as_numbers = {float(v) for v in occurring if isinstance(v, int | float) and not isinstance(v, bool)}
+    absent = [
+        v
+        for v in values
+        if str(v) not in seen
+        and not (isinstance(v, int | float) and not isinstance(v, bool) and float(v) in as_numbers)
+    ]
+    return absent, occurring
+
+
+def _spelling_hint(values: list, occurring: list) -> str:
+    hints = [f"did you mean {s!r} for {v!r}?" for v in values if (s := did_you_mean(v, occurring))]
+    if len(hints) == 1 and len(values) == 1:
+        return " " + hints[0].split(" for ")[0] + "?"
+    return (" " + " ".join(hints)) if hints else ""
+
+
+def _warn_absent_values(
+    profile: ColumnProfile, values: list, field: str, code: str, warnings: BiasWarnings
+) -> None:
+    """Some of several listed values occur in no row: the group is smaller than written."""
+    if profile.distinct is None or profile.distinct.exceeded:
+        return
+    absent, occurring = _absent(profile, values)
+    if absent:
+        warnings.add(
+            code,
+            f"{field} {values!r}: {absent!r} occur(s) in no row of column '{profile.name}' (its values: "
+            f"{values_text(occurring)}).{_spelling_hint(absent, occurring)} Values are compared exactly, "
+            "case included.",
+            column=profile.name,
+        )
+
+
+def _no_positive_label_message(prep: Preparation, label: str, label_values: list) -> str:
+    profile = prep.label_profile
+    if isinstance(prep.label_rule, ContinuousRule):
+        hint = (
+            f"no value of label column '{label}' is greater than the threshold "
+            f"{prep.label_rule.threshold!r} (largest value: {profile.max_value!r})"
+        )
+        binary = small_binary_hint(profile)
+        fix = (
+            f"Because {binary}."
+            if binary
+            else "Give the positive label values as they appear in the data (a float 0/1 label with [1] "
+            "is a threshold: use [0] or [0.5])."
+        )
+    else:
+        occurring = profile.occurring_values()
+        hint = (
+            f"no value of label column '{label}' equals any of {label_values!r} (its values: "
+            f"{values_text(occurring)})"
+        )
+        fix = (
+            "Give the positive label values as they appear in the data (a float 0/1 label with [1] is a "
+            f"threshold: use [0] or [0.5]).{_spelling_hint(label_values, occurring)}"
+        )
+    return f"label_values_or_threshold {label_values!r}: {hint}, so no row has a positive label. {fix}"
+
+
+def _empty_facet_message(
+    spec: FacetSpec, profile: ColumnProfile, rule: CategoricalRule | ContinuousRule
+) -> str:
+    values = spec.values or []
+    field = f"facet '{spec.name}' value_or_threshold {values!r}"
+    if isinstance(rule, ContinuousRule):
+        binary = small_binary_hint(profile)
+        why = f" Because {binary}." if binary else " Give a threshold below the largest value."
+        return (
+            f"{field}: no value of column '{spec.name}' is greater than the threshold {rule.threshold!r} "
+            f"(largest value: {profile.max_value!r}), so the sensitive group is empty.{why}"
+        )
+    numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
+    if numeric and profile.pandas_family is Family.STR:
+        return (
+            f"Facet '{spec.name}' is a string column but value_or_threshold {values!r} is numeric "
+            "and matches no row: a threshold needs a numeric column. Give the facet's category "
+            'values instead (e.g. ["female"]).'
+        )
+    occurring = profile.occurring_values()
+    return (
+        f"{field}: occurs in no row of column '{spec.name}', so the sensitive group is empty; the values "
+        f"that occur are {values_text(occurring)}.{_spelling_hint(values, occurring)} Give the values "
+        "exactly as they appear in the data (case included)."
+    )
 
 
 class _Report:
@@ -237,7 +378,9 @@ class _Report:
         flip_test_non_numeric: str,
         label: str,
         predicted_label: str | None,
+        warnings: BiasWarnings | None = None,
     ) -> None:
+        self.warnings = warnings
         self.prep = prep
         self.counts = counts
         self.total = total
@@ -259,12 +402,15 @@ class _Report:
         assert value is not None
         return value
 
-    def facet_entries(self, facet: str, metrics: list[MetricSpec]) -> list[dict]:
+    def facet_entries(self, facet: str, metrics: list[MetricSpec], section: str | None = None) -> list[dict]:
         encoding = self.prep.facets[facet]
-        return [
-            {"value_or_threshold": entry.text, "metrics": [self._metric(spec, inputs) for spec in metrics]}
-            for entry, inputs in ((e, self._inputs(facet, encoding, e)) for e in encoding.entries)
-        ]
+        entries = []
+        for entry in encoding.entries:
+            inputs = self._inputs(facet, encoding, entry)
+            computed = [self._metric(spec, inputs) for spec in metrics]
+            self._warn_infinite(facet, entry.text, computed, inputs, section)
+            entries.append({"value_or_threshold": entry.text, "metrics": computed})
+        return entries
 
     @staticmethod
     def _metric(spec: MetricSpec, inputs: EntryInputs) -> dict:
@@ -273,6 +419,24 @@ class _Report:
         except Exception as exc:  # every metric failure becomes that metric's error entry
             return {"name": spec.name, "description": spec.description, "value": None, "error": str(exc)}
         return {"name": spec.name, "description": spec.description, "value": value}
+
+    def _warn_infinite(
+        self, facet: str, group: str, computed: list[dict], inputs: EntryInputs, section: str | None
+    ) -> None:
+        """An infinite metric (DCR "Infinity" for a one-row group) is Clarify's number, but a warning."""
+        infinite = [m["name"] for m in computed if isinstance(m.get("value"), float) and np.isinf(m["value"])]
+        if not infinite or self.warnings is None:
+            return
+        self.warnings.add(
+            "infinite_metric",
+            f"facet '{facet}' = {group!r}: {', '.join(infinite)} {'is' if len(infinite) == 1 else 'are'} "
+            f'infinite (written "Infinity", as SageMaker Clarify does): a ratio divides by zero because '
+            f"a group is tiny or has no rejected/accepted rows (sensitive group d: {inputs.d.n} rows, "
+            f"the rest a: {inputs.a.n} rows). The metric says nothing reliable about such a group; "
+            "add data or merge the group with another.",
+            column=facet,
+            section=section,
+        )
 
     def _inputs(self, facet: str, encoding: FacetEncoding, entry: FacetEntry) -> EntryInputs:
         table = self.counts.tables[facet]  # [f, g, y, ŷ]

@@ -1,8 +1,8 @@
-"""Preflight: the semantic checks of clarify-formats.md §9.2 on analysis-config dicts.
+"""Preflight: the semantic checks (docs/configs.md, preflight) on analysis-config dicts.
 
 Each test starts from a valid config, breaks one rule and asserts the problem's JSON path, severity
 and that the message names the value and the fix. Metric names and their case follow smclarify
-(bias-metrics-and-shap.md §6.1: exact, case-sensitive membership in the registered list).
+(docs/bias-metrics.md: exact, case-sensitive membership in the registered list).
 """
 
 from __future__ import annotations

@@ -1,30 +1,27 @@
-"""The CreateProcessingJob request, image URIs and job names (clarify-formats §3 and §4)."""
+"""The CreateProcessingJob request, image URIs and job names (docs/job-request.md)."""
 
 from __future__ import annotations
 
 import copy
 import re
-from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 from hypothesis import given, settings, strategies as st
 
+from airflow_provider_clarify.analysis.constants import JOB_NAME_BASES
 from airflow_provider_clarify.analysis.errors import ClarifyConfigError
 from airflow_provider_clarify.analysis.processing_job import (
     CLARIFY_IMAGE_ACCOUNTS,
-    DEFAULT_JOB_NAME_PREFIXES,
     analysis_config_upload_uri,
     clarify_image_uri,
-    default_job_name,
-    name_from_base,
+    job_analysis_config_uri,
     processing_job_request,
     result_uri_from_description,
-    sagemaker_timestamp,
     stable_job_name,
     validate_job_name,
 )
 
-# --- §4.2: the complete region table, copied from the reference ------------------------------------------
+# --- image URIs: the complete region table (docs/job-request.md) ------------------------------------------
 
 REFERENCE_IMAGE_URIS = {
     "af-south-1": "811711786498.dkr.ecr.af-south-1.amazonaws.com/sagemaker-clarify-processing:1.0",
@@ -87,7 +84,7 @@ def test_an_image_version_other_than_1_0_is_rejected():
     assert "1.0" in str(err.value)
 
 
-# --- §3.1: the reference request, field by field ----------------------------------------------------------
+# --- the request, field by field (docs/job-request.md) ----------------------------------------------------------
 
 REFERENCE_REQUEST = {
     "ProcessingJobName": "Clarify-Bias-2024-05-01-12-30-45-123",
@@ -387,47 +384,31 @@ def test_fuzzed_arguments_raise_only_clarify_config_error(
     assert validate_job_name(request["ProcessingJobName"]) == job_name
 
 
-# --- §3.2: job names -----------------------------------------------------------------------------------
-
-MOMENT = datetime(2021, 6, 17, 22, 29, 54, 685_432, tzinfo=UTC)
+# --- job names -----------------------------------------------------------------------------------
 
 
-def test_timestamp_format_of_the_sdk():
-    assert sagemaker_timestamp(MOMENT) == "2021-06-17-22-29-54-685"
-    assert sagemaker_timestamp(datetime(2021, 1, 2, 3, 4, 5, 7_000, tzinfo=UTC)) == "2021-01-02-03-04-05-007"
-    # converted to UTC
-    local = MOMENT.astimezone(timezone(timedelta(hours=2)))
-    assert sagemaker_timestamp(local) == "2021-06-17-22-29-54-685"
-    assert re.fullmatch(r"\d{4}(-\d\d){5}-\d{3}", sagemaker_timestamp())
-
-
-def test_default_job_names_match_the_sdk_example():
-    assert default_job_name("Clarify-Bias", moment=MOMENT) == "Clarify-Bias-2021-06-17-22-29-54-685"
-    assert default_job_name(moment=MOMENT) == "Clarify-Bias-2021-06-17-22-29-54-685"
-    assert DEFAULT_JOB_NAME_PREFIXES == {
+def test_sdk_default_job_name_bases():
+    assert JOB_NAME_BASES == {
         "pre_training_bias": "Clarify-Pretraining-Bias",
         "post_training_bias": "Clarify-Posttraining-Bias",
         "bias": "Clarify-Bias",
         "explainability": "Clarify-Explainability",
         "bias_and_explainability": "Clarify-Bias-And-Explainability",
     }
-    for prefix in DEFAULT_JOB_NAME_PREFIXES.values():
-        name = default_job_name(prefix, moment=MOMENT)
-        assert name == f"{prefix}-2021-06-17-22-29-54-685"
-        assert validate_job_name(name) == name
-
-
-def test_long_prefixes_are_truncated_to_39_characters():
-    name = name_from_base("x" * 80, MOMENT)
-    assert name == "x" * 39 + "-2021-06-17-22-29-54-685"
-    assert len(name) == 63
 
 
 def test_invalid_prefixes_fail_before_any_call():
-    for prefix in ("my_prefix", "a.b", "", None):
+    for prefix in ("my_prefix", "a.b"):
         with pytest.raises(ClarifyConfigError) as err:
-            default_job_name(prefix, moment=MOMENT)
+            stable_job_name(prefix, "dag|task|run|-1")
         assert err.value.field == "job_name_prefix"
+
+
+def test_each_job_has_its_own_config_location():
+    assert job_analysis_config_uri("s3://bkt/out/", "job-1") == "s3://bkt/out/job-1/analysis_config.json"
+    assert job_analysis_config_uri("s3://bkt", "job-1-2") == "s3://bkt/job-1-2/analysis_config.json"
+    with pytest.raises(ClarifyConfigError):
+        job_analysis_config_uri("s3://bkt/out", "bad_name")
 
 
 def test_job_name_limits():
@@ -450,7 +431,7 @@ def test_stable_job_names_are_deterministic_and_short():
     assert not stable_job_name("abc-" + "-" * 60, key).startswith("abc--")
 
 
-# --- §3.4: analysis config location ------------------------------------------------------------------
+# --- analysis config location ------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(

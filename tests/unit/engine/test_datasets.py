@@ -264,3 +264,62 @@ def test_unsupported_dataset_type_is_named(tmp_path):
     (tmp_path / "x").write_text("a\n1\n")
     with pytest.raises(DatasetError, match="application/x-image"):
         load_dataset(str(tmp_path / "x"), "application/x-image")
+
+
+@pytest.mark.parametrize("stream_threshold", [None, 0])
+def test_malformed_csv_message_names_the_line(tmp_path, stream_threshold):
+    path = tmp_path / "d.csv"
+    path.write_text("a,b,c\n1,2,3\n4,5\n6,7,8\n")
+    kwargs = {} if stream_threshold is None else {"stream_threshold_bytes": stream_threshold}
+    with pytest.raises(DatasetError, match=r"line 3 of .*d\.csv.* has 2 fields, expected 3: '4,5'"):
+        load_dataset(str(path), **kwargs).data.to_table()
+
+
+def test_malformed_gzipped_part_file_names_its_line(tmp_path):
+    (tmp_path / "p0.csv").write_text("a,b\n1,2\n")
+    (tmp_path / "p1.csv.gz").write_bytes(gzip.compress(b"a,b\n3,4\n5,6\n7\n"))
+    with pytest.raises(DatasetError, match=r"line 4 of .*p1\.csv\.gz"):
+        load_dataset(str(tmp_path)).data.to_table()
+
+
+def test_headerless_file_whose_first_row_has_no_numbers_warns_that_the_row_became_the_header(
+    tmp_path, caplog
+):
+    import logging
+
+    caplog.set_level(logging.WARNING)
+    path = tmp_path / "d.csv"
+    path.write_text("male,yes,A\nfemale,no,B\nmale,no,A\n")
+    loaded = load_dataset(str(path))
+    assert loaded.column_names == ["male", "yes", "A"]  # as the Clarify container reads it
+    assert loaded.data.num_rows == 2
+    (warning,) = loaded.warnings
+    assert "first row" in warning
+    assert "'male'" in warning
+    assert "'headers'" in warning
+    assert warning in caplog.text
+
+
+def test_a_real_header_row_gives_no_warning(tmp_path):
+    path = tmp_path / "d.csv"
+    path.write_text(_csv(ROWS))
+    assert load_dataset(str(path)).warnings == []
+
+
+def test_reader_warnings_reach_analysis_json_through_the_bias_sections(tmp_path):
+    from airflow_provider_clarify.engine import run_analysis
+
+    rows = ["male,approved"] + ["female,denied", "male,approved", "female,approved", "male,denied"] * 15
+    (tmp_path / "d.csv").write_text("\n".join(rows) + "\n")
+    config = {
+        "dataset_type": "text/csv",
+        "label": 1,
+        "label_values_or_threshold": ["approved"],
+        "facet": [{"name_or_index": 0, "value_or_threshold": ["female"]}],
+        "methods": {"pre_training_bias": {"methods": ["CI"]}},
+    }
+    run_analysis(config, str(tmp_path / "d.csv"), str(tmp_path / "out"))
+    section = json.loads((tmp_path / "out" / "analysis.json").read_text())["pre_training_bias_metrics"]
+    (warning,) = section["warnings"]
+    assert warning["code"] == "dataset_read"
+    assert "may be a data row" in warning["message"]

@@ -464,3 +464,23 @@ def test_local_output_files_get_the_umask_mode(tmp_path):
     os.umask(umask)
     for path in (tmp_path / "out").iterdir():
         assert path.stat().st_mode & 0o777 == 0o666 & ~umask, path.name
+
+
+def test_bias_warnings_are_shown_in_the_report(tmp_path):
+    """A warning of a bias section (here: a facet value that never occurs, in parity mode via a
+    second, valid value) reaches report.html's Warnings section, not only the log."""
+    data = tmp_path / "data.csv"
+    data.write_text("sex,y\n" + "".join(f"{s},{y}\n" for s, y in [("female", 1), ("male", 0), ("male", 1)] * 20))
+    config = {
+        "dataset_type": "text/csv",
+        "label": "y",
+        "label_values_or_threshold": [1],
+        "facet": [{"name_or_index": "sex", "value_or_threshold": ["female", "Male"]}],
+        "methods": {"pre_training_bias": {"methods": ["CI"]}, "report": {"name": "report"}},
+    }
+    run_analysis(config, str(data), str(tmp_path / "out"))
+    analysis = json.loads((tmp_path / "out" / "analysis.json").read_text())
+    (warning,) = analysis["pre_training_bias_metrics"]["warnings"]
+    report = (tmp_path / "out" / "report.html").read_text()
+    assert 'id="warnings"' in report
+    assert "did you mean &#39;male&#39;?" in report or "did you mean 'male'?" in report

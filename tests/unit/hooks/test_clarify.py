@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from datetime import UTC, datetime
 
 import boto3
 import pytest
-from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException
+from airflow.providers.common.compat.sdk import AirflowFailException
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
@@ -112,7 +110,6 @@ def test_start_and_describe_a_processing_job(hook, s3_bucket):
     assert description["ProcessingInputs"] == request["ProcessingInputs"]
     assert description["ProcessingOutputConfig"] == request["ProcessingOutputConfig"]
     assert description["StoppingCondition"] == {"MaxRuntimeInSeconds": 3600}
-    assert hook.get_analysis_result_uri("clarify-hook-start") == f"s3://{s3_bucket}/clarify/out"
 
 
 def test_stop_processing_job_stops_a_running_job(hook, s3_bucket, sm_backend, jobs_start_in_progress):
@@ -168,51 +165,21 @@ def test_stop_of_a_missing_job_is_an_error(hook):
         hook.stop_processing_job("never-created")
 
 
-def test_find_processing_jobs_by_prefix_newest_first(hook, s3_bucket):
-    for name in ("clarify-t1-a", "other-clarify-t1-b", "clarify-t1-b", "clarify-t2-a"):
-        hook.start_processing_job(request_for(name, s3_bucket))
-    found = hook.find_processing_jobs("clarify-t1")
-    assert [j["ProcessingJobName"] for j in found] == ["clarify-t1-b", "clarify-t1-a"]
-    assert hook.find_processing_jobs("nothing-like-this") == []
-
-
-def test_wait_for_processing_job_returns_the_terminal_description(hook, s3_bucket, scripted_status):
-    hook.start_processing_job(request_for("clarify-wait", s3_bucket))
-    scripted_status(
-        "clarify-wait", ["InProgress", "InProgress", "Failed"], failure_reason="ClientError: no facet"
+def test_s3_input_problems_name_what_is_missing(hook, s3_bucket, moto_endpoint):
+    s3 = s3_client(moto_endpoint)
+    s3.put_object(Bucket=s3_bucket, Key="data/part-0.csv", Body=b"a,b\n1,2\n")
+    assert hook.s3_input_problem(f"s3://{s3_bucket}/data/part-0.csv") is None
+    assert hook.s3_input_problem(f"s3://{s3_bucket}/data") is None  # a prefix with objects
+    assert (
+        hook.s3_input_problem(f"s3://{s3_bucket}/nothing/here.csv") == "no object at or under this location"
     )
-    description = hook.wait_for_processing_job("clarify-wait", check_interval=0.05)
-    assert description["ProcessingJobStatus"] == "Failed"
-    assert description["FailureReason"] == "ClientError: no facet"
-    assert scripted_status.calls["clarify-wait"] == 3
+    assert "not found" in hook.s3_input_problem("s3://no-such-bucket-anywhere/x.csv")
+    assert hook.s3_input_problem("/local/path.csv") is None  # not S3: preflight's business
 
 
-def test_wait_for_processing_job_times_out(hook, s3_bucket, scripted_status):
-    hook.start_processing_job(request_for("clarify-wait-long", s3_bucket))
-    scripted_status("clarify-wait-long", ["InProgress"])
-    with pytest.raises(AirflowException, match="max_ingestion_time"):
-        hook.wait_for_processing_job("clarify-wait-long", check_interval=0.1, max_ingestion_time=0.35)
-    assert 2 <= scripted_status.calls["clarify-wait-long"] <= 5
-
-
-def test_wait_for_processing_job_backs_off_when_throttled(hook, monkeypatch):
-    sleeps: list[float] = []
-    monkeypatch.setattr("airflow_provider_clarify.hooks.clarify.time.sleep", sleeps.append)
-    with Stubber(hook.conn) as stub:
-        for _ in range(4):
-            stub.add_client_error("describe_processing_job", service_error_code="ThrottlingException")
-        stub.add_response(
-            "describe_processing_job", _description("InProgress"), {"ProcessingJobName": "done-job"}
-        )
-        stub.add_client_error("describe_processing_job", service_error_code="ThrottlingException")
-        stub.add_response(
-            "describe_processing_job", _description("Completed"), {"ProcessingJobName": "done-job"}
-        )
-        description = hook.wait_for_processing_job("done-job", check_interval=2, max_throttle_delay=10)
-        stub.assert_no_pending_responses()
-    assert description["ProcessingJobStatus"] == "Completed"
-    # 4 throttles: 2, 4, 8, then capped at 10; a normal poll interval; the count restarts after success
-    assert sleeps == [2, 4, 8, 10, 2, 2]
+def test_model_problems(hook, s3_bucket):
+    assert hook.model_problem("model", "no-such-model") == "no SageMaker model of that name"
+    assert hook.model_problem("endpoint", "no-such-endpoint") == "no SageMaker endpoint of that name"
 
 
 def test_throttle_delay_is_exponential_and_capped():
@@ -313,17 +280,3 @@ async def test_async_describe_and_stop(hook, s3_bucket, sm_backend, jobs_start_i
     assert again["ProcessingJobArn"] == description["ProcessingJobArn"]
     await hook.stop_processing_job_async("clarify-async")
     assert sm_backend.processing_jobs["clarify-async"].processing_job_status == "Stopped"
-
-
-def test_hooks_triggers_and_sensors_import_no_numeric_libraries():
-    code = (
-        "import sys\n"
-        "import airflow_provider_clarify.hooks.clarify, airflow_provider_clarify.triggers.clarify\n"
-        "import airflow_provider_clarify.sensors.clarify\n"
-        "heavy = sorted(m for m in ('numpy', 'pandas', 'pyarrow', 'sklearn', 'scipy', 'shap') if m in sys.modules)\n"
-        "print('HEAVY=' + ','.join(heavy))\n"
-    )
-    completed = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
-    )
-    assert completed.stdout.strip().splitlines()[-1] == "HEAVY="

@@ -10,8 +10,8 @@ import pytest
 from airflow_provider_clarify.links.clarify import (
     ClarifyAnalysisResultLink,
     ClarifyProcessingJobLink,
-    split_s3_uri,
 )
+from airflow_provider_clarify.locations import split_s3_uri
 
 
 class _TI:
@@ -107,3 +107,63 @@ def test_split_s3_uri(uri, expected):
 def test_split_s3_uri_rejects_non_s3(uri):
     with pytest.raises(ValueError, match="s3://"):
         split_s3_uri(uri)
+
+
+class _Lookups(list):
+    """Keys looked up, in order; ``stored`` answers them."""
+
+    stored: dict[str, Any]
+
+
+@pytest.fixture
+def xcom_lookups(monkeypatch) -> _Lookups:
+    """Keys the links look up in XCom (Airflow's XCom.get_value, answered from a dict)."""
+    from airflow.sdk.bases.xcom import BaseXCom
+
+    looked_up = _Lookups()
+    stored: dict[str, Any] = {}
+
+    def get_value(cls, *, ti_key: Any, key: str) -> Any:
+        looked_up.append(key)
+        return stored.get(key)
+
+    monkeypatch.setattr(BaseXCom, "get_value", classmethod(get_value))
+    looked_up.stored = stored
+    return looked_up
+
+
+def test_links_that_this_run_did_not_store_are_not_looked_up(xcom_lookups):
+    """compute='local' tasks have no job; failed tasks may have neither link: no '[error] XCom not found'."""
+    operator = _Operator()
+    for link in (ClarifyProcessingJobLink(), ClarifyAnalysisResultLink()):
+        assert link.get_link(operator, ti_key=object()) == ""
+    assert xcom_lookups == []
+
+
+def test_a_stored_link_is_formatted_from_its_xcom(xcom_lookups):
+    operator = _Operator()
+    ti = _TI()
+    ClarifyProcessingJobLink.persist_job(
+        context={"ti": ti}, operator=operator, region_name="us-east-1", aws_partition="aws", job_name="j-1"
+    )
+    xcom_lookups.stored.update(ti.xcoms)
+
+    url = ClarifyProcessingJobLink().get_link(operator, ti_key=object())
+
+    assert url == "https://console.aws.amazon.com/sagemaker/home?region=us-east-1#/processing-jobs/j-1"
+    assert xcom_lookups == [ClarifyProcessingJobLink.key]
+    assert ClarifyAnalysisResultLink().get_link(operator, ti_key=object()) == ""  # not stored: no lookup
+    assert xcom_lookups == [ClarifyProcessingJobLink.key]
+
+
+def test_links_stored_before_a_deferral_are_formatted_after_it(xcom_lookups):
+    from airflow_provider_clarify.links.clarify import record_persisted_links
+
+    resumed = _Operator()  # the task resumes in a new process, with a fresh operator
+    record_persisted_links(resumed, ClarifyProcessingJobLink)
+    xcom_lookups.stored[ClarifyProcessingJobLink.key] = {
+        "region_name": "us-east-1",
+        "aws_domain": "aws.amazon.com",
+        "job_name": "j-2",
+    }
+    assert ClarifyProcessingJobLink().get_link(resumed, ti_key=object()).endswith("/processing-jobs/j-2")

@@ -69,6 +69,11 @@ class RecordingTI:
         self.xcoms[key] = value
 
 
+def job_config_uri(job_name: str, output: str = OUT_URI) -> str:
+    """Where the operator uploads the config of one job."""
+    return f"{output}/{job_name}/analysis_config.json"
+
+
 def context_for(ti: RecordingTI, **extra: Any) -> dict[str, Any]:
     return {"ti": ti, "task_instance": ti, **extra}
 
@@ -107,7 +112,7 @@ def pre_training(task_id: str = "audit", **kwargs: Any) -> ClarifyPreTrainingBia
 
 
 def expected_pre_training_config() -> dict:
-    """clarify-formats §2.1, §2.2 and §2.6: DataConfig keys, BiasConfig keys, then methods (report first)."""
+    """docs/configs.md (how AnalysisConfig composes): DataConfig keys, BiasConfig keys, then methods (report first)."""
     return {
         "dataset_type": "text/csv",
         "headers": HEADERS,
@@ -128,8 +133,10 @@ def role(aws_conn, moto_endpoint):
 
 @pytest.fixture
 def aws(role, s3_bucket, moto_endpoint):
-    """Bucket and role exist; returns a boto3 S3 client on the fake endpoint."""
-    return boto3.client("s3", endpoint_url=moto_endpoint, region_name=REGION)
+    """Bucket, role and dataset exist; returns a boto3 S3 client on the fake endpoint."""
+    s3 = boto3.client("s3", endpoint_url=moto_endpoint, region_name=REGION)
+    s3.put_object(Bucket=BUCKET, Key=DATA_URI.split("/", 3)[3], Body=b"female,30,1\n")
+    return s3
 
 
 def capture_requests(op: ClarifyBaseOperator) -> list[dict]:
@@ -171,11 +178,13 @@ def test_success_returns_result_uri_pushes_xcom_and_uploads_the_sdk_config(aws, 
 
     assert result == OUT_URI
     assert scripted_status.seen[name] == ["InProgress", "InProgress", "Completed"]
-    config_uri = f"{OUT_URI}/analysis_config.json"
+    config_uri = job_config_uri(name)  # each job reads a config of its own
     assert ti.xcoms["job_name"] == name
     assert ti.xcoms["job_arn"] == f"arn:aws:sagemaker:{REGION}:{ACCOUNT_ID}:processing-job/{name}"
     assert ti.xcoms["analysis_config_uri"] == config_uri
     assert read_json(aws, config_uri) == expected_pre_training_config()
+    # after the job completed, its config is also beside its results (the SDK's place)
+    assert read_json(aws, f"{OUT_URI}/analysis_config.json") == expected_pre_training_config()
     assert sent == [
         {
             "ProcessingJobName": name,
@@ -311,15 +320,15 @@ def test_stopped_job_fails_the_task(aws, scripted_status):
     assert str(err.value) == job_failure_message(name, "Stopped", None)
 
 
-def test_timeout_stops_the_job_and_fails(aws, jobs_start_in_progress, sm_backend):
+def test_timeout_stops_the_job_and_fails(aws, jobs_start_in_progress, sm_backend, aws_requests):
     ti = RecordingTI()
     op = pre_training(max_ingestion_time=1, check_interval=0.2)
-    started = time.monotonic()
 
     with pytest.raises(ClarifyJobTimeoutException, match="max_ingestion_time=1"):
         op.execute(context_for(ti))
 
-    assert 1 <= time.monotonic() - started < 5
+    assert aws_requests.count("SageMaker.StopProcessingJob") == 1
+    assert aws_requests.count("SageMaker.DescribeProcessingJob") >= 2  # it polled before giving up
     assert sm_backend.processing_jobs[job_name_for(ti)].processing_job_status == "Stopped"
 
 
@@ -372,7 +381,7 @@ def test_retry_reattaches_to_the_in_progress_job(aws, scripted_status, sm_backen
     assert sent_second == []
     assert list(sm_backend.processing_jobs) == [name]
     assert retry_ti.xcoms["job_name"] == name
-    assert retry_ti.xcoms["analysis_config_uri"] == f"{OUT_URI}/analysis_config.json"
+    assert retry_ti.xcoms["analysis_config_uri"] == job_config_uri(name)
 
 
 def test_retry_after_completion_reuses_the_result_without_a_new_job(aws, sm_backend):
@@ -480,7 +489,7 @@ def test_deferred_failure_reports_exactly_like_the_synchronous_path(aws, scripte
     )
 
 
-def test_execute_complete_success_and_malformed_events():
+def test_execute_complete_success_and_malformed_events(aws):
     op = pre_training()
     ti = RecordingTI()
     uri = "s3://b/out"
@@ -616,28 +625,27 @@ def unreachable_aws(monkeypatch):
         ({"check_interval": 0}, "check_interval"),
     ],
 )
-def test_invalid_configuration_fails_fast_and_is_not_retried(unreachable_aws, overrides, field):
-    op = pre_training(botocore_config={"connect_timeout": 1, "retries": {"max_attempts": 1}}, **overrides)
-    started = time.monotonic()
+def test_invalid_configuration_fails_fast_and_is_not_retried(aws, aws_requests, overrides, field):
+    op = pre_training(**overrides)
+    aws_requests.clear()
 
     with pytest.raises(ClarifyInvalidConfigException) as err:
         op.execute(context_for(RecordingTI()))
 
     assert isinstance(err.value, AirflowFailException)
     assert field in str(err.value)
-    assert time.monotonic() - started < 2
+    assert aws_requests == []  # counted on the fake AWS server: not a single request was sent
 
 
 @pytest.mark.parametrize("compute", ["sagemaker", "local"])
-def test_unknown_metric_name_fails_the_task_before_any_aws_call(unreachable_aws, compute):
+def test_unknown_metric_name_fails_the_task_before_any_aws_call(aws, aws_requests, compute):
     """Schema v1.0 accepts any string as a metric name; preflight rejects it (and every other error)."""
     op = pre_training(
         compute=compute,
         methods=["NOPE", "CDDL"],
         bias_config={"label_values_or_threshold": [1], "facet_name": "sex"},  # no group_name
-        botocore_config={"connect_timeout": 1, "retries": {"max_attempts": 1}},
     )
-    started = time.monotonic()
+    aws_requests.clear()
 
     with pytest.raises(ClarifyInvalidConfigException) as err:
         op.execute(context_for(RecordingTI()))
@@ -650,7 +658,7 @@ def test_unknown_metric_name_fails_the_task_before_any_aws_call(unreachable_aws,
         ("methods.pre_training_bias.methods[0]", err.value.__cause__.problems[0][1])
     ]
     assert "group_variable" not in str(err.value)  # CDDL without a group variable only warns
-    assert time.monotonic() - started < 2
+    assert aws_requests == []
 
 
 def test_preflight_warnings_are_logged_and_the_job_still_runs(aws, capsys):
@@ -684,7 +692,19 @@ def test_post_training_bias_with_predicted_label_column(aws):
     assert ti.xcoms["job_name"].startswith("Clarify-Posttraining-Bias-")
 
 
-def test_bias_operator_from_plain_dicts(aws):
+@pytest.fixture
+def credit_model(aws, moto_endpoint, role):
+    """The SageMaker model ``credit`` that model-calling analyses name (checked before a job starts)."""
+    sagemaker = boto3.client("sagemaker", endpoint_url=moto_endpoint, region_name=REGION)
+    sagemaker.create_model(
+        ModelName="credit",
+        ExecutionRoleArn=role,
+        PrimaryContainer={"Image": IMAGE_US_EAST_1, "ModelDataUrl": f"s3://{BUCKET}/model.tar.gz"},
+    )
+    return "credit"
+
+
+def test_bias_operator_from_plain_dicts(aws, credit_model):
     ti = RecordingTI(task_id="bias")
     op = ClarifyBiasOperator(
         task_id="bias",
@@ -720,7 +740,7 @@ def test_bias_operator_from_plain_dicts(aws):
     assert ti.xcoms["job_name"].startswith("Clarify-Bias-")
 
 
-def test_explainability_operator_with_dict_explainability_config(aws):
+def test_explainability_operator_with_dict_explainability_config(aws, credit_model):
     ti = RecordingTI(task_id="explain")
     op = ClarifyExplainabilityOperator(
         task_id="explain",
@@ -760,7 +780,7 @@ def test_base_operator_runs_a_given_analysis_config(aws):
     assert read_json(aws, f"{OUT_URI}/analysis_config.json") == config
 
 
-def test_suggest_baseline_pushes_constraints_and_monitoring_config(aws):
+def test_suggest_baseline_pushes_constraints_and_monitoring_config(aws, credit_model):
     ti = RecordingTI(task_id="baseline")
     op = ClarifySuggestBaselineOperator(
         task_id="baseline",
@@ -788,7 +808,7 @@ def test_suggest_baseline_pushes_constraints_and_monitoring_config(aws):
     assert set(uploaded["methods"]) == {"report", "pre_training_bias", "post_training_bias"}
 
 
-def test_suggest_explainability_baseline_monitoring_config(aws):
+def test_suggest_explainability_baseline_monitoring_config(aws, credit_model):
     ti = RecordingTI(task_id="xbaseline")
     op = ClarifySuggestBaselineOperator(
         task_id="xbaseline",
@@ -879,7 +899,7 @@ def test_lineage_names_dataset_config_and_result(aws):
     inputs, outputs = op.lineage_datasets()
     assert inputs == [
         (f"s3://{BUCKET}", "credit/2024-03-01/train.csv"),
-        (f"s3://{BUCKET}", "clarify/2024-03-01/pre/analysis_config.json"),
+        (f"s3://{BUCKET}", f"clarify/2024-03-01/pre/{job_name_for(RecordingTI())}/analysis_config.json"),
     ]
     assert outputs == [(f"s3://{BUCKET}", "clarify/2024-03-01/pre")]
 
@@ -896,7 +916,7 @@ def test_openlineage_method_is_none_without_the_openlineage_provider():
         assert [d.name for d in facets.outputs] == ["clarify/2024-03-01/pre"]
 
 
-def test_synchronous_wait_backs_off_when_describe_is_throttled(aws_conn):
+def test_synchronous_wait_backs_off_when_describe_is_throttled(aws):
     from datetime import datetime
 
     from botocore.stub import Stubber
@@ -921,5 +941,211 @@ def test_synchronous_wait_backs_off_when_describe_is_throttled(aws_conn):
             )
         stub.add_response("describe_processing_job", description, {"ProcessingJobName": "j"})
 
-        assert op._wait(context_for(RecordingTI()), "j", "s3://b/out") == "s3://b/out"
+        plan = op.make_plan()
+        assert op._wait(context_for(RecordingTI()), "j", "s3://b/out", plan) == "s3://b/out"
         stub.assert_no_pending_responses()
+
+
+# --- stale results after a config change (issue 11 item 1) -----------------------------------------------
+
+
+def test_a_retry_after_a_config_change_never_adopts_the_old_configs_job(aws, scripted_status, sm_backend):
+    """Config A completed; config B's job started and the worker died; the retry must follow B's job.
+
+    Before each job read the shared ``analysis_config.json``, so B's upload made A's completed job
+    "match" B and the retry reported A's results (leaving B's job running unwatched).
+    """
+    ti = RecordingTI()
+    name = job_name_for(ti)
+    scripted_status(name, ["Completed"])
+    scripted_status(f"{name}-2", ["InProgress", "InProgress", "Completed"])
+    pre_training().execute(context_for(ti))  # config A: all metrics
+    config_a = read_json(aws, f"{OUT_URI}/analysis_config.json")
+
+    with pytest.raises(TaskDeferred):  # config B started, then the worker is gone
+        pre_training(methods=["CI"], deferrable=True).execute(context_for(ti))
+    assert read_json(aws, f"{OUT_URI}/analysis_config.json") == config_a  # nothing beside A's results yet
+
+    retry_ti = RecordingTI(try_number=2)
+    assert pre_training(methods=["CI"]).execute(context_for(retry_ti)) == OUT_URI
+
+    assert retry_ti.xcoms["job_name"] == f"{name}-2"
+    assert list(sm_backend.processing_jobs) == [name, f"{name}-2"]
+    published = read_json(aws, f"{OUT_URI}/analysis_config.json")
+    assert published["methods"]["pre_training_bias"] == {"methods": ["CI"]}
+    assert read_json(aws, job_config_uri(name)) == config_a  # what job 1 ran is never rewritten
+
+
+def test_a_failed_run_leaves_no_config_beside_results_it_did_not_produce(aws, scripted_status):
+    ti = RecordingTI()
+    name = job_name_for(ti)
+    scripted_status(name, ["Completed"])
+    scripted_status(f"{name}-2", ["InProgress", "Failed"], failure_reason="AlgorithmError: boom")
+    pre_training().execute(context_for(ti))
+    config_a = read_json(aws, f"{OUT_URI}/analysis_config.json")
+
+    with pytest.raises(ClarifyJobFailedException):
+        pre_training(methods=["CI"]).execute(context_for(ti))
+
+    assert read_json(aws, f"{OUT_URI}/analysis_config.json") == config_a
+    assert read_json(aws, job_config_uri(f"{name}-2"))["methods"]["pre_training_bias"] == {"methods": ["CI"]}
+
+
+def test_a_running_job_of_another_config_is_stopped_not_adopted(aws, scripted_status, sm_backend):
+    ti = RecordingTI()
+    name = job_name_for(ti)
+    with pytest.raises(TaskDeferred):
+        pre_training(deferrable=True).execute(context_for(ti))  # config A, still running
+    scripted_status(f"{name}-2", ["InProgress", "Completed"])
+
+    pre_training(methods=["CI"]).execute(context_for(RecordingTI(try_number=2)))
+
+    assert sm_backend.processing_jobs[name].processing_job_status == "Stopped"
+    assert list(sm_backend.processing_jobs) == [name, f"{name}-2"]
+
+
+# --- what the open engine cannot run fails before anything happens (issue 10 item 4) ------------------
+
+
+def test_local_compute_rejects_image_explanations_before_credentials_or_uploads(aws, aws_requests):
+    config = {
+        "dataset_type": "application/x-image",
+        "methods": {"shap": {"image_config": {"model_type": "IMAGE_CLASSIFICATION"}, "num_samples": 10}},
+        "predictor": {
+            "model_name": "vision",
+            "instance_type": "ml.m5.xlarge",
+            "initial_instance_count": 1,
+            "content_type": "image/jpeg",
+            "label_headers": ["cat", "dog"],
+        },
+    }
+    op = ClarifyBaseOperator(
+        task_id="vision",
+        compute="local",
+        analysis_config=config,
+        data_config=data_config(dataset_type="application/x-image"),
+        local_model="http://127.0.0.1:9",
+    )
+    aws_requests.clear()
+
+    with pytest.raises(ClarifyInvalidConfigException) as err:
+        op.execute(context_for(RecordingTI(task_id="vision")))
+
+    assert "methods.shap.image_config" in str(err.value)
+    assert "dataset_type" in str(err.value)
+    assert aws_requests == []  # no credentials fetched, nothing uploaded, no child started
+
+
+# --- inputs are checked before a job is paid for (issue 10 item 5) -------------------------------------
+
+
+def test_a_missing_dataset_fails_before_create_processing_job(aws, aws_requests):
+    op = pre_training(data_config=data_config(s3_data_input_path=f"s3://{BUCKET}/credit/typo/train.csv"))
+
+    with pytest.raises(ClarifyInvalidConfigException) as err:
+        op.execute(context_for(RecordingTI()))
+
+    assert "data_config.s3_data_input_path" in str(err.value)
+    assert f"s3://{BUCKET}/credit/typo/train.csv" in str(err.value)
+    assert aws_requests.count("SageMaker.CreateProcessingJob") == 0
+    assert not any(method == "PUT" for method, _, _ in aws_requests)  # no config uploaded either
+
+
+def test_missing_side_datasets_baseline_and_model_are_all_named(aws, aws_requests):
+    config = {
+        "dataset_type": "text/csv",
+        "headers": HEADERS,
+        "label": "approved",
+        "label_values_or_threshold": [1],
+        "facet": [{"name_or_index": "sex"}],
+        "facet_dataset_uri": f"s3://{BUCKET}/facets/missing.csv",
+        "methods": {
+            "post_training_bias": {"methods": "all"},
+            "shap": {"baseline": f"s3://{BUCKET}/baseline/missing.csv", "num_samples": 10},
+        },
+        "predictor": {
+            "model_name": "no-such-model",
+            "instance_type": "ml.m5.xlarge",
+            "initial_instance_count": 1,
+        },
+    }
+    op = ClarifyBaseOperator(
+        task_id="custom", role=ROLE_NAME, analysis_config=config, data_config=data_config(), **FAST
+    )
+
+    with pytest.raises(ClarifyInvalidConfigException) as err:
+        op.execute(context_for(RecordingTI(task_id="custom")))
+
+    problems = dict(err.value.__cause__.problems)
+    assert set(problems) == {"facet_dataset_uri", "methods.shap.baseline", "predictor.model_name"}
+    assert aws_requests.count("SageMaker.CreateProcessingJob") == 0
+
+
+# --- memory_limit_mb for compute="local" (issue 11 item 9) ---------------------------------------------
+
+
+class _AllocatesOnLoad:
+    """A "model" file whose unpickling allocates ``size`` bytes (loading a pickle runs code)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+
+    def __reduce__(self):
+        return bytearray, (self.size,)
+
+
+def test_memory_limit_mb_reaches_the_local_engine(tmp_path):
+    import pickle
+
+    from airflow_provider_clarify.operators.local_compute import LocalAnalysisError
+    from tests.support.paths import GOLDEN_DIR
+
+    artifact = tmp_path / "model.pkl"
+    artifact.write_bytes(pickle.dumps(_AllocatesOnLoad(8 * 1024**3)))  # 8 GiB, above the 1 GiB cap
+    config = {
+        "dataset_type": "text/csv",
+        "headers": HEADERS[:7],
+        "label": "approved",
+        "label_values_or_threshold": [1],
+        "facet": [{"name_or_index": "sex", "value_or_threshold": ["female"]}],
+        "methods": {"post_training_bias": {"methods": ["DPPL"]}},
+    }
+    op = ClarifyBaseOperator(
+        task_id="local",
+        compute="local",
+        analysis_config=config,
+        data_config={
+            "s3_data_input_path": str(GOLDEN_DIR / "synthetic_credit.csv"),
+            "s3_output_path": str(tmp_path / "out"),
+        },
+        local_model={"artifact": str(artifact), "format": "pickle", "trust": True},
+        memory_limit_mb="1024",  # as Jinja renders it
+    )
+
+    with pytest.raises(LocalAnalysisError, match="MemoryError"):
+        op.execute(context_for(RecordingTI(task_id="local")))
+    assert op.memory_limit_mb == 1024
+    assert "memory_limit_mb" in ClarifyBaseOperator.template_fields
+
+
+@pytest.mark.parametrize("value", ["lots", 100, -1, 2.5])
+def test_a_bad_memory_limit_fails_before_anything_runs(tmp_path, value):
+    op = pre_training(
+        compute="local",
+        data_config=data_config(
+            s3_data_input_path=str(tmp_path / "d.csv"), s3_output_path=str(tmp_path / "o")
+        ),
+        memory_limit_mb=value,
+    )
+    with pytest.raises(ClarifyInvalidConfigException, match="memory_limit_mb"):
+        op.execute(context_for(RecordingTI()))
+    assert not (tmp_path / "o").exists()
+
+
+def test_the_job_start_is_logged_once(aws, capsys):
+    ti = RecordingTI()
+    pre_training().execute(context_for(ti))
+
+    logged = capsys.readouterr().out
+    assert logged.count("Started Clarify processing job") == 1
+    assert f"Started Clarify processing job {job_name_for(ti)} (arn:aws:sagemaker:" in logged

@@ -692,7 +692,11 @@ def test_operator_local_mode_xcom_and_files_equal_sagemaker_mode(s3_bucket, moto
     assert local_ti.xcoms.keys() - links == {"job_name", "job_arn", "analysis_config_uri"}
     assert local_ti.xcoms["job_name"] == managed_ti.xcoms["job_name"]
     assert local_ti.xcoms["job_arn"] is None
-    assert managed_ti.xcoms["analysis_config_uri"] == f"{managed_out}/analysis_config.json"
+    # a SageMaker job reads a config of its own; once it completed, a copy sits beside its results
+    assert (
+        managed_ti.xcoms["analysis_config_uri"]
+        == f"{managed_out}/{managed_ti.xcoms['job_name']}/analysis_config.json"
+    )
     assert local_ti.xcoms["analysis_config_uri"] == f"{local_out}/analysis_config.json"
 
     def stored(key: str) -> dict:

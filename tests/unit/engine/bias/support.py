@@ -9,7 +9,7 @@ import pyarrow as pa
 
 from airflow_provider_clarify.engine.bias import compute_bias_sections
 
-#: metrics compared with a tolerance (spec §3.4: numpy's log / BLAS dot may differ by a few ulp)
+#: metrics compared with a tolerance (docs/parity.md, "Numeric agreement": numpy's log / BLAS dot may differ by a few ulp)
 ULP_METRICS = {"KL": 1e-14, "JS": 1e-14, "LP": 1e-14}
 
 

@@ -1,4 +1,4 @@
-"""CDDL/CDDPL (spec §4.9): per-subgroup shares, numpy.unique order, NaN subgroup, pairwise sums."""
+"""CDDL/CDDPL (docs/bias-metrics.md, CDD): per-subgroup shares, numpy.unique order, NaN subgroup, pairwise sums."""
 
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ def test_cdd_with_many_float_subgroups_and_missing_values_matches_the_spec(seed)
 
 
 def test_main_dataset_cddl_subgroups():
-    """§8.1 d = F: subgroup A has DD 0, B has DD 1/3, weights 6 and 6."""
+    """Main golden dataset, d = F: subgroup A has DD 0, B has DD 1/3, weights 6 and 6."""
     data = {
         "gender": list("MFMFMMFMFMFM"),
         "dept": list("AAAAABBBBBBA"),

@@ -1,4 +1,4 @@
-"""Type detection, value matching and threshold intervals (spec §2.1-2.3)."""
+"""Type detection, value matching and threshold intervals (docs/bias-metrics.md, "From columns to groups")."""
 
 from __future__ import annotations
 

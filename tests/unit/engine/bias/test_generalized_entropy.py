@@ -1,4 +1,4 @@
-"""GE (spec §5.13 and example E12)."""
+"""GE, with smclarify's golden vectors (main dataset and edge case E12, see docs/parity.md)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ def _codes(y, yhat):
         ([1, 1, 1, 0], [0, 0, 0, 1], 1.5),
         ([1, 0, 1, 0], [1, 0, 1, 0], 0.0),
         ([0, 0, 0], [1, 1, 1], 0.0),
-        # §8.1: benefits [1,1,2,1,1,0,2,1,0,1,1,2]
+        # main golden dataset: benefits [1,1,2,1,1,0,2,1,0,1,1,2]
         ([1, 0, 0, 1, 1, 1, 0, 0, 1, 1, 0, 0], [1, 0, 1, 1, 1, 0, 1, 0, 0, 1, 0, 1], 0.1745562130177516),
     ],
 )

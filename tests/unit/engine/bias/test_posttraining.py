@@ -21,7 +21,7 @@ D_MAIN = ConfusionCounts(tp=1, fp=1, fn=1, tn=2)
 
 
 def test_main_dataset_closed_forms():
-    """§8.1 d = F closed forms."""
+    """Main golden dataset, d = F: closed forms."""
     x = inputs(A_MAIN, D_MAIN)
     assert post.difference_in_positive_proportions_in_predicted_labels(x) == 5 / 7 - 2 / 5
     assert post.disparate_impact(x) == (2 / 5) / (5 / 7)

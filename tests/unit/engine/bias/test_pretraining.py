@@ -28,7 +28,7 @@ counts = st.tuples(st.integers(0, 500), st.integers(0, 500))
 
 
 def test_main_dataset_closed_forms():
-    """§8.1, d = F: a has 4 of 7 positive, d 2 of 5."""
+    """Main golden dataset, d = F: a has 4 of 7 positive, d 2 of 5."""
     x = inputs(labels(4, 3), labels(2, 3))
     assert pre.class_imbalance(x) == 2 / 12
     assert pre.difference_in_positive_proportions_in_labels(x) == 4 / 7 - 2 / 5

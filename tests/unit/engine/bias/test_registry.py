@@ -34,3 +34,18 @@ def test_unknown_metric_name_fails_with_smclarify_message():
         "Invalid metric_name: metrics should be one of the registered metrics"
         "['CI', 'DPL', 'KL', 'JS', 'LP', 'TVD', 'KS', 'CDDL']"
     )
+
+
+def test_registry_and_the_analysis_constants_name_the_same_metrics_in_the_same_order():
+    """analysis/ validates metric names (schema, preflight, gates) with its constants; the engine
+    computes what its registry holds. A metric added to one and not the other would be accepted and
+    then never computed, or computed and then refused."""
+    from airflow_provider_clarify.analysis import constants
+
+    assert tuple(m.name for m in PRE_TRAINING_METRICS) == constants.PRE_TRAINING_METRICS
+    assert tuple(m.name for m in POST_TRAINING_METRICS) == constants.POST_TRAINING_METRICS
+
+
+def test_metric_descriptions_end_with_the_metric_name():
+    for spec in (*PRE_TRAINING_METRICS, *POST_TRAINING_METRICS):
+        assert spec.description.endswith(f"({spec.name})")

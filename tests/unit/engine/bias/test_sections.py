@@ -1,4 +1,4 @@
-"""Golden vectors of bias-metrics-and-shap.md §8 (produced by smclarify 0.5) through compute_bias_sections."""
+"""smclarify 0.5's golden vectors (small hand-checked datasets, see docs/parity.md) through compute_bias_sections."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from airflow_provider_clarify.engine.bias import BiasAnalysisError
 from tests.unit.engine.bias.support import assert_metric, metrics_of, run, values_of
 
-# §8.1 main dataset (12 rows)
+# main golden dataset (12 rows)
 MAIN = {
     "gender": ["M", "F", "M", "F", "M", "M", "F", "M", "F", "M", "F", "M"],
     "x1": [1, 1, 2, 4, 6, 4, 7, 9, 6, 7, 9, 3],
@@ -129,7 +129,7 @@ def test_main_dataset_with_facet_value_gives_single_f_entry_and_exact_metric_obj
 
 
 def test_continuous_facet_and_regression_label_reproduce_the_f_column():
-    """§8.2: facet age > 40, label score > 0.5, predictions thresholded the same way."""
+    """Continuous golden dataset: facet age > 40, label score > 0.5, predictions thresholded the same way."""
     data = {
         "age": [23, 45, 40, 52, 31, 38, 63, 27, 41, 35, 58, 29],
         "x1": MAIN["x1"],
@@ -176,7 +176,7 @@ def _flip_test_data(all_a_yes: bool = False) -> dict:
 
 @pytest.mark.parametrize(("all_a_yes", "expected"), [(False, 0.25), (True, -0.25)])
 def test_flip_test_with_five_neighbours(all_a_yes, expected):
-    """§8.3: n_a = 10 > 9 so k = 5."""
+    """Flip-test golden dataset: n_a = 10 > 9 so k = 5."""
     out = run(
         _flip_test_data(all_a_yes),
         label="y",
@@ -190,7 +190,7 @@ def test_flip_test_with_five_neighbours(all_a_yes, expected):
     assert_metric(entry["metrics"][0], expected)
 
 
-# ---- §8.4 edge cases ---------------------------------------------------------------------------------
+# ---- golden edge cases E1-E13 ------------------------------------------------------------------------------
 
 
 def _edge(f, y, yh=None, values=("d",), group=None, pre=None, post=None, **extra):

@@ -1,0 +1,85 @@
+"""What an analysis config asks of the compute that runs it: a model, and the open engine's support.
+
+Two questions are answered here and nowhere else, so preflight, the operators, ``compute="local"``
+and the open engine all decide them the same way:
+
+* :func:`model_methods` / :func:`needs_model`: which requested methods call the model
+  (explanations always; post-training bias unless the data carries the predictions, as a
+  ``predicted_label`` column or a ``predicted_label_dataset_uri``).
+* :func:`engine_problems`: what in a config the open engine (``compute="local"``, the CLI) cannot
+  run, e.g. ``dataset_type: application/x-image`` or computer-vision SHAP. Preflight rejects these
+  for ``compute="local"`` before credentials are fetched or anything is uploaded.
+
+Pure functions over the ``analysis_config`` dict: no Airflow, no AWS, no numeric library.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from airflow_provider_clarify.analysis import constants as C
+
+#: The dataset types the open engine reads (the managed container also reads images and captures).
+ENGINE_DATASET_TYPES: tuple[str, ...] = C.TABULAR_DATASET_TYPES
+#: The ``methods`` entries the open engine computes (``report`` is always accepted).
+ENGINE_METHODS: tuple[str, ...] = ("pre_training_bias", "post_training_bias", "shap", "pdp", "report")
+
+
+def _methods(config: Mapping[str, Any]) -> Mapping[str, Any]:
+    methods = config.get("methods")
+    return methods if isinstance(methods, Mapping) else {}
+
+
+def has_predictions(config: Mapping[str, Any]) -> bool:
+    """Whether the data itself carries the model's predictions (no model call needed for bias)."""
+    return any(
+        config.get(key) is not None and config.get(key) not in ("", [], {})
+        for key in ("predicted_label", "predicted_label_dataset_uri")
+    )
+
+
+def model_methods(config: Mapping[str, Any]) -> tuple[str, ...]:
+    """The requested methods that call the model, in the order of the config's ``methods``."""
+    methods = _methods(config)
+    needs = [name for name in methods if name in C.EXPLAINABILITY_METHODS]
+    if "post_training_bias" in methods and not has_predictions(config):
+        needs.append("post_training_bias")
+    return tuple(needs)
+
+
+def needs_model(config: Mapping[str, Any]) -> bool:
+    """Whether running ``config`` calls a model (explanations, or post-training bias without predictions)."""
+    return bool(model_methods(config))
+
+
+def engine_problems(config: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """``(JSON path, message)`` for each part of ``config`` the open engine cannot run (empty: it can).
+
+    The messages say what to change or to run the analysis with ``compute="sagemaker"``.
+    """
+    problems: list[tuple[str, str]] = []
+    dataset_type = config.get("dataset_type")
+    if isinstance(dataset_type, str) and dataset_type.lower() not in ENGINE_DATASET_TYPES:
+        message = (
+            f"{dataset_type!r} is not read by the open engine (compute='local'); it reads "
+            f"{', '.join(ENGINE_DATASET_TYPES)}. Convert the data, or run with compute='sagemaker'."
+        )
+        problems.append(("dataset_type", message))
+    methods = _methods(config)
+    for name in methods:
+        if name not in ENGINE_METHODS:
+            computed = ", ".join(m for m in ENGINE_METHODS if m != "report")
+            message = (
+                f"is not computed by the open engine (compute='local' computes {computed}). "
+                "Run with compute='sagemaker'."
+            )
+            problems.append((f"methods.{name}", message))
+    shap = methods.get("shap")
+    if isinstance(shap, Mapping) and shap.get("image_config") is not None:
+        message = (
+            "computer-vision explanations are not computed by the open engine (compute='local'); "
+            "run with compute='sagemaker'."
+        )
+        problems.append(("methods.shap.image_config", message))
+    return problems

@@ -1,0 +1,103 @@
+"""``python -m airflow_provider_clarify.engine monitor ...``: one monitoring execution from the shell.
+
+    python -m airflow_provider_clarify.engine monitor --job-definition FILE_OR_URI \
+        --scheduled-time 2024-05-01T13:00:00Z [--data-capture-uri PREFIX] [--output DIR_OR_URI] \
+        [--endpoint-url URL] [--model-url URL]
+
+Prints the execution summary (``monitoring_execution.json``) on stdout. Exit codes: 0 ``Completed``,
+5 ``CompletedWithViolations``, 6 ``Failed`` (no usable data in the window; the reason is printed), and
+the engine's usual 2 (bad configuration), 3 (model), 4 (input/output), 1 (anything else).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+
+EXIT_VIOLATIONS = 5
+EXIT_EXECUTION_FAILED = 6
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m airflow_provider_clarify.engine monitor",
+        description="Run one SageMaker Model Monitor (bias / feature-attribution drift) execution locally.",
+    )
+    parser.add_argument(
+        "--job-definition",
+        required=True,
+        metavar="FILE_OR_URI",
+        help="the CreateModelBiasJobDefinition / CreateModelExplainabilityJobDefinition request as JSON",
+    )
+    parser.add_argument(
+        "--scheduled-time",
+        required=True,
+        metavar="ISO",
+        help="the execution's scheduled time, e.g. 2024-05-01T13:00:00Z",
+    )
+    parser.add_argument(
+        "--data-capture-uri",
+        default=None,
+        metavar="PREFIX",
+        help="the endpoint's DataCaptureConfig destination (path, file:// or s3://)",
+    )
+    parser.add_argument(
+        "--output",
+        default=None,
+        metavar="DIR_OR_URI",
+        help="output folder (default: the job definition's MonitoringOutputs S3Uri/<endpoint>/yyyy/mm/dd/hh)",
+    )
+    parser.add_argument(
+        "--endpoint-url", default=None, metavar="URL", help="AWS endpoint URL (e.g. a local S3)"
+    )
+    parser.add_argument(
+        "--model-url",
+        default=None,
+        metavar="URL",
+        help="HTTP model server (SageMaker hosting contract) for SHAP, instead of the predictor",
+    )
+    parser.add_argument("--log-level", default="INFO")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(stream=sys.stderr, level=getattr(logging, str(args.log_level).upper(), logging.INFO))
+    from airflow_provider_clarify.analysis.errors import ClarifyConfigError
+    from airflow_provider_clarify.engine.errors import EngineRuntimeError
+    from airflow_provider_clarify.engine.io import EngineIOError
+    from airflow_provider_clarify.engine.monitoring.execution import (
+        COMPLETED_WITH_VIOLATIONS,
+        FAILED,
+        run_monitoring_execution,
+    )
+
+    try:
+        result = run_monitoring_execution(
+            args.job_definition,
+            args.scheduled_time,
+            data_capture_uri=args.data_capture_uri,
+            output=args.output,
+            endpoint_url=args.endpoint_url,
+            model_url=args.model_url,
+        )
+    except ClarifyConfigError as exc:
+        print(f"error: invalid monitoring setup: {exc}", file=sys.stderr)
+        return 2
+    except (EngineIOError, OSError) as exc:
+        print(f"error: input/output failed: {exc}", file=sys.stderr)
+        return 4
+    except EngineRuntimeError as exc:
+        print(f"error: model predictions failed: {exc}", file=sys.stderr)
+        return 3
+    except Exception as exc:
+        logging.getLogger("airflow_provider_clarify.engine").exception("monitoring execution failed")
+        print(f"error: monitoring execution failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    print(json.dumps(result.to_dict(), indent=2))
+    if result.status == FAILED:
+        print(f"error: {result.failure_reason}", file=sys.stderr)
+        return EXIT_EXECUTION_FAILED
+    return EXIT_VIOLATIONS if result.status == COMPLETED_WITH_VIOLATIONS else 0

@@ -1,0 +1,446 @@
+"""One Model Monitor execution, anywhere: job definition + scheduled time -> Model Monitor's files.
+
+:func:`run_monitoring_execution` reads the CreateModelBiasJobDefinition /
+CreateModelExplainabilityJobDefinition request (the document that goes to SageMaker), selects the
+captured records of the analysis window, joins ground truth (bias), and writes to the output:
+
+* ``analysis.json`` and ``report.html``: computed by :func:`~airflow_provider_clarify.engine.runner.run_analysis`
+  on the merged records (bias: pre- and post-training ``"all"``, as the Clarify container's monitoring
+  mode; explainability: the config's SHAP on the captured features);
+* ``constraint_violations.json`` when the baseline's drift rules find violations;
+* ``monitoring_execution.json``: status (``Completed`` / ``CompletedWithViolations`` / ``Failed``), the
+  failure reason, the window and the reading statistics (malformed lines are counted, never hidden).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import tempfile
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from airflow_provider_clarify.analysis.errors import ClarifyConfigError
+from airflow_provider_clarify.analysis.monitoring import capture_format as cf
+from airflow_provider_clarify.analysis.monitoring.requests import MODEL_BIAS, monitoring_type_of
+from airflow_provider_clarify.analysis.monitoring.schedule import analysis_window, as_utc
+from airflow_provider_clarify.engine import io
+from airflow_provider_clarify.engine.errors import EngineConfigError
+from airflow_provider_clarify.engine.monitoring.capture import (
+    ReadStats,
+    capture_files,
+    hours_between,
+    iter_capture_events,
+    read_ground_truth,
+)
+from airflow_provider_clarify.engine.monitoring.labels import DEFAULT_MAX_IN_MEMORY, LabelStore
+from airflow_provider_clarify.engine.monitoring.merge import MergedWriter
+from airflow_provider_clarify.engine.monitoring.records import (
+    Attributes,
+    RecordError,
+    input_rows,
+    output_predictions,
+)
+
+log = logging.getLogger(__name__)
+
+COMPLETED = "Completed"
+COMPLETED_WITH_VIOLATIONS = "CompletedWithViolations"
+FAILED = "Failed"
+EXECUTION_FILE = "monitoring_execution.json"
+VIOLATIONS_FILE = "constraint_violations.json"
+PREDICTED_LABEL = "_predicted_label"
+
+
+class MonitoringInputError(EngineConfigError):
+    """The window has nothing to analyse (Model Monitor's "Job inputs had no data"), or the setup
+    cannot work (capture location unknown, ground truth that matches nothing)."""
+
+
+@dataclass
+class MonitoringExecutionResult:
+    """What one execution produced (also written as ``monitoring_execution.json``)."""
+
+    status: str
+    monitoring_type: str
+    scheduled_time: str
+    window_start: str
+    window_end: str
+    output: str
+    analysis_uri: str | None = None
+    violations_uri: str | None = None
+    violations: list[dict[str, Any]] = field(default_factory=list)
+    failure_reason: str | None = None
+    records: int = 0
+    capture: dict[str, Any] = field(default_factory=dict)
+    ground_truth: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def load_job_definition(job_definition: Any, storage_options: dict | None = None) -> dict[str, Any]:
+    """A job definition from a dict, JSON text, or a path / ``file://`` / ``s3://`` URI of a JSON file."""
+    if isinstance(job_definition, dict):
+        return job_definition
+    text = job_definition
+    if isinstance(text, str) and not text.lstrip().startswith("{"):
+        text = io.read_bytes(text, storage_options).decode("utf-8")
+    try:
+        loaded = json.loads(text)
+    except (TypeError, json.JSONDecodeError) as exc:
+        raise ClarifyConfigError(
+            f"The job definition is not JSON ({exc}); pass the CreateModelBiasJobDefinition or "
+            "CreateModelExplainabilityJobDefinition request as a dict, JSON text or a JSON file.",
+            field="job_definition",
+        ) from exc
+    if not isinstance(loaded, dict):
+        raise ClarifyConfigError.invalid("job_definition", type(loaded).__name__, "a JSON object")
+    return loaded
+
+
+@dataclass
+class _Plan:
+    kind: str
+    config: dict[str, Any]
+    job_input: dict[str, Any]
+    source_key: str
+    ground_truth_uri: str | None
+    baseline_uri: str | None
+    baselining_job: str | None
+    default_output: str | None
+
+
+def _plan(definition: dict[str, Any], storage_options: dict | None) -> _Plan:
+    from airflow_provider_clarify.engine.runner import load_config
+
+    kind = monitoring_type_of(definition)
+    app = definition.get(f"{kind}AppSpecification") or {}
+    if not app.get("ConfigUri"):
+        raise ClarifyConfigError(
+            f"{kind}AppSpecification.ConfigUri is missing: the job definition must point to the monitoring "
+            "analysis config (BiasAnalysisConfig / ExplainabilityAnalysisConfig as JSON).",
+            field=f"{kind}AppSpecification.ConfigUri",
+        )
+    config = load_config(app["ConfigUri"], storage_options)
+    job_input = definition.get(f"{kind}JobInput") or {}
+    keys = [k for k in ("EndpointInput", "BatchTransformInput") if k in job_input]
+    if len(keys) != 1:
+        raise ClarifyConfigError(
+            f"{kind}JobInput must hold exactly one of EndpointInput and BatchTransformInput, found {keys}.",
+            field=f"{kind}JobInput",
+            value=keys,
+        )
+    ground_truth = (job_input.get("GroundTruthS3Input") or {}).get("S3Uri")
+    if kind == MODEL_BIAS and not ground_truth:
+        raise ClarifyConfigError(
+            "ModelBiasJobInput.GroundTruthS3Input.S3Uri is missing: bias monitoring needs the ground-truth labels.",
+            field="ModelBiasJobInput.GroundTruthS3Input",
+        )
+    baseline = definition.get(f"{kind}BaselineConfig") or {}
+    outputs = (definition.get(f"{kind}JobOutputConfig") or {}).get("MonitoringOutputs") or [{}]
+    return _Plan(
+        kind=kind,
+        config=config,
+        job_input=job_input[keys[0]],
+        source_key=keys[0],
+        ground_truth_uri=ground_truth,
+        baseline_uri=(baseline.get("ConstraintsResource") or {}).get("S3Uri"),
+        baselining_job=baseline.get("BaseliningJobName"),
+        default_output=(outputs[0].get("S3Output") or {}).get("S3Uri"),
+    )
+
+
+def _column_names(plan: _Plan, width: int) -> tuple[list[str], str | None]:
+    """Feature column names and the label name for ``width`` captured feature values."""
+    headers = list(plan.config.get("headers") or [])
+    label = plan.config.get("label") if plan.kind == MODEL_BIAS else None
+    if label is not None and not isinstance(label, str):
+        label = headers[label] if isinstance(label, int) and label < len(headers) else str(label)
+    features = [h for h in headers if h != label] if headers else []
+    if not features:
+        features = [f"_c{i}" for i in range(width)]
+    if len(features) != width:
+        raise MonitoringInputError(
+            f"The analysis config's headers name {len(features)} feature(s) {features} but the captured "
+            f"requests carry {width} value(s). Headers must list the model's input features in order"
+            + (" followed by the label." if plan.kind == MODEL_BIAS else "."),
+            field="headers",
+            value=headers,
+        )
+    return features, (label or "label") if plan.kind == MODEL_BIAS else None
+
+
+def _excluded(attributes: Attributes, features: list[str], keep: set[str]) -> set[int]:
+    out = set()
+    for item in attributes.exclude:
+        index = int(item) if item.isdigit() else (features.index(item) if item in features else None)
+        if index is None or index >= len(features):
+            raise MonitoringInputError(
+                f"ExcludeFeaturesAttribute names {item!r}, which is neither a feature index nor a feature name "
+                f"of {features}.",
+                field="ExcludeFeaturesAttribute",
+                value=item,
+            )
+        if features[index] not in keep:
+            out.add(index)
+    return out
+
+
+def _facet_columns(config: dict[str, Any]) -> set[str]:
+    names = {str(f.get("name_or_index")) for f in config.get("facet") or []}
+    if config.get("group_variable") is not None:
+        names.add(str(config["group_variable"]))
+    return names
+
+
+def _merge(
+    plan: _Plan,
+    events,
+    labels: LabelStore | None,
+    path: str,
+    stats: ReadStats,
+    gt_stats: ReadStats,
+) -> tuple[list[str], str | None, int]:
+    attributes = Attributes.from_input(plan.job_input)
+    writer: MergedWriter | None = None
+    features: list[str] = []
+    label_name: str | None = None
+    dropped: set[int] = set()
+    unmatched = 0
+    for event in events:
+        where = f"event {event.event_id}"
+        try:
+            rows = input_rows(event, attributes)
+            predictions = (
+                output_predictions(event, attributes, len(rows)) if plan.kind == MODEL_BIAS else None
+            )
+        except (RecordError, ValueError, UnicodeDecodeError) as exc:
+            stats.bad(where, str(exc))
+            continue
+        if not rows:
+            stats.bad(where, "the request holds no records")
+            continue
+        if writer is None:
+            features, label_name = _column_names(plan, len(rows[0]))
+            dropped = _excluded(attributes, features, _facet_columns(plan.config))
+            columns = [f for i, f in enumerate(features) if i not in dropped]
+            if plan.kind == MODEL_BIAS:
+                columns += [label_name, PREDICTED_LABEL]
+            writer = MergedWriter(path, columns, stats)
+        if labels is not None:
+            label = labels.get(event.join_id)
+            if label is None:
+                unmatched += len(rows)
+                continue
+        for index, row in enumerate(rows):
+            values = [v for i, v in enumerate(row) if i not in dropped]
+            if plan.kind == MODEL_BIAS:
+                values += [label, predictions[index][0]]
+            writer.add(values, where)
+    gt_stats.outside_window = unmatched  # captured records without a label (reported)
+    if writer is None:
+        return [], None, 0
+    return writer.columns, label_name, writer.close()
+
+
+def _analysis_config(plan: _Plan, columns: list[str], label: str | None) -> dict[str, Any]:
+    report = {"name": "report", "title": "Analysis Report"}
+    if plan.kind == MODEL_BIAS:
+        config: dict[str, Any] = {
+            "dataset_type": "application/x-parquet",
+            "headers": columns,
+            "label": label,
+            "predicted_label": PREDICTED_LABEL,
+            "label_values_or_threshold": plan.config.get("label_values_or_threshold"),
+            "facet": plan.config.get("facet"),
+        }
+        if plan.config.get("group_variable") is not None:
+            config["group_variable"] = plan.config["group_variable"]
+        config["methods"] = {
+            "report": report,
+            "pre_training_bias": {"methods": "all"},
+            "post_training_bias": {"methods": "all"},
+        }
+        return config
+    methods = dict(plan.config.get("methods") or {})
+    methods["report"] = report
+    config = {"dataset_type": "application/x-parquet", "headers": columns, "methods": methods}
+    if plan.config.get("predictor"):
+        config["predictor"] = plan.config["predictor"]
+    return config
+
+
+def _check_drift(plan: _Plan, analysis_uri: str, storage_options: dict | None, notes: list[str]):
+    from airflow_provider_clarify.analysis import checks
+
+    if not plan.baseline_uri:
+        if plan.baselining_job:
+            notes.append(
+                f"baseline given as baselining job {plan.baselining_job!r}: the open engine cannot look it up; "
+                "give the baseline's analysis.json as ConstraintsResource.S3Uri to check drift"
+            )
+        return None
+    current = json.loads(io.read_bytes(analysis_uri, storage_options))
+    baseline = json.loads(io.read_bytes(plan.baseline_uri, storage_options))
+    if plan.kind == MODEL_BIAS:
+        return checks.check_bias_drift(current, baseline)
+    return checks.check_feature_attribution_drift(current, baseline)
+
+
+def _check_baseline(plan: _Plan, storage_options: dict | None) -> None:
+    """Fail before reading any capture when the baseline cannot be compared with this config."""
+    from airflow_provider_clarify.analysis.monitoring import preflight
+
+    if not plan.baseline_uri:
+        return
+    baseline = json.loads(io.read_bytes(plan.baseline_uri, storage_options))
+    if plan.kind == MODEL_BIAS:
+        preflight.check_bias_baseline(plan.config, baseline)
+    else:
+        preflight.check_explainability_baseline(baseline)
+
+
+def _output_for(plan: _Plan, output: str | None, scheduled: datetime, endpoint: str | None) -> str:
+    if output:
+        return output
+    if not plan.default_output:
+        raise ClarifyConfigError(
+            "No output location: pass output= (--output) or give the job definition a MonitoringOutputs S3Uri.",
+            field="output",
+        )
+    return io.join_uri(plan.default_output, f"{endpoint or 'batch-transform'}/{cf.hour_folder(scheduled)}")
+
+
+def run_monitoring_execution(
+    job_definition: Any,
+    scheduled_time: datetime | str,
+    *,
+    data_capture_uri: str | None = None,
+    output: str | None = None,
+    endpoint_url: str | None = None,
+    model_url: str | None = None,
+    storage_options: dict | None = None,
+    predictor: Any = None,
+    workdir: str | None = None,
+    max_labels_in_memory: int = DEFAULT_MAX_IN_MEMORY,
+) -> MonitoringExecutionResult:
+    """Run the execution of ``job_definition`` scheduled at ``scheduled_time``; see the module docstring.
+
+    :param data_capture_uri: the endpoint's ``DataCaptureConfig.DestinationS3Uri`` (the job definition
+        does not hold it); for batch transform the definition's ``DataCapturedDestinationS3Uri`` is used.
+    :param output: where to write; default ``<MonitoringOutputs S3Uri>/<endpoint>/yyyy/mm/dd/hh``.
+    :param max_labels_in_memory: ground-truth labels beyond this many move to a SQLite file in
+        ``workdir`` (captured records always stream), so long windows fit in bounded memory.
+    :returns: the result; ``status`` is ``Failed`` (with ``failure_reason``) when the window has no
+        usable data, ``CompletedWithViolations`` when the baseline's drift rules fire.
+    :raises ClarifyConfigError: a job definition or config that cannot work at all.
+    """
+    if endpoint_url:
+        storage_options = {**(storage_options or {}), "endpoint_url": endpoint_url}
+    definition = load_job_definition(job_definition, storage_options)
+    plan = _plan(definition, storage_options)
+    _check_baseline(plan, storage_options)
+    scheduled = as_utc(scheduled_time)
+    start, end = analysis_window(
+        scheduled, plan.job_input.get("StartTimeOffset"), plan.job_input.get("EndTimeOffset")
+    )
+    endpoint = plan.job_input.get("EndpointName")
+    target = _output_for(plan, output, scheduled, endpoint)
+    location = io.OutputLocation(target, storage_options)
+    result = MonitoringExecutionResult(
+        status=FAILED,
+        monitoring_type=plan.kind,
+        scheduled_time=scheduled.isoformat(),
+        window_start=start.isoformat(),
+        window_end=end.isoformat(),
+        output=target,
+    )
+    stats, gt_stats = ReadStats(), ReadStats()
+    try:
+        source = plan.job_input.get("DataCapturedDestinationS3Uri") or data_capture_uri
+        if not source:
+            raise MonitoringInputError(
+                "No data-capture location: pass data_capture_uri= (--data-capture-uri), the endpoint's "
+                "DataCaptureConfig.DestinationS3Uri; the job definition does not hold it.",
+                field="data_capture_uri",
+            )
+        files = capture_files(source, endpoint, start, end, storage_options)
+        if not files:
+            hours = hours_between(start, end)
+            raise MonitoringInputError(
+                f"Job inputs had no data: no capture files under {source!r} for endpoint {endpoint!r} in the hour "
+                f"folders {cf.hour_folder(hours[0])} .. {cf.hour_folder(hours[-1])} (window {start.isoformat()} .. "
+                f"{end.isoformat()}). Check that data capture is enabled on the endpoint, that the capture "
+                "location is right, and that the offsets select hours with traffic.",
+                field="data_capture_uri",
+                value=source,
+            )
+        events = iter_capture_events(files, start, end, stats, storage_options)
+        with contextlib.ExitStack() as stack:
+            tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="clarify-monitor-", dir=workdir))
+            labels = None
+            if plan.kind == MODEL_BIAS:
+                labels = LabelStore(tmp, max_labels_in_memory)
+                stack.callback(labels.close)
+                read_ground_truth(
+                    plan.ground_truth_uri, start, max(end, scheduled), gt_stats, storage_options, labels
+                )
+                if labels.spilled:
+                    result.notes.append(
+                        f"{len(labels)} labels kept on disk (more than {max_labels_in_memory})"
+                    )
+            merged = str(Path(tmp) / "merged.parquet")
+            columns, label, rows = _merge(plan, events, labels, merged, stats, gt_stats)
+            result.records = rows
+            if stats.in_window == 0:
+                raise MonitoringInputError(
+                    f"Job inputs had no data: {stats.lines} captured record(s) in {len(files)} file(s), none with an "
+                    f"inferenceTime in {start.isoformat()} .. {end.isoformat()}.",
+                    field="StartTimeOffset",
+                )
+            if rows == 0:
+                reason = (
+                    f"none of the {stats.in_window} captured record(s) has a ground-truth label: {len(labels) if labels is not None else 0} "
+                    f"label(s) read from {plan.ground_truth_uri!r}; labels' eventMetadata.eventId must equal the "
+                    "capture's inferenceId (when sent) or eventId"
+                    if plan.kind == MODEL_BIAS
+                    else f"all {stats.in_window} captured record(s) were malformed"
+                )
+                raise MonitoringInputError(f"Job inputs had no data: {reason}.", field="GroundTruthS3Input")
+            from airflow_provider_clarify.engine.runner import run_analysis
+
+            config = _analysis_config(plan, columns, label)
+            result.analysis_uri = run_analysis(
+                config,
+                merged,
+                target,
+                model=predictor if predictor is not None else model_url,
+                endpoint_url=endpoint_url,
+                storage_options=storage_options,
+            )
+        outcome = _check_drift(plan, result.analysis_uri, storage_options, result.notes)
+        result.status = COMPLETED
+        if outcome is not None and outcome.violations:
+            result.violations = outcome.constraint_violations()["violations"]
+            result.violations_uri = location.write_text(VIOLATIONS_FILE, outcome.constraint_violations_json())
+            result.status = COMPLETED_WITH_VIOLATIONS
+    except MonitoringInputError as exc:
+        result.failure_reason = str(exc)
+    except Exception as exc:
+        result.failure_reason = f"{type(exc).__name__}: {exc}"
+        raise
+    finally:
+        result.capture = stats.to_dict()
+        result.ground_truth = gt_stats.to_dict() | {"unlabelled_records": gt_stats.outside_window}
+        result.ground_truth.pop("records_outside_window", None)
+        if stats.malformed:
+            result.notes.append(
+                f"{stats.malformed} malformed capture line(s)/record(s) skipped: {stats.reasons}"
+            )
+        location.write_text(EXECUTION_FILE, json.dumps(result.to_dict(), indent=2))
+    return result

@@ -1,0 +1,137 @@
+"""Write the window's merged records (features, ground truth, prediction) to Parquet, streaming.
+
+Rows are buffered ``batch_rows`` at a time; each column's type is fixed by the first batch (int64 when
+every value is a whole number, float64 when every value is a number, else string: what pandas would
+make of the same values as CSV, so labels ``0``/``1`` stay categorical for the bias metrics). A day of
+capture never sits in memory at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from airflow_provider_clarify.engine.monitoring.capture import ReadStats
+
+DEFAULT_BATCH_ROWS = 65_536
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return float(value)
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            return None
+        return number
+    return None
+
+
+def _column_type(text):
+    """int64 if every value is a whole number, float64 if a number, else string (pandas' CSV typing)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    for candidate in (pa.int64(), pa.float64()):
+        try:
+            pc.cast(text, candidate)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            continue
+        return candidate
+    return pa.string()
+
+
+def _cast(text, target):
+    """``text`` cast to ``target``; values that do not fit become null and their rows are returned."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if target == pa.string():
+        return text, []
+    try:
+        return pc.cast(text, target), []
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        pass
+    values, bad = [], []
+    for row, value in enumerate(text.to_pylist()):
+        number = _number(value)
+        if number is None or (target == pa.int64() and not number.is_integer()):
+            values.append(None)
+            bad.append(row)
+        else:
+            values.append(int(number) if target == pa.int64() else number)
+    return pa.array(values, type=target), bad
+
+
+class MergedWriter:
+    """Collect rows of ``columns`` and write them as row groups of one Parquet file."""
+
+    def __init__(
+        self, path: str, columns: Sequence[str], stats: ReadStats, batch_rows: int = DEFAULT_BATCH_ROWS
+    ):
+        self.path = path
+        self.columns = list(columns)
+        self.stats = stats
+        self.batch_rows = batch_rows
+        self.rows_written = 0
+        self._buffer: list[list[Any]] = []
+        self._writer = None
+        self._schema = None
+
+    def add(self, row: list[Any], where: str) -> None:
+        if len(row) != len(self.columns):
+            self.stats.bad(where, f"{len(row)} values for {len(self.columns)} columns {self.columns}")
+            return
+        self._buffer.append(row)
+        if len(self._buffer) >= self.batch_rows:
+            self.flush()
+
+    def extend(self, rows: Iterable[tuple[list[Any], str]]) -> None:
+        for row, where in rows:
+            self.add(row, where)
+
+    def flush(self) -> None:
+        if not self._buffer:
+            return
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        columns = list(zip(*self._buffer, strict=True))
+        self._buffer = []
+        texts = [
+            pa.array([None if v is None else str(v) for v in column], type=pa.string()) for column in columns
+        ]
+        if self._schema is None:
+            self._schema = pa.schema(
+                [pa.field(n, _column_type(t)) for n, t in zip(self.columns, texts, strict=True)]
+            )
+            self._writer = pq.ParquetWriter(self.path, self._schema)
+        keep = None
+        arrays = []
+        for index, (text, target) in enumerate(zip(texts, self._schema.types, strict=True)):
+            array, bad = _cast(text, target)
+            for row in bad:
+                self.stats.bad(
+                    f"column {self.columns[index]}",
+                    f"{text[row].as_py()!r} is not {'a whole number' if target == pa.int64() else 'a number'} "
+                    "(the column's first values were)",
+                )
+            if bad:
+                keep = [True] * len(text) if keep is None else keep
+                for row in bad:
+                    keep[row] = False
+            arrays.append(array)
+        table = pa.Table.from_arrays(arrays, schema=self._schema)
+        if keep is not None:
+            table = table.filter(pa.array(keep))
+        self._writer.write_table(table)
+        self.rows_written += table.num_rows
+
+    def close(self) -> int:
+        self.flush()
+        if self._writer is not None:
+            self._writer.close()
+        return self.rows_written

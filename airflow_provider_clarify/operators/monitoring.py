@@ -1,0 +1,388 @@
+"""Model Monitor from Airflow: run a monitoring execution for a DAG run's data interval with the open
+engine, and create/update/delete Model Monitor job definitions and schedules on SageMaker.
+
+* :class:`ClarifyMonitoringExecutionOperator` (``compute="local"``): the same execution a Model Monitor
+  schedule runs, for the window ``scheduled_time`` (default: the data interval's end) + the job
+  definition's offsets, in a child process on the worker (``python -m airflow_provider_clarify.engine
+  monitor``), so an ``@hourly`` DAG is a Model Monitor schedule anyone can run.
+* :class:`ClarifyCreateMonitoringScheduleOperator` / :class:`ClarifyDeleteMonitoringScheduleOperator`:
+  the SageMaker path, sending exactly what the SDK sends (see docs/monitoring.md).
+
+Imports no numeric library (DAG parsing stays cheap).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from airflow.providers.amazon.aws.operators.base_aws import AwsBaseOperator
+from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
+from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException
+
+from airflow_provider_clarify.analysis.errors import ClarifyConfigError
+from airflow_provider_clarify.hooks.clarify import ClarifyHook
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+XCOM_STATUS = "monitoring_execution_status"
+XCOM_VIOLATIONS = "violations"
+XCOM_SUMMARY = "monitoring_execution"
+COMPUTE_CHOICES = ("local",)
+#: Exit codes of ``python -m airflow_provider_clarify.engine monitor`` (engine/monitoring/cli.py).
+_EXIT_CONFIG, _EXIT_VIOLATIONS, _EXIT_FAILED = 2, 5, 6
+
+
+class ClarifyMonitoringViolationError(AirflowFailException):
+    """The execution completed with violations (``CompletedWithViolations``); not retried."""
+
+
+class ClarifyMonitoringExecutionFailed(AirflowFailException):
+    """The execution failed (no data in the window, no labels, bad setup); not retried."""
+
+
+class ClarifyMonitoringExecutionOperator(AwsBaseOperator[ClarifyHook]):
+    """Run one Model Monitor execution (bias drift or feature-attribution drift) with the open engine.
+
+    :param job_definition: the CreateModelBiasJobDefinition / CreateModelExplainabilityJobDefinition
+        request (a dict, or a path / ``s3://`` URI of its JSON); local paths, ``file://`` and ``s3://``
+        are accepted for every location in it. (templated)
+    :param data_capture_uri: the endpoint's ``DataCaptureConfig.DestinationS3Uri``. (templated)
+    :param scheduled_time: the execution's scheduled time (default ``{{ data_interval_end }}``: offsets
+        ``-PT1H``/``-PT0H`` then select the run's data interval of an ``@hourly`` DAG). (templated)
+    :param output_uri: output folder (default: the job definition's MonitoringOutputs URI +
+        ``/<endpoint>/yyyy/mm/dd/hh``). (templated)
+    :param fail_on_violation: fail when the execution is ``CompletedWithViolations`` (violations are in
+        XCom first). With ``False`` the task succeeds and downstream tasks can branch on XCom.
+    :param fail_on_no_data: fail when the window has no usable data (``Failed``); with ``False`` the task
+        succeeds and pushes the status (an hour without traffic is not an incident everywhere).
+    :param model_url: an HTTP model server (SageMaker hosting contract) for SHAP.
+    :param endpoint_url: AWS endpoint URL for S3 (e.g. a local S3); default from the connection.
+    :param execution_timeout_seconds: stop the child after this many seconds.
+    :param publish_cloudwatch_metrics: publish the metrics in Model Monitor's CloudWatch namespaces and
+        dimensions (off by default: the open path usually has no CloudWatch).
+    :param monitoring_schedule_name: the ``MonitoringSchedule`` dimension (default: the DAG id).
+    :returns: the URI of ``analysis.json`` (None when the window had no data and ``fail_on_no_data``
+        is False).
+    """
+
+    aws_hook_class = ClarifyHook
+    template_fields: Sequence[str] = aws_template_fields(
+        "job_definition", "data_capture_uri", "scheduled_time", "output_uri", "model_url"
+    )
+    template_fields_renderers = {"job_definition": "json"}
+
+    def __init__(
+        self,
+        *,
+        job_definition: dict | str,
+        data_capture_uri: str | None = None,
+        scheduled_time: str = "{{ data_interval_end }}",
+        output_uri: str | None = None,
+        compute: str = "local",
+        fail_on_violation: bool = True,
+        fail_on_no_data: bool = True,
+        model_url: str | None = None,
+        endpoint_url: str | None = None,
+        execution_timeout_seconds: float | None = None,
+        publish_cloudwatch_metrics: bool = False,
+        monitoring_schedule_name: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.publish_cloudwatch_metrics = publish_cloudwatch_metrics
+        self.monitoring_schedule_name = monitoring_schedule_name
+        if compute not in COMPUTE_CHOICES:
+            raise ClarifyConfigError.invalid(
+                "compute",
+                compute,
+                "'local'",
+                "Accepted: 'local'. On SageMaker, a Model Monitor schedule runs the executions: use "
+                "ClarifyCreateMonitoringScheduleOperator and wait with ClarifyMonitoringExecutionSensor.",
+            )
+        self.job_definition = job_definition
+        self.data_capture_uri = data_capture_uri
+        self.scheduled_time = scheduled_time
+        self.output_uri = output_uri
+        self.compute = compute
+        self.fail_on_violation = fail_on_violation
+        self.fail_on_no_data = fail_on_no_data
+        self.model_url = model_url
+        self.endpoint_url = endpoint_url
+        self.execution_timeout_seconds = execution_timeout_seconds
+
+    def _child_env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        uses_s3 = "s3://" in json.dumps([self.job_definition, self.data_capture_uri, self.output_uri])
+        if uses_s3 and self.aws_conn_id:
+            credentials = self.hook.get_credentials()
+            env.update(
+                AWS_ACCESS_KEY_ID=credentials.access_key or "",
+                AWS_SECRET_ACCESS_KEY=credentials.secret_key or "",
+            )
+            if credentials.token:
+                env["AWS_SESSION_TOKEN"] = credentials.token
+            if self.hook.conn_region_name:
+                env["AWS_DEFAULT_REGION"] = self.hook.conn_region_name
+        return env
+
+    def _endpoint_url(self) -> str | None:
+        if self.endpoint_url or not self.aws_conn_id:
+            return self.endpoint_url
+        try:
+            return self.hook.conn_config.endpoint_url
+        except Exception:  # no connection configured: local paths only
+            return None
+
+    def execute(self, context: Context) -> str | None:
+        with tempfile.TemporaryDirectory(prefix="clarify-monitor-task-") as tmp:
+            definition = self.job_definition
+            if isinstance(definition, dict):
+                path = os.path.join(tmp, "job_definition.json")
+                with open(path, "w") as handle:
+                    json.dump(definition, handle)
+                definition = path
+            command = [
+                sys.executable, "-m", "airflow_provider_clarify.engine", "monitor",
+                "--job-definition", str(definition), "--scheduled-time", str(self.scheduled_time),
+            ]  # fmt: skip
+            for flag, value in (
+                ("--data-capture-uri", self.data_capture_uri),
+                ("--output", self.output_uri),
+                ("--model-url", self.model_url),
+                (
+                    "--endpoint-url",
+                    self._endpoint_url() if "s3://" in str(definition) + str(self.output_uri) else None,
+                ),
+            ):
+                if value:
+                    command += [flag, str(value)]
+            self.log.info("Running the monitoring execution in a child process: %s", " ".join(command))
+            try:
+                done = subprocess.run(
+                    command,
+                    capture_output=True,
+                    text=True,
+                    env=self._child_env(),
+                    timeout=self.execution_timeout_seconds,
+                    check=False,
+                )
+            except subprocess.TimeoutExpired as exc:
+                raise AirflowException(
+                    f"The monitoring execution did not finish within {self.execution_timeout_seconds} s."
+                ) from exc
+        for line in done.stderr.splitlines()[-40:]:
+            self.log.info("engine: %s", line)
+        if done.returncode not in (0, _EXIT_VIOLATIONS, _EXIT_FAILED):
+            tail = "\n".join(done.stderr.splitlines()[-10:])
+            if done.returncode == _EXIT_CONFIG:
+                raise ClarifyConfigError(f"Invalid monitoring setup:\n{tail}", field="job_definition")
+            raise AirflowException(f"The monitoring execution exited with status {done.returncode}:\n{tail}")
+        summary = json.loads(done.stdout)
+        ti = context["ti"]
+        ti.xcom_push(key=XCOM_STATUS, value=summary["status"])
+        ti.xcom_push(key=XCOM_VIOLATIONS, value=summary["violations"])
+        ti.xcom_push(key=XCOM_SUMMARY, value=summary)
+        self.log.info(
+            "Monitoring execution %s: %d records in %s .. %s; capture %s; ground truth %s",
+            summary["status"], summary["records"], summary["window_start"], summary["window_end"],
+            summary["capture"], summary["ground_truth"],
+        )  # fmt: skip
+        if self.publish_cloudwatch_metrics and summary.get("analysis_uri"):
+            self._publish(context, summary)
+        if summary["status"] == "Failed":
+            if self.fail_on_no_data:
+                raise ClarifyMonitoringExecutionFailed(summary["failure_reason"])
+            self.log.warning("Monitoring execution failed: %s", summary["failure_reason"])
+            return None
+        if summary["status"] == "CompletedWithViolations":
+            lines = [
+                f"  {v.get('metric_name')} {v.get('facet', v.get('label', ''))}={v.get('facet_value', '')}: "
+                f"{v.get('description')}"
+                for v in summary["violations"]
+            ]
+            message = (
+                f"Model Monitor drift: {len(lines)} violation(s) in {summary['window_start']} .. "
+                f"{summary['window_end']}\n" + "\n".join(lines) + f"\nReport: {summary['violations_uri']}"
+            )
+            if self.fail_on_violation:
+                raise ClarifyMonitoringViolationError(message)
+            self.log.warning(message)
+        return summary["analysis_uri"]
+
+    def _publish(self, context: Context, summary: dict[str, Any]) -> None:
+        from airflow_provider_clarify.analysis.monitoring import cloudwatch
+
+        definition = self.job_definition
+        if not isinstance(definition, dict):
+            definition = self.hook.read_json(str(definition))
+        kind = summary["monitoring_type"]
+        endpoint = (definition.get(f"{kind}JobInput") or {}).get("EndpointInput", {}).get("EndpointName")
+        analysis = self.hook.read_json(summary["analysis_uri"])
+        schedule = self.monitoring_schedule_name or context["dag"].dag_id
+        data = cloudwatch.metric_data(analysis, kind, monitoring_schedule=schedule, endpoint_name=endpoint)
+        from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
+
+        client = AwsBaseHook(
+            aws_conn_id=self.aws_conn_id,
+            region_name=self.region_name,
+            verify=self.verify,
+            config=self.botocore_config,
+            client_type="cloudwatch",
+        ).conn
+        for chunk in cloudwatch.batches(data):
+            client.put_metric_data(Namespace=cloudwatch.namespace(kind, endpoint), MetricData=chunk)
+        self.log.info("Published %d metrics to %s", len(data), cloudwatch.namespace(kind, endpoint))
+
+
+class ClarifyCreateMonitoringScheduleOperator(AwsBaseOperator[ClarifyHook]):
+    """Create or update a Model Monitor job definition and schedule on SageMaker, idempotently.
+
+    :param requests: a :class:`~airflow_provider_clarify.analysis.monitoring.requests.MonitoringRequests`
+        (from ``create_monitoring_requests(...)`` with explicit ``monitor_schedule_name`` and
+        ``job_definition_name``) or a dict ``{"job_definition": ..., "schedule": ...,
+        "analysis_config_upload": [uri, config] | None}``. (templated)
+
+    :param check_data_capture: before anything is created, check that the monitored endpoint exists and
+        captures data (DescribeEndpoint); without capture every execution fails with "Job inputs had no
+        data". Batch-transform inputs are not checked.
+
+    Same name and same definition: nothing is sent. A schedule that exists with another definition is
+    pointed at the new definition (UpdateMonitoringSchedule), as the SDK's update does; a failed
+    schedule call deletes the definition this task created (the SDK's rollback).
+    :returns: the schedule name.
+    """
+
+    aws_hook_class = ClarifyHook
+    template_fields: Sequence[str] = aws_template_fields("requests")
+
+    def __init__(self, *, requests: Any, check_data_capture: bool = True, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.requests = requests
+        self.check_data_capture = check_data_capture
+
+    def _check_capture(self, client: Any, endpoint_name: str) -> None:
+        try:
+            endpoint = client.describe_endpoint(EndpointName=endpoint_name)
+        except client.exceptions.ClientError as error:
+            raise ClarifyConfigError(
+                f"The monitored endpoint {endpoint_name!r} cannot be described ({error}); create it first or fix "
+                "EndpointInput.endpoint_name.",
+                field="endpoint_name",
+                value=endpoint_name,
+            ) from error
+        capture = endpoint.get("DataCaptureConfig") or {}
+        if not capture.get("EnableCapture") or not capture.get("CurrentSamplingPercentage", 1):
+            raise ClarifyConfigError(
+                f"Endpoint {endpoint_name!r} does not capture data (DataCaptureConfig {capture or 'absent'}): every "
+                "monitoring execution would fail with 'Job inputs had no data'. Enable data capture on the "
+                "endpoint config (DataCaptureConfig with EnableCapture=True, InitialSamplingPercentage > 0, both "
+                "Input and Output capture modes), or pass check_data_capture=False.",
+                field="endpoint_name",
+                value=endpoint_name,
+            )
+
+    def _parts(self) -> tuple[dict, dict, Any]:
+        requests = self.requests
+        if hasattr(requests, "job_definition"):
+            return requests.job_definition, requests.schedule, requests.analysis_config_upload
+        return requests["job_definition"], requests["schedule"], requests.get("analysis_config_upload")
+
+    def execute(self, context: Context) -> str:
+        from airflow_provider_clarify.analysis.monitoring.requests import monitoring_type_of
+
+        definition, schedule, upload = self._parts()
+        kind = monitoring_type_of(definition)
+        snake = "model_bias" if kind == "ModelBias" else "model_explainability"
+        client = self.hook.conn
+        endpoint = (definition.get(f"{kind}JobInput") or {}).get("EndpointInput", {}).get("EndpointName")
+        if self.check_data_capture and endpoint:
+            self._check_capture(client, endpoint)
+        name = definition["JobDefinitionName"]
+        created = False
+        try:
+            existing = getattr(client, f"describe_{snake}_job_definition")(JobDefinitionName=name)
+        except client.exceptions.ResourceNotFound:
+            existing = None
+        if existing is None:
+            if upload:
+                self.hook.write_json(upload[0], upload[1])
+            getattr(client, f"create_{snake}_job_definition")(**definition)
+            created = True
+            self.log.info("Created %s job definition %s", kind, name)
+        elif not _same_definition(existing, definition):
+            raise ClarifyConfigError(
+                f"Job definition {name!r} exists with different settings; SageMaker cannot update a job "
+                "definition in place. Give the changed definition a new job_definition_name (the schedule is "
+                "then pointed at it) or delete the old one first.",
+                field="job_definition_name",
+                value=name,
+            )
+        schedule_name = schedule["MonitoringScheduleName"]
+        try:
+            try:
+                current = client.describe_monitoring_schedule(MonitoringScheduleName=schedule_name)
+            except client.exceptions.ResourceNotFound:
+                current = None
+            if current is None:
+                client.create_monitoring_schedule(**schedule)
+                self.log.info("Created monitoring schedule %s", schedule_name)
+            elif current.get("MonitoringScheduleConfig") != schedule["MonitoringScheduleConfig"]:
+                client.update_monitoring_schedule(
+                    MonitoringScheduleName=schedule_name,
+                    MonitoringScheduleConfig=schedule["MonitoringScheduleConfig"],
+                )
+                self.log.info("Updated monitoring schedule %s", schedule_name)
+            else:
+                self.log.info("Monitoring schedule %s is up to date; nothing sent", schedule_name)
+        except Exception:
+            if created:
+                getattr(client, f"delete_{snake}_job_definition")(JobDefinitionName=name)
+            raise
+        return schedule_name
+
+
+def _same_definition(described: dict, wanted: dict) -> bool:
+    """Whether a Describe*JobDefinition answer holds exactly the wanted request's settings."""
+    ignored = {"JobDefinitionArn", "CreationTime", "Tags", "ResponseMetadata"}
+    keys = (set(described) | set(wanted)) - ignored
+    return all(described.get(key) == wanted.get(key) for key in keys)
+
+
+class ClarifyDeleteMonitoringScheduleOperator(AwsBaseOperator[ClarifyHook]):
+    """Delete a monitoring schedule and its job definition (a missing one is not an error).
+
+    :param monitor_schedule_name: the schedule. (templated)
+    """
+
+    aws_hook_class = ClarifyHook
+    template_fields: Sequence[str] = aws_template_fields("monitor_schedule_name")
+
+    def __init__(self, *, monitor_schedule_name: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.monitor_schedule_name = monitor_schedule_name
+
+    def execute(self, context: Context) -> None:
+        client = self.hook.conn
+        try:
+            described = client.describe_monitoring_schedule(MonitoringScheduleName=self.monitor_schedule_name)
+        except client.exceptions.ResourceNotFound:
+            self.log.info(
+                "Monitoring schedule %s does not exist; nothing to delete", self.monitor_schedule_name
+            )
+            return
+        config = described["MonitoringScheduleConfig"]
+        client.delete_monitoring_schedule(MonitoringScheduleName=self.monitor_schedule_name)
+        kind = config.get("MonitoringType")
+        definition = config.get("MonitoringJobDefinitionName")
+        if definition and kind in ("ModelBias", "ModelExplainability"):
+            snake = "model_bias" if kind == "ModelBias" else "model_explainability"
+            with contextlib.suppress(client.exceptions.ResourceNotFound):
+                getattr(client, f"delete_{snake}_job_definition")(JobDefinitionName=definition)
