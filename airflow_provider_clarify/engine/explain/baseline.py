@@ -26,8 +26,8 @@ Three sources, in this order:
    over rows in Python (about 24 s for 100k rows on this project's 2-core machines, 40 % of a
    realistic SHAP job); on the sample it takes well under a second of CPU.
    ``benchmarks/bench_baseline.py`` prints the clustering cost of the sampled centres on *all* rows
-   against clustering all rows: within 0.5 % for k-means, and k-prototypes (one Cao-initialised
-   run) on the sample is as good as on all rows (docs/performance.md).
+   against clustering all rows: within 1 % for k-means and k-prototypes on 20k rows
+   (docs/performance.md).
 """
 
 from __future__ import annotations
