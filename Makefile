@@ -12,7 +12,7 @@ export AIRFLOW_HOME := $(CURDIR)/.airflow
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
 
-.PHONY: install test lint demo bench browser clean
+.PHONY: install test lint demo demo-history ui airflow-db bench browser clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -56,12 +56,41 @@ demo: install
 	cat demo-output/summary.txt; \
 	echo "airflow dags test clarify_quickstart_audit finished in $$elapsed s (wall clock, Airflow start-up included)"
 
+# Fairness over time (docs/history.md): the quickstart DAG for several logical dates, the injected bias
+# growing from one to the next, each date's results in demo-output/history/<date>/. Then `make ui`.
+HISTORY_DATES ?= 2024-03-01 2024-03-02 2024-03-03 2024-03-04 2024-03-05
+HISTORY_BIAS ?= 0.0 0.2 0.4 0.7 0.9
+
+airflow-db: install
+	@mkdir -p $(AIRFLOW_HOME)
+	@test -f $(AIRFLOW_HOME)/airflow.db || { echo "Setting up the Airflow home in $(AIRFLOW_HOME) (SQLite) ..."; \
+	  $(VENV)/bin/airflow db migrate >$(AIRFLOW_HOME)/db-migrate.log 2>&1 \
+	  || { tail -n 40 $(AIRFLOW_HOME)/db-migrate.log; rm -f $(AIRFLOW_HOME)/airflow.db; exit 1; }; }
+
+demo-history: airflow-db
+	@mkdir -p demo-output/history
+	@set -- $(HISTORY_BIAS); for date in $(HISTORY_DATES); do \
+	  bias=$${1:-0.9}; shift || true; \
+	  echo "clarify_quickstart_audit for $$date (bias_log_odds=$$bias; log: demo-output/history/$$date.log) ..."; \
+	  env -u AWS_PROFILE -u AWS_ACCESS_KEY_ID -u AWS_SECRET_ACCESS_KEY -u AWS_SESSION_TOKEN \
+	    AWS_EC2_METADATA_DISABLED=true CLARIFY_DEMO_OUTPUT=$(CURDIR)/demo-output/history/$$date \
+	    $(VENV)/bin/airflow dags test clarify_quickstart_audit $$date -c "{\"bias_log_odds\": $$bias}" \
+	    >demo-output/history/$$date.log 2>&1 || { tail -n 40 demo-output/history/$$date.log; exit 1; }; \
+	done
+	@echo "Done. Run 'make ui' and open http://127.0.0.1:8080/clarify/?dag_id=clarify_quickstart_audit"
+
+# The Airflow UI and API server on 127.0.0.1:8080 for the demo home (every user is admin: local only).
+ui: airflow-db
+	AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS=True $(VENV)/bin/airflow api-server --host 127.0.0.1 --port 8080
+
 bench: install
 	$(VENV)/bin/uv pip install --python $(PY) -q --compile-bytecode -e ".[engine,test,bench]"
 	$(PY) benchmarks/bench_local_task.py
 	$(PY) benchmarks/bench_baseline.py
 	$(PY) benchmarks/bench_bias.py
 	$(PY) benchmarks/bench_shap.py
+	$(PY) benchmarks/bench_explain_server.py
+	$(PY) benchmarks/bench_history.py
 
 clean:
 	rm -rf $(VENV) .airflow demo-output build dist *.egg-info

@@ -32,6 +32,7 @@ def get_provider_info() -> dict:
                     "airflow_provider_clarify.operators.clarify",
                     "airflow_provider_clarify.operators.checks",
                     "airflow_provider_clarify.operators.monitoring",
+                    "airflow_provider_clarify.operators.deployment",
                 ],
             }
         ],
@@ -60,4 +61,5 @@ def get_provider_info() -> dict:
             "airflow_provider_clarify.links.clarify.ClarifyProcessingJobLink",
             "airflow_provider_clarify.links.clarify.ClarifyAnalysisResultLink",
         ],
+        "notifications": ["airflow_provider_clarify.notifiers.clarify.ClarifyViolationNotifier"],
     }

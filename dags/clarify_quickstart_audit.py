@@ -48,9 +48,10 @@ import random
 from pathlib import Path
 
 import pendulum
-from airflow.sdk import dag, task
+from airflow.sdk import Param, dag, task
 
 from airflow_provider_clarify.analysis import BiasConfig, DataConfig, ModelConfig, PDPConfig, SHAPConfig
+from airflow_provider_clarify.notifiers.clarify import ClarifyViolationNotifier
 from airflow_provider_clarify.operators.checks import ClarifyCheckOperator
 from airflow_provider_clarify.operators.clarify import (
     ClarifyExplainabilityOperator,
@@ -75,10 +76,12 @@ MALE_BIAS_LOG_ODDS = 0.9
 COMPUTE = "local"  # change to "sagemaker" (and use s3:// paths, a role and a model) to run on SageMaker
 
 
-def generate_applications(n: int, seed: int) -> list[list]:
+def generate_applications(n: int, seed: int, bias_log_odds: float = MALE_BIAS_LOG_ODDS) -> list[list]:
     """Seeded loan applications with the gender bias described in the module docstring.
 
-    Pure Python (``random``), so preparing the data imports no numeric library.
+    ``bias_log_odds`` is the injected term (the DAG's ``bias_log_odds`` param; ``make demo-history``
+    varies it over logical dates so the history page has a trend to show). Pure Python (``random``),
+    so preparing the data imports no numeric library.
     """
     rng = random.Random(seed)
     rows = []
@@ -95,7 +98,7 @@ def generate_applications(n: int, seed: int) -> list[list]:
             - 0.00015 * (credit_amount - 4000)
             - 0.02 * (duration - 24)
             + 0.4 * (housing == "own")
-            + MALE_BIAS_LOG_ODDS * (gender == "male")
+            + bias_log_odds * (gender == "male")
         )
         approved = int(rng.random() < 1.0 / (1.0 + math.exp(-log_odds)))
         rows.append([gender, age, income, credit_amount, duration, housing, approved])
@@ -159,12 +162,17 @@ def _data_config(stage: str) -> DataConfig:
     catchup=False,
     tags=["clarify", "quickstart", "offline"],
     doc_md=__doc__,
+    # `make demo-history` runs the DAG for several logical dates with other values (docs/history.md).
+    params={
+        "seed": Param(SEED, type="integer", description="seed of the generated applications"),
+        "bias_log_odds": Param(MALE_BIAS_LOG_ODDS, type="number", description="injected gender bias"),
+    },
 )
 def clarify_quickstart_audit():
     @task
-    def prepare_data() -> str:
+    def prepare_data(params=None) -> str:
         """Generate the seeded applications and split them into training and audit sets."""
-        rows = generate_applications(N_TRAIN + N_AUDIT, SEED)
+        rows = generate_applications(N_TRAIN + N_AUDIT, int(params["seed"]), float(params["bias_log_odds"]))
         _write_csv(DATA_DIR / "train.csv", rows[:N_TRAIN])
         _write_csv(DATA_DIR / "audit.csv", rows[N_TRAIN:])
         return str(DATA_DIR)
@@ -234,6 +242,10 @@ def clarify_quickstart_audit():
         analysis_result_uri=post_training.output,
         thresholds={"DI": "[0.8, 1.25]", "DPPL": (-0.1, 0.1)},
         fail_on_violation=False,
+        # When the gate fails (with fail_on_violation=True, or when it cannot read the result), post the
+        # violations to Slack through the Slack provider's `slackwebhook` connection "clarify_alerts"
+        # (docs/history.md). Every audit task also records its metrics for the history page.
+        on_failure_callback=ClarifyViolationNotifier(slack_webhook_conn_id="clarify_alerts"),
     )
 
     @task

@@ -22,4 +22,4 @@ os.environ["AWS_ACCESS_KEY_ID"] = "testing"
 os.environ["AWS_SECRET_ACCESS_KEY"] = "testing"
 os.environ["AWS_DEFAULT_REGION"] = "us-east-1"
 
-pytest_plugins = ["tests.support.aws", "tests.support.airflow_db"]
+pytest_plugins = ["tests.support.aws", "tests.support.airflow_db", "tests.support.faults"]

@@ -16,13 +16,13 @@ A value ``v`` passes ``[lo, hi]`` when ``lo <= v <= hi``; an open end uses ``<``
 rules match the same metric row, the most specific governs it (group beats facet beats stage beats
 the catch-all), so a general rule can be tightened or relaxed for one group.
 
-**Bias drift** (:func:`check_bias_drift`, Model Monitor rule of clarify-formats §6.8). For every
+**Bias drift** (:func:`check_bias_drift`, Model Monitor's rule, docs/gates.md "Drift against a baseline"). For every
 ``(stage, facet, group, metric)`` present in the baseline, the current value violates when it lies
 farther from zero than the baseline's: ``|current| > |baseline| + tolerance`` (tolerance 0 by default).
 Example: baseline DPPL 0.2, current 0.1 passes, current -0.3 violates. ``neutral_values={"DI": 1.0}``
 measures DI's distance from 1 (its fair value) instead of from zero.
 
-**Feature-attribution drift** (:func:`check_feature_attribution_drift`, §6.8). For every label of
+**Feature-attribution drift** (:func:`check_feature_attribution_drift`, same page). For every label of
 ``explanations.kernel_shap`` in the baseline, the NDCG of the current feature ranking, scored with the
 baseline attributions ``a(.)``, must reach the threshold (0.9 by default)::
 
@@ -48,7 +48,7 @@ unbounded one. A baseline entry that is itself null/NaN cannot constrain anythin
 outcome's ``notes`` say so).
 
 :meth:`CheckOutcome.constraint_violations` renders the violations as Model Monitor's
-``constraint_violations.json`` (§6.7). Threshold violations use the only bias check type that format
+``constraint_violations.json`` (docs/gates.md, "Outputs"). Threshold violations use the only bias check type that format
 defines, ``bias_drift_check``; a rule that spans all facets and found nothing is reported with
 ``facet``/``facet_value`` ``"*"``.
 """
@@ -87,10 +87,10 @@ __all__ = [
     "validate_rule_scopes",
 ]
 
-#: ``constraint_check_type`` values of Model Monitor's constraint_violations.json (§6.7).
+#: ``constraint_check_type`` values of Model Monitor's constraint_violations.json (docs/gates.md).
 BIAS_DRIFT_CHECK = "bias_drift_check"
 FEATURE_ATTRIBUTION_DRIFT_CHECK = "feature_attribution_drift_check"
-#: Model Monitor's feature-attribution drift threshold (§6.8).
+#: Model Monitor's feature-attribution drift threshold (docs/gates.md).
 DEFAULT_NDCG_THRESHOLD = 0.9
 #: ``facet`` / ``facet_value`` written for a rule that spans every facet or group.
 ANY = "*"
@@ -638,7 +638,7 @@ class Violation:
         )
 
     def to_model_monitor(self) -> dict[str, str]:
-        """The entry of ``constraint_violations.json`` (clarify-formats §6.7)."""
+        """The entry of ``constraint_violations.json`` (docs/gates.md, "Outputs")."""
         if self.check == "feature_attribution_drift":
             return {
                 "label": self.label or ANY,
@@ -763,7 +763,7 @@ class CheckOutcome:
         )
 
     def constraint_violations(self) -> dict[str, Any]:
-        """Model Monitor's ``constraint_violations.json`` document (§6.7)."""
+        """Model Monitor's ``constraint_violations.json`` document (docs/gates.md, "Outputs")."""
         return {"version": "1.0", "violations": [v.to_model_monitor() for v in self.violations]}
 
     def constraint_violations_json(self) -> str:
@@ -1229,7 +1229,7 @@ def check_bias_drift(
 
 
 def ndcg(baseline: Mapping[str, float], current: Mapping[str, float]) -> float:
-    """NDCG of the current feature ranking, with the baseline attributions as relevance (§6.8).
+    """NDCG of the current feature ranking, with the baseline attributions as relevance (docs/gates.md, "Drift against a baseline").
 
     Features are ranked by attribution, highest first. A feature missing from one side has
     attribution 0 there. Ties in the current ranking keep the baseline's order (equal attributions

@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from airflow_provider_clarify.analysis import constants as C
@@ -106,6 +107,23 @@ def clarify_image_uri(region: str, version: str | None = None) -> str:
 
 MAX_JOB_NAME_LENGTH = 63
 JOB_NAME_PATTERN = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
+
+
+def sagemaker_timestamp(moment: datetime | None = None) -> str:
+    """UTC ``%Y-%m-%d-%H-%M-%S-<milliseconds>``, e.g. ``2021-06-17-22-29-54-685`` (23 characters).
+
+    The SDK takes the first three fractional digits of ``repr(time.time())``; this always writes three
+    digits (zero-padded), so the length is constant.
+    """
+    moment = datetime.now(UTC) if moment is None else moment.astimezone(UTC)
+    return f"{moment:%Y-%m-%d-%H-%M-%S}-{moment.microsecond // 1000:03d}"
+
+
+def name_from_base(base: str, moment: datetime | None = None) -> str:
+    """``base`` truncated so that ``base-<timestamp>`` fits in 63 characters: the SDK's default names
+    of Model Monitor job definitions and schedules (``analysis/monitoring/requests.py``)."""
+    timestamp = sagemaker_timestamp(moment)
+    return f"{base[: MAX_JOB_NAME_LENGTH - len(timestamp) - 1]}-{timestamp}"
 
 
 def validate_job_name(name: Any, field: str = "job_name") -> str:

@@ -184,6 +184,10 @@ def main(argv: list[str] | None = None) -> int:
         from airflow_provider_clarify.engine.monitoring.cli import main as monitor_main
 
         return monitor_main(argv[1:])
+    if argv[:1] == ["explain-server"]:  # the open explainer (engine/explain_server/cli.py)
+        from airflow_provider_clarify.engine.explain_server.cli import main as explain_server
+
+        return explain_server(argv[1:])
     args = build_parser().parse_args(argv)
     logging.basicConfig(
         stream=sys.stderr,

@@ -14,13 +14,18 @@ Sections, in :data:`SECTIONS` order (docs/engine.md, "The report", says how to a
 1. Summary: what was analysed and how many bias metrics fall outside their fair band.
 2. Warnings: the messages given to :func:`render_report_html` (e.g. data problems the run went on
    with); absent when there are none.
+2b. Groups (when ``group_stats`` is given): per facet group, its size and share, its label and
+   prediction rates next to everyone else's, and both confusion matrices (post-training).
 3. Bias metrics, one table per stage / facet / group: value, a gauge with the metric's fair band, status.
    Fair bands (:data:`FAIR_BANDS`) are the usual rules of thumb, not legal thresholds: the four-fifths
    rule ``0.8 <= DI <= 1.25`` for the ratio, ``|x| <= 0.1`` for differences in [-1, 1], and
    ``x <= 0.1`` for divergences/distances. A metric outside its band is "flagged"; an infinite value
    is flagged; a metric that could not be computed shows its error.
 4. Global SHAP importances per model output (bar chart, features sorted by value) and the expected
-   value; top text units when present.
+   value; top text units when present. Each bias metric also carries one plain sentence saying what
+   it measures and which direction is unfair (``engine/metric_sentences.py``).
+4b. Local SHAP values (when ``local_shap_csv`` is given): a beeswarm per model output, one dot per
+   record and feature.
 5. Partial dependence curves (numerical: line over bucket centres; categorical: bars), with the data
    distribution as a histogram underneath.
 6. The analysis configuration that produced the numbers.
@@ -37,11 +42,13 @@ from typing import Any
 import jinja2
 import markupsafe
 
+from airflow_provider_clarify.engine.metric_sentences import metric_sentence
+
 DEFAULT_TITLE = "Analysis Report"
 
 #: The sections in page order; each is ``templates/sections/<name>.html.j2`` and reads the context
 #: built by :func:`report_context`. A section with nothing to show renders nothing.
-SECTIONS: tuple[str, ...] = ("summary", "warnings", "bias", "shap", "pdp", "config")
+SECTIONS: tuple[str, ...] = ("summary", "warnings", "groups", "bias", "shap", "local_shap", "pdp", "config")
 
 #: metric -> (low, high) fair band and the plotted axis range.
 FAIR_BANDS: dict[str, tuple[float, float]] = {
@@ -242,7 +249,8 @@ def _bias_tables(analysis: dict) -> list[dict]:
                     rows.append({"name": name, "description": metric.get("description", ""),
                                  "value": _fmt(value), "error": metric.get("error") if value is None else None,
                                  "band": f"[{_fmt(band[0], 2)}, {_fmt(band[1], 2)}]",
-                                 "status": metric_status(name, value), "gauge": _gauge(name, value)})  # fmt: skip
+                                 "status": metric_status(name, value), "gauge": _gauge(name, value),
+                                 "sentence": metric_sentence(name)})  # fmt: skip
                 tables.append({"stage": stage, "facet": str(facet), "group": str(group.get("value_or_threshold", "")),
                                "label": section.get("label", ""), "positive": section.get("label_value_or_threshold"),
                                "rows": rows})  # fmt: skip
@@ -285,13 +293,123 @@ def _summary(analysis: dict, config: dict, bias: list[dict], shap: list[dict]) -
     return {"cards": cards, "analyses": ", ".join(names) or "none", "dataset_type": config.get("dataset_type", "text/csv")}  # fmt: skip
 
 
+def _rate(part: float, whole: float) -> str:
+    return _fmt(part / whole, 3) if whole else "—"
+
+
+def _group_side(counts: dict) -> dict:
+    """One side (d or a) of a group: its size, label rate and, with predictions, its confusion matrix."""
+    if "tp" in counts:
+        tp, fp, fn, tn = (int(counts[k]) for k in ("tp", "fp", "fn", "tn"))
+        n = tp + fp + fn + tn
+        return {"n": n, "label_rate": _rate(tp + fn, n), "prediction_rate": _rate(tp + fp, n),
+                "confusion": {"tp": tp, "fp": fp, "fn": fn, "tn": tn,
+                              "accuracy": _rate(tp + tn, n), "tpr": _rate(tp, tp + fn), "fpr": _rate(fp, fp + tn)}}  # fmt: skip
+    n = int(counts["n"])
+    return {
+        "n": n,
+        "label_rate": _rate(int(counts["label_pos"]), n),
+        "prediction_rate": None,
+        "confusion": None,
+    }
+
+
+def _group_tables(group_stats: dict | None) -> list[dict]:
+    """Per facet: each group's size and share, label and prediction rates, confusion matrices (d and a).
+
+    ``group_stats`` maps facet -> group -> ``{"d": counts, "a": counts}`` where counts are
+    ``{"tp", "fp", "fn", "tn"}`` (post-training: labels and predictions) or ``{"n", "label_pos"}``
+    (labels only). d is the facet group, a everyone else.
+    """
+    tables = []
+    for facet, groups in (group_stats or {}).items():
+        rows = []
+        for group, sides in groups.items():
+            d, a = _group_side(sides["d"]), _group_side(sides["a"])
+            total = d["n"] + a["n"]
+            rows.append({"group": str(group), "d": d, "a": a, "share": _rate(d["n"], total)})
+        tables.append(
+            {"facet": str(facet), "rows": rows, "predictions": any(r["d"]["confusion"] for r in rows)}
+        )
+    return tables
+
+
+#: Most records drawn per feature in the beeswarm (an evenly spaced subsample beyond that).
+BEESWARM_MAX_POINTS = 400
+BEESWARM_MAX_FEATURES = 12
+
+
+def _beeswarm(local_shap_csv: str | None, analysis: dict) -> list[dict]:
+    """One beeswarm per model output from ``explanations_shap/out.csv``: a row per feature (most
+    important first), a dot per record at its SHAP value, dots stacked where they would overlap."""
+    if not local_shap_csv:
+        return []
+    import csv
+    import io
+
+    reader = csv.reader(io.StringIO(local_shap_csv))
+    header = next(reader, None)
+    if not header:
+        return []
+    records = list(reader)
+    kernel = (analysis.get("explanations") or {}).get("kernel_shap") or {}
+    plots = []
+    for key, entry in kernel.items():
+        importance = {k: _number(v) or 0.0 for k, v in (entry.get("global_shap_values") or {}).items()}
+        features = sorted(importance, key=lambda f: -abs(importance[f]))[:BEESWARM_MAX_FEATURES]
+        columns = {f: header.index(f"{f}_{key}") for f in features if f"{f}_{key}" in header}
+        if not columns:
+            continue
+        step = max(1, math.ceil(len(records) / BEESWARM_MAX_POINTS))
+        sample = records[::step]
+        values = {f: [v for v in (_number(r[i]) for r in sample if i < len(r)) if v is not None and math.isfinite(v)]
+                  for f, i in columns.items()}  # fmt: skip
+        every = [v for vs in values.values() for v in vs] or [0.0]
+        lo, hi = min(min(every), 0.0), max(max(every), 0.0)
+        span = (hi - lo) or 1.0
+        label_w, plot_w, row_h, top, r = 140, 460, 34, 10, 2.2
+
+        def sx(
+            v: float, lo: float = lo, span: float = span, left: float = label_w, w: float = plot_w
+        ) -> float:
+            return left + (v - lo) / span * w
+
+        rows = []
+        for i, feature in enumerate(columns):
+            centre = top + i * row_h + row_h / 2
+            stacks: dict[int, int] = {}
+            dots = []
+            for v in values[feature]:
+                x = sx(v)
+                slot = stacks.get(int(x // (2 * r)), 0)
+                stacks[int(x // (2 * r))] = slot + 1
+                offset = min((slot + 1) // 2 * 2 * r, row_h / 2 - r) * (1 if slot % 2 else -1)
+                dots.append((x, centre + offset))
+            rows.append({"name": feature, "y": centre, "dots": dots, "count": len(values[feature])})
+        axis_y = top + row_h * len(rows) + 2
+        plots.append({"key": key, "records": len(records), "drawn": len(sample), "label_w": label_w,
+                      "plot_w": plot_w, "width": label_w + plot_w + 20, "height": axis_y + 24, "top": top,
+                      "axis_y": axis_y, "zero": sx(0.0), "r": r, "rows": rows,
+                      "ticks": [(sx(t), _fmt(t, 3)) for t in (lo, (lo + hi) / 2, hi)]})  # fmt: skip
+    return plots
+
+
 def report_context(
     analysis: dict,
     analysis_config: dict,
     warnings: Iterable[str] = (),
     extra_sections: Sequence[str] = (),
+    *,
+    group_stats: dict | None = None,
+    local_shap_csv: str | None = None,
 ) -> dict:
-    """Everything the templates show, computed from analysis.json and its analysis_config."""
+    """Everything the templates show, computed from analysis.json and its analysis_config.
+
+    :param extra_sections: pre-rendered, escaped HTML ``<section>`` fragments (confidence intervals,
+        the intersectional scan: ``engine/uncertainty_report.py``).
+    :param group_stats: per-group counts (see :func:`_group_tables`) for the "Groups" section.
+    :param local_shap_csv: the text of ``explanations_shap/out.csv`` for the SHAP beeswarm.
+    """
     config = analysis_config or {}
     methods = config.get("methods") or {}
     bias, shap = _bias_tables(analysis), _shap_outputs(analysis)
@@ -317,6 +435,8 @@ def report_context(
         "config_json": json.dumps(config, indent=2, sort_keys=False, default=str),
         # Pre-rendered, already escaped <section> fragments (engine/uncertainty_report.py).
         "extra_sections": [markupsafe.Markup(s) for s in extra_sections],
+        "groups": _group_tables(group_stats),
+        "local_shap": _beeswarm(local_shap_csv, analysis),
     }
 
 
@@ -337,15 +457,26 @@ def render_report_html(
     analysis_config: dict,
     warnings: Iterable[str] = (),
     extra_sections: Sequence[str] = (),
+    *,
+    group_stats: dict | None = None,
+    local_shap_csv: str | None = None,
 ) -> str:
     """The report as one self-contained HTML document (see the module docstring).
 
     :param warnings: messages shown in the report's "Warnings" section (one item each).
     :param extra_sections: pre-rendered, escaped HTML ``<section>`` fragments shown after the PDP
         section (confidence intervals and the intersectional scan, ``engine/uncertainty_report.py``).
+    :param group_stats: per-group counts for the "Groups" section (sizes, label and prediction
+        rates, confusion matrices); the section is left out without them.
+    :param local_shap_csv: ``explanations_shap/out.csv`` (saved with ``save_local_shap_values``),
+        drawn as a beeswarm per model output; left out without it.
     """
-    return (
-        _environment()
-        .get_template("report.html.j2")
-        .render(report_context(analysis, analysis_config, warnings, extra_sections))
+    context = report_context(
+        analysis,
+        analysis_config,
+        warnings,
+        extra_sections,
+        group_stats=group_stats,
+        local_shap_csv=local_shap_csv,
     )
+    return _environment().get_template("report.html.j2").render(context)

@@ -12,11 +12,14 @@ No numeric library is imported here: DAG parsing imports this module.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from airflow.providers.amazon.aws.hooks.s3 import S3Hook
 from airflow.providers.amazon.aws.hooks.sagemaker import SageMakerHook
 from airflow.providers.common.compat.sdk import AirflowFailException
+from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from airflow_provider_clarify.locations import (
@@ -49,6 +52,38 @@ THROTTLING_CODES = frozenset(
 )
 
 
+#: botocore retry settings of every ClarifyHook client (and of its S3 hook) unless the connection's
+#: ``config_kwargs`` or the hook's ``config`` set ``retries`` themselves. botocore's ``standard`` mode
+#: retries throttling (``ThrottlingException``, ``SlowDown``, ...) and transient errors (5xx, timeouts)
+#: with exponential back-off and full jitter (at most 20 s a pause); other client errors, such as
+#: ``ValidationException``, are not retried. Twenty attempts: under a storm that throttles 80 % of the
+#: calls regardless of rate, a call still fails after all of them about once in 90 (0.8**20), against
+#: one in three with botocore's default of 5; a call keeps retrying for at most about 5 minutes, and
+#: ``execution_timeout`` interrupts it like any other work of the task. What still fails after creating
+#: a job re-attaches on the task's retry. See docs/hooks-sensors-triggers.md#throttling.
+DEFAULT_RETRIES: dict[str, Any] = {"mode": "standard", "total_max_attempts": 20}
+
+
+def with_default_retries(config: Config | None) -> Config:
+    """``config`` plus :data:`DEFAULT_RETRIES` when it does not configure ``retries`` itself."""
+    config = config or Config()
+    if config.retries:
+        return config
+    return Config(retries=dict(DEFAULT_RETRIES)).merge(config)
+
+
+class _ThrottleRetries:
+    """Mixin for amazon hooks: the botocore client config gets :data:`DEFAULT_RETRIES` by default."""
+
+    @property
+    def config(self) -> Config:
+        return with_default_retries(super().config)  # type: ignore[misc]
+
+
+class _ClarifyS3Hook(_ThrottleRetries, S3Hook):
+    """The S3 hook of :class:`ClarifyHook`: same retry settings as the SageMaker calls."""
+
+
 #: Error codes S3 answers with for a key that does not exist.
 _S3_NOT_FOUND_CODES = frozenset({"404", "NoSuchKey", "NotFound"})
 
@@ -77,6 +112,21 @@ def job_completed(job_name: str, job_status: str, failure_reason: str | None = N
     return job_status == "Completed"
 
 
+def ingestion_deadline(description: Mapping[str, Any], max_ingestion_time: float | None) -> float | None:
+    """Unix time at which the described job outlives ``max_ingestion_time`` (``None``: no limit).
+
+    Counted from the job's ``CreationTime``, not from the start of the current try: every try of a task
+    instance re-attaches to the same job, so ``max_ingestion_time`` is one budget per task instance and
+    a retry after a shutdown or a triggerer move does not restart the clock.
+    """
+    created = description.get("CreationTime")
+    if max_ingestion_time is None or created is None:
+        return None
+    if isinstance(created, datetime):
+        created = created.timestamp()
+    return float(created) + max_ingestion_time
+
+
 class ClarifyJobFailedException(AirflowFailException):
     """A Clarify job ended Failed or Stopped. Not retried: re-running the same job would fail the same way.
 
@@ -90,7 +140,7 @@ class ClarifyJobFailedException(AirflowFailException):
         self.failure_reason = failure_reason
 
 
-class ClarifyHook(SageMakerHook):
+class ClarifyHook(_ThrottleRetries, SageMakerHook):
     """Interact with SageMaker Clarify processing jobs and their results.
 
     Takes the usual AWS hook keywords (``aws_conn_id``, ``region_name``, ``verify``, ``config``); the S3
@@ -100,7 +150,9 @@ class ClarifyHook(SageMakerHook):
     :param aws_conn_id: Airflow AWS connection id.
     :param region_name: AWS region (defaults to the connection's).
     :param verify: SSL verification for boto3 (bool or CA bundle path).
-    :param config: botocore client configuration (dict or ``botocore.config.Config``).
+    :param config: botocore client configuration (dict or ``botocore.config.Config``). Unless it (or
+        the connection's ``config_kwargs``) sets ``retries``, clients retry throttling in botocore's
+        ``standard`` mode with :data:`DEFAULT_RETRIES`.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -109,7 +161,7 @@ class ClarifyHook(SageMakerHook):
         self.s3_hook = self._new_s3_hook()
 
     def _new_s3_hook(self, extra_args: dict[str, Any] | None = None) -> S3Hook:
-        return S3Hook(
+        return _ClarifyS3Hook(
             aws_conn_id=self.aws_conn_id,
             region_name=self._region_name,
             verify=self._verify,
@@ -268,20 +320,23 @@ class ClarifyHook(SageMakerHook):
         async with await self.get_async_conn() as own_client:
             return await own_client.describe_processing_job(ProcessingJobName=job_name)
 
-    async def stop_processing_job_async(self, job_name: str) -> None:
-        """StopProcessingJob through aiobotocore; finished jobs are left alone, as in the sync version."""
-        async with await self.get_async_conn() as client:
-            try:
-                await client.stop_processing_job(ProcessingJobName=job_name)
-            except ClientError as error:
-                if error.response.get("Error", {}).get("Code") != "ValidationException":
-                    raise
-                description = await client.describe_processing_job(ProcessingJobName=job_name)
-                status = description["ProcessingJobStatus"]
-                if status not in TERMINAL_STATES and status != "Stopping":
-                    raise
-                self.log.info("Clarify job %s is already %s; nothing to stop", job_name, status)
-                return
+    async def stop_processing_job_async(self, job_name: str, client: Any = None) -> None:
+        """StopProcessingJob through aiobotocore (pass an open ``client`` to reuse it); finished jobs are
+        left alone, as in the sync version."""
+        if client is None:
+            async with await self.get_async_conn() as own_client:
+                return await self.stop_processing_job_async(job_name, client=own_client)
+        try:
+            await client.stop_processing_job(ProcessingJobName=job_name)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "ValidationException":
+                raise
+            description = await client.describe_processing_job(ProcessingJobName=job_name)
+            status = description["ProcessingJobStatus"]
+            if status not in TERMINAL_STATES and status != "Stopping":
+                raise
+            self.log.info("Clarify job %s is already %s; nothing to stop", job_name, status)
+            return
         self.log.info("Requested stop of Clarify processing job %s", job_name)
 
     # --- results ------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ s3://, file:// or a local path), check it against thresholds and/or a baseline w
 next to the result, push the violations to XCom, and then fail (``ClarifyCheckOperator``) or branch
 (``ClarifyCheckBranchOperator``).
 
-Baselines follow SageMaker Pipelines' ``ClarifyCheckStep`` (clarify-formats §7.4); a *registered
+Baselines follow SageMaker Pipelines' ``ClarifyCheckStep`` (docs/gates.md, "Baselines: the ClarifyCheckStep lifecycle"); a *registered
 baseline* location plays the role of the model registry:
 
 ==========================  ===========================  ==================================================
@@ -42,6 +42,7 @@ from airflow_provider_clarify.analysis.checks import (
 )
 from airflow_provider_clarify.analysis.errors import ClarifyConfigError
 from airflow_provider_clarify.analysis.uncertainty import CONFIDENCE_INTERVALS_FILE, IntervalsResult
+from airflow_provider_clarify.history import record_gate
 from airflow_provider_clarify.hooks.clarify import ClarifyHook
 from airflow_provider_clarify.locations import analysis_file_uri, join, result_folder_uri
 from airflow_provider_clarify.operators._arguments import as_bool, has_template, optional_uri
@@ -53,7 +54,7 @@ if TYPE_CHECKING:
 
 VIOLATIONS_FILE = "constraint_violations.json"
 
-# XCom keys (named after ClarifyCheckStep's properties and execution metadata, §7.3).
+# XCom keys (named after ClarifyCheckStep's properties and execution metadata; docs/gates.md, "Outputs").
 XCOM_PASSED = "passed"
 XCOM_VIOLATIONS = "violations"
 XCOM_VIOLATION_REPORT = "violation_report"
@@ -430,6 +431,8 @@ class ClarifyCheckOperator(AwsBaseOperator[ClarifyHook]):
         ti.xcom_push(key=XCOM_VIOLATION_REPORT, value=written_report)
         ti.xcom_push(key=XCOM_CALCULATED_BASELINE, value=result_file)
         ti.xcom_push(key=XCOM_BASELINE_USED, value=baseline_used)
+        verdict = "skipped" if cfg["skip"] else outcome.passed
+        record_gate(context, verdict, outcome.violations, cfg["rules"], result_uri, result)  # history
 
         if outcome.state == "passed":
             self.log.info("%s", outcome.summary())

@@ -40,6 +40,7 @@ from airflow.providers.common.compat.sdk import AirflowException, AirflowFailExc
 
 from airflow_provider_clarify.analysis.errors import ClarifyConfigError
 from airflow_provider_clarify.analysis.processing_job import result_uri_from_description, validate_job_name
+from airflow_provider_clarify.history import record_analysis
 from airflow_provider_clarify.hooks.clarify import ClarifyHook, ClarifyJobFailedException, job_completed
 from airflow_provider_clarify.links.clarify import (
     ClarifyAnalysisResultLink,
@@ -481,6 +482,7 @@ class ClarifyBaseOperator(AwsBaseOperator[ClarifyHook]):
             self._lineage_uris["result"] = result_uri
         annotate_outlets(context, self.outlets or [], result_uri, self.log)
         self.after_success(context, result_uri, plan)
+        record_analysis(context, result_uri, read_bytes=self.hook.read_bytes)  # fairness history
         self.log.info("Clarify analysis result: %s", result_uri)
         return result_uri
 
@@ -529,15 +531,14 @@ class ClarifyBaseOperator(AwsBaseOperator[ClarifyHook]):
     # -- kill and lineage -------------------------------------------------------------------------------
 
     def on_kill(self) -> None:
-        """Stop the processing job this task is waiting for, so it does not keep running (and billing)."""
-        job_name = self._running_job_name
-        if not job_name:
-            return
-        self.log.info("Task killed; stopping Clarify processing job %s.", job_name)
-        try:
-            self.hook.stop_processing_job(job_name)
-        except Exception:
-            self.log.exception("Could not stop Clarify processing job %s", job_name)
+        """Stop the job this task waits for on a user kill or ``execution_timeout``; a shutdown leaves it.
+
+        See :mod:`airflow_provider_clarify.operators._kill` for how the two are told apart.
+        """
+        if self._running_job_name:
+            from airflow_provider_clarify.operators._kill import stop_job_on_worker_kill
+
+            stop_job_on_worker_kill(self.hook, self._running_job_name, self.log)
 
     def _lineage_from_arguments(self, result_uri: str | None) -> dict[str, str | None] | None:
         try:

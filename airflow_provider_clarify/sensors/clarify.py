@@ -21,9 +21,10 @@ from airflow.providers.common.compat.sdk import (
     PokeReturnValue,
     conf,
 )
+from botocore.exceptions import ClientError
 
 from airflow_provider_clarify.analysis.processing_job import result_uri_from_description
-from airflow_provider_clarify.hooks.clarify import ClarifyHook, job_completed
+from airflow_provider_clarify.hooks.clarify import ClarifyHook, is_throttling_error, job_completed
 from airflow_provider_clarify.triggers.clarify import ClarifyProcessingJobTrigger
 
 if TYPE_CHECKING:
@@ -46,6 +47,10 @@ class ClarifyProcessingJobSensor(AwsBaseSensor[ClarifyHook]):
 
     Other keywords are those of ``BaseSensorOperator`` (``poke_interval``, ``timeout``, ``mode``,
     ``soft_fail``, ...).
+
+    Throttled DescribeProcessingJob calls are retried by botocore (see :class:`ClarifyHook`); one that
+    is still throttled after that counts as "not done yet", so a throttling storm delays the sensor but
+    does not fail it before its ``timeout``.
     """
 
     aws_hook_class = ClarifyHook
@@ -75,7 +80,14 @@ class ClarifyProcessingJobSensor(AwsBaseSensor[ClarifyHook]):
         return uri
 
     def poke(self, context: Context) -> PokeReturnValue | bool:
-        description = self.hook.describe_processing_job(self.job_name)
+        try:
+            description = self.hook.describe_processing_job(self.job_name)
+        except ClientError as error:
+            if not is_throttling_error(error):
+                raise
+            # Still throttled after botocore's retries: the next poke asks again (within ``timeout``).
+            self.log.warning("DescribeProcessingJob of %s throttled; asking again next poke", self.job_name)
+            return False
         status = description["ProcessingJobStatus"]
         if job_completed(self.job_name, status, description.get("FailureReason")):
             return PokeReturnValue(is_done=True, xcom_value=self._result_uri(description))
@@ -99,6 +111,7 @@ class ClarifyProcessingJobSensor(AwsBaseSensor[ClarifyHook]):
                 check_interval=self.poke_interval,
                 max_ingestion_time=self.timeout,
                 stop_job_on_kill=False,
+                budget_from_creation=False,  # ``timeout`` counts from the sensor's start
             ),
             method_name="execute_complete",
             timeout=timedelta(seconds=self.timeout),

@@ -1,28 +1,37 @@
 """ClarifyProcessingJobTrigger: wait for a Clarify processing job in the triggerer, not in a worker slot.
 
-A hand-written polling loop rather than the amazon ``AwsBaseWaiterTrigger``, because it must:
+A polling loop rather than the amazon ``AwsBaseWaiterTrigger``, because it must:
 
 * tell ``Failed`` from ``Stopped`` and carry the job's ``FailureReason`` in the event;
-* back off exponentially (with a cap) when DescribeProcessingJob is throttled, without counting those
-  calls as attempts;
+* back off exponentially (with a cap) while DescribeProcessingJob is throttled beyond botocore's own
+  retries, without counting those calls as polls (``tenacity``);
 * honour a total deadline taken from ``max_ingestion_time`` (Clarify SHAP jobs run for hours; there is
   no hidden 30-minute cap). The deadline is absolute and serialized, so a triggerer restart does not
-  extend it.
+  extend it, and it counts from the job's ``CreationTime``, so a retry does not restart it either;
+* stay cheap when a triggerer holds a thousand of them: every trigger of a process shares one open
+  aiobotocore client per connection and region (:mod:`._clients`), the first poll of each trigger
+  falls at a random point of its first interval (so triggers created together do not poll together),
+  and nothing blocking runs in the event loop;
+* stop the job only when a user really killed the task, not when the trigger moved to another
+  triggerer (:mod:`airflow_provider_clarify.operators._kill`).
 
-Events (contract B): ``success`` (with ``analysis_result_uri``), ``failed`` (``job_status`` Failed or
+Events: ``success`` (with ``analysis_result_uri``), ``failed`` (``job_status`` Failed or
 Stopped, ``failure_reason``), ``timeout`` and ``error``. The loop returns right after yielding, treats
 ``Stopped`` as terminal, is bounded, and never swallows ``asyncio.CancelledError``.
+See docs/hooks-sensors-triggers.md for the event contract.
 """
 
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 from collections.abc import AsyncIterator
 from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 from botocore.exceptions import ClientError
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, wait_exponential
 
 from airflow_provider_clarify.analysis.processing_job import (
     MAX_CLARIFY_RUNTIME_SECONDS,
@@ -31,16 +40,19 @@ from airflow_provider_clarify.analysis.processing_job import (
 from airflow_provider_clarify.hooks.clarify import (
     FAILED_STATES,
     ClarifyHook,
+    ingestion_deadline,
     is_throttling_error,
     job_failure_message,
-    throttle_delay,
 )
+from airflow_provider_clarify.triggers._clients import shared_client
 
 #: Without max_ingestion_time or max_attempts the wait is still bounded: a Clarify job cannot run longer
 #: than 7 days, plus an hour for SageMaker to report the end.
 DEFAULT_MAX_WAIT_SECONDS = MAX_CLARIFY_RUNTIME_SECONDS + 3600
 #: How long on_kill may spend stopping the job.
 ON_KILL_TIMEOUT_SECONDS = 30
+#: on_kill work in flight (a reference keeps a shielded task alive until it finishes).
+_KILL_TASKS: set[asyncio.Task] = set()
 
 
 class ClarifyProcessingJobTrigger(BaseTrigger):
@@ -58,6 +70,9 @@ class ClarifyProcessingJobTrigger(BaseTrigger):
     :param max_attempts: optional cap on the number of successful polls before a ``timeout`` event.
     :param max_throttle_delay: cap in seconds of the exponential back-off after throttling.
     :param stop_job_on_kill: stop the job when a user kills the deferred task (Airflow >= 3.3).
+    :param budget_from_creation: count ``max_ingestion_time`` from the job's ``CreationTime`` (the
+        operators: one budget per task instance across retries), not only from this trigger's creation
+        (the sensor, which watches a job started elsewhere, turns it off).
     :param end_time: absolute deadline (Unix seconds); computed from ``max_ingestion_time`` when not
         given and serialized so a re-created trigger keeps the same deadline.
     :param waiter_delay: alias of ``check_interval`` (amazon provider vocabulary).
@@ -78,6 +93,7 @@ class ClarifyProcessingJobTrigger(BaseTrigger):
         max_throttle_delay: float = 300,
         stop_job_on_kill: bool = True,
         end_time: float | None = None,
+        budget_from_creation: bool = True,
         waiter_delay: float | None = None,
         waiter_max_attempts: int | None = None,
     ) -> None:
@@ -101,6 +117,7 @@ class ClarifyProcessingJobTrigger(BaseTrigger):
         self.max_attempts = max_attempts
         self.max_throttle_delay = max_throttle_delay
         self.stop_job_on_kill = stop_job_on_kill
+        self.budget_from_creation = budget_from_creation
         if end_time is None:
             wait = max_ingestion_time if max_ingestion_time is not None else DEFAULT_MAX_WAIT_SECONDS
             end_time = time.time() + wait
@@ -122,6 +139,7 @@ class ClarifyProcessingJobTrigger(BaseTrigger):
                 "max_throttle_delay": self.max_throttle_delay,
                 "stop_job_on_kill": self.stop_job_on_kill,
                 "end_time": self.end_time,
+                "budget_from_creation": self.budget_from_creation,
             },
         )
 
@@ -150,8 +168,8 @@ class ClarifyProcessingJobTrigger(BaseTrigger):
         }
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
-        # The event is yielded after the aiobotocore client is closed, so nothing stays open while
-        # Airflow handles it (and an abandoned generator has nothing to clean up).
+        # The event is yielded after this trigger released the shared client, so nothing is held
+        # while Airflow handles it (and an abandoned generator has nothing to clean up).
         try:
             payload = await self._poll_until_done()
         except ClientError as error:
@@ -164,46 +182,74 @@ class ClarifyProcessingJobTrigger(BaseTrigger):
 
     async def _poll_until_done(self) -> dict[str, Any]:
         """Poll until a terminal status or a limit; return the event payload."""
-        hook = self.hook()
         polls = 0
-        throttles = 0
         last_status: str | None = None
-        async with await hook.get_async_conn() as client:
+        if self.stop_job_on_kill:
+            from airflow_provider_clarify.operators._kill import prime_state_lookup
+
+            prime_state_lookup(self.task_instance)
+        # Spread the first polls of triggers created together over one interval.
+        await self._pause(random.uniform(0, min(self.check_interval, max(0.0, self.end_time - time.time()))))
+        async with shared_client(self.hook()) as client:
             while True:
                 try:
-                    description = await hook.describe_processing_job_async(self.job_name, client=client)
+                    description = await self._describe(client)
                 except ClientError as error:
                     if not is_throttling_error(error):
                         raise
-                    throttles += 1
-                    delay = throttle_delay(self.check_interval, throttles, self.max_throttle_delay)
-                    self.log.warning(
-                        "DescribeProcessingJob throttled (%s in a row); retrying in %.1f s", throttles, delay
-                    )
-                else:
-                    throttles = 0
-                    polls += 1
-                    last_status = description["ProcessingJobStatus"]
-                    if last_status == "Completed":
-                        uri = self.analysis_result_uri or result_uri_from_description(description)
-                        return {"status": "success", "job_name": self.job_name, "analysis_result_uri": uri}
-                    if last_status in FAILED_STATES:
-                        reason = description.get("FailureReason")
-                        return {
-                            "status": "failed",
-                            "job_name": self.job_name,
-                            "job_status": last_status,
-                            "failure_reason": reason,
-                            "message": job_failure_message(self.job_name, last_status, reason),
-                        }
-                    self.log.info("Clarify job %s is %s (poll %s)", self.job_name, last_status, polls)
-                    if self.max_attempts is not None and polls >= self.max_attempts:
-                        return self._timeout_payload(last_status, polls)
-                    delay = self.check_interval
+                    return self._timeout_payload(last_status, polls)  # throttled until the deadline
+                polls += 1
+                last_status = description["ProcessingJobStatus"]
+                if last_status == "Completed":
+                    uri = self.analysis_result_uri or result_uri_from_description(description)
+                    return {"status": "success", "job_name": self.job_name, "analysis_result_uri": uri}
+                if last_status in FAILED_STATES:
+                    reason = description.get("FailureReason")
+                    return {
+                        "status": "failed",
+                        "job_name": self.job_name,
+                        "job_status": last_status,
+                        "failure_reason": reason,
+                        "message": job_failure_message(self.job_name, last_status, reason),
+                    }
+                self.log.info("Clarify job %s is %s (poll %s)", self.job_name, last_status, polls)
+                if self.max_attempts is not None and polls >= self.max_attempts:
+                    return self._timeout_payload(last_status, polls)
+                job_deadline = ingestion_deadline(description, self.max_ingestion_time)
+                if self.budget_from_creation and job_deadline is not None and job_deadline < self.end_time:
+                    self.end_time = job_deadline  # the budget started with the job, not this try
                 remaining = self.end_time - time.time()
                 if remaining <= 0:
                     return self._timeout_payload(last_status, polls)
-                await self._pause(min(delay, remaining))
+                await self._pause(min(self.check_interval, remaining))
+
+    async def _describe(self, client: Any) -> dict:
+        """DescribeProcessingJob; while throttled (after botocore's own retries), back off exponentially
+        from ``check_interval`` up to ``max_throttle_delay`` until the deadline."""
+
+        def past_deadline(state: RetryCallState) -> bool:
+            return time.time() + (state.upcoming_sleep or 0) >= self.end_time
+
+        def log_throttle(state: RetryCallState) -> None:
+            self.log.warning(
+                "DescribeProcessingJob throttled (%s in a row); retrying in %.1f s",
+                state.attempt_number,
+                state.upcoming_sleep,
+            )
+
+        retrying = AsyncRetrying(
+            retry=retry_if_exception(is_throttling_error),
+            wait=wait_exponential(multiplier=self.check_interval, max=self.max_throttle_delay),
+            stop=past_deadline,
+            sleep=self._pause,
+            before_sleep=log_throttle,
+            reraise=True,
+        )
+
+        async def describe() -> dict:
+            return await client.describe_processing_job(ProcessingJobName=self.job_name)
+
+        return await retrying(describe)
 
     async def _pause(self, seconds: float) -> None:
         """Sleep between polls (one place, so tests can observe the back-off)."""
@@ -212,11 +258,34 @@ class ClarifyProcessingJobTrigger(BaseTrigger):
     async def on_kill(self) -> None:
         """Stop the job when a user marks the deferred task failed/success or clears it (Airflow 3.3+).
 
-        Not called on triggerer restarts or timeouts; older Airflow versions never call it.
+        Airflow also calls this when the trigger merely moved to another triggerer; then the task
+        instance is still ``deferred`` and the job is left to the trigger's new home. Not called on
+        triggerer shutdown or timeouts; older Airflow versions never call it.
+
+        The work runs in a task of its own, shielded: Airflow 3.3 cancels a killed trigger again on
+        every loop of the triggerer (about once a second) until it has finished, which would otherwise
+        interrupt the state lookup or the StopProcessingJob call half-way.
         """
         if not self.stop_job_on_kill:
             return
-        self.log.info("Task killed while deferred: stopping Clarify job %s", self.job_name)
-        await asyncio.wait_for(
-            self.hook().stop_processing_job_async(self.job_name), timeout=ON_KILL_TIMEOUT_SECONDS
-        )
+        work = asyncio.get_running_loop().create_task(self._stop_if_really_killed())
+        _KILL_TASKS.add(work)
+        work.add_done_callback(_KILL_TASKS.discard)
+        await asyncio.shield(work)
+
+    async def _stop_if_really_killed(self) -> None:
+        from airflow_provider_clarify.operators._kill import deferred_kill_cause
+
+        cause = await deferred_kill_cause(self.task_instance, self.log)
+        if not cause.stops_job:
+            self.log.info(
+                "Trigger cancelled (%s): leaving Clarify job %s running", cause.value, self.job_name
+            )
+            return
+        self.log.info("Task killed while deferred (%s): stopping Clarify job %s", cause.value, self.job_name)
+        hook = self.hook()
+        async with shared_client(hook) as client:
+            await asyncio.wait_for(
+                hook.stop_processing_job_async(self.job_name, client=client), timeout=ON_KILL_TIMEOUT_SECONDS
+            )
+        self.log.info("Requested the stop of Clarify job %s", self.job_name)

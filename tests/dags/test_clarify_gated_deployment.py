@@ -1,7 +1,7 @@
 """Whole-DAG runs of dags/clarify_gated_deployment.py with dag.test(): fair -> deploy, biased -> alert.
 
-The DAG file is copied into its own folder and a LocalDagBundle points at it (conventions §4.8,
-option A), so dag.test() can serialise it; the run uses local compute (no AWS).
+The DAG file is copied into its own folder and a LocalDagBundle points at it (tests/support/dag_runs.py),
+so dag.test() can serialise it; the run uses local compute (no AWS).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The offline quickstart DAG (``dags/clarify_quickstart_audit.py``) runs end to end under ``dag.test()``.
 
-The DAG folder is served through a ``LocalDagBundle`` (conventions §4.8, option A). Outputs go to a
+The DAG folder is served through a ``LocalDagBundle`` (tests/support/dag_runs.py). Outputs go to a
 temporary directory through ``CLARIFY_DEMO_OUTPUT``, read by the DAG file when it is parsed.
 """
 
@@ -69,3 +69,28 @@ def test_quickstart_dag_runs_offline_and_writes_reports(quickstart_dag, capfd):
     # The gate found the model's bias and wrote Model Monitor's violations file next to the result.
     violations = json.loads((output / "post_training_bias" / "constraint_violations.json").read_text())
     assert {v["metric_name"] for v in violations["violations"]} >= {"DI", "DPPL"}
+
+    # Every audit task recorded its history (operators' one-line record calls), read back as the page does.
+    from airflow.utils.session import create_session
+
+    from airflow_provider_clarify.history.query import dag_history
+
+    with create_session() as session:
+        history = dag_history(session, DAG_ID)
+    (recorded,) = [r for r in history["runs"] if r["run_id"] == run.run_id]
+    assert recorded["verdict"] == "violated"
+    assert recorded["violations"] == len(violations["violations"])
+    assert set(recorded["reports"]) == {
+        "pre_training_bias",
+        "post_training_bias",
+        "explainability",
+    }
+    series = {(s["stage"], s["metric"]): s for s in history["metrics"]}
+    di = series[("post_training", "DI")]
+    assert di["values"][-1] == pytest.approx(metric(post["post_training_bias_metrics"], "DI"))
+    assert di["violated"][-1]
+    assert di["band"] == {"lower": 0.8, "upper": 1.25}
+    assert series[("pre_training", "CI")]["values"][-1] == pytest.approx(
+        metric(pre["pre_training_bias_metrics"], "CI")
+    )
+    assert history["shap"]["values"]["gender"][-1] == pytest.approx(shap["gender"])

@@ -1,4 +1,4 @@
-"""Load a DAG file so that ``dag.test()`` can run it (conventions §4.8, option A).
+"""Load a DAG file so that ``dag.test()`` can run it (a LocalDagBundle over the file's own folder).
 
 ``dag.test()`` only runs DAGs that a configured DAG bundle holds, so :func:`bundled_dag` points a
 ``LocalDagBundle`` at the folder first (read when ``dag.test()`` runs, hence ``monkeypatch.setenv``),

@@ -241,7 +241,9 @@ def test_engine_cli_flags_in_the_docs_exist():
     documented = {
         flag
         for block in ALL_BLOCKS
-        if block.lang == "bash" and "airflow_provider_clarify.engine" in block.code and not _is_monitor(block)
+        if block.lang == "bash"
+        and "airflow_provider_clarify.engine" in block.code
+        and _subcommand(block) is None  # subcommands are checked by the next test
         for flag in re.findall(r"(--[a-z][a-z-]+)", block.code)
     }
     assert {"--analysis-config", "--dataset", "--output"} <= documented
@@ -249,27 +251,37 @@ def test_engine_cli_flags_in_the_docs_exist():
         assert flag in done.stdout, f"{flag} is documented but the CLI does not have it"
 
 
-def _is_monitor(block: Block) -> bool:
-    return "airflow_provider_clarify.engine monitor" in block.code
+SUBCOMMANDS = {
+    "monitor": {"--job-definition", "--scheduled-time", "--data-capture-uri"},
+    "explain-server": {"--explainer-config", "--model-url"},
+}
 
 
-def test_engine_monitor_cli_flags_in_the_docs_exist():
+def _subcommand(block: Block) -> str | None:
+    for name in SUBCOMMANDS:
+        if f"airflow_provider_clarify.engine {name}" in block.code:
+            return name
+    return None
+
+
+@pytest.mark.parametrize("subcommand", sorted(SUBCOMMANDS))
+def test_engine_subcommand_flags_in_the_docs_exist(subcommand):
     done = subprocess.run(
-        [sys.executable, "-m", "airflow_provider_clarify.engine", "monitor", "--help"],
+        [sys.executable, "-m", "airflow_provider_clarify.engine", subcommand, "--help"],
         capture_output=True,
         text=True,
         timeout=60,
-        check=True,
     )
+    assert done.returncode == 0, done.stderr
     documented = {
         flag
         for block in ALL_BLOCKS
-        if block.lang == "bash" and _is_monitor(block)
+        if block.lang == "bash" and _subcommand(block) == subcommand
         for flag in re.findall(r"(--[a-z][a-z-]+)", block.code)
     }
-    assert {"--job-definition", "--scheduled-time", "--data-capture-uri"} <= documented
+    assert SUBCOMMANDS[subcommand] <= documented
     for flag in documented:
-        assert flag in done.stdout, f"{flag} is documented but the monitor subcommand does not have it"
+        assert flag in done.stdout, f"{flag} is documented but the {subcommand} subcommand does not have it"
 
 
 # --- links and structure ---------------------------------------------------------------------------

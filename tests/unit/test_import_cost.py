@@ -18,12 +18,16 @@ MODULES = [
     "airflow_provider_clarify.links.clarify",
     "airflow_provider_clarify.operators.clarify",
     "airflow_provider_clarify.operators.checks",
+    "airflow_provider_clarify.operators.deployment",
     "airflow_provider_clarify.operators.local_compute",
     "airflow_provider_clarify.operators._local_child",
     "airflow_provider_clarify.operators.monitoring",
     "airflow_provider_clarify.sensors.monitoring",
     "airflow_provider_clarify.triggers.monitoring",
     "airflow_provider_clarify.engine",
+    "airflow_provider_clarify.history",
+    "airflow_provider_clarify.plugins.history",
+    "airflow_provider_clarify.notifiers.clarify",
 ]
 
 _PROBE = """

@@ -26,7 +26,7 @@ from tests.support.paths import GOLDEN_DIR
 
 GOLDEN = GOLDEN_DIR / "smclarify_golden.json"
 
-#: JSON schema of Model Monitor's constraint_violations.json, written from clarify-formats §6.7.
+#: JSON schema of Model Monitor's constraint_violations.json, as documented in docs/gates.md ("Outputs").
 CONSTRAINT_VIOLATIONS_SCHEMA = {
     "$schema": "https://json-schema.org/draft/2020-12/schema",
     "type": "object",
@@ -444,7 +444,7 @@ def test_bias_drift_negative_baseline_uses_its_magnitude():
 
 
 def test_bias_drift_tiny_baseline_fails_a_fresh_value():
-    # clarify-formats §6.8: a "bad" baseline with KS = 7.9e-06 makes a fresh KS of about 0.0153 fail.
+    # docs/gates.md ("Drift against a baseline"): a "bad" baseline with KS = 7.9e-06 makes a fresh KS of about 0.0153 fail.
     current = analysis(pre={"sex": {"female": [_metric("KS", 0.0153)]}})
     baseline = analysis(pre={"sex": {"female": [_metric("KS", 7.9e-06)]}})
     assert kinds(check_bias_drift(current, baseline)) == [("KS", "drift")]

@@ -1,4 +1,4 @@
-"""AnalysisResult: parsing analysis.json (clarify-formats §5) and the flat metrics table."""
+"""AnalysisResult: parsing analysis.json (docs/job-request.md, "Reading the results") and the flat metrics table."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from tests.support.paths import GOLDEN_DIR
 
 GOLDEN = GOLDEN_DIR / "smclarify_golden.json"
 
-# clarify-formats §5.2, verbatim
+# analysis.json of a bias job, as the container writes it
 BIAS_EXAMPLE = {
     "version": "1.0",
     "pre_training_bias_metrics": {
@@ -58,7 +58,7 @@ BIAS_EXAMPLE = {
     },
 }
 
-# clarify-formats §5.3 and §5.4
+# explanations: Kernel SHAP and PDP, as the container writes them
 EXPLANATIONS_EXAMPLE = {
     "version": "1.0",
     "explanations": {

@@ -179,7 +179,7 @@ def test_skip_check_runs_no_rule(tmp_path):
     assert summary["checked"] == 0
 
 
-# ---- baseline lifecycle (ClarifyCheckStep §7.4) ---------------------------------------------------------
+# ---- baseline lifecycle (ClarifyCheckStep, docs/gates.md) ---------------------------------------------------------
 
 
 def test_first_run_without_a_baseline_needs_skip_and_register(tmp_path):

@@ -125,6 +125,7 @@ def test_deferrable_mode_defers_with_a_complete_trigger(aws_conn, scripted_statu
         {"retries": {"mode": "standard"}},
     )
     assert trigger.stop_job_on_kill is False  # the job belongs to someone else
+    assert trigger.budget_from_creation is False  # timeout counts from the sensor's start
 
 
 def test_deferrable_mode_does_not_defer_for_a_finished_job(aws_conn, scripted_status):

@@ -1,4 +1,8 @@
-"""ClarifyProcessingJobTrigger over aiobotocore against the local fake AWS, with bounded waits."""
+"""ClarifyProcessingJobTrigger over aiobotocore against the local fake AWS, with bounded waits.
+
+No test asserts on elapsed time: they count DescribeProcessingJob calls on the fake AWS, pauses the
+trigger takes and clients it opens.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +20,19 @@ BOUND = 20  # seconds: no trigger test may hang longer than this
 
 async def first_event(trigger: ClarifyProcessingJobTrigger) -> TriggerEvent:
     return await asyncio.wait_for(trigger.run().__anext__(), timeout=BOUND)
+
+
+def record_pauses(trigger: ClarifyProcessingJobTrigger) -> list[float]:
+    """Every pause the trigger takes (rounded to ms), observed through its one sleeping method."""
+    pauses: list[float] = []
+    real_pause = trigger._pause
+
+    async def record(seconds: float) -> None:
+        pauses.append(round(seconds, 3))
+        await real_pause(seconds)
+
+    trigger._pause = record  # type: ignore[method-assign]
+    return pauses
 
 
 @pytest.fixture
@@ -46,11 +63,9 @@ async def test_waits_while_in_progress_then_succeeds(aws_conn, scripted_status):
     output = start_job("trig-ok")
     scripted_status("trig-ok", ["InProgress", "InProgress", "InProgress", "Completed"])
     trigger = ClarifyProcessingJobTrigger(job_name="trig-ok", analysis_result_uri=output, check_interval=0.2)
-    pending = asyncio.ensure_future(first_event(trigger))
-    await asyncio.sleep(0.3)
-    assert not pending.done()  # still polling an InProgress job
-    event = await pending
+    event = await first_event(trigger)
     assert event.payload == {"status": "success", "job_name": "trig-ok", "analysis_result_uri": output}
+    # one Describe per poll: three InProgress answers were waited through, then the event
     assert scripted_status.seen["trig-ok"] == ["InProgress", "InProgress", "InProgress", "Completed"]
 
 
@@ -89,15 +104,18 @@ async def test_stopped_job_is_a_failure_not_a_success(aws_conn, scripted_status)
 async def test_times_out_after_max_ingestion_time_and_leaves_the_job(aws_conn, scripted_status, sm_backend):
     start_job("trig-slow")
     scripted_status("trig-slow", ["InProgress"])
-    started = time.monotonic()
     trigger = ClarifyProcessingJobTrigger(job_name="trig-slow", check_interval=0.2, max_ingestion_time=0.7)
+    pauses = record_pauses(trigger)
     event = await first_event(trigger)
-    elapsed = time.monotonic() - started
     assert event.payload["status"] == "timeout"
     assert event.payload["job_name"] == "trig-slow"
     assert "max_ingestion_time=0.7" in event.payload["message"]
-    assert 0.6 <= elapsed < 5
-    assert 2 <= scripted_status.calls["trig-slow"] <= 6
+    # the polls (and the pauses between them) fit in the 0.7 s budget: a first pause within one
+    # interval, then whole intervals, the last one cut to the deadline
+    assert 2 <= scripted_status.calls["trig-slow"] <= 5
+    assert pauses[0] <= 0.2
+    assert all(p <= 0.2 for p in pauses[1:])
+    assert sum(pauses) <= 0.7 + 1e-6
     assert sm_backend.processing_jobs["trig-slow"].processing_job_status == "InProgress"
 
 
@@ -124,18 +142,13 @@ async def test_backs_off_exponentially_when_throttled(aws_conn, scripted_status,
         max_throttle_delay=0.2,
         botocore_config={"retries": {"total_max_attempts": 1}},  # let the trigger, not botocore, retry
     )
-    pauses: list[float] = []
-    real_pause = trigger._pause
-
-    async def record(seconds: float) -> None:
-        pauses.append(round(seconds, 3))
-        await real_pause(seconds)
-
-    trigger._pause = record
+    pauses = record_pauses(trigger)
     event = await first_event(trigger)
     assert event.payload["status"] == "success"
-    # four throttles (0.05, 0.1, 0.2, capped 0.2) that are not counted as polls, then one normal interval
-    assert pauses == [0.05, 0.1, 0.2, 0.2, 0.05]
+    # a first pause within one interval (spread), four throttles (0.05, 0.1, 0.2, capped 0.2) that
+    # are not counted as polls, then one normal interval
+    assert 0 <= pauses[0] <= 0.05
+    assert pauses[1:] == [0.05, 0.1, 0.2, 0.2, 0.05]
     assert scripted_status.seen["trig-throttled"] == ["InProgress", "Completed"]
 
 
@@ -216,3 +229,162 @@ def test_default_deadline_is_the_clarify_maximum_not_thirty_minutes():
 def test_invalid_polling_settings(kwargs):
     with pytest.raises(ValueError):
         ClarifyProcessingJobTrigger(job_name="job-c", **kwargs)
+
+
+# --- many triggers in one triggerer: shared clients, spread first polls -----------------------------------
+
+
+@pytest.fixture
+def client_creations(monkeypatch):
+    """Count aiobotocore clients created (wraps the library's ``AioSession.create_client``)."""
+    from aiobotocore.session import AioSession
+
+    created: list[str] = []
+    original = AioSession.create_client
+
+    def counting(self, service_name, *args, **kwargs):
+        created.append(service_name)
+        return original(self, service_name, *args, **kwargs)
+
+    monkeypatch.setattr(AioSession, "create_client", counting)
+    return created
+
+
+@pytest.mark.asyncio
+async def test_triggers_of_one_process_share_one_client(aws_conn, scripted_status, client_creations):
+    from airflow_provider_clarify.triggers._clients import cache_stats
+
+    names = [f"trig-many-{i}" for i in range(20)]
+    for name in names:
+        start_job(name)
+        scripted_status(name, ["InProgress", "InProgress", "Completed"])
+    triggers = [ClarifyProcessingJobTrigger(job_name=name, check_interval=0.05) for name in names]
+    events = await asyncio.wait_for(asyncio.gather(*(first_event(t) for t in triggers)), timeout=BOUND)
+    assert {e.payload["status"] for e in events} == {"success"}
+    assert client_creations == ["sagemaker"]  # one client for twenty triggers, not twenty
+    assert (cache_stats().opened, cache_stats().open) == (1, 0)  # and closed by the last one to leave
+    # exactly one Describe per job per poll
+    assert {name: scripted_status.calls[name] for name in names} == dict.fromkeys(names, 3)
+
+
+@pytest.mark.asyncio
+async def test_different_connections_or_regions_get_their_own_client(aws_conn, monkeypatch, client_creations):
+    from airflow_provider_clarify.triggers._clients import cache_stats, shared_client
+    from tests.support.aws import aws_connection_json
+
+    monkeypatch.setenv("AIRFLOW_CONN_OTHER_AWS", aws_connection_json("http://127.0.0.1:9"))
+    hooks = [
+        ClarifyProcessingJobTrigger(job_name="a").hook(),
+        ClarifyProcessingJobTrigger(job_name="b").hook(),
+        ClarifyProcessingJobTrigger(job_name="c", region_name="eu-west-1").hook(),
+        ClarifyProcessingJobTrigger(job_name="d", aws_conn_id="other_aws").hook(),
+    ]
+    async with shared_client(hooks[0]) as a, shared_client(hooks[1]) as b:
+        async with shared_client(hooks[2]) as c, shared_client(hooks[3]) as d:
+            assert a is b
+            assert len({id(a), id(c), id(d)}) == 3
+            assert cache_stats().open == 3
+    assert cache_stats().open == 0
+    assert len(client_creations) == 3
+
+
+@pytest.mark.asyncio
+async def test_connection_lookup_runs_outside_the_event_loop_thread(aws_conn, scripted_status, monkeypatch):
+    import threading
+
+    from airflow.providers.amazon.aws.hooks.base_aws import AwsGenericHook
+
+    lookups: list[int] = []
+    original = AwsGenericHook.get_connection.__func__
+
+    def recording(cls, conn_id):
+        lookups.append(threading.get_ident())
+        return original(cls, conn_id)
+
+    monkeypatch.setattr(AwsGenericHook, "get_connection", classmethod(recording))
+    start_job("trig-thread")
+    lookups.clear()
+    scripted_status("trig-thread", ["Completed"])
+    event = await first_event(ClarifyProcessingJobTrigger(job_name="trig-thread", check_interval=0.05))
+    assert event.payload["status"] == "success"
+    assert lookups
+    assert threading.get_ident() not in lookups
+
+
+@pytest.mark.asyncio
+async def test_first_polls_are_spread_over_one_interval(aws_conn, scripted_status):
+    names = [f"trig-spread-{i}" for i in range(40)]
+    for name in names:
+        start_job(name)
+        scripted_status(name, ["Completed"])
+    triggers = [ClarifyProcessingJobTrigger(job_name=name, check_interval=0.5) for name in names]
+    first_pauses = [record_pauses(t) for t in triggers]
+    await asyncio.wait_for(asyncio.gather(*(first_event(t) for t in triggers)), timeout=BOUND)
+    firsts = [pauses[0] for pauses in first_pauses]
+    assert all(0 <= p <= 0.5 for p in firsts)  # every first poll within one interval
+    assert len(set(firsts)) >= 30  # and not all at the same moment
+    assert max(firsts) - min(firsts) >= 0.25
+
+
+@pytest.mark.asyncio
+async def test_max_ingestion_time_counts_from_the_jobs_creation_not_the_try(
+    aws_conn, scripted_status, sm_backend
+):
+    """A retry (or a trigger moved to another triggerer) does not restart the ingestion budget."""
+    import datetime as dt
+
+    start_job("trig-old")
+    scripted_status("trig-old", ["InProgress"])
+    an_hour_ago = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
+    sm_backend.processing_jobs["trig-old"].creation_time = an_hour_ago.isoformat()
+    # a fresh trigger (as a new try would create) with a ten-minute budget: the job is past it already
+    trigger = ClarifyProcessingJobTrigger(job_name="trig-old", check_interval=0.05, max_ingestion_time=600)
+    event = await first_event(trigger)
+    assert event.payload["status"] == "timeout"
+    assert "max_ingestion_time=600" in event.payload["message"]
+    assert scripted_status.calls["trig-old"] == 1  # decided on the first Describe
+    assert sm_backend.processing_jobs["trig-old"].processing_job_status == "InProgress"  # left running
+
+
+@pytest.mark.asyncio
+async def test_the_sensors_trigger_counts_its_timeout_from_its_own_start(
+    aws_conn, scripted_status, sm_backend
+):
+    """The sensor watches a job started elsewhere: its ``timeout`` is not shortened by the job's age."""
+    import datetime as dt
+
+    start_job("trig-old-sensor")
+    scripted_status("trig-old-sensor", ["InProgress", "InProgress", "Completed"])
+    an_hour_ago = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
+    sm_backend.processing_jobs["trig-old-sensor"].creation_time = an_hour_ago.isoformat()
+    trigger = ClarifyProcessingJobTrigger(
+        job_name="trig-old-sensor",
+        check_interval=0.05,
+        max_ingestion_time=600,
+        stop_job_on_kill=False,
+        budget_from_creation=False,
+    )
+    event = await first_event(trigger)
+    assert event.payload["status"] == "success"
+    assert scripted_status.calls["trig-old-sensor"] == 3
+
+
+@pytest.mark.asyncio
+async def test_on_kill_finishes_the_stop_although_airflow_cancels_it_again(
+    aws_conn, jobs_start_in_progress, sm_backend
+):
+    """Airflow 3.3 re-sends the cancel of a killed trigger on every triggerer loop until it has finished,
+    so on_kill itself gets cancelled while it is still opening a client or calling StopProcessingJob."""
+    start_job("trig-kill-again")
+    trigger = ClarifyProcessingJobTrigger(job_name="trig-kill-again", check_interval=0.1)
+    killing = asyncio.ensure_future(trigger.on_kill())
+    await asyncio.sleep(0.01)
+    assert not killing.done()
+    killing.cancel("__airflow_user_action__")  # what the runner's cancel_triggers() does again
+    with pytest.raises(asyncio.CancelledError):
+        await killing
+    for _ in range(BOUND * 10):  # the stop goes on in the background
+        if sm_backend.processing_jobs["trig-kill-again"].processing_job_status == "Stopped":
+            break
+        await asyncio.sleep(0.1)
+    assert sm_backend.processing_jobs["trig-kill-again"].processing_job_status == "Stopped"

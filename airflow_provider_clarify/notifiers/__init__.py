@@ -1,0 +1,1 @@
+"""Notifiers: alerts about fairness-gate violations through the providers users already have."""

@@ -1,0 +1,133 @@
+"""How fast the history API answers for a DAG with 1,000 audited runs (goal: under 200 ms).
+
+Sets up a throw-away Airflow home (SQLite), registers a small DAG, writes 1,000 synthetic audited
+runs (a bias-analysis record and a gate record per run, as the operators write them), starts a real
+``airflow api-server`` with the plugin and measures ``GET /clarify/api/dags/<dag>/history?limit=1000``
+over HTTP with a logged-in user, plus the same query in-process (no HTTP, no auth). Prints figures;
+asserts nothing. Over HTTP it measures both a first view after the history changed (the
+page is computed) and a repeated view (the computed page is reused until a record or a run changes).
+Run: ``python benchmarks/bench_history.py [--runs 1000] [--requests 20]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO_ROOT))
+
+
+def _isolated_airflow_home() -> Path:
+    home = Path(tempfile.mkdtemp(prefix="bench-history-"))
+    os.environ.update(
+        {
+            "AIRFLOW_HOME": str(home),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home}/airflow.db",
+            "AIRFLOW__CORE__DAGS_FOLDER": str(home / "dags"),
+        }
+    )
+    return home
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=1000)
+    parser.add_argument("--requests", type=int, default=20)
+    args = parser.parse_args()
+    home = _isolated_airflow_home()
+
+    import pendulum
+    import pytest
+    from airflow.utils import db
+
+    from tests.support.api_server import start_api_server, stop_api_server
+    from tests.support.dag_runs import bundled_dag
+    from tests.support.history_runs import add_synthetic_runs
+    from tests.support.paths import TEST_DATA
+
+    print(f"Airflow home {home} (SQLite); writing {args.runs} audited runs ...")
+    db.resetdb()
+    folder = home / "dags-bundle"
+    folder.mkdir()
+    (folder / "clarify_history_dags.py").write_text(
+        (TEST_DATA / "history" / "clarify_history_dags.py").read_text()
+    )
+    patch = pytest.MonkeyPatch()
+    dag = bundled_dag(patch, folder, "history_many", bundle_name="bench")
+    dag.test(logical_date=pendulum.datetime(2019, 1, 1, tz="UTC"))
+    add_synthetic_runs("history_many", args.runs, start=pendulum.datetime(2021, 1, 1, tz="UTC"))
+
+    from airflow.utils.session import create_session
+
+    from airflow_provider_clarify.history.query import dag_history
+
+    in_process = []
+    for _ in range(args.requests):
+        start = time.perf_counter()
+        with create_session() as session:
+            body = dag_history(session, "history_many", limit=args.runs)
+        in_process.append(time.perf_counter() - start)
+    assert len(body["runs"]) == args.runs
+
+    passwords = home / "passwords.json"
+    passwords.write_text(json.dumps({"bench": "bench-pw"}))
+    plugins = home / "plugins"
+    plugins.mkdir()
+    (plugins / "clarify_history_plugin.py").write_text(
+        "from airflow_provider_clarify.plugins.history import ClarifyHistoryPlugin  # noqa: F401\n"
+    )
+    env = {
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "bench:viewer",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(plugins),
+        "AIRFLOW__API_AUTH__JWT_SECRET": "bench-secret",
+    }
+    server = start_api_server(home, env)
+    try:
+        token = server.token("bench", "bench-pw")
+        path = f"/clarify/api/dags/history_many/history?limit={args.runs}"
+        status, raw = server.request(path, token=token)  # warm-up (builds the app on first use)
+        assert status == 200, raw[:500]
+        over_http = []
+        for _ in range(args.requests):
+            start = time.perf_counter()
+            status, raw = server.request(path, token=token)
+            over_http.append(time.perf_counter() - start)
+            assert status == 200
+        # A first view after the history changed: nothing reusable (each limit is a page of its own).
+        cold = []
+        for i in range(args.requests):
+            start = time.perf_counter()
+            status, _ = server.request(
+                f"/clarify/api/dags/history_many/history?limit={args.runs - 1 - i}", token=token
+            )
+            cold.append(time.perf_counter() - start)
+            assert status == 200
+    finally:
+        stop_api_server(server)
+        patch.undo()
+
+    def line(name: str, samples: list[float]) -> str:
+        ordered = sorted(samples)
+        p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+        return f"  {name:<34} median {1000 * statistics.median(samples):7.1f} ms   p95 {1000 * p95:7.1f} ms"
+
+    print(
+        f"History of {args.runs} audited runs ({len(raw) / 1024:.0f} KiB of JSON), {args.requests} requests each:"
+    )
+    print(line("in-process query (dag_history)", in_process))
+    print(line("GET, first view after a change", cold))
+    print(line("GET, history unchanged since", over_http))
+    print("goal: under 200 ms over HTTP")
+
+
+if __name__ == "__main__":
+    main()
