@@ -87,6 +87,7 @@ bench: install
 	$(VENV)/bin/uv pip install --python $(PY) -q --compile-bytecode -e ".[engine,test,bench]"
 	$(PY) benchmarks/bench_local_task.py
 	$(PY) benchmarks/bench_baseline.py
+	$(PY) benchmarks/bench_shap_accuracy.py
 	$(PY) benchmarks/bench_bias.py
 	$(PY) benchmarks/bench_shap.py
 	$(PY) benchmarks/bench_explain_server.py
