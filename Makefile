@@ -1,5 +1,8 @@
 # Two commands do everything on a fresh machine: `make demo` and `make test`.
 # Both create .venv when it is missing and (re)install when pyproject.toml changes.
+# --compile-bytecode: uv (unlike pip) installs without .pyc files, and a package that must compile
+# its modules at every start (a read-only site-packages) starts the CLI and each compute="local"
+# task about 4x slower (docs/performance.md).
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
@@ -14,7 +17,7 @@ export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@$(PY) -m pip install -q --upgrade pip uv
-	$(VENV)/bin/uv pip install --python $(PY) -q -e ".[engine,test]"
+	$(VENV)/bin/uv pip install --python $(PY) -q --compile-bytecode -e ".[engine,test]"
 	@touch $(STAMP)
 
 install: $(STAMP)
@@ -81,7 +84,10 @@ ui: airflow-db
 	AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS=True $(VENV)/bin/airflow api-server --host 127.0.0.1 --port 8080
 
 bench: install
-	$(VENV)/bin/uv pip install --python $(PY) -q -e ".[engine,test,bench]"
+	$(VENV)/bin/uv pip install --python $(PY) -q --compile-bytecode -e ".[engine,test,bench]"
+	$(PY) benchmarks/bench_local_task.py
+	$(PY) benchmarks/bench_baseline.py
+	$(PY) benchmarks/bench_shap_accuracy.py
 	$(PY) benchmarks/bench_bias.py
 	$(PY) benchmarks/bench_shap.py
 	$(PY) benchmarks/bench_explain_server.py

@@ -94,8 +94,18 @@ def load_config(analysis_config: Any, storage_options: dict | None = None) -> di
     return config
 
 
-def validate_config(config: dict) -> None:
-    """Schema checks of the provider's validator (when present), then the engine's own needs."""
+def validate_config(config: dict, *, schema_checked: bool = False) -> None:
+    """Schema checks of the provider's validator (when present), then the engine's own needs.
+
+    ``schema_checked``: the caller already ran ``validate_analysis_config`` on this dict, so the
+    schema checks (and importing jsonschema) are skipped.
+    """
+    if not schema_checked:
+        _validate_schema(config)
+    _validate_engine_needs(config)
+
+
+def _validate_schema(config: dict) -> None:
     try:
         from airflow_provider_clarify.analysis.schema import validate_analysis_config
     except ModuleNotFoundError as exc:  # the validator is optional for the engine
@@ -103,6 +113,9 @@ def validate_config(config: dict) -> None:
             raise
     else:
         validate_analysis_config(config)
+
+
+def _validate_engine_needs(config: dict) -> None:
     if "methods" not in config or not isinstance(config["methods"], dict):
         raise ClarifyConfigError(
             "analysis_config field 'methods' is required (an object naming the analyses to run).",
@@ -464,6 +477,7 @@ def run_analysis(
     output_kms_key: str | None = None,
     confidence_intervals: Any = None,
     intersections: Any = None,
+    schema_checked: bool = False,
 ) -> str:
     """Run the analyses of ``analysis_config`` on ``dataset`` and write the results under ``output``.
 
@@ -490,6 +504,9 @@ def run_analysis(
         of its fields or ``True``); see ``docs/uncertainty.md``. ``analysis.json`` is unchanged.
     :param intersections: opt-in intersectional facets and scan (``IntersectionConfig`` or a dict),
         written to ``intersectional_bias.json``.
+    :param schema_checked: the caller already validated ``analysis_config`` with
+        :func:`~airflow_provider_clarify.analysis.schema.validate_analysis_config` (``compute="local"``
+        does, in the Airflow worker where jsonschema is loaded anyway), so the child skips importing it.
     :returns: the URI / path of the written ``analysis.json``.
     :raises ClarifyConfigError: bad configuration or a dataset that does not match it (the engine's
         :class:`~airflow_provider_clarify.engine.errors.EngineConfigError`, including
@@ -498,7 +515,7 @@ def run_analysis(
     """
     storage_options = _merge_storage_options(storage_options, endpoint_url)
     config = load_config(analysis_config, storage_options)
-    validate_config(config)
+    validate_config(config, schema_checked=schema_checked)
     extras = AuditExtras.create(confidence_intervals, intersections)
     dataset_uri = dataset or config.get("dataset_uri")
     if not dataset_uri:

@@ -22,6 +22,7 @@ Run spec (all keys optional unless stated)::
       "model_endpoint_url": "http://...",  # sagemaker-runtime endpoint of the AWS connection
       "output_kms_key": "arn:aws:kms:...", # SSE-KMS for every object written to an s3:// output
       "memory_limit_bytes": 2147483648,
+      "schema_checked": true,              # the parent validated analysis_config (no jsonschema here)
       "result_file": "/tmp/.../result.json"  # required: where the outcome is written
     }
 
@@ -41,6 +42,7 @@ import json
 import logging
 import os
 import sys
+import time
 import traceback
 from typing import Any
 
@@ -141,6 +143,7 @@ def engine_arguments(spec: dict) -> dict[str, Any]:
         "output": spec["output"],
         "storage_options": spec.get("storage_options") or None,
         "output_kms_key": spec.get("output_kms_key") or None,
+        "schema_checked": bool(spec.get("schema_checked")),
     }
     if spec.get("model"):
         model = ModelSource.from_spec(spec["model"])
@@ -157,6 +160,32 @@ def engine_arguments(spec: dict) -> dict[str, Any]:
         if model.kind == "endpoint" and spec.get("model_endpoint_url"):
             arguments["endpoint_url"] = spec["model_endpoint_url"]
     return arguments
+
+
+class _PandasUnavailable:
+    """A ``sys.meta_path`` finder that reports pandas as not installed (``ModuleNotFoundError``)."""
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> None:
+        if name == "pandas" or name.startswith("pandas."):
+            raise ModuleNotFoundError(f"No module named {name!r} (kept out of this run)", name=name)
+
+
+def _mark_pandas_unavailable(spec: dict) -> bool:
+    """Keep pandas out of a run that executes no model code; ``True`` when it was kept out.
+
+    pyarrow imports pandas (about 1.5 s of CPU, most of a small audit's start-up) on its first
+    array or scalar conversion, only to ask whether the input is a pandas object. The engine hands
+    pyarrow numpy arrays, Python values and Arrow data only and never uses pandas itself, so a run
+    whose model is not a loaded artifact (none, a precomputed label column, an HTTP server or an
+    endpoint) reports pandas as not installed and pyarrow skips the check. An artifact's code may
+    use pandas, so such runs import it as usual. (A ``None`` entry in ``sys.modules`` is not
+    enough: pyarrow's compiled import then receives ``None`` instead of an ``ImportError``.)
+    """
+    model = spec.get("model") or {}
+    if (isinstance(model, dict) and model.get("kind") == "artifact") or "pandas" in sys.modules:
+        return False
+    sys.meta_path.insert(0, _PandasUnavailable())
+    return True
 
 
 def run(spec: dict) -> str:
@@ -180,7 +209,10 @@ def main() -> int:
     _install_sigterm_handler()
     try:
         _apply_memory_limit(spec.get("memory_limit_bytes"))
+        _mark_pandas_unavailable(spec)
+        started = time.perf_counter()
         analysis_json_uri = run(spec)
+        engine_seconds = time.perf_counter() - started
     except Terminated:
         log.warning("Stopped by SIGTERM; partial output removed.")
         _write_result(result_file, {"ok": False, "terminated": True, "error_type": "Terminated"})
@@ -202,7 +234,16 @@ def main() -> int:
             },
         )
         return EXIT_ANALYSIS_FAILED
-    _write_result(result_file, {"ok": True, "analysis_json_uri": analysis_json_uri})
+    _write_result(
+        result_file,
+        {
+            "ok": True,
+            "analysis_json_uri": analysis_json_uri,
+            "engine_seconds": engine_seconds,
+            # What the run imported, for tests and benchmarks that check a run loads only what it needs.
+            "modules": sorted({name.split(".")[0] for name, module in sys.modules.items() if module}),
+        },
+    )
     return 0
 
 

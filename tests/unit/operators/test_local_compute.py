@@ -217,6 +217,39 @@ def test_artifact_and_http_model_equal_a_precomputed_label_column(tmp_path, s3_b
 # --- failures -----------------------------------------------------------------------------------------
 
 
+#: Libraries that only some methods need (k-NN for FT, clustering for SHAP baselines); pandas is
+#: imported by pyarrow unless the child keeps it out (operators/_local_child.py); the worker validates
+#: the config, so the child needs no jsonschema.
+NOT_NEEDED_WITHOUT_MODEL = {"sklearn", "scipy", "kmodes", "pandas", "joblib", "jsonschema"}
+
+
+def test_a_run_without_a_model_imports_no_library_its_methods_do_not_need(tmp_path):
+    config = bias_config(
+        pre_training_bias={"methods": "all"}, post_training_bias={"methods": ["DPPL", "DI", "AD"]}
+    )
+    outcome = run_local_analysis(config, str(GOLDEN_CSV), str(tmp_path / "out"), aws_conn_id=None)
+
+    assert {"numpy", "pyarrow", "airflow_provider_clarify"} <= set(outcome.imported_modules)
+    assert not NOT_NEEDED_WITHOUT_MODEL & set(outcome.imported_modules)
+    assert 0 < outcome.engine_seconds <= outcome.duration_seconds
+    # The same values as with pandas and every library loaded (the golden file is smclarify's).
+    got = metric_values(
+        json.loads((tmp_path / "out" / "analysis.json").read_text())["pre_training_bias_metrics"]
+    )
+    for key, value in metric_values(golden_case("sex_female")["pre_training_bias_metrics"]).items():
+        assert got[key] == pytest.approx(value, rel=1e-9), key
+
+
+def test_the_flip_test_loads_scikit_learn_in_the_child(tmp_path):
+    """The other side of the lazy imports: FT's k-NN does load scikit-learn when it is asked for."""
+    config = bias_config(post_training_bias={"methods": ["FT"]})
+    outcome = run_local_analysis(config, str(GOLDEN_CSV), str(tmp_path / "out"), aws_conn_id=None)
+
+    assert "sklearn" in outcome.imported_modules
+    section = json.loads((tmp_path / "out" / "analysis.json").read_text())["post_training_bias_metrics"]
+    assert [m["name"] for m in section["facets"]["sex"][0]["metrics"]] == ["FT"]
+
+
 def test_engine_error_fails_with_its_message_and_writes_no_result(tmp_path):
     config = bias_config()
     config["label"] = "no_such_column"
