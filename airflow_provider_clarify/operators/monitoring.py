@@ -126,10 +126,48 @@ class ClarifyMonitoringExecutionOperator(AwsBaseOperator[ClarifyHook]):
         self.execution_timeout_seconds = execution_timeout_seconds
         self.memory_limit_mb = memory_limit_mb
 
-    def _uses_s3(self) -> bool:
-        return "s3://" in json.dumps(
-            [self.job_definition, self.data_capture_uri, self.output_uri], default=str
+    def _uses_s3(self, *more: Any) -> bool:
+        places = [self.job_definition, self.data_capture_uri, self.output_uri, *more]
+        return "s3://" in json.dumps(places, default=str)
+
+    def _definition(self) -> dict[str, Any]:
+        if isinstance(self.job_definition, dict):
+            return self.job_definition
+        text = str(self.job_definition)
+        if text.lstrip().startswith("{"):
+            return json.loads(text)
+        if text.startswith("s3://"):
+            return self.hook.read_json(text)
+        with open(text.removeprefix("file://"), encoding="utf-8") as handle:
+            return json.load(handle)
+
+    def _baseline_uri(self) -> str | None:
+        """The constraints of a baseline named by ``BaseliningJobName``: its job's ``analysis.json``
+        (DescribeProcessingJob with the task's connection), so drift is checked against it."""
+        from airflow_provider_clarify.analysis.monitoring.baseline import (
+            baseline_config,
+            constraints_uri_from_processing_job,
         )
+        from airflow_provider_clarify.analysis.monitoring.requests import monitoring_type_of
+
+        definition = self._definition()
+        config = baseline_config(definition, monitoring_type_of(definition))
+        job = config.get("BaseliningJobName")
+        if not job or (config.get("ConstraintsResource") or {}).get("S3Uri"):
+            return None
+        client = self.hook.conn
+        try:
+            described = client.describe_processing_job(ProcessingJobName=job)
+        except client.exceptions.ClientError as error:
+            raise ClarifyConfigError(
+                f"BaseliningJobName {job!r} cannot be described ({error}); give the baseline analysis.json as "
+                "ConstraintsResource.S3Uri or fix the job name.",
+                field="BaseliningJobName",
+                value=job,
+            ) from error
+        uri = constraints_uri_from_processing_job(described)
+        self.log.info("Baseline of baselining job %s: %s", job, uri)
+        return uri
 
     def _run_local(self) -> dict[str, Any]:
         """The execution in the local-compute child (crash / OOM / time-out handling, memory limit)."""
@@ -142,6 +180,7 @@ class ClarifyMonitoringExecutionOperator(AwsBaseOperator[ClarifyHook]):
             "output": self.output_uri,
             "model_url": self.model_url,
             "endpoint_url": self.endpoint_url,
+            "baseline_uri": self._baseline_uri(),
         }
         self.log.info(
             "Running the monitoring execution at %s with the open engine in a child process",
@@ -150,7 +189,7 @@ class ClarifyMonitoringExecutionOperator(AwsBaseOperator[ClarifyHook]):
         payload = run_local_engine(
             "monitor",
             {"monitor": arguments},
-            aws_conn_id=self.aws_conn_id if self._uses_s3() else None,
+            aws_conn_id=self.aws_conn_id if self._uses_s3(arguments["baseline_uri"]) else None,
             region_name=self.region_name,
             verify=self.verify,
             run_name=f"monitoring-{self.task_id}",

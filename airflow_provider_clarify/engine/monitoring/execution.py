@@ -350,15 +350,34 @@ def _analysis_config(plan: _Plan, columns: list[str], label: str | None) -> dict
     return config
 
 
+def resolve_baselining_job(name: str, storage_options: dict | None) -> str:
+    """The constraints URI of the baselining processing job ``name`` (DescribeProcessingJob with the
+    credentials and region of ``storage_options`` and boto3's SageMaker endpoint; Airflow resolves it
+    with the task's connection instead and passes ``baseline_uri``)."""
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from airflow_provider_clarify.analysis.monitoring.baseline import constraints_uri_from_processing_job
+
+    options = storage_options or {}
+    keys = ("aws_access_key_id", "aws_secret_access_key", "aws_session_token", "region_name")
+    client = boto3.client("sagemaker", **{k: options[k] for k in keys if options.get(k)})
+    try:
+        described = client.describe_processing_job(ProcessingJobName=name)
+    except (BotoCoreError, ClientError) as exc:
+        raise ClarifyConfigError(
+            f"Cannot describe the baselining job {name!r} named by BaseliningJobName ({exc}). Give the baseline "
+            "analysis.json as ConstraintsResource.S3Uri, or pass baseline_uri= (--baseline-uri).",
+            field="BaseliningJobName",
+            value=name,
+        ) from exc
+    return constraints_uri_from_processing_job(described)
+
+
 def _check_drift(plan: _Plan, analysis_uri: str, storage_options: dict | None, notes: list[str]):
     from airflow_provider_clarify.analysis import checks
 
     if not plan.baseline_uri:
-        if plan.baselining_job:
-            notes.append(
-                f"baseline given as baselining job {plan.baselining_job!r}: the open engine cannot look it up; "
-                "give the baseline's analysis.json as ConstraintsResource.S3Uri to check drift"
-            )
         return None
     current = json.loads(io.read_bytes(analysis_uri, storage_options))
     baseline = json.loads(io.read_bytes(plan.baseline_uri, storage_options))
@@ -404,6 +423,7 @@ def run_monitoring_execution(
     workdir: str | None = None,
     max_labels_in_memory: int = DEFAULT_MAX_IN_MEMORY,
     columnar: bool = True,
+    baseline_uri: str | None = None,
 ) -> MonitoringExecutionResult:
     """Run the execution of ``job_definition`` scheduled at ``scheduled_time``; see the module docstring.
 
@@ -420,6 +440,12 @@ def run_monitoring_execution(
         storage_options = {**(storage_options or {}), "endpoint_url": endpoint_url}
     definition = load_job_definition(job_definition, storage_options)
     plan = _plan(definition, storage_options)
+    if baseline_uri:
+        plan.baseline_uri = baseline_uri
+    elif plan.baselining_job and not plan.baseline_uri:
+        plan.baseline_uri = resolve_baselining_job(plan.baselining_job, storage_options)
+    if plan.baselining_job and plan.baseline_uri:
+        log.info("Baseline of baselining job %s: %s", plan.baselining_job, plan.baseline_uri)
     _check_baseline(plan, storage_options)
     scheduled = as_utc(scheduled_time)
     start, end = analysis_window(

@@ -352,3 +352,59 @@ def test_a_timed_out_execution_is_stopped_and_retryable(tmp_path):
         op.execute({"ti": XComRecorder()})
     assert not isinstance(raised.value, LocalAnalysisConfigError)
     assert not (tmp_path / "result" / "analysis.json").exists()
+
+
+def _zeroed(analysis: dict) -> dict:
+    """A baseline whose every bias metric is 0: any non-zero current value is drift."""
+    for stage in ("pre_training_bias_metrics", "post_training_bias_metrics"):
+        for facet_values in analysis[stage]["facets"].values():
+            for entry in facet_values:
+                for metric in entry["metrics"]:
+                    if metric.get("value") is not None:
+                        metric["value"] = 0.0
+    return analysis
+
+
+def test_a_baseline_named_by_its_baselining_job_is_resolved_and_checked(aws_conn, moto_endpoint, s3_bucket, tmp_path):
+    definition, when = _bias_setup(tmp_path)
+    first = ClarifyMonitoringExecutionOperator(
+        task_id="first", job_definition=definition, data_capture_uri=str(tmp_path / "capture"),
+        scheduled_time=when, output_uri=str(tmp_path / "first"), aws_conn_id=None,
+    )  # fmt: skip
+    first.execute({"ti": XComRecorder()})
+    baseline = _zeroed(json.loads((tmp_path / "first" / "analysis.json").read_text()))
+    s3 = boto3.client("s3", endpoint_url=moto_endpoint, region_name=REGION)
+    s3.put_object(Bucket=BUCKET, Key="baselines/credit/analysis.json", Body=json.dumps(baseline).encode())
+    sagemaker = boto3.client("sagemaker", endpoint_url=moto_endpoint, region_name=REGION)
+    sagemaker.create_processing_job(
+        ProcessingJobName="credit-baseline",
+        ProcessingResources={"ClusterConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.xlarge", "VolumeSizeInGB": 30}},
+        AppSpecification={"ImageUri": "306415355426.dkr.ecr.us-west-2.amazonaws.com/sagemaker-clarify-processing:1.0"},
+        RoleArn="arn:aws:iam::123456789012:role/Clarify",
+        ProcessingOutputConfig={"Outputs": [{"OutputName": "analysis_result", "S3Output": {
+            "S3Uri": f"s3://{BUCKET}/baselines/credit", "LocalPath": "/opt/ml/processing/output", "S3UploadMode": "EndOfJob"}}]},
+    )  # fmt: skip
+    definition["ModelBiasBaselineConfig"] = {"BaseliningJobName": "credit-baseline"}
+    op = ClarifyMonitoringExecutionOperator(
+        task_id="monitor", job_definition=definition, data_capture_uri=str(tmp_path / "capture"),
+        scheduled_time=when, output_uri=str(tmp_path / "result"), fail_on_violation=False,
+    )  # fmt: skip
+    ti = XComRecorder()
+    op.execute({"ti": ti})
+    assert ti.pushed["monitoring_execution_status"] == "CompletedWithViolations"
+    assert {v["constraint_check_type"] for v in ti.pushed["violations"]} == {"bias_drift_check"}
+
+
+def test_constraints_uri_of_a_baselining_job():
+    from airflow_provider_clarify.analysis.errors import ClarifyConfigError
+    from airflow_provider_clarify.analysis.monitoring.baseline import constraints_uri_from_processing_job
+
+    output = {"OutputName": "analysis_result", "S3Output": {"S3Uri": "s3://b/base/", "LocalPath": "/opt/ml/processing/output"}}
+    described = {"ProcessingJobName": "j", "ProcessingJobStatus": "Completed", "ProcessingOutputConfig": {"Outputs": [output]}}
+    assert constraints_uri_from_processing_job(described) == "s3://b/base/analysis.json"
+    with pytest.raises(ClarifyConfigError, match="is Failed: boom") as raised:
+        constraints_uri_from_processing_job(described | {"ProcessingJobStatus": "Failed", "FailureReason": "boom"})
+    assert raised.value.field == "BaseliningJobName"
+    two = {"Outputs": [output | {"OutputName": "x"}, output | {"OutputName": "y"}]}
+    with pytest.raises(ClarifyConfigError, match="no 'analysis_result'"):
+        constraints_uri_from_processing_job(described | {"ProcessingOutputConfig": two})
