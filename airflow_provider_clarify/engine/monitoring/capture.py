@@ -248,13 +248,14 @@ def iter_capture_items(
     for uri in files:
         stats.files += 1
         folder_hour = _hour_of(uri)
-        for numbers, lines in columnar.line_blocks(uri, storage_options, block_bytes or columnar.BLOCK_BYTES):
-            stats.lines += len(lines)
-            batch, slow_rows, outside = columnar.capture_block(lines, folder_hour, start, end)
+        for block in columnar.line_blocks(uri, storage_options, block_bytes or columnar.BLOCK_BYTES):
+            batch, slow_rows, outside, count = columnar.capture_block(block, folder_hour, start, end)
+            stats.lines += count
             stats.outside_window += outside
             if batch is not None and len(batch):
                 stats.in_window += len(batch)
                 yield batch
+            numbers, lines = block.lines() if slow_rows else ([], [])
             for row in slow_rows:
                 try:
                     event = parse_capture_line(lines[row])
@@ -309,7 +310,7 @@ def read_ground_truth(
     for uri in _hour_files(ground_truth_uri, hours_between(start, until), storage_options):
         stats.files += 1
         if columnar:
-            _read_ground_truth_blocks(uri, stats, storage_options, put)
+            _read_ground_truth_blocks(uri, stats, storage_options, labels)
             continue
         for number, line in _lines(uri, storage_options):
             if not line.strip():
@@ -324,14 +325,20 @@ def read_ground_truth(
     return labels
 
 
-def _read_ground_truth_blocks(uri: str, stats: ReadStats, storage_options: dict | None, put: Any) -> None:
+def _read_ground_truth_blocks(uri: str, stats: ReadStats, storage_options: dict | None, labels: Any) -> None:
     from airflow_provider_clarify.engine.monitoring import columnar
 
-    for numbers, lines in columnar.line_blocks(uri, storage_options):
-        stats.lines += len(lines)
-        ids, values = columnar.ground_truth_block(lines)
+    put = getattr(labels, "put", None) or labels.__setitem__
+    put_many = getattr(labels, "put_many", None) or (lambda ids, values: labels.update(zip(ids, values)))
+    for block in columnar.line_blocks(uri, storage_options):
+        ids, values, count = columnar.ground_truth_block(block)
+        stats.lines += count
         if ids is None:
-            ids, values = [None] * len(lines), [None] * len(lines)
+            ids, values = [None] * count, [None] * count
+        elif None not in ids:
+            put_many(ids, values)
+            continue
+        numbers, lines = block.lines()
         for row, (event_id, label) in enumerate(zip(ids, values, strict=True)):
             if event_id is None:  # the line-by-line path, in line order (a later label wins)
                 try:

@@ -18,6 +18,7 @@ per-record decoder of :mod:`~airflow_provider_clarify.engine.monitoring.records`
 from __future__ import annotations
 
 import io as _stdio
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -31,36 +32,54 @@ BLOCK_BYTES = 8 << 20
 _READ_BYTES = 1 << 20
 
 
-def line_blocks(
-    uri: str, storage_options: dict | None, block_bytes: int = BLOCK_BYTES
-) -> Iterator[tuple[list[int], list[bytes]]]:
-    """``(line_numbers, lines)`` of the non-blank lines of an object, about ``block_bytes`` at a time."""
-    number = 0
-    rest = b""
-    numbers: list[int] = []
-    lines: list[bytes] = []
-    size = 0
+_BLANK_LINE = re.compile(rb"(?:^|\n)[ \t\r\x0b\x0c]*(?:\n|$)")
+
+
+@dataclass
+class Block:
+    """Whole lines of an object: ``data`` (without its last newline), the first line's number."""
+
+    first: int
+    data: bytes
+    _lines: tuple[list[int], list[bytes]] | None = None
+
+    @property
+    def has_blank_lines(self) -> bool:
+        return _BLANK_LINE.search(self.data) is not None
+
+    def lines(self) -> tuple[list[int], list[bytes]]:
+        """``(line_numbers, lines)`` of the non-blank lines (what the line-by-line reader reads)."""
+        if self._lines is None:
+            numbers, lines = [], []
+            for offset, line in enumerate(self.data.split(b"\n")):
+                if line.strip():
+                    numbers.append(self.first + offset)
+                    lines.append(line)
+            self._lines = (numbers, lines)
+        return self._lines
+
+
+def line_blocks(uri: str, storage_options: dict | None, block_bytes: int = BLOCK_BYTES) -> Iterator[Block]:
+    """The object as :class:`Block` objects of about ``block_bytes`` of whole lines (gzip is decompressed)."""
+    first = 1
+    buffer = b""
     with io.open_input(uri, storage_options) as stream:
         while True:
-            chunk = stream.read(_READ_BYTES)
+            chunk = stream.read(min(_READ_BYTES, block_bytes))
+            buffer += chunk
+            while len(buffer) >= block_bytes or (not chunk and buffer):
+                if chunk:
+                    cut = buffer.find(b"\n", block_bytes - 1)
+                    if cut < 0:
+                        break  # the line goes on in the next chunk
+                else:  # the rest of the object; a final newline ends the last line, it starts none
+                    cut = len(buffer) - 1 if buffer.endswith(b"\n") else len(buffer)
+                data = buffer[:cut]
+                buffer = buffer[cut + 1 :]
+                yield Block(first, data)
+                first += data.count(b"\n") + 1
             if not chunk:
                 break
-            parts = (rest + chunk).split(b"\n")
-            rest = parts.pop()
-            for line in parts:
-                number += 1
-                if line.strip():
-                    numbers.append(number)
-                    lines.append(line)
-                    size += len(line)
-                    if size >= block_bytes:
-                        yield numbers, lines
-                        numbers, lines, size = [], [], 0
-    if rest.strip():
-        numbers.append(number + 1)
-        lines.append(rest)
-    if lines:
-        yield numbers, lines
 
 
 def _schemas():
@@ -87,21 +106,34 @@ def _schemas():
     return capture, truth
 
 
-def parse_block(lines: list[bytes], schema) -> Any:
-    """The lines as one table of ``schema``, or ``None`` when pyarrow cannot parse them row for row."""
+def _read_json(data: bytes, schema) -> Any:
     import pyarrow as pa
     import pyarrow.json as pj
 
-    data = b"\n".join(lines)
     try:
-        table = pj.read_json(
+        return pj.read_json(
             _stdio.BytesIO(data),
             read_options=pj.ReadOptions(block_size=max(1 << 20, len(data) + 1)),
             parse_options=pj.ParseOptions(explicit_schema=schema, unexpected_field_behavior="ignore"),
         )
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None
-    return table if table.num_rows == len(lines) else None
+
+
+def parse_block(block: Block, schema) -> tuple[Any, int]:
+    """``(table, lines)``: the block's non-blank lines as one table of ``schema`` row for row, or
+    ``(None, lines)`` when pyarrow cannot parse them so (then every line goes the line-by-line way).
+
+    pyarrow splits objects at newlines (an object spanning lines fails), so when no line is blank,
+    one row per line is exactly "one object per line"; a line holding two objects shows as an extra row.
+    """
+    if not block.has_blank_lines:
+        count = block.data.count(b"\n") + 1
+        table = _read_json(block.data, schema)
+        return (table if table is not None and table.num_rows == count else None), count
+    _, lines = block.lines()
+    table = _read_json(b"\n".join(lines), schema) if lines else None
+    return (table if table is not None and table.num_rows == len(lines) else None), len(lines)
 
 
 def _field(table, *path: str):
@@ -149,21 +181,21 @@ class CaptureBatch:
 
 
 def capture_block(
-    lines: list[bytes], folder_hour: datetime | None, start: datetime, end: datetime
-) -> tuple[CaptureBatch | None, list[int], Any]:
+    block: Block, folder_hour: datetime | None, start: datetime, end: datetime
+) -> tuple[CaptureBatch | None, list[int], Any, int]:
     """Parse one block of capture lines.
 
-    :returns: ``(batch, slow_rows, outside)``: the batch of fast rows in the window (``None`` when the
-        block must be parsed line by line), the indexes of the lines to parse line by line, and the
-        number of fast rows outside the window.
+    :returns: ``(batch, slow_rows, outside, lines)``: the batch of fast rows in the window (``None``
+        when the block must be parsed line by line), the indexes (in ``block.lines()``) of the lines to
+        parse line by line, the number of fast rows outside the window, and the non-blank lines read.
     """
     import pyarrow as pa
     import pyarrow.compute as pc
 
     schema, _ = _schemas()
-    table = parse_block(lines, schema)
+    table, count = parse_block(block, schema)
     if table is None:
-        return None, list(range(len(lines))), 0
+        return None, list(range(count)), 0, count
     event_id = _field(table, cf.EVENT_METADATA, cf.EVENT_ID)
     inference_id = _field(table, cf.EVENT_METADATA, cf.INFERENCE_ID)
     when = _field(table, cf.EVENT_METADATA, cf.INFERENCE_TIME)
@@ -210,18 +242,18 @@ def capture_block(
         output_content_type=pc.filter(pc.fill_null(out_type, ""), keep),
         output_data=pc.filter(out_data, keep),
     )
-    return batch, slow_rows, outside
+    return batch, slow_rows, outside, count
 
 
-def ground_truth_block(lines: list[bytes]) -> tuple[list[Any] | None, list[Any] | None]:
-    """``(ids, labels)`` of one block of ground-truth lines, ``None`` entries where a line must be
-    parsed line by line (both lists ``None`` when the whole block must)."""
+def ground_truth_block(block: Block) -> tuple[list[Any] | None, list[Any] | None, int]:
+    """``(ids, labels, lines)`` of one block of ground-truth lines, ``None`` entries where a line must
+    be parsed line by line (both lists ``None`` when the whole block must), and the lines read."""
     import pyarrow.compute as pc
 
     _, schema = _schemas()
-    table = parse_block(lines, schema)
+    table, count = parse_block(block, schema)
     if table is None:
-        return None, None
+        return None, None, count
     event_id = _field(table, cf.EVENT_METADATA, cf.EVENT_ID)
     data = _field(table, cf.GROUND_TRUTH_DATA, cf.DATA)
     encoding = pc.utf8_upper(_field(table, cf.GROUND_TRUTH_DATA, cf.ENCODING))
@@ -229,7 +261,7 @@ def ground_truth_block(lines: list[bytes]) -> tuple[list[Any] | None, list[Any] 
     fast = pc.fill_null(pc.and_(pc.and_(_present(event_id), pc.is_valid(data)), csv), False)
     ids = pc.if_else(fast, event_id, None).to_pylist()
     labels = pc.if_else(fast, pc.utf8_trim_whitespace(data), None).to_pylist()
-    return ids, labels
+    return ids, labels, count
 
 
 # --- vectorized decode of CSV payloads -----------------------------------------------------------

@@ -277,7 +277,7 @@ class _Merger:
             columns = [f for i, f in enumerate(features) if i not in self.dropped]
             if self.labels is not None:
                 ids = pc.filter(batch.join_id, fast).to_pylist()
-                found = [self.labels.get(i) for i in ids]
+                found = self.labels.get_many(ids)
                 matched = pa.array([label is not None for label in found], pa.bool_())
                 self.unmatched += len(found) - pc.sum(matched).as_py() if found else 0
                 truth = pa.array([None if v is None else str(v) for v in found], pa.string())

@@ -164,3 +164,19 @@ def test_whole_execution_is_the_same_either_way(tmp_path):
     assert outcomes[0] == outcomes[1]
     assert outcomes[0][0] == "Completed"
     assert outcomes[0][1] > 40
+
+
+@pytest.mark.parametrize("block_bytes", [1, 7, 64, 1 << 20])
+@pytest.mark.parametrize("tail", ["", "\n", "\n\n", "\n  \n"])
+def test_blocks_hold_exactly_the_lines_of_the_line_reader(tmp_path, block_bytes, tail):
+    from airflow_provider_clarify.engine.monitoring import columnar
+    from airflow_provider_clarify.engine.monitoring.capture import _lines
+
+    path = tmp_path / "f.jsonl"
+    path.write_bytes(("\n".join(['{"a": 1}', "", '{"b": 22}', "   ", '{"c": 333}' * 3, "x"]) + tail).encode())
+    expected = [(n, line) for n, line in _lines(str(path), None) if line.strip()]
+    got = []
+    for block in columnar.line_blocks(str(path), None, block_bytes):
+        numbers, lines = block.lines()
+        got += list(zip(numbers, lines, strict=True))
+    assert got == expected
