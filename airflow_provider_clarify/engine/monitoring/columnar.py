@@ -32,7 +32,9 @@ BLOCK_BYTES = 8 << 20
 _READ_BYTES = 1 << 20
 
 
-_BLANK_LINE = re.compile(rb"(?:^|\n)[ \t\r\x0b\x0c]*(?:\n|$)")
+_WHITESPACE = b" \t\r\x0b\x0c"
+#: A blank line after the first (the regex starts with a literal, so the scan is a fast search).
+_BLANK_LINE = re.compile(rb"\n[ \t\r\x0b\x0c]*(?:\n|\Z)")
 
 
 @dataclass
@@ -45,7 +47,8 @@ class Block:
 
     @property
     def has_blank_lines(self) -> bool:
-        return _BLANK_LINE.search(self.data) is not None
+        first_line = self.data.lstrip(_WHITESPACE)[:1]
+        return first_line in (b"", b"\n") or _BLANK_LINE.search(self.data) is not None
 
     def lines(self) -> tuple[list[int], list[bytes]]:
         """``(line_numbers, lines)`` of the non-blank lines (what the line-by-line reader reads)."""
