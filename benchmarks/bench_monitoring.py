@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -95,6 +96,9 @@ from datetime import datetime, timedelta, timezone
 from airflow_provider_clarify.engine.monitoring import run_monitoring_execution
 root, hours, first = sys.argv[1], int(sys.argv[2]), datetime.fromisoformat(sys.argv[3])
 definition = json.load(open(root + "/jobdef.json"))
+imports = time.perf_counter()
+import airflow_provider_clarify.engine.runner, pandas, scipy.stats, sklearn.neighbors  # the engine's imports, timed apart
+imports = time.perf_counter() - imports
 started = time.perf_counter(); records = 0; statuses = {}
 for h in range(hours):
     scheduled = first + timedelta(hours=h + 2)
@@ -102,7 +106,7 @@ for h in range(hours):
                                       output=f"{root}/out/{h}")
     records += result.records; statuses[result.status] = statuses.get(result.status, 0) + 1
 elapsed = time.perf_counter() - started
-print(json.dumps({"seconds": elapsed, "records": records, "statuses": statuses,
+print(json.dumps({"seconds": elapsed, "records": records, "statuses": statuses, "import_seconds": imports,
                   "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 
@@ -124,18 +128,22 @@ def main() -> None:
     parser.add_argument("--backfill-hours", type=int, default=720)
     parser.add_argument("--records-per-hour", type=int, default=500)
     parser.add_argument("--skip-backfill", action="store_true")
+    parser.add_argument("--data-dir", default=None, help="keep (or reuse) the generated window here")
     args = parser.parse_args()
 
+    print(f"load average before: {os.getloadavg()[0]:.1f}")
     with tempfile.TemporaryDirectory(prefix="bench-monitoring-") as tmp:
-        root = Path(tmp) / "window"
-        started = time.perf_counter()
-        write_hour(root, START, args.records, seed=1)
-        print(f"generated {args.records:,} captured records in {time.perf_counter() - started:.1f} s")
+        root = Path(args.data_dir) if args.data_dir else Path(tmp) / "window"
+        if not (root / "capture").exists():
+            started = time.perf_counter()
+            write_hour(root, START, args.records, seed=1)
+            print(f"generated {args.records:,} captured records in {time.perf_counter() - started:.1f} s")
         figures = run_child(root, 1)
         print(
             f"one window of {figures['records']:,} records: {figures['seconds']:.1f} s, "
             f"{figures['records'] / figures['seconds']:,.0f} records/s, peak RSS {figures['peak_rss_mib']:.0f} MiB, "
-            f"status {figures['statuses']}"
+            f"status {figures['statuses']} (engine imports before the window: {figures['import_seconds']:.1f} s; "
+            f"load average after: {os.getloadavg()[0]:.1f})"
         )
         if args.skip_backfill:
             return

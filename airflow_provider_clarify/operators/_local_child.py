@@ -26,6 +26,10 @@ Run spec (all keys optional unless stated)::
       "result_file": "/tmp/.../result.json"  # required: where the outcome is written
     }
 
+or, for one Model Monitor execution (``run_local_engine("monitor", ...)``), ``{"kind": "monitor",
+"monitor": {run_monitoring_execution's keyword arguments}, "storage_options": ..., ...}``; its
+result file then holds ``{"ok": true, "result": MonitoringExecutionResult.to_dict()}``.
+
 Credentials arrive on standard input only, never on the command line (which other users of the
 machine can read in the process table) and never in a file.
 
@@ -195,6 +199,23 @@ def run(spec: dict) -> str:
     return run_analysis(**engine_arguments(spec))
 
 
+def run_monitor(spec: dict) -> dict[str, Any]:
+    """Run one Model Monitor execution (run spec ``{"kind": "monitor", "monitor": {...}}``, the
+    keyword arguments of ``run_monitoring_execution``); returns its result as a dict."""
+    from airflow_provider_clarify.engine.monitoring import run_monitoring_execution
+
+    arguments = dict(spec["monitor"])
+    arguments["storage_options"] = spec.get("storage_options") or None
+    return run_monitoring_execution(**arguments).to_dict()
+
+
+def _run_kind(spec: dict) -> dict[str, Any]:
+    """The success payload of the spec's ``kind`` (``"analysis"``, the default, or ``"monitor"``)."""
+    if spec.get("kind") == "monitor":
+        return {"ok": True, "result": run_monitor(spec)}
+    return {"ok": True, "analysis_json_uri": run(spec)}
+
+
 def main() -> int:
     logging.basicConfig(
         stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -209,10 +230,11 @@ def main() -> int:
     _install_sigterm_handler()
     try:
         _apply_memory_limit(spec.get("memory_limit_bytes"))
-        _mark_pandas_unavailable(spec)
+        if spec.get("kind", "analysis") == "analysis":  # the monitoring reader may use pandas
+            _mark_pandas_unavailable(spec)
         started = time.perf_counter()
-        analysis_json_uri = run(spec)
-        engine_seconds = time.perf_counter() - started
+        outcome = _run_kind(spec)
+        outcome["engine_seconds"] = time.perf_counter() - started
     except Terminated:
         log.warning("Stopped by SIGTERM; partial output removed.")
         _write_result(result_file, {"ok": False, "terminated": True, "error_type": "Terminated"})
@@ -234,16 +256,9 @@ def main() -> int:
             },
         )
         return EXIT_ANALYSIS_FAILED
-    _write_result(
-        result_file,
-        {
-            "ok": True,
-            "analysis_json_uri": analysis_json_uri,
-            "engine_seconds": engine_seconds,
-            # What the run imported, for tests and benchmarks that check a run loads only what it needs.
-            "modules": sorted({name.split(".")[0] for name, module in sys.modules.items() if module}),
-        },
-    )
+    # What the run imported, for tests and benchmarks that check a run loads only what it needs.
+    outcome["modules"] = sorted({name.split(".")[0] for name, module in sys.modules.items() if module})
+    _write_result(result_file, outcome)
     return 0
 
 

@@ -518,10 +518,61 @@ def run_local_analysis(
     )
 
 
+def run_local_engine(
+    kind: str,
+    spec: dict[str, Any],
+    *,
+    aws_conn_id: str | None = None,
+    region_name: str | None = None,
+    verify: bool | str | None = None,
+    run_name: str = "clarify-local",
+    timeout_seconds: float | None = None,
+    memory_limit_mb: int | None = None,
+    kill_grace_seconds: float = KILL_GRACE_SECONDS,
+    logger: logging.Logger | None = None,
+) -> dict[str, Any]:
+    """Run one engine task of ``kind`` (a kind of ``_local_child``, e.g. ``"monitor"``) in the child
+    process, with the same crash / out-of-memory / time-out handling, ``memory_limit_mb``, SIGTERM
+    grace, ``engine``-extra check and error classification as :func:`run_local_analysis`.
+
+    :param spec: the kind's run spec (see ``_local_child``); credentials are added from
+        ``aws_conn_id`` as ``storage_options`` when it is given (they travel on the child's stdin).
+    :returns: the child's success payload.
+    :raises ClarifyConfigError: a bad ``memory_limit_mb`` or a missing ``engine`` extra before anything
+        runs, or a configuration error the engine found (:class:`LocalAnalysisConfigError`).
+    :raises LocalAnalysisError: the engine failed otherwise, crashed, was killed or timed out.
+    """
+    if memory_limit_mb is not None and (not isinstance(memory_limit_mb, int) or memory_limit_mb < 256):
+        raise ClarifyConfigError(
+            f"memory_limit_mb={memory_limit_mb!r} is too small to load the engine",
+            field="memory_limit_mb",
+            value=memory_limit_mb,
+            accepted="None or an int >= 256 (MiB of address space; numeric libraries need ~1000+)",
+        )
+    from airflow_provider_clarify.engine._extra import check_engine_installed
+
+    check_engine_installed(field="compute")
+    spec = {
+        **spec,
+        "kind": kind,
+        "memory_limit_bytes": memory_limit_mb * 1024 * 1024 if memory_limit_mb else None,
+    }
+    if aws_conn_id is not None:
+        spec["storage_options"] = _aws_settings(aws_conn_id, region_name, verify)["storage_options"]
+    return _run_child(
+        spec,
+        timeout_seconds=timeout_seconds,
+        kill_grace_seconds=kill_grace_seconds,
+        logger=logger or logging.getLogger(__name__),
+        run_name=run_name,
+    )
+
+
 __all__ = [
     "LocalAnalysisConfigError",
     "LocalAnalysisError",
     "LocalRunOutcome",
     "resolve_local_model",
     "run_local_analysis",
+    "run_local_engine",
 ]

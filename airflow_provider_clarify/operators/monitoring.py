@@ -3,8 +3,10 @@ engine, and create/update/delete Model Monitor job definitions and schedules on 
 
 * :class:`ClarifyMonitoringExecutionOperator` (``compute="local"``): the same execution a Model Monitor
   schedule runs, for the window ``scheduled_time`` (default: the data interval's end) + the job
-  definition's offsets, in a child process on the worker (``python -m airflow_provider_clarify.engine
-  monitor``), so an ``@hourly`` DAG is a Model Monitor schedule anyone can run.
+  definition's offsets, in the local-compute child process on the worker
+  (:func:`~airflow_provider_clarify.operators.local_compute.run_local_engine`: crash, out-of-memory
+  and time-out handling, ``memory_limit_mb``), so an ``@hourly`` DAG is a Model Monitor schedule
+  anyone can run.
 * :class:`ClarifyCreateMonitoringScheduleOperator` / :class:`ClarifyDeleteMonitoringScheduleOperator`:
   the SageMaker path, sending exactly what the SDK sends (see docs/monitoring.md).
 
@@ -15,16 +17,12 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import subprocess
-import sys
-import tempfile
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow.providers.amazon.aws.operators.base_aws import AwsBaseOperator
 from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
-from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException
+from airflow.providers.common.compat.sdk import AirflowFailException
 
 from airflow_provider_clarify.analysis.errors import ClarifyConfigError
 from airflow_provider_clarify.hooks.clarify import ClarifyHook
@@ -36,8 +34,6 @@ XCOM_STATUS = "monitoring_execution_status"
 XCOM_VIOLATIONS = "violations"
 XCOM_SUMMARY = "monitoring_execution"
 COMPUTE_CHOICES = ("local",)
-#: Exit codes of ``python -m airflow_provider_clarify.engine monitor`` (engine/monitoring/cli.py).
-_EXIT_CONFIG, _EXIT_VIOLATIONS, _EXIT_FAILED = 2, 5, 6
 
 
 class ClarifyMonitoringViolationError(AirflowFailException):
@@ -46,6 +42,14 @@ class ClarifyMonitoringViolationError(AirflowFailException):
 
 class ClarifyMonitoringExecutionFailed(AirflowFailException):
     """The execution failed (no data in the window, no labels, bad setup); not retried."""
+
+
+class ClarifyMonitoringSetupError(AirflowFailException):
+    """The job definition, its config or the operator's arguments cannot work; not retried.
+
+    ``__cause__`` is the :class:`~airflow_provider_clarify.analysis.errors.ClarifyConfigError` naming
+    the field and the fix.
+    """
 
 
 class ClarifyMonitoringExecutionOperator(AwsBaseOperator[ClarifyHook]):
@@ -65,7 +69,9 @@ class ClarifyMonitoringExecutionOperator(AwsBaseOperator[ClarifyHook]):
         succeeds and pushes the status (an hour without traffic is not an incident everywhere).
     :param model_url: an HTTP model server (SageMaker hosting contract) for SHAP.
     :param endpoint_url: AWS endpoint URL for S3 (e.g. a local S3); default from the connection.
-    :param execution_timeout_seconds: stop the child after this many seconds.
+    :param execution_timeout_seconds: stop the child after this many seconds (SIGTERM, then SIGKILL).
+    :param memory_limit_mb: cap the engine child's address space (a runaway window fails with a
+        memory error instead of the out-of-memory killer); ``None``: no cap.
     :param publish_cloudwatch_metrics: publish the metrics in Model Monitor's CloudWatch namespaces and
         dimensions (off by default: the open path usually has no CloudWatch).
     :param monitoring_schedule_name: the ``MonitoringSchedule`` dimension (default: the DAG id).
@@ -92,6 +98,7 @@ class ClarifyMonitoringExecutionOperator(AwsBaseOperator[ClarifyHook]):
         model_url: str | None = None,
         endpoint_url: str | None = None,
         execution_timeout_seconds: float | None = None,
+        memory_limit_mb: int | None = None,
         publish_cloudwatch_metrics: bool = False,
         monitoring_schedule_name: str | None = None,
         **kwargs: Any,
@@ -117,75 +124,86 @@ class ClarifyMonitoringExecutionOperator(AwsBaseOperator[ClarifyHook]):
         self.model_url = model_url
         self.endpoint_url = endpoint_url
         self.execution_timeout_seconds = execution_timeout_seconds
+        self.memory_limit_mb = memory_limit_mb
 
-    def _child_env(self) -> dict[str, str]:
-        env = dict(os.environ)
-        uses_s3 = "s3://" in json.dumps([self.job_definition, self.data_capture_uri, self.output_uri])
-        if uses_s3 and self.aws_conn_id:
-            credentials = self.hook.get_credentials()
-            env.update(
-                AWS_ACCESS_KEY_ID=credentials.access_key or "",
-                AWS_SECRET_ACCESS_KEY=credentials.secret_key or "",
-            )
-            if credentials.token:
-                env["AWS_SESSION_TOKEN"] = credentials.token
-            if self.hook.conn_region_name:
-                env["AWS_DEFAULT_REGION"] = self.hook.conn_region_name
-        return env
+    def _uses_s3(self, *more: Any) -> bool:
+        places = [self.job_definition, self.data_capture_uri, self.output_uri, *more]
+        return "s3://" in json.dumps(places, default=str)
 
-    def _endpoint_url(self) -> str | None:
-        if self.endpoint_url or not self.aws_conn_id:
-            return self.endpoint_url
-        try:
-            return self.hook.conn_config.endpoint_url
-        except Exception:  # no connection configured: local paths only
+    def _definition(self) -> dict[str, Any]:
+        if isinstance(self.job_definition, dict):
+            return self.job_definition
+        text = str(self.job_definition)
+        if text.lstrip().startswith("{"):
+            return json.loads(text)
+        if text.startswith("s3://"):
+            return self.hook.read_json(text)
+        with open(text.removeprefix("file://"), encoding="utf-8") as handle:
+            return json.load(handle)
+
+    def _baseline_uri(self) -> str | None:
+        """The constraints of a baseline named by ``BaseliningJobName``: its job's ``analysis.json``
+        (DescribeProcessingJob with the task's connection), so drift is checked against it."""
+        from airflow_provider_clarify.analysis.monitoring.baseline import (
+            baseline_config,
+            constraints_uri_from_processing_job,
+        )
+        from airflow_provider_clarify.analysis.monitoring.requests import monitoring_type_of
+
+        definition = self._definition()
+        config = baseline_config(definition, monitoring_type_of(definition))
+        job = config.get("BaseliningJobName")
+        if not job or (config.get("ConstraintsResource") or {}).get("S3Uri"):
             return None
+        client = self.hook.conn
+        try:
+            described = client.describe_processing_job(ProcessingJobName=job)
+        except client.exceptions.ClientError as error:
+            raise ClarifyConfigError(
+                f"BaseliningJobName {job!r} cannot be described ({error}); give the baseline analysis.json as "
+                "ConstraintsResource.S3Uri or fix the job name.",
+                field="BaseliningJobName",
+                value=job,
+            ) from error
+        uri = constraints_uri_from_processing_job(described)
+        self.log.info("Baseline of baselining job %s: %s", job, uri)
+        return uri
+
+    def _run_local(self) -> dict[str, Any]:
+        """The execution in the local-compute child (crash / OOM / time-out handling, memory limit)."""
+        from airflow_provider_clarify.operators.local_compute import run_local_engine
+
+        arguments = {
+            "job_definition": self.job_definition,
+            "scheduled_time": str(self.scheduled_time),
+            "data_capture_uri": self.data_capture_uri,
+            "output": self.output_uri,
+            "model_url": self.model_url,
+            "endpoint_url": self.endpoint_url,
+            "baseline_uri": self._baseline_uri(),
+        }
+        self.log.info(
+            "Running the monitoring execution at %s with the open engine in a child process",
+            self.scheduled_time,
+        )
+        payload = run_local_engine(
+            "monitor",
+            {"monitor": arguments},
+            aws_conn_id=self.aws_conn_id if self._uses_s3(arguments["baseline_uri"]) else None,
+            region_name=self.region_name,
+            verify=self.verify,
+            run_name=f"monitoring-{self.task_id}",
+            timeout_seconds=self.execution_timeout_seconds,
+            memory_limit_mb=self.memory_limit_mb,
+            logger=self.log,
+        )
+        return payload["result"]
 
     def execute(self, context: Context) -> str | None:
-        with tempfile.TemporaryDirectory(prefix="clarify-monitor-task-") as tmp:
-            definition = self.job_definition
-            if isinstance(definition, dict):
-                path = os.path.join(tmp, "job_definition.json")
-                with open(path, "w") as handle:
-                    json.dump(definition, handle)
-                definition = path
-            command = [
-                sys.executable, "-m", "airflow_provider_clarify.engine", "monitor",
-                "--job-definition", str(definition), "--scheduled-time", str(self.scheduled_time),
-            ]  # fmt: skip
-            for flag, value in (
-                ("--data-capture-uri", self.data_capture_uri),
-                ("--output", self.output_uri),
-                ("--model-url", self.model_url),
-                (
-                    "--endpoint-url",
-                    self._endpoint_url() if "s3://" in str(definition) + str(self.output_uri) else None,
-                ),
-            ):
-                if value:
-                    command += [flag, str(value)]
-            self.log.info("Running the monitoring execution in a child process: %s", " ".join(command))
-            try:
-                done = subprocess.run(
-                    command,
-                    capture_output=True,
-                    text=True,
-                    env=self._child_env(),
-                    timeout=self.execution_timeout_seconds,
-                    check=False,
-                )
-            except subprocess.TimeoutExpired as exc:
-                raise AirflowException(
-                    f"The monitoring execution did not finish within {self.execution_timeout_seconds} s."
-                ) from exc
-        for line in done.stderr.splitlines()[-40:]:
-            self.log.info("engine: %s", line)
-        if done.returncode not in (0, _EXIT_VIOLATIONS, _EXIT_FAILED):
-            tail = "\n".join(done.stderr.splitlines()[-10:])
-            if done.returncode == _EXIT_CONFIG:
-                raise ClarifyConfigError(f"Invalid monitoring setup:\n{tail}", field="job_definition")
-            raise AirflowException(f"The monitoring execution exited with status {done.returncode}:\n{tail}")
-        summary = json.loads(done.stdout)
+        try:
+            summary = self._run_local()
+        except ClarifyConfigError as err:  # will fail the same way again: no retries
+            raise ClarifyMonitoringSetupError(f"Invalid monitoring setup: {err}") from err
         ti = context["ti"]
         ti.xcom_push(key=XCOM_STATUS, value=summary["status"])
         ti.xcom_push(key=XCOM_VIOLATIONS, value=summary["violations"])

@@ -3,7 +3,9 @@
 * :func:`capture_files` lists the capture objects of the hour folders a window touches
   (``{destination}/{endpoint}/{variant}/yyyy/mm/dd/hh/*.jsonl``);
 * :func:`iter_capture_events` parses them line by line, keeping records whose ``inferenceTime`` lies in
-  ``[start, end)`` (a record without one belongs to its hour folder);
+  ``[start, end)`` (a record without one belongs to its hour folder); :func:`iter_capture_items` does
+  the same with the columnar fast path (:mod:`~airflow_provider_clarify.engine.monitoring.columnar`),
+  yielding whole blocks of events at once and single events only for lines that need the slow path;
 * :func:`read_ground_truth` maps event ids to labels from ``{ground_truth}/yyyy/mm/dd/hh/*.jsonl``.
 
 A line that cannot be parsed is never dropped silently: it is counted in :class:`ReadStats` with the
@@ -229,6 +231,45 @@ def iter_capture_events(
             yield event
 
 
+def iter_capture_items(
+    files: list[str],
+    start: datetime,
+    end: datetime,
+    stats: ReadStats,
+    storage_options: dict | None = None,
+    block_bytes: int | None = None,
+) -> Iterator[Any]:
+    """Like :func:`iter_capture_events`, but blocks of lines are parsed at once: yields
+    :class:`~airflow_provider_clarify.engine.monitoring.columnar.CaptureBatch` objects for the lines the
+    columnar path decodes, and :class:`CaptureEvent` objects for the others (parsed line by line, so
+    malformed lines are counted with the same reasons)."""
+    from airflow_provider_clarify.engine.monitoring import columnar
+
+    for uri in files:
+        stats.files += 1
+        folder_hour = _hour_of(uri)
+        for block in columnar.line_blocks(uri, storage_options, block_bytes or columnar.BLOCK_BYTES):
+            batch, slow_rows, outside, count = columnar.capture_block(block, folder_hour, start, end)
+            stats.lines += count
+            stats.outside_window += outside
+            if batch is not None and len(batch):
+                stats.in_window += len(batch)
+                yield batch
+            numbers, lines = block.lines() if slow_rows else ([], [])
+            for row in slow_rows:
+                try:
+                    event = parse_capture_line(lines[row])
+                except (ValueError, KeyError, TypeError, AttributeError) as exc:
+                    stats.bad(f"{uri}:{numbers[row]}", f"{type(exc).__name__}: {exc}")
+                    continue
+                moment = event.inference_time or folder_hour
+                if moment is None or not start <= moment < end:
+                    stats.outside_window += 1
+                    continue
+                stats.in_window += 1
+                yield event
+
+
 def parse_ground_truth_line(line: bytes) -> tuple[str, Any]:
     """``(event_id, label)`` of one ground-truth line; the label is decoded per its encoding."""
     record = json.loads(line)
@@ -255,16 +296,22 @@ def read_ground_truth(
     stats: ReadStats,
     storage_options: dict | None = None,
     labels: Any = None,
+    columnar: bool = True,
 ) -> Any:
     """Labels by event id from the hour folders ``floor_hour(start) <= h < until`` (later label wins).
 
     ``labels`` receives them (anything with ``labels[id] = label`` or ``put``, e.g. a
     :class:`~airflow_provider_clarify.engine.monitoring.labels.LabelStore`); default a new dict.
+    ``columnar``: parse blocks of lines with pyarrow (CSV-encoded labels; every other line, and every
+    line of a block pyarrow cannot parse, line by line), else every line by line.
     """
     labels = {} if labels is None else labels
     put = getattr(labels, "put", None) or labels.__setitem__
     for uri in _hour_files(ground_truth_uri, hours_between(start, until), storage_options):
         stats.files += 1
+        if columnar:
+            _read_ground_truth_blocks(uri, stats, storage_options, labels)
+            continue
         for number, line in _lines(uri, storage_options):
             if not line.strip():
                 continue
@@ -276,3 +323,27 @@ def read_ground_truth(
                 continue
             put(event_id, label)
     return labels
+
+
+def _read_ground_truth_blocks(uri: str, stats: ReadStats, storage_options: dict | None, labels: Any) -> None:
+    from airflow_provider_clarify.engine.monitoring import columnar
+
+    put = getattr(labels, "put", None) or labels.__setitem__
+    put_many = getattr(labels, "put_many", None) or (lambda ids, values: labels.update(zip(ids, values)))
+    for block in columnar.line_blocks(uri, storage_options):
+        ids, values, count = columnar.ground_truth_block(block)
+        stats.lines += count
+        if ids is None:
+            ids, values = [None] * count, [None] * count
+        elif None not in ids:
+            put_many(ids, values)
+            continue
+        numbers, lines = block.lines()
+        for row, (event_id, label) in enumerate(zip(ids, values, strict=True)):
+            if event_id is None:  # the line-by-line path, in line order (a later label wins)
+                try:
+                    event_id, label = parse_ground_truth_line(lines[row])
+                except (ValueError, KeyError, TypeError, AttributeError) as exc:
+                    stats.bad(f"{uri}:{numbers[row]}", f"{type(exc).__name__}: {exc}")
+                    continue
+            put(event_id, label)

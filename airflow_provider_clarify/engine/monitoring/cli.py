@@ -58,6 +58,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="URL",
         help="HTTP model server (SageMaker hosting contract) for SHAP, instead of the predictor",
     )
+    parser.add_argument(
+        "--baseline-uri",
+        default=None,
+        metavar="URI",
+        help="the baseline analysis.json (default: the job definition's ConstraintsResource, or the output of "
+        "its BaseliningJobName job, looked up with DescribeProcessingJob)",
+    )
     parser.add_argument("--log-level", default="INFO")
     return parser
 
@@ -82,6 +89,7 @@ def main(argv: list[str] | None = None) -> int:
             output=args.output,
             endpoint_url=args.endpoint_url,
             model_url=args.model_url,
+            baseline_uri=args.baseline_uri,
         )
     except ClarifyConfigError as exc:
         print(f"error: invalid monitoring setup: {exc}", file=sys.stderr)

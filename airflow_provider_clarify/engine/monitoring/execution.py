@@ -29,20 +29,26 @@ from airflow_provider_clarify.analysis.monitoring.requests import MODEL_BIAS, mo
 from airflow_provider_clarify.analysis.monitoring.schedule import analysis_window, as_utc
 from airflow_provider_clarify.engine import io
 from airflow_provider_clarify.engine.errors import EngineConfigError
+from airflow_provider_clarify.engine.monitoring import columnar
 from airflow_provider_clarify.engine.monitoring.capture import (
+    CaptureEvent,
     ReadStats,
     capture_files,
     hours_between,
     iter_capture_events,
+    iter_capture_items,
     read_ground_truth,
 )
+from airflow_provider_clarify.engine.monitoring.columnar import CaptureBatch
 from airflow_provider_clarify.engine.monitoring.labels import DEFAULT_MAX_IN_MEMORY, LabelStore
 from airflow_provider_clarify.engine.monitoring.merge import MergedWriter
 from airflow_provider_clarify.engine.monitoring.records import (
+    CSV_TYPES,
     Attributes,
     RecordError,
     input_rows,
     output_predictions,
+    payload_kind,
 )
 
 log = logging.getLogger(__name__)
@@ -198,54 +204,123 @@ def _facet_columns(config: dict[str, Any]) -> set[str]:
     return names
 
 
+class _Merger:
+    """Turns captured events (and blocks of them) into merged rows of the window's Parquet file."""
+
+    def __init__(self, plan: _Plan, labels: LabelStore | None, path: str, stats: ReadStats) -> None:
+        self.plan = plan
+        self.labels = labels
+        self.path = path
+        self.stats = stats
+        self.attributes = Attributes.from_input(plan.job_input)
+        self.writer: MergedWriter | None = None
+        self.features: list[str] = []
+        self.label_name: str | None = None
+        self.dropped: set[int] = set()
+        self.unmatched = 0
+        self.kinds: dict[str, str] = {}
+
+    def _open(self, width: int) -> None:
+        self.features, self.label_name = _column_names(self.plan, width)
+        self.dropped = _excluded(self.attributes, self.features, _facet_columns(self.plan.config))
+        columns = [f for i, f in enumerate(self.features) if i not in self.dropped]
+        if self.plan.kind == MODEL_BIAS:
+            columns += [self.label_name, PREDICTED_LABEL]
+        self.writer = MergedWriter(self.path, columns, self.stats)
+
+    def event(self, event: CaptureEvent) -> None:
+        where = f"event {event.event_id}"
+        try:
+            rows = input_rows(event, self.attributes)
+            predictions = (
+                output_predictions(event, self.attributes, len(rows))
+                if self.plan.kind == MODEL_BIAS
+                else None
+            )
+        except (RecordError, ValueError, UnicodeDecodeError) as exc:
+            self.stats.bad(where, str(exc))
+            return
+        if not rows:
+            self.stats.bad(where, "the request holds no records")
+            return
+        if self.writer is None:
+            self._open(len(rows[0]))
+        if self.labels is not None:
+            label = self.labels.get(event.join_id)
+            if label is None:
+                self.unmatched += len(rows)
+                return
+        for index, row in enumerate(rows):
+            values = [v for i, v in enumerate(row) if i not in self.dropped]
+            if self.plan.kind == MODEL_BIAS:
+                values += [label, predictions[index][0]]
+            self.writer.add(values, where)
+
+    def batch(self, batch: CaptureBatch) -> None:
+        """A block decoded by the columnar path: CSV rows at once, every other row as an event."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        for content_type in pc.unique(
+            pa.concat_arrays([batch.input_content_type, batch.output_content_type])
+        ).to_pylist():
+            if content_type not in self.kinds:
+                kind = payload_kind(content_type, b"")
+                self.kinds[content_type] = kind if kind != "csv" or _csv_by_type(content_type) else "?"
+        width = len(self.features) if self.writer is not None else None
+        features, predicted, fast = columnar.csv_decode(
+            batch, self.kinds, self.attributes, width, self.plan.kind == MODEL_BIAS
+        )
+        if features:
+            if self.writer is None:
+                self._open(len(features))
+            columns = [f for i, f in enumerate(features) if i not in self.dropped]
+            if self.labels is not None:
+                ids = pc.filter(batch.join_id, fast).to_pylist()
+                found = self.labels.get_many(ids)
+                matched = pa.array([label is not None for label in found], pa.bool_())
+                self.unmatched += len(found) - pc.sum(matched).as_py() if found else 0
+                truth = pa.array([None if v is None else str(v) for v in found], pa.string())
+                columns = [pc.filter(c, matched) for c in columns]
+                columns += [pc.filter(truth, matched), pc.filter(predicted, matched)]
+            self.writer.add_columns(columns)
+        for row in pc.indices_nonzero(pc.invert(fast)).to_pylist():
+            self.event(
+                CaptureEvent(
+                    event_id=batch.event_id[row].as_py(),
+                    inference_id=batch.join_id[row].as_py(),
+                    inference_time=None,
+                    input_content_type=batch.input_content_type[row].as_py(),
+                    input_payload=batch.input_data[row].as_py().encode("utf-8"),
+                    output_content_type=batch.output_content_type[row].as_py(),
+                    output_payload=batch.output_data[row].as_py().encode("utf-8"),
+                )
+            )
+
+
+def _csv_by_type(content_type: str) -> bool:
+    """Whether a content type alone makes a payload CSV (else the payload's first byte decides)."""
+    return cf.base_content_type(content_type) in CSV_TYPES
+
+
 def _merge(
     plan: _Plan,
-    events,
+    items,
     labels: LabelStore | None,
     path: str,
     stats: ReadStats,
     gt_stats: ReadStats,
 ) -> tuple[list[str], str | None, int]:
-    attributes = Attributes.from_input(plan.job_input)
-    writer: MergedWriter | None = None
-    features: list[str] = []
-    label_name: str | None = None
-    dropped: set[int] = set()
-    unmatched = 0
-    for event in events:
-        where = f"event {event.event_id}"
-        try:
-            rows = input_rows(event, attributes)
-            predictions = (
-                output_predictions(event, attributes, len(rows)) if plan.kind == MODEL_BIAS else None
-            )
-        except (RecordError, ValueError, UnicodeDecodeError) as exc:
-            stats.bad(where, str(exc))
-            continue
-        if not rows:
-            stats.bad(where, "the request holds no records")
-            continue
-        if writer is None:
-            features, label_name = _column_names(plan, len(rows[0]))
-            dropped = _excluded(attributes, features, _facet_columns(plan.config))
-            columns = [f for i, f in enumerate(features) if i not in dropped]
-            if plan.kind == MODEL_BIAS:
-                columns += [label_name, PREDICTED_LABEL]
-            writer = MergedWriter(path, columns, stats)
-        if labels is not None:
-            label = labels.get(event.join_id)
-            if label is None:
-                unmatched += len(rows)
-                continue
-        for index, row in enumerate(rows):
-            values = [v for i, v in enumerate(row) if i not in dropped]
-            if plan.kind == MODEL_BIAS:
-                values += [label, predictions[index][0]]
-            writer.add(values, where)
-    gt_stats.outside_window = unmatched  # captured records without a label (reported)
-    if writer is None:
+    merger = _Merger(plan, labels, path, stats)
+    for item in items:
+        if isinstance(item, CaptureEvent):
+            merger.event(item)
+        else:
+            merger.batch(item)
+    gt_stats.outside_window = merger.unmatched  # captured records without a label (reported)
+    if merger.writer is None:
         return [], None, 0
-    return writer.columns, label_name, writer.close()
+    return merger.writer.columns, merger.label_name, merger.writer.close()
 
 
 def _analysis_config(plan: _Plan, columns: list[str], label: str | None) -> dict[str, Any]:
@@ -275,15 +350,34 @@ def _analysis_config(plan: _Plan, columns: list[str], label: str | None) -> dict
     return config
 
 
+def resolve_baselining_job(name: str, storage_options: dict | None) -> str:
+    """The constraints URI of the baselining processing job ``name`` (DescribeProcessingJob with the
+    credentials and region of ``storage_options`` and boto3's SageMaker endpoint; Airflow resolves it
+    with the task's connection instead and passes ``baseline_uri``)."""
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from airflow_provider_clarify.analysis.monitoring.baseline import constraints_uri_from_processing_job
+
+    options = storage_options or {}
+    keys = ("aws_access_key_id", "aws_secret_access_key", "aws_session_token", "region_name")
+    client = boto3.client("sagemaker", **{k: options[k] for k in keys if options.get(k)})
+    try:
+        described = client.describe_processing_job(ProcessingJobName=name)
+    except (BotoCoreError, ClientError) as exc:
+        raise ClarifyConfigError(
+            f"Cannot describe the baselining job {name!r} named by BaseliningJobName ({exc}). Give the baseline "
+            "analysis.json as ConstraintsResource.S3Uri, or pass baseline_uri= (--baseline-uri).",
+            field="BaseliningJobName",
+            value=name,
+        ) from exc
+    return constraints_uri_from_processing_job(described)
+
+
 def _check_drift(plan: _Plan, analysis_uri: str, storage_options: dict | None, notes: list[str]):
     from airflow_provider_clarify.analysis import checks
 
     if not plan.baseline_uri:
-        if plan.baselining_job:
-            notes.append(
-                f"baseline given as baselining job {plan.baselining_job!r}: the open engine cannot look it up; "
-                "give the baseline's analysis.json as ConstraintsResource.S3Uri to check drift"
-            )
         return None
     current = json.loads(io.read_bytes(analysis_uri, storage_options))
     baseline = json.loads(io.read_bytes(plan.baseline_uri, storage_options))
@@ -328,6 +422,8 @@ def run_monitoring_execution(
     predictor: Any = None,
     workdir: str | None = None,
     max_labels_in_memory: int = DEFAULT_MAX_IN_MEMORY,
+    columnar: bool = True,
+    baseline_uri: str | None = None,
 ) -> MonitoringExecutionResult:
     """Run the execution of ``job_definition`` scheduled at ``scheduled_time``; see the module docstring.
 
@@ -344,6 +440,12 @@ def run_monitoring_execution(
         storage_options = {**(storage_options or {}), "endpoint_url": endpoint_url}
     definition = load_job_definition(job_definition, storage_options)
     plan = _plan(definition, storage_options)
+    if baseline_uri:
+        plan.baseline_uri = baseline_uri
+    elif plan.baselining_job and not plan.baseline_uri:
+        plan.baseline_uri = resolve_baselining_job(plan.baselining_job, storage_options)
+    if plan.baselining_job and plan.baseline_uri:
+        log.info("Baseline of baselining job %s: %s", plan.baselining_job, plan.baseline_uri)
     _check_baseline(plan, storage_options)
     scheduled = as_utc(scheduled_time)
     start, end = analysis_window(
@@ -380,7 +482,8 @@ def run_monitoring_execution(
                 field="data_capture_uri",
                 value=source,
             )
-        events = iter_capture_events(files, start, end, stats, storage_options)
+        reader = iter_capture_items if columnar else iter_capture_events
+        events = reader(files, start, end, stats, storage_options)
         with contextlib.ExitStack() as stack:
             tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="clarify-monitor-", dir=workdir))
             labels = None
@@ -388,7 +491,13 @@ def run_monitoring_execution(
                 labels = LabelStore(tmp, max_labels_in_memory)
                 stack.callback(labels.close)
                 read_ground_truth(
-                    plan.ground_truth_uri, start, max(end, scheduled), gt_stats, storage_options, labels
+                    plan.ground_truth_uri,
+                    start,
+                    max(end, scheduled),
+                    gt_stats,
+                    storage_options,
+                    labels,
+                    columnar=columnar,
                 )
                 if labels.spilled:
                     result.notes.append(

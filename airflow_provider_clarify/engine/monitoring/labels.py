@@ -55,6 +55,22 @@ class LabelStore:
         if len(self._pending) >= _BATCH:
             self._flush()
 
+    def put_many(self, event_ids: list[str], labels: list[Any]) -> None:
+        """``put`` of each pair, in order."""
+        if self._memory is not None:
+            self._memory.update(zip(event_ids, labels, strict=True))
+            if len(self._memory) > self.max_in_memory:
+                self._spill()
+            return
+        for event_id, label in zip(event_ids, labels, strict=True):
+            self.put(event_id, label)
+
+    def get_many(self, event_ids: list[str]) -> list[Any]:
+        """``get`` of each id."""
+        if self._memory is not None:
+            return list(map(self._memory.get, event_ids))
+        return [self.get(event_id) for event_id in event_ids]
+
     def get(self, event_id: str) -> Any:
         if self._memory is not None:
             return self._memory.get(event_id)

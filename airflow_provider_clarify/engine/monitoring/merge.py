@@ -78,6 +78,8 @@ class MergedWriter:
         self.batch_rows = batch_rows
         self.rows_written = 0
         self._buffer: list[list[Any]] = []
+        self._chunks: list[list[Any]] = []  # string arrays per column, in arrival order
+        self._chunk_rows = 0
         self._writer = None
         self._schema = None
 
@@ -86,24 +88,51 @@ class MergedWriter:
             self.stats.bad(where, f"{len(row)} values for {len(self.columns)} columns {self.columns}")
             return
         self._buffer.append(row)
-        if len(self._buffer) >= self.batch_rows:
+        if len(self._buffer) + self._chunk_rows >= self.batch_rows:
             self.flush()
+
+    def add_columns(self, texts: Sequence[Any]) -> None:
+        """Add rows given as one pyarrow string array per column (the columnar path; values are the
+        text :meth:`add` would make of them)."""
+        if len(texts) != len(self.columns):
+            raise ValueError(f"{len(texts)} arrays for {len(self.columns)} columns")
+        self._buffer_to_chunk()
+        self._chunks.append(list(texts))
+        self._chunk_rows += len(texts[0])
+        if self._chunk_rows >= self.batch_rows:
+            self.flush()
+
+    def _buffer_to_chunk(self) -> None:
+        if not self._buffer:
+            return
+        import pyarrow as pa
+
+        columns = list(zip(*self._buffer, strict=True))
+        self._chunks.append(
+            [
+                pa.array([None if v is None else str(v) for v in column], type=pa.string())
+                for column in columns
+            ]
+        )
+        self._chunk_rows += len(self._buffer)
+        self._buffer = []
 
     def extend(self, rows: Iterable[tuple[list[Any], str]]) -> None:
         for row, where in rows:
             self.add(row, where)
 
     def flush(self) -> None:
-        if not self._buffer:
+        self._buffer_to_chunk()
+        if not self._chunk_rows:
             return
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        columns = list(zip(*self._buffer, strict=True))
-        self._buffer = []
         texts = [
-            pa.array([None if v is None else str(v) for v in column], type=pa.string()) for column in columns
+            pa.concat_arrays([chunk[index].cast(pa.string()) for chunk in self._chunks])
+            for index in range(len(self.columns))
         ]
+        self._chunks, self._chunk_rows = [], 0
         if self._schema is None:
             self._schema = pa.schema(
                 [pa.field(n, _column_type(t)) for n, t in zip(self.columns, texts, strict=True)]

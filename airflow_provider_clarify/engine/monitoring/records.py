@@ -57,7 +57,8 @@ class Attributes:
         )
 
 
-def _kind(content_type: str, payload: bytes) -> str:
+def payload_kind(content_type: str, payload: bytes) -> str:
+    """`"csv"`, `"jsonlines"` or `"json"`: by content type, else by the payload's first byte."""
     base = cf.base_content_type(content_type)
     if base in CSV_TYPES:
         return "csv"
@@ -92,7 +93,7 @@ def _is_row(value: Any) -> bool:
 
 def input_rows(event: CaptureEvent, attributes: Attributes) -> list[list[Any]]:
     """The feature rows of a captured request."""
-    kind = _kind(event.input_content_type, event.input_payload)
+    kind = payload_kind(event.input_content_type, event.input_payload)
     if kind == "csv":
         return _csv_rows(event.input_payload)
     rows: list[list[Any]] = []
@@ -133,7 +134,7 @@ def output_predictions(event: CaptureEvent, attributes: Attributes, count: int) 
     The label is the InferenceAttribute value; without one, the ProbabilityAttribute score (or, for a
     single-value response, the value itself) is turned into 1/0 by ``> ProbabilityThresholdAttribute``.
     """
-    kind = _kind(event.output_content_type, event.output_payload)
+    kind = payload_kind(event.output_content_type, event.output_payload)
     if kind == "csv":
         units: list[Any] = _csv_rows(event.output_payload)
         if (

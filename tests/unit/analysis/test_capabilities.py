@@ -6,8 +6,8 @@ import pytest
 
 from airflow_provider_clarify.analysis import AnalysisConfig
 from airflow_provider_clarify.analysis.capabilities import engine_problems, model_methods, needs_model
+from airflow_provider_clarify.analysis.model_source import analysis_needs_model
 from airflow_provider_clarify.analysis.preflight import preflight_problems
-from airflow_provider_clarify.operators import local_compute
 
 BIAS = {"label": "y", "label_values_or_threshold": [1], "facet": [{"name_or_index": "g"}]}
 PREDICTOR = {"model_name": "m", "instance_type": "ml.m5.xlarge", "initial_instance_count": 1}
@@ -33,7 +33,7 @@ def test_every_place_that_asks_gets_the_same_answer(extra, expected):
     config = {"dataset_type": "text/csv", **BIAS, **extra}
     assert model_methods(config) == expected
     assert needs_model(config) is bool(expected)
-    assert local_compute._needs_model(config) is bool(expected)
+    assert analysis_needs_model(config) is bool(expected)  # the model source (compute='local')
     assert AnalysisConfig.from_dict(config).needs_model is bool(expected)
     # preflight (SageMaker mode) asks for a predictor exactly when a model is needed
     missing_predictor = [p for p in preflight_problems(config) if p.path == "predictor" and p.is_error]

@@ -275,3 +275,136 @@ def test_local_execution_publishes_model_monitor_metrics_when_asked(aws_conn, mo
     }
     assert dims["MonitoringSchedule"] == "credit-bias"
     assert dims["Endpoint"] == traffic_support.ENDPOINT
+
+
+def _bias_setup(tmp_path):
+    from datetime import timedelta
+
+    from tests.support import monitoring as traffic_support
+
+    start = datetime(2024, 5, 1, 10, tzinfo=UTC)
+    data = traffic_support.make_traffic(300, start, timedelta(hours=1), seed=5)
+    traffic_support.write_capture(tmp_path / "capture", data)
+    traffic_support.write_ground_truth(tmp_path / "gt", data, delay=timedelta(0))
+    config = traffic_support.write_json(
+        tmp_path / "config.json",
+        {"label_values_or_threshold": [1], "facet": [{"name_or_index": "gender", "value_or_threshold": [0]}],
+         "headers": ["gender", "age", "income", "approved"], "label": "approved"},
+    )  # fmt: skip
+    definition = {
+        "JobDefinitionName": "d",
+        "ModelBiasAppSpecification": {"ImageUri": "img", "ConfigUri": str(config)},
+        "ModelBiasJobInput": {
+            "EndpointInput": {"EndpointName": traffic_support.ENDPOINT},
+            "GroundTruthS3Input": {"S3Uri": str(tmp_path / "gt")},
+        },
+    }
+    return definition, (start + timedelta(hours=1)).isoformat()
+
+
+def test_local_execution_runs_in_the_local_compute_child(tmp_path):
+    definition, when = _bias_setup(tmp_path)
+    op = ClarifyMonitoringExecutionOperator(
+        task_id="monitor", job_definition=definition, data_capture_uri=str(tmp_path / "capture"),
+        scheduled_time=when, output_uri=str(tmp_path / "result"), memory_limit_mb=4096, aws_conn_id=None,
+    )  # fmt: skip
+    ti = XComRecorder()
+    assert op.execute({"ti": ti}) == str(tmp_path / "result" / "analysis.json")
+    summary = ti.pushed["monitoring_execution"]
+    assert summary["records"] == 300
+    assert json.loads((tmp_path / "result" / "monitoring_execution.json").read_text())["status"] == "Completed"
+
+
+def test_a_bad_job_definition_fails_without_retries(tmp_path):
+    from airflow_provider_clarify.operators.monitoring import ClarifyMonitoringSetupError
+
+    definition, when = _bias_setup(tmp_path)
+    del definition["ModelBiasAppSpecification"]["ConfigUri"]  # found by the engine in the child
+    op = ClarifyMonitoringExecutionOperator(
+        task_id="monitor", job_definition=definition, data_capture_uri=str(tmp_path / "capture"),
+        scheduled_time=when, output_uri=str(tmp_path / "result"), aws_conn_id=None,
+    )  # fmt: skip
+    with pytest.raises(ClarifyMonitoringSetupError, match="ConfigUri") as raised:
+        op.execute({"ti": XComRecorder()})
+    assert raised.value.__cause__.field == "ModelBiasAppSpecification.ConfigUri"
+
+
+def test_a_tiny_memory_limit_is_refused_before_the_child_starts(tmp_path):
+    from airflow_provider_clarify.operators.monitoring import ClarifyMonitoringSetupError
+
+    definition, when = _bias_setup(tmp_path)
+    op = ClarifyMonitoringExecutionOperator(
+        task_id="monitor", job_definition=definition, scheduled_time=when, memory_limit_mb=10, aws_conn_id=None
+    )
+    with pytest.raises(ClarifyMonitoringSetupError, match="memory_limit_mb"):
+        op.execute({"ti": XComRecorder()})
+
+
+def test_a_timed_out_execution_is_stopped_and_retryable(tmp_path):
+    from airflow_provider_clarify.operators.local_compute import LocalAnalysisConfigError, LocalAnalysisError
+
+    definition, when = _bias_setup(tmp_path)
+    op = ClarifyMonitoringExecutionOperator(
+        task_id="monitor", job_definition=definition, data_capture_uri=str(tmp_path / "capture"),
+        scheduled_time=when, output_uri=str(tmp_path / "result"), execution_timeout_seconds=0.01, aws_conn_id=None,
+    )  # fmt: skip
+    with pytest.raises(LocalAnalysisError, match="did not finish") as raised:
+        op.execute({"ti": XComRecorder()})
+    assert not isinstance(raised.value, LocalAnalysisConfigError)
+    assert not (tmp_path / "result" / "analysis.json").exists()
+
+
+def _zeroed(analysis: dict) -> dict:
+    """A baseline whose every bias metric is 0: any non-zero current value is drift."""
+    for stage in ("pre_training_bias_metrics", "post_training_bias_metrics"):
+        for facet_values in analysis[stage]["facets"].values():
+            for entry in facet_values:
+                for metric in entry["metrics"]:
+                    if metric.get("value") is not None:
+                        metric["value"] = 0.0
+    return analysis
+
+
+def test_a_baseline_named_by_its_baselining_job_is_resolved_and_checked(aws_conn, moto_endpoint, s3_bucket, tmp_path):
+    definition, when = _bias_setup(tmp_path)
+    first = ClarifyMonitoringExecutionOperator(
+        task_id="first", job_definition=definition, data_capture_uri=str(tmp_path / "capture"),
+        scheduled_time=when, output_uri=str(tmp_path / "first"), aws_conn_id=None,
+    )  # fmt: skip
+    first.execute({"ti": XComRecorder()})
+    baseline = _zeroed(json.loads((tmp_path / "first" / "analysis.json").read_text()))
+    s3 = boto3.client("s3", endpoint_url=moto_endpoint, region_name=REGION)
+    s3.put_object(Bucket=BUCKET, Key="baselines/credit/analysis.json", Body=json.dumps(baseline).encode())
+    sagemaker = boto3.client("sagemaker", endpoint_url=moto_endpoint, region_name=REGION)
+    sagemaker.create_processing_job(
+        ProcessingJobName="credit-baseline",
+        ProcessingResources={"ClusterConfig": {"InstanceCount": 1, "InstanceType": "ml.m5.xlarge", "VolumeSizeInGB": 30}},
+        AppSpecification={"ImageUri": "306415355426.dkr.ecr.us-west-2.amazonaws.com/sagemaker-clarify-processing:1.0"},
+        RoleArn="arn:aws:iam::123456789012:role/Clarify",
+        ProcessingOutputConfig={"Outputs": [{"OutputName": "analysis_result", "S3Output": {
+            "S3Uri": f"s3://{BUCKET}/baselines/credit", "LocalPath": "/opt/ml/processing/output", "S3UploadMode": "EndOfJob"}}]},
+    )  # fmt: skip
+    definition["ModelBiasBaselineConfig"] = {"BaseliningJobName": "credit-baseline"}
+    op = ClarifyMonitoringExecutionOperator(
+        task_id="monitor", job_definition=definition, data_capture_uri=str(tmp_path / "capture"),
+        scheduled_time=when, output_uri=str(tmp_path / "result"), fail_on_violation=False,
+    )  # fmt: skip
+    ti = XComRecorder()
+    op.execute({"ti": ti})
+    assert ti.pushed["monitoring_execution_status"] == "CompletedWithViolations"
+    assert {v["constraint_check_type"] for v in ti.pushed["violations"]} == {"bias_drift_check"}
+
+
+def test_constraints_uri_of_a_baselining_job():
+    from airflow_provider_clarify.analysis.errors import ClarifyConfigError
+    from airflow_provider_clarify.analysis.monitoring.baseline import constraints_uri_from_processing_job
+
+    output = {"OutputName": "analysis_result", "S3Output": {"S3Uri": "s3://b/base/", "LocalPath": "/opt/ml/processing/output"}}
+    described = {"ProcessingJobName": "j", "ProcessingJobStatus": "Completed", "ProcessingOutputConfig": {"Outputs": [output]}}
+    assert constraints_uri_from_processing_job(described) == "s3://b/base/analysis.json"
+    with pytest.raises(ClarifyConfigError, match="is Failed: boom") as raised:
+        constraints_uri_from_processing_job(described | {"ProcessingJobStatus": "Failed", "FailureReason": "boom"})
+    assert raised.value.field == "BaseliningJobName"
+    two = {"Outputs": [output | {"OutputName": "x"}, output | {"OutputName": "y"}]}
+    with pytest.raises(ClarifyConfigError, match="no 'analysis_result'"):
+        constraints_uri_from_processing_job(described | {"ProcessingOutputConfig": two})
