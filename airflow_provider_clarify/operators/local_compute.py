@@ -480,12 +480,6 @@ def run_local_analysis(
 
     # Reads and writes the s3:// locations of this run (local paths need no AWS at all).
     hook = ClarifyHook(aws_conn_id=aws_conn_id, region_name=region_name, verify=verify)
-    # analysis_config.json goes next to the output, as SageMaker mode uploads it there.
-    config_uri = hook.write_json(
-        join(output_uri, "analysis_config.json"), analysis_config, indent=2, kms_key=kms_key or None
-    )
-    logger.info("Local Clarify analysis %s: config written to %s", run_name, config_uri)
-
     with tempfile.TemporaryDirectory(prefix="clarify-model-") as workdir:
         if model is not None and model.kind == "artifact":
             model = dataclasses.replace(model, artifact=_fetch_artifact(model.artifact, workdir, hook))
@@ -506,6 +500,11 @@ def run_local_analysis(
             run_name=run_name,
         )
         duration = time.monotonic() - started
+    # analysis_config.json goes next to the output, as SageMaker mode places it there, and only once
+    # the run succeeded: a failed run never leaves a config beside results it did not produce.
+    config_uri = hook.write_json(
+        join(output_uri, "analysis_config.json"), analysis_config, indent=2, kms_key=kms_key or None
+    )
     logger.info("Local Clarify analysis %s finished in %.1f s: %s", run_name, duration, output_uri)
     return LocalRunOutcome(
         analysis_result_uri=output_uri,

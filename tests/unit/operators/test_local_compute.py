@@ -266,7 +266,23 @@ def test_engine_error_fails_with_its_message_and_writes_no_result(tmp_path):
     assert caught.value.exit_code == 1
     assert "Traceback" in caught.value.stderr_tail
     assert not (tmp_path / "out" / "analysis.json").exists()
-    assert (tmp_path / "out" / "analysis_config.json").exists()
+    assert not (tmp_path / "out" / "analysis_config.json").exists()  # only a successful run writes it
+
+
+def test_a_failed_run_leaves_the_config_of_the_results_beside_them(tmp_path):
+    """A rerun with a changed config that fails must not leave its config beside the earlier results."""
+    out = tmp_path / "out"
+    first = bias_config()
+    run_local_analysis(first, str(GOLDEN_CSV), str(out), aws_conn_id=None)
+    results = (out / "analysis.json").read_bytes()
+    assert json.loads((out / "analysis_config.json").read_text()) == first
+
+    changed = bias_config()
+    changed["label"] = "no_such_column"
+    with pytest.raises(LocalAnalysisConfigError):
+        run_local_analysis(changed, str(GOLDEN_CSV), str(out), aws_conn_id=None)
+    assert (out / "analysis.json").read_bytes() == results
+    assert json.loads((out / "analysis_config.json").read_text()) == first
 
 
 def test_other_engine_exceptions_are_retryable_local_analysis_errors(tmp_path):
