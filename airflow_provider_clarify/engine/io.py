@@ -357,6 +357,23 @@ class OutputLocation:
         """Atomically write UTF-8 ``text`` to ``relpath``; returns its URI."""
         return self.write_bytes(relpath, text.encode("utf-8"))
 
+    def delete(self, relpath: str) -> bool:
+        """Remove ``relpath`` under this location if it is there (one atomic delete, confined to the
+        location like every write); returns whether something was removed."""
+        import pyarrow.fs as pafs
+
+        fs = self._resolved.filesystem
+        path = self._path_for(relpath)
+        try:
+            if fs.get_file_info(path).type != pafs.FileType.File:
+                return False
+            fs.delete_file(path)
+        except FileNotFoundError:
+            return False
+        except OSError as exc:
+            raise EngineIOError(f"Cannot delete {self.uri_for(relpath)!r}: {exc}") from exc
+        return True
+
     def exists(self, relpath: str) -> bool:
         """Whether ``relpath`` exists under this location."""
         import pyarrow.fs as pafs

@@ -22,6 +22,8 @@ Run spec (all keys optional unless stated)::
       "model_endpoint_url": "http://...",  # sagemaker-runtime endpoint of the AWS connection
       "output_kms_key": "arn:aws:kms:...", # SSE-KMS for every object written to an s3:// output
       "memory_limit_bytes": 2147483648,
+      "confidence_intervals": {"level", "resamples", "seed"},   # ConfidenceIntervalConfig.to_dict()
+      "intersections": {...},              # IntersectionConfig.to_dict()
       "result_file": "/tmp/.../result.json"  # required: where the outcome is written
     }
 
@@ -142,6 +144,9 @@ def engine_arguments(spec: dict) -> dict[str, Any]:
         "storage_options": spec.get("storage_options") or None,
         "output_kms_key": spec.get("output_kms_key") or None,
     }
+    for option in ("confidence_intervals", "intersections"):
+        if spec.get(option):
+            arguments[option] = spec[option]
     if spec.get("model"):
         model = ModelSource.from_spec(spec["model"])
         if model.kind == "artifact":  # loaded first: a broken model fails before any data is read
