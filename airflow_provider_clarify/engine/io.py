@@ -281,13 +281,8 @@ class OutputLocation:
     def _path_for(self, relpath: str) -> str:
         return join_uri(self._resolved.path, confined_relpath(relpath))
 
-    def _put_s3(self, key_path: str, data: bytes) -> None:
-        """One PUT of the whole object; SSE-KMS through boto3 when a key is set (pyarrow's S3
-        filesystem cannot ask for SSE-KMS)."""
-        if self.kms_key is None:
-            with self._resolved.filesystem.open_output_stream(key_path) as stream:
-                stream.write(data)
-            return
+    def _s3_client(self) -> Any:
+        """A boto3 S3 client with this location's settings (for what pyarrow's S3 filesystem cannot do)."""
         import boto3
 
         options = dict(self.storage_options or {})
@@ -296,7 +291,7 @@ class OutputLocation:
             or os.environ.get("AWS_ENDPOINT_URL_S3")
             or os.environ.get("AWS_ENDPOINT_URL")
         )
-        client = boto3.client(
+        return boto3.client(
             "s3",
             endpoint_url=endpoint or None,
             region_name=options.get("region_name"),
@@ -304,8 +299,16 @@ class OutputLocation:
             aws_secret_access_key=options.get("aws_secret_access_key"),
             aws_session_token=options.get("aws_session_token"),
         )
+
+    def _put_s3(self, key_path: str, data: bytes) -> None:
+        """One PUT of the whole object; SSE-KMS through boto3 when a key is set (pyarrow's S3
+        filesystem cannot ask for SSE-KMS)."""
+        if self.kms_key is None:
+            with self._resolved.filesystem.open_output_stream(key_path) as stream:
+                stream.write(data)
+            return
         bucket, _, key = key_path.partition("/")
-        client.put_object(
+        self._s3_client().put_object(
             Bucket=bucket, Key=key, Body=data, ServerSideEncryption="aws:kms", SSEKMSKeyId=self.kms_key
         )
 
@@ -367,7 +370,17 @@ class OutputLocation:
         try:
             if fs.get_file_info(path).type != pafs.FileType.File:
                 return False
-            fs.delete_file(path)
+            if self._resolved.scheme == "s3":
+                # One DeleteObject (pyarrow's delete_file would leave an empty "folder/" marker object).
+                from botocore.exceptions import BotoCoreError, ClientError
+
+                bucket, _, key = path.partition("/")
+                try:
+                    self._s3_client().delete_object(Bucket=bucket, Key=key)
+                except (BotoCoreError, ClientError) as exc:
+                    raise OSError(str(exc)) from exc
+            else:
+                fs.delete_file(path)
         except FileNotFoundError:
             return False
         except OSError as exc:

@@ -115,3 +115,16 @@ def test_deleting_a_sidecar_stays_inside_the_output_location(tmp_path):
         location.delete("../confidence_intervals.json")
     assert outside.exists()
     assert location.delete("confidence_intervals.json") is False
+
+
+def test_a_stale_sidecar_on_s3_is_removed_too(s3_options, s3_bucket, s3_client):
+    output = f"s3://{s3_bucket}/audit"
+    run_analysis(_config(), str(GOLDEN_CSV), output, storage_options=s3_options, confidence_intervals=True)
+
+    def keys() -> set[str]:
+        listed = s3_client.list_objects_v2(Bucket=s3_bucket, Prefix="audit/").get("Contents", [])
+        return {item["Key"] for item in listed}
+
+    assert f"audit/{CONFIDENCE_INTERVALS_FILE}" in keys()
+    run_analysis(_config(), str(GOLDEN_CSV), output, storage_options=s3_options)
+    assert keys() == {"audit/analysis.json"}
