@@ -16,7 +16,8 @@ model's decision ``predicted``. Two things are planted:
 * a **tiny group**: the 30 "other" applicants get fewer approvals by chance (DI 0.60), a value that
   a point-value gate would call a violation.
 
-``bias_audit`` runs the open engine with ``confidence_intervals`` and ``intersections``; the gate
+``bias_audit`` is a ``ClarifyBiasOperator`` on the open engine (``compute="local"``) with its
+``confidence_intervals`` and ``intersections`` options; the gate
 (DI in [0.8, 1.25] per gender group, ``interval_mode="inconclusive"``, ``min_group_size=50``)
 follows ``review_small_groups``: no group violates beyond doubt, the 30 are too few to conclude.
 The scan in ``intersectional_bias.json`` (and report.html) lists ``gender = female AND age = (60,
@@ -36,6 +37,7 @@ import pendulum
 from airflow.sdk import Param, dag, task
 
 from airflow_provider_clarify.operators.checks import ClarifyCheckBranchOperator
+from airflow_provider_clarify.operators.clarify import ClarifyBiasOperator
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUTPUT = os.environ.get("CLARIFY_UNCERTAINTY_OUTPUT") or str(
@@ -45,19 +47,7 @@ SEED = 20240302
 ROWS = 6000
 HEADERS = ["gender", "age", "housing", "approved", "predicted"]
 
-ANALYSIS_CONFIG = {
-    "dataset_type": "text/csv",
-    "headers": HEADERS,
-    "label": "approved",
-    "label_values_or_threshold": [1],
-    "facet": [{"name_or_index": "gender"}],
-    "predicted_label": "predicted",
-    "methods": {
-        "pre_training_bias": {"methods": ["CI", "DPL"]},
-        "post_training_bias": {"methods": ["DPPL", "DI", "AD"]},
-        "report": {"name": "report", "title": "Loan model audit with uncertainty"},
-    },
-}
+BIAS_CONFIG = {"label_values_or_threshold": [1], "facet_name": "gender"}
 CONFIDENCE_INTERVALS = {"level": 0.95, "resamples": 1000, "seed": 1}
 INTERSECTIONS = {
     "facets": [{"name": "women_over_60", "conditions": [["gender", "==", "female"], ["age", ">", 60]]}],
@@ -109,22 +99,27 @@ def clarify_uncertainty_audit():
         tmp.replace(path)
         return str(path)
 
-    @task
-    def bias_audit(data: str, run_dir: str) -> str:
-        """The open engine, with confidence intervals and the intersectional scan (sidecars)."""
-        from airflow_provider_clarify.engine import run_analysis
-
-        folder = str(Path(run_dir) / "bias_audit")
-        run_analysis(
-            ANALYSIS_CONFIG,
-            data,
-            folder,
-            confidence_intervals=CONFIDENCE_INTERVALS,
-            intersections=INTERSECTIONS,
-        )
-        return folder
-
-    audit = bias_audit(prepare_data(RUN_DIR), RUN_DIR)
+    data = prepare_data(RUN_DIR)
+    # The open engine (compute="local"); the two options add the sidecars and the report sections.
+    bias_audit = ClarifyBiasOperator(
+        task_id="bias_audit",
+        compute="local",
+        data_config={
+            "s3_data_input_path": RUN_DIR + "/data/applications.csv",
+            "s3_output_path": RUN_DIR + "/bias_audit",
+            "label": "approved",
+            "headers": HEADERS,
+            "predicted_label": "predicted",
+            "dataset_type": "text/csv",
+        },
+        bias_config=BIAS_CONFIG,
+        pre_training_methods=["CI", "DPL"],
+        post_training_methods=["DPPL", "DI", "AD"],
+        confidence_intervals=CONFIDENCE_INTERVALS,
+        intersections=INTERSECTIONS,
+    )
+    data >> bias_audit
+    audit = bias_audit.output
 
     fairness_gate = ClarifyCheckBranchOperator(
         task_id="fairness_gate",

@@ -45,7 +45,7 @@ from airflow_provider_clarify.analysis.suggest_baseline import (
     monitoring_input_attributes,
 )
 
-__all__ = ["PLAN_KINDS", "AnalysisPlan", "JobSettings", "build_plan"]
+__all__ = ["PLAN_KINDS", "AnalysisPlan", "JobSettings", "build_plan", "uncertainty_options"]
 
 #: What an operator may ask for: the SDK run methods, a ready config (``custom``) and a baseline.
 PLAN_KINDS: tuple[str, ...] = (
@@ -115,6 +115,8 @@ class AnalysisPlan:
     :param default_job_name_prefix: the SDK's job-name base for this analysis.
     :param region: the region the request was validated for (picks the Clarify image).
     :param monitoring_json: for a baseline: ``{"monitoring_analysis_config", "monitoring_input_attributes"}``.
+    :param confidence_intervals_json: the coerced ``confidence_intervals`` option (``.to_dict()``).
+    :param intersections_json: the coerced ``intersections`` option (``.to_dict()``).
     """
 
     kind: str
@@ -130,6 +132,8 @@ class AnalysisPlan:
     region: str | None = None
     request_template_json: str | None = None
     monitoring_json: str | None = None
+    confidence_intervals_json: str | None = None
+    intersections_json: str | None = None
 
     # -- the config --------------------------------------------------------------------------------
     @property
@@ -146,6 +150,16 @@ class AnalysisPlan:
     def monitoring(self) -> dict[str, Any] | None:
         """For a baseline: the monitoring analysis config and ``EndpointInput`` attributes (else ``None``)."""
         return None if self.monitoring_json is None else json.loads(self.monitoring_json)
+
+    @property
+    def confidence_intervals(self) -> dict[str, Any] | None:
+        """The ``ConfidenceIntervalConfig`` fields asked for (``compute="local"`` only), else ``None``."""
+        return None if self.confidence_intervals_json is None else json.loads(self.confidence_intervals_json)
+
+    @property
+    def intersections(self) -> dict[str, Any] | None:
+        """The ``IntersectionConfig`` fields asked for (``compute="local"`` only), else ``None``."""
+        return None if self.intersections_json is None else json.loads(self.intersections_json)
 
     # -- locations ---------------------------------------------------------------------------------
     def config_uri(self, job_name: str) -> str:
@@ -294,6 +308,48 @@ def _locations(config: AnalysisConfig, data_config: Any) -> tuple[str | None, st
     return dataset_uri, str(output_uri).rstrip("/"), config_path
 
 
+def uncertainty_options(arguments: Mapping[str, Any], compute: str) -> tuple[str | None, str | None]:
+    """The ``confidence_intervals`` / ``intersections`` options as JSON (``None``: off), coerced.
+
+    Rendered templates arrive as text, so a string is read as JSON (``"true"``, ``'{"level": 0.9}'``).
+    Only the open engine computes them: with ``compute="sagemaker"`` they are refused, because the
+    Clarify container would silently ignore them.
+
+    :raises ClarifyConfigError: an invalid option (naming the field), or an option with SageMaker.
+    """
+    from airflow_provider_clarify.analysis.uncertainty import ConfidenceIntervalConfig, IntersectionConfig
+
+    found: dict[str, str | None] = {}
+    for name, config_class in (
+        ("confidence_intervals", ConfidenceIntervalConfig),
+        ("intersections", IntersectionConfig),
+    ):
+        value = arguments.get(name)
+        if isinstance(value, str):
+            text = value.strip()
+            try:
+                value = json.loads(text) if text else None
+            except ValueError:
+                raise ClarifyConfigError(
+                    f"{name} is {value!r}, which is not JSON; give a dict of the "
+                    f"{config_class.__name__} fields (or True for confidence_intervals)",
+                    field=name,
+                    value=value,
+                    accepted=f"a {config_class.__name__}, a dict of its fields, JSON text of one, or None",
+                ) from None
+        coerced = config_class.coerce(value)
+        if coerced is not None and compute != "local":
+            raise ClarifyConfigError(
+                f"{name} needs compute='local': the SageMaker Clarify container does not compute it "
+                "(see docs/uncertainty.md)",
+                field=name,
+                value=compute,
+                accepted="compute='local', or remove the option",
+            )
+        found[name] = None if coerced is None else json.dumps(coerced.to_dict())
+    return found["confidence_intervals"], found["intersections"]
+
+
 def build_plan(
     kind: str,
     arguments: Mapping[str, Any],
@@ -309,7 +365,8 @@ def build_plan(
     :param arguments: the operator's rendered arguments by name: ``data_config``, ``analysis_config``,
         ``bias_config``, ``model_config``, ``model_predicted_label_config``, ``explainability_config``,
         ``model_scores``, ``methods``, ``pre_training_methods``, ``post_training_methods``,
-        ``monitoring_type`` (those the kind uses; config objects or dicts of their keyword arguments).
+        ``monitoring_type`` (those the kind uses; config objects or dicts of their keyword arguments),
+        and the open engine's ``confidence_intervals`` / ``intersections`` (see :func:`uncertainty_options`).
     :param compute: ``"sagemaker"`` (the request is built and validated) or ``"local"``.
     :param job_settings: the job's settings (``compute="sagemaker"``).
     :param region: the region of the job; picks the Clarify image (``compute="sagemaker"``).
@@ -319,6 +376,7 @@ def build_plan(
     """
     if kind not in PLAN_KINDS:
         raise ClarifyConfigError.invalid("kind", kind, ", ".join(PLAN_KINDS))
+    intervals_json, intersections_json = uncertainty_options(arguments, compute)
     job_settings = job_settings or JobSettings()
     run_kind, run_arguments = _baseline_kind(arguments) if kind == "suggest_baseline" else (kind, arguments)
     converted = _convert(run_arguments)
@@ -371,4 +429,6 @@ def build_plan(
         region=region,
         request_template_json=None if request_template is None else json.dumps(request_template),
         monitoring_json=None if monitoring is None else json.dumps(monitoring),
+        confidence_intervals_json=intervals_json,
+        intersections_json=intersections_json,
     )

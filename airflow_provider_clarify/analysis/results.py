@@ -21,10 +21,13 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, Literal
 
 from airflow_provider_clarify.analysis.errors import ClarifyConfigError, short_repr
+
+if TYPE_CHECKING:  # analysis.uncertainty imports this module
+    from airflow_provider_clarify.analysis.uncertainty import IntervalsResult, MetricInterval
 
 Stage = Literal["pre_training", "post_training"]
 
@@ -206,6 +209,9 @@ class AnalysisResult:
 
     Build it with :meth:`from_json` (text or bytes, as read from S3 or disk) or :meth:`from_dict`.
     ``raw`` keeps the original dict for anything not modelled here (e.g. time-series outputs).
+    ``intervals`` holds the ``confidence_intervals.json`` written next to it when the analysis ran
+    with ``confidence_intervals`` (``ClarifyHook.read_analysis_result`` attaches it; see
+    ``docs/uncertainty.md``), else ``None``.
     """
 
     raw: dict
@@ -214,6 +220,15 @@ class AnalysisResult:
     post_training_bias: BiasSection | None
     kernel_shap: dict[str, ShapOutput] = field(default_factory=dict)
     pdp: list[dict] = field(default_factory=list)
+    intervals: IntervalsResult | None = field(default=None, compare=False)
+
+    def with_intervals(self, intervals: IntervalsResult | None) -> AnalysisResult:
+        """This result with the confidence intervals of the same run attached."""
+        return replace(self, intervals=intervals)
+
+    def interval(self, name: str, *, stage: Stage, facet: str, group: str) -> MetricInterval | None:
+        """The interval of one metric of one facet group (``None``: no intervals, or not that metric)."""
+        return None if self.intervals is None else self.intervals.find(stage, facet, group, name)
 
     @classmethod
     def from_dict(cls, data: dict) -> AnalysisResult:

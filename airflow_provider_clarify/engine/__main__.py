@@ -4,6 +4,8 @@
         --output DIR_OR_URI [--endpoint-url URL] [--output-kms-key KEY]
         [--model-url URL | --model-endpoint NAME | --model-artifact PATH --trust-model-artifact]
         [--model-timeout SECONDS] [--model-retries N]
+        [--confidence-intervals [JSON_OR_FILE]] [--confidence-level L] [--resamples N] [--seed N]
+        [--intersections JSON_OR_FILE]
 
 Without arguments it uses the paths of a SageMaker processing container
 (``/opt/ml/processing/input/config/analysis_config.json``, ``/opt/ml/processing/input/data``,
@@ -13,6 +15,11 @@ wins over the default dataset path, as in the Clarify container.
 The ``--model-*`` options build the same
 :class:`~airflow_provider_clarify.analysis.model_source.ModelSource` as the operators' ``local_model``
 (see ``docs/engine.md``, "Command line").
+
+``--confidence-intervals`` and ``--intersections`` are the opt-in sidecars of
+``docs/uncertainty.md`` (``confidence_intervals.json``, ``intersectional_bias.json``); each takes
+JSON text or a file (path or URI) holding it, and ``--confidence-level`` / ``--resamples`` /
+``--seed`` set (and imply) the interval options one by one.
 
 Exit codes: 0 success (the URI of ``analysis.json`` is printed), 2 bad configuration or a dataset
 that does not match it (also: the ``engine`` extra is not installed), 3 the model could not be
@@ -119,6 +126,32 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="retries of a model request after a transient failure (default 2)",
     )
+    uncertainty = parser.add_argument_group("beyond Clarify (docs/uncertainty.md)")
+    uncertainty.add_argument(
+        "--confidence-intervals",
+        nargs="?",
+        const="true",
+        default=None,
+        metavar="JSON_OR_FILE",
+        help="write confidence_intervals.json (an interval per bias metric / global SHAP value); optional "
+        'value: the options as JSON (\'{"level": 0.9, "resamples": 2000, "seed": 1}\') or a file holding them',
+    )
+    uncertainty.add_argument(
+        "--confidence-level", type=float, default=None, metavar="L", help="interval level (default 0.95)"
+    )
+    uncertainty.add_argument(
+        "--resamples", type=int, default=None, metavar="N", help="bootstrap resamples (default 1000)"
+    )
+    uncertainty.add_argument(
+        "--seed", type=int, default=None, metavar="N", help="resampling seed (default: drawn and recorded)"
+    )
+    uncertainty.add_argument(
+        "--intersections",
+        default=None,
+        metavar="JSON_OR_FILE",
+        help="write intersectional_bias.json: intersectional facets and the scan, as JSON "
+        '(\'{"scan_columns": ["gender", "age"], "bins": {"age": [40, 60]}}\') or a file holding it',
+    )
     parser.add_argument("--log-level", default="INFO", help="logging level (default INFO)")
     parser.add_argument(
         "--progress",
@@ -178,6 +211,77 @@ def model_source(args: argparse.Namespace) -> Any:
     return None
 
 
+def _json_option(flag: str, value: str, storage_options: dict | None) -> Any:
+    """The JSON of ``value``: the text itself when it looks like JSON, else the file it names."""
+    import json
+
+    from airflow_provider_clarify.analysis.errors import ClarifyConfigError
+
+    text = value.strip()
+    source = "the value"
+    if not text.startswith(("{", "[")) and text not in ("true", "false", "null"):
+        from airflow_provider_clarify.engine.io import read_bytes
+
+        source = f"the file {text!r}"
+        try:
+            text = read_bytes(text, storage_options).decode("utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ClarifyConfigError(
+                f"{flag} {value!r} is neither JSON nor a readable file ({exc})",
+                field=flag,
+                value=value,
+                accepted="JSON text or a path/URI of a JSON file",
+            ) from None
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise ClarifyConfigError(
+            f"{flag}: {source} is not valid JSON ({exc})",
+            field=flag,
+            value=value,
+            accepted="JSON text or a path/URI of a JSON file",
+        ) from None
+
+
+def uncertainty_options(args: argparse.Namespace, storage_options: dict | None = None) -> tuple[Any, Any]:
+    """``(confidence_intervals, intersections)`` for ``run_analysis`` from the flags (``None``: off)."""
+    from airflow_provider_clarify.analysis.errors import ClarifyConfigError
+
+    intervals = None
+    if args.confidence_intervals is not None:
+        intervals = _json_option("--confidence-intervals", args.confidence_intervals, storage_options)
+    fields = {
+        name: value
+        for name, value in (
+            ("level", args.confidence_level),
+            ("resamples", args.resamples),
+            ("seed", args.seed),
+        )
+        if value is not None
+    }
+    if fields:
+        if intervals is False:
+            raise ClarifyConfigError(
+                "--confidence-level / --resamples / --seed ask for intervals, but --confidence-intervals is false",
+                field="--confidence-intervals",
+                value=False,
+            )
+        if intervals is None or intervals is True:
+            intervals = {}
+        if not isinstance(intervals, dict):
+            raise ClarifyConfigError(
+                "--confidence-intervals must be a JSON object to combine with --confidence-level / "
+                f"--resamples / --seed, not {intervals!r}",
+                field="--confidence-intervals",
+                value=intervals,
+            )
+        intervals = {**intervals, **fields}
+    intersections = None
+    if args.intersections is not None:
+        intersections = _json_option("--intersections", args.intersections, storage_options)
+    return intervals, intersections
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["monitor"]:  # Model Monitor executions: see engine/monitoring/cli.py
@@ -224,6 +328,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         model = model_source(args)
         storage_options = {"endpoint_url": args.endpoint_url} if args.endpoint_url else None
+        confidence_intervals, intersections = uncertainty_options(args, storage_options)
         config = load_config(args.analysis_config, storage_options)
         dataset = args.dataset or config.get("dataset_uri") or CONTAINER_DATASET
         result = run_analysis(
@@ -233,6 +338,8 @@ def main(argv: list[str] | None = None) -> int:
             model=model,
             endpoint_url=args.endpoint_url,
             output_kms_key=args.output_kms_key,
+            confidence_intervals=confidence_intervals,
+            intersections=intersections,
         )
     except ModelOutputError as exc:
         print(f"error: model predictions are unusable: {exc}", file=sys.stderr)

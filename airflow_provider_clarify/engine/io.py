@@ -281,13 +281,8 @@ class OutputLocation:
     def _path_for(self, relpath: str) -> str:
         return join_uri(self._resolved.path, confined_relpath(relpath))
 
-    def _put_s3(self, key_path: str, data: bytes) -> None:
-        """One PUT of the whole object; SSE-KMS through boto3 when a key is set (pyarrow's S3
-        filesystem cannot ask for SSE-KMS)."""
-        if self.kms_key is None:
-            with self._resolved.filesystem.open_output_stream(key_path) as stream:
-                stream.write(data)
-            return
+    def _s3_client(self) -> Any:
+        """A boto3 S3 client with this location's settings (for what pyarrow's S3 filesystem cannot do)."""
         import boto3
 
         options = dict(self.storage_options or {})
@@ -296,7 +291,7 @@ class OutputLocation:
             or os.environ.get("AWS_ENDPOINT_URL_S3")
             or os.environ.get("AWS_ENDPOINT_URL")
         )
-        client = boto3.client(
+        return boto3.client(
             "s3",
             endpoint_url=endpoint or None,
             region_name=options.get("region_name"),
@@ -304,8 +299,16 @@ class OutputLocation:
             aws_secret_access_key=options.get("aws_secret_access_key"),
             aws_session_token=options.get("aws_session_token"),
         )
+
+    def _put_s3(self, key_path: str, data: bytes) -> None:
+        """One PUT of the whole object; SSE-KMS through boto3 when a key is set (pyarrow's S3
+        filesystem cannot ask for SSE-KMS)."""
+        if self.kms_key is None:
+            with self._resolved.filesystem.open_output_stream(key_path) as stream:
+                stream.write(data)
+            return
         bucket, _, key = key_path.partition("/")
-        client.put_object(
+        self._s3_client().put_object(
             Bucket=bucket, Key=key, Body=data, ServerSideEncryption="aws:kms", SSEKMSKeyId=self.kms_key
         )
 
@@ -356,6 +359,33 @@ class OutputLocation:
     def write_text(self, relpath: str, text: str) -> str:
         """Atomically write UTF-8 ``text`` to ``relpath``; returns its URI."""
         return self.write_bytes(relpath, text.encode("utf-8"))
+
+    def delete(self, relpath: str) -> bool:
+        """Remove ``relpath`` under this location if it is there (one atomic delete, confined to the
+        location like every write); returns whether something was removed."""
+        import pyarrow.fs as pafs
+
+        fs = self._resolved.filesystem
+        path = self._path_for(relpath)
+        try:
+            if fs.get_file_info(path).type != pafs.FileType.File:
+                return False
+            if self._resolved.scheme == "s3":
+                # One DeleteObject (pyarrow's delete_file would leave an empty "folder/" marker object).
+                from botocore.exceptions import BotoCoreError, ClientError
+
+                bucket, _, key = path.partition("/")
+                try:
+                    self._s3_client().delete_object(Bucket=bucket, Key=key)
+                except (BotoCoreError, ClientError) as exc:
+                    raise OSError(str(exc)) from exc
+            else:
+                fs.delete_file(path)
+        except FileNotFoundError:
+            return False
+        except OSError as exc:
+            raise EngineIOError(f"Cannot delete {self.uri_for(relpath)!r}: {exc}") from exc
+        return True
 
     def exists(self, relpath: str) -> bool:
         """Whether ``relpath`` exists under this location."""

@@ -36,7 +36,12 @@ from airflow_provider_clarify.engine.predictors import (
     predictor_for_source,
     predictor_from_config,
 )
-from airflow_provider_clarify.engine.uncertainty import AuditExtras, report_sections, write_sidecars
+from airflow_provider_clarify.engine.uncertainty import (
+    AuditExtras,
+    remove_stale_sidecars,
+    report_sections,
+    write_sidecars,
+)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -594,6 +599,7 @@ def run_analysis(
             predicted_label=resolved.predicted_label if wants_post else None,
         )
         write_sidecars(location, sidecars)
+    remove_stale_sidecars(location, sidecars)
     if report_name is not None:
         _write_report(
             location,

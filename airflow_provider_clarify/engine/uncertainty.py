@@ -37,6 +37,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+#: Every sidecar a run may write next to ``analysis.json``.
+SIDECAR_FILES: tuple[str, ...] = (CONFIDENCE_INTERVALS_FILE, INTERSECTIONS_FILE)
+
 
 @dataclass
 class AuditExtras:
@@ -144,6 +147,15 @@ class AuditExtras:
 def write_sidecars(location: Any, documents: dict[str, dict]) -> list[str]:
     """Write each document atomically (same JSON conventions as ``analysis.json``); returns the URIs."""
     return [location.write_text(name, dumps_analysis(doc) + "\n") for name, doc in documents.items()]
+
+
+def remove_stale_sidecars(location: Any, written: dict[str, dict]) -> list[str]:
+    """Delete the sidecars an earlier run left in ``location`` that this run did not write (an option
+    turned off, or nothing to compute), so no reader takes them for this run's; returns their names."""
+    removed = [name for name in SIDECAR_FILES if name not in written and location.delete(name)]
+    for name in removed:
+        log.info("Removed %s left by an earlier run (not produced by this one)", location.uri_for(name))
+    return removed
 
 
 def report_sections(documents: dict[str, dict]) -> list[str]:

@@ -25,12 +25,15 @@ from botocore.exceptions import ClientError
 from airflow_provider_clarify.locations import (
     analysis_file_uri,
     is_s3,
+    join,
     local_path,
+    result_folder_uri,
     write_local_atomic,
 )
 
 if TYPE_CHECKING:
     from airflow_provider_clarify.analysis.results import AnalysisResult
+    from airflow_provider_clarify.analysis.uncertainty import IntervalsResult
 
 __all__ = ["ClarifyHook", "ClarifyJobFailedException", "job_failure_message"]
 
@@ -341,13 +344,29 @@ class ClarifyHook(_ThrottleRetries, SageMakerHook):
 
     # --- results ------------------------------------------------------------------------------------
 
-    def read_analysis_result(self, result_uri: str) -> AnalysisResult:
+    def read_intervals(self, result_uri: str) -> IntervalsResult | None:
+        """The ``confidence_intervals.json`` next to the result's ``analysis.json`` (``None``: the
+        analysis ran without ``confidence_intervals``; see ``docs/uncertainty.md``).
+
+        :raises ClarifyConfigError: the document is there but is not one the engine writes.
+        """
+        from airflow_provider_clarify.analysis.uncertainty import CONFIDENCE_INTERVALS_FILE, IntervalsResult
+
+        try:
+            body = self.read_bytes(join(result_folder_uri(result_uri), CONFIDENCE_INTERVALS_FILE))
+        except FileNotFoundError:
+            return None
+        return IntervalsResult.from_json(body)
+
+    def read_analysis_result(self, result_uri: str, *, intervals: bool = True) -> AnalysisResult:
         """Read ``analysis.json`` under ``result_uri`` (s3://, file:// or a local path) and parse it.
 
         ``result_uri`` is the ``analysis_result`` prefix (what the operators return) or the
-        ``analysis.json`` file itself.
+        ``analysis.json`` file itself. With ``intervals`` (default) the ``confidence_intervals.json``
+        of the same run is attached as ``AnalysisResult.intervals`` when it exists (one more read).
 
         :raises FileNotFoundError: when there is no analysis.json there (e.g. the job was stopped).
+        :raises ClarifyConfigError: analysis.json (or its intervals document) is malformed.
         """
         from airflow_provider_clarify.analysis.results import AnalysisResult
 
@@ -363,7 +382,8 @@ class ClarifyHook(_ThrottleRetries, SageMakerHook):
             raise FileNotFoundError(
                 f"No analysis.json at {file_uri} (local path {local_path(file_uri)})"
             ) from error
-        return AnalysisResult.from_json(body)
+        result = AnalysisResult.from_json(body)
+        return result.with_intervals(self.read_intervals(result_uri)) if intervals else result
 
     def list_result_files(self, result_uri: str) -> list[str]:
         """URIs of every file under the ``analysis_result`` prefix (s3://, file:// or local), sorted."""

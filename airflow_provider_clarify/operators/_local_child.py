@@ -23,6 +23,8 @@ Run spec (all keys optional unless stated)::
       "output_kms_key": "arn:aws:kms:...", # SSE-KMS for every object written to an s3:// output
       "memory_limit_bytes": 2147483648,
       "schema_checked": true,              # the parent validated analysis_config (no jsonschema here)
+      "confidence_intervals": {"level", "resamples", "seed"},   # ConfidenceIntervalConfig.to_dict()
+      "intersections": {...},              # IntersectionConfig.to_dict()
       "result_file": "/tmp/.../result.json"  # required: where the outcome is written
     }
 
@@ -149,6 +151,9 @@ def engine_arguments(spec: dict) -> dict[str, Any]:
         "output_kms_key": spec.get("output_kms_key") or None,
         "schema_checked": bool(spec.get("schema_checked")),
     }
+    for option in ("confidence_intervals", "intersections"):
+        if spec.get(option):
+            arguments[option] = spec[option]
     if spec.get("model"):
         model = ModelSource.from_spec(spec["model"])
         if model.kind == "artifact":  # loaded first: a broken model fails before any data is read

@@ -298,7 +298,7 @@ class ClarifyCheckOperator(AwsBaseOperator[ClarifyHook]):
 
     def _read(self, uri: str, what: str) -> AnalysisResult:
         try:
-            return self.hook.read_analysis_result(uri)
+            return self.hook.read_analysis_result(uri, intervals=False)
         except FileNotFoundError as err:
             raise ClarifyCheckError(f"No {what} at {analysis_file_uri(uri)}: {err}") from err
         except ClarifyConfigError as err:
@@ -310,15 +310,16 @@ class ClarifyCheckOperator(AwsBaseOperator[ClarifyHook]):
         """The ``confidence_intervals.json`` next to the result (the interval gate needs it)."""
         uri = join(result_folder_uri(result_uri), CONFIDENCE_INTERVALS_FILE)
         try:
-            return IntervalsResult.from_json(self.hook.read_bytes(uri))
-        except FileNotFoundError as err:
+            intervals = self.hook.read_intervals(result_uri)
+        except ClarifyConfigError as err:
+            raise ClarifyCheckError(f"{uri} is not a valid confidence-intervals document: {err}") from err
+        if intervals is None:
             raise ClarifyCheckError(
                 f"interval_mode/min_group_size need {uri}, which does not exist: run the analysis with "
                 "confidence_intervals=... (compute='local'), or use interval_mode='point' without "
-                f"min_group_size ({err})"
-            ) from err
-        except ClarifyConfigError as err:
-            raise ClarifyCheckError(f"{uri} is not a valid confidence-intervals document: {err}") from err
+                "min_group_size"
+            )
+        return intervals
 
     def run_gate(self, context: Context) -> tuple[CheckOutcome, dict[str, Any]]:
         """Run the checks and the baseline lifecycle; write the report; push XComs. Never raises on

@@ -74,6 +74,17 @@ __all__ = [
 _COMPUTE_CHOICES = ("sagemaker", "local")
 
 
+def _renders_later(value: Any) -> bool:
+    """Whether ``value`` is (or holds) a Jinja template or an XCom reference, known only at run time."""
+    if isinstance(value, str):
+        return "{{" in value or "{%" in value
+    if isinstance(value, dict):
+        return any(_renders_later(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return any(_renders_later(v) for v in value)
+    return hasattr(value, "resolve") and hasattr(value, "iter_references")
+
+
 class ClarifyInvalidConfigException(AirflowFailException):
     """The analysis config or a job parameter is invalid; retrying cannot help, so no retry happens.
 
@@ -240,6 +251,22 @@ class ClarifyBaseOperator(AwsBaseOperator[ClarifyHook]):
         # Set while a job of this task is being waited for in the worker (on_kill stops it).
         self._running_job_name: str | None = None
         self._lineage_uris: dict[str, str | None] | None = None
+
+    # -- open-engine options: confidence intervals, intersections ---------------------------------------
+
+    def _set_uncertainty_options(self, confidence_intervals: Any, intersections: Any = None) -> None:
+        """Keep the options (templated) and, when given as literals, check them now (at DAG parse time)."""
+        self.confidence_intervals = confidence_intervals
+        self.intersections = intersections
+        given = {"confidence_intervals": confidence_intervals, "intersections": intersections}
+        if any(_renders_later(value) for value in given.values()):
+            return  # checked after rendering, when the plan is built
+        from airflow_provider_clarify.analysis.plan import uncertainty_options
+
+        compute = (
+            self.compute if isinstance(self.compute, str) and not _renders_later(self.compute) else "local"
+        )
+        uncertainty_options(given, compute)
 
     # -- the plan (pure; no AWS call) ------------------------------------------------------------------
 
@@ -505,6 +532,8 @@ class ClarifyBaseOperator(AwsBaseOperator[ClarifyHook]):
             run_name=run_name,
             timeout_seconds=self.max_ingestion_time,
             memory_limit_mb=self.memory_limit_mb,
+            confidence_intervals=plan.confidence_intervals,
+            intersections=plan.intersections,
             logger=self.log,
         )
         self._lineage_uris = {
@@ -569,21 +598,42 @@ class ClarifyPreTrainingBiasOperator(ClarifyBaseOperator):
     :param bias_config: ``BiasConfig`` or dict (``label_values_or_threshold``, ``facet_name``,
         ``facet_values_or_threshold``, ``group_name``).
     :param methods: ``"all"`` or a list of pre-training metric names (e.g. ``["CI", "DPL"]``).
+    :param confidence_intervals: ``compute="local"`` only: a confidence interval per bias metric in
+        ``confidence_intervals.json`` next to ``analysis.json`` and as error bars in the report
+        (``True``, a dict of ``level``/``resamples``/``seed``, or a ``ConfidenceIntervalConfig``;
+        see ``docs/uncertainty.md``). ``analysis.json`` and the XCom are unchanged. Templated.
+    :param intersections: ``compute="local"`` only: intersectional facets and the scan, in
+        ``intersectional_bias.json`` and the report (an ``IntersectionConfig`` or a dict of its
+        fields). Templated.
 
     All other parameters: :class:`ClarifyBaseOperator`.
     """
 
-    template_fields: Sequence[str] = (*ClarifyBaseOperator.template_fields, "bias_config", "methods")
+    template_fields: Sequence[str] = (
+        *ClarifyBaseOperator.template_fields,
+        "bias_config",
+        "methods",
+        "confidence_intervals",
+        "intersections",
+    )
     analysis_kind = "pre_training_bias"
-    config_arguments = ("data_config", "bias_config", "methods")
+    config_arguments = ("data_config", "bias_config", "methods", "confidence_intervals", "intersections")
     default_job_name_prefix = "Clarify-Pretraining-Bias"
 
     def __init__(
-        self, *, data_config: Any, bias_config: Any, methods: str | list[str] = "all", **kwargs: Any
+        self,
+        *,
+        data_config: Any,
+        bias_config: Any,
+        methods: str | list[str] = "all",
+        confidence_intervals: Any = None,
+        intersections: Any = None,
+        **kwargs: Any,
     ):
         super().__init__(data_config=data_config, **kwargs)
         self.bias_config = bias_config
         self.methods = methods
+        self._set_uncertainty_options(confidence_intervals, intersections)
 
 
 class ClarifyPostTrainingBiasOperator(ClarifyBaseOperator):
@@ -598,6 +648,13 @@ class ClarifyPostTrainingBiasOperator(ClarifyBaseOperator):
     :param model_predicted_label_config: ``ModelPredictedLabelConfig`` or dict (how to read the
         model's output: ``label``, ``probability``, ``probability_threshold``, ``label_headers``).
     :param methods: ``"all"`` or a list of post-training metric names.
+    :param confidence_intervals: ``compute="local"`` only: a confidence interval per bias metric in
+        ``confidence_intervals.json`` next to ``analysis.json`` and as error bars in the report
+        (``True``, a dict of ``level``/``resamples``/``seed``, or a ``ConfidenceIntervalConfig``;
+        see ``docs/uncertainty.md``). ``analysis.json`` and the XCom are unchanged. Templated.
+    :param intersections: ``compute="local"`` only: intersectional facets and the scan, in
+        ``intersectional_bias.json`` and the report (an ``IntersectionConfig`` or a dict of its
+        fields). Templated.
 
     All other parameters: :class:`ClarifyBaseOperator`.
     """
@@ -608,6 +665,8 @@ class ClarifyPostTrainingBiasOperator(ClarifyBaseOperator):
         "model_config",
         "model_predicted_label_config",
         "methods",
+        "confidence_intervals",
+        "intersections",
     )
     analysis_kind = "post_training_bias"
     config_arguments = (
@@ -616,6 +675,8 @@ class ClarifyPostTrainingBiasOperator(ClarifyBaseOperator):
         "model_config",
         "model_predicted_label_config",
         "methods",
+        "confidence_intervals",
+        "intersections",
     )
     default_job_name_prefix = "Clarify-Posttraining-Bias"
 
@@ -627,6 +688,8 @@ class ClarifyPostTrainingBiasOperator(ClarifyBaseOperator):
         model_config: Any = None,
         model_predicted_label_config: Any = None,
         methods: str | list[str] = "all",
+        confidence_intervals: Any = None,
+        intersections: Any = None,
         **kwargs: Any,
     ):
         super().__init__(data_config=data_config, **kwargs)
@@ -634,6 +697,7 @@ class ClarifyPostTrainingBiasOperator(ClarifyBaseOperator):
         self.model_config = model_config
         self.model_predicted_label_config = model_predicted_label_config
         self.methods = methods
+        self._set_uncertainty_options(confidence_intervals, intersections)
 
 
 class ClarifyBiasOperator(ClarifyBaseOperator):
@@ -645,6 +709,13 @@ class ClarifyBiasOperator(ClarifyBaseOperator):
     :param model_predicted_label_config: ``ModelPredictedLabelConfig`` or dict.
     :param pre_training_methods: ``"all"``, a list of metric names, or ``None`` to skip.
     :param post_training_methods: ``"all"``, a list of metric names, or ``None`` to skip.
+    :param confidence_intervals: ``compute="local"`` only: a confidence interval per bias metric in
+        ``confidence_intervals.json`` next to ``analysis.json`` and as error bars in the report
+        (``True``, a dict of ``level``/``resamples``/``seed``, or a ``ConfidenceIntervalConfig``;
+        see ``docs/uncertainty.md``). ``analysis.json`` and the XCom are unchanged. Templated.
+    :param intersections: ``compute="local"`` only: intersectional facets and the scan, in
+        ``intersectional_bias.json`` and the report (an ``IntersectionConfig`` or a dict of its
+        fields). Templated.
 
     All other parameters: :class:`ClarifyBaseOperator`.
     """
@@ -656,6 +727,8 @@ class ClarifyBiasOperator(ClarifyBaseOperator):
         "model_predicted_label_config",
         "pre_training_methods",
         "post_training_methods",
+        "confidence_intervals",
+        "intersections",
     )
     analysis_kind = "bias"
     config_arguments = (
@@ -665,6 +738,8 @@ class ClarifyBiasOperator(ClarifyBaseOperator):
         "model_predicted_label_config",
         "pre_training_methods",
         "post_training_methods",
+        "confidence_intervals",
+        "intersections",
     )
     default_job_name_prefix = "Clarify-Bias"
 
@@ -677,6 +752,8 @@ class ClarifyBiasOperator(ClarifyBaseOperator):
         model_predicted_label_config: Any = None,
         pre_training_methods: str | list[str] | None = "all",
         post_training_methods: str | list[str] | None = "all",
+        confidence_intervals: Any = None,
+        intersections: Any = None,
         **kwargs: Any,
     ):
         super().__init__(data_config=data_config, **kwargs)
@@ -685,6 +762,7 @@ class ClarifyBiasOperator(ClarifyBaseOperator):
         self.model_predicted_label_config = model_predicted_label_config
         self.pre_training_methods = pre_training_methods
         self.post_training_methods = post_training_methods
+        self._set_uncertainty_options(confidence_intervals, intersections)
 
 
 class ClarifyExplainabilityOperator(ClarifyBaseOperator):
@@ -696,6 +774,9 @@ class ClarifyExplainabilityOperator(ClarifyBaseOperator):
         ``{"shap": {...SHAPConfig kwargs}, "pdp": {...PDPConfig kwargs}}``.
     :param model_scores: which model output to explain: an index/JSONPath string, or a
         ``ModelPredictedLabelConfig`` (or dict).
+    :param confidence_intervals: ``compute="local"`` only: intervals of the global SHAP values in
+        ``confidence_intervals.json`` (``True``, a dict of ``level``/``resamples``/``seed``, or a
+        ``ConfidenceIntervalConfig``; see ``docs/uncertainty.md``). Templated.
 
     All other parameters: :class:`ClarifyBaseOperator`.
     """
@@ -705,9 +786,16 @@ class ClarifyExplainabilityOperator(ClarifyBaseOperator):
         "model_config",
         "explainability_config",
         "model_scores",
+        "confidence_intervals",
     )
     analysis_kind = "explainability"
-    config_arguments = ("data_config", "model_config", "explainability_config", "model_scores")
+    config_arguments = (
+        "data_config",
+        "model_config",
+        "explainability_config",
+        "model_scores",
+        "confidence_intervals",
+    )
     default_job_name_prefix = "Clarify-Explainability"
 
     def __init__(
@@ -717,12 +805,14 @@ class ClarifyExplainabilityOperator(ClarifyBaseOperator):
         model_config: Any,
         explainability_config: Any,
         model_scores: Any = None,
+        confidence_intervals: Any = None,
         **kwargs: Any,
     ):
         super().__init__(data_config=data_config, **kwargs)
         self.model_config = model_config
         self.explainability_config = explainability_config
         self.model_scores = model_scores
+        self._set_uncertainty_options(confidence_intervals)
 
 
 class ClarifyBiasAndExplainabilityOperator(ClarifyBaseOperator):
@@ -735,6 +825,13 @@ class ClarifyBiasAndExplainabilityOperator(ClarifyBaseOperator):
     :param pre_training_methods: ``"all"``, a list of metric names, or ``None`` to skip.
     :param post_training_methods: ``"all"``, a list of metric names, or ``None`` to skip.
     :param model_predicted_label_config: ``ModelPredictedLabelConfig`` or dict.
+    :param confidence_intervals: ``compute="local"`` only: a confidence interval per bias metric in
+        ``confidence_intervals.json`` next to ``analysis.json`` and as error bars in the report
+        (``True``, a dict of ``level``/``resamples``/``seed``, or a ``ConfidenceIntervalConfig``;
+        see ``docs/uncertainty.md``). ``analysis.json`` and the XCom are unchanged. Templated.
+    :param intersections: ``compute="local"`` only: intersectional facets and the scan, in
+        ``intersectional_bias.json`` and the report (an ``IntersectionConfig`` or a dict of its
+        fields). Templated.
 
     All other parameters: :class:`ClarifyBaseOperator`.
     """
@@ -747,6 +844,8 @@ class ClarifyBiasAndExplainabilityOperator(ClarifyBaseOperator):
         "pre_training_methods",
         "post_training_methods",
         "model_predicted_label_config",
+        "confidence_intervals",
+        "intersections",
     )
     analysis_kind = "bias_and_explainability"
     config_arguments = (
@@ -757,6 +856,8 @@ class ClarifyBiasAndExplainabilityOperator(ClarifyBaseOperator):
         "pre_training_methods",
         "post_training_methods",
         "model_predicted_label_config",
+        "confidence_intervals",
+        "intersections",
     )
     default_job_name_prefix = "Clarify-Bias-And-Explainability"
 
@@ -770,6 +871,8 @@ class ClarifyBiasAndExplainabilityOperator(ClarifyBaseOperator):
         pre_training_methods: str | list[str] | None = "all",
         post_training_methods: str | list[str] | None = "all",
         model_predicted_label_config: Any = None,
+        confidence_intervals: Any = None,
+        intersections: Any = None,
         **kwargs: Any,
     ):
         super().__init__(data_config=data_config, **kwargs)
@@ -779,6 +882,7 @@ class ClarifyBiasAndExplainabilityOperator(ClarifyBaseOperator):
         self.pre_training_methods = pre_training_methods
         self.post_training_methods = post_training_methods
         self.model_predicted_label_config = model_predicted_label_config
+        self._set_uncertainty_options(confidence_intervals, intersections)
 
 
 class ClarifySuggestBaselineOperator(ClarifyBaseOperator):

@@ -400,6 +400,8 @@ def run_local_analysis(
     output_kms_key: str | None = None,
     kill_grace_seconds: float = KILL_GRACE_SECONDS,
     logger: logging.Logger | None = None,
+    confidence_intervals: Any = None,
+    intersections: Any = None,
 ) -> LocalRunOutcome:
     """Run one Clarify analysis with the open engine in a child process.
 
@@ -422,6 +424,10 @@ def run_local_analysis(
     :param kill_grace_seconds: when the run is stopped (time-out, task killed), seconds between the
         child's SIGTERM (it removes half-written files and exits) and SIGKILL.
     :param logger: where the engine's log lines go (the task log).
+    :param confidence_intervals: opt-in intervals (``confidence_intervals.json``): ``True``, a dict
+        of the ``ConfidenceIntervalConfig`` fields, or one; checked here, before anything runs.
+    :param intersections: opt-in intersectional facets and scan (``intersectional_bias.json``): a
+        dict of the ``IntersectionConfig`` fields, or one.
     :raises ClarifyConfigError: bad locations or ``local_model``, or the ``engine`` extra is not
         installed, before anything runs; also a configuration or data error the engine found
         (:class:`LocalAnalysisConfigError`). Not worth retrying.
@@ -447,6 +453,10 @@ def run_local_analysis(
         )
     model = resolve_local_model(local_model, analysis_config)
     from airflow_provider_clarify.analysis.schema import validate_analysis_config
+    from airflow_provider_clarify.analysis.uncertainty import ConfidenceIntervalConfig, IntersectionConfig
+
+    intervals = ConfidenceIntervalConfig.coerce(confidence_intervals)
+    intersection_config = IntersectionConfig.coerce(intersections)
     from airflow_provider_clarify.engine._extra import check_engine_installed
 
     # Here, where Airflow has loaded jsonschema already: a bad config fails before the child starts,
@@ -469,6 +479,10 @@ def run_local_analysis(
         "memory_limit_bytes": memory_limit_mb * 1024 * 1024 if memory_limit_mb else None,
         "schema_checked": True,
     }
+    if intervals is not None:
+        spec["confidence_intervals"] = intervals.to_dict()
+    if intersection_config is not None:
+        spec["intersections"] = intersection_config.to_dict()
     uses_endpoint = model is not None and model.kind == "endpoint"
     if _uses_s3(dataset_uri, output_uri, *other_uris) or uses_endpoint:
         aws = _aws_settings(aws_conn_id, region_name, verify)

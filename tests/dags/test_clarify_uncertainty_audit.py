@@ -53,4 +53,12 @@ def test_the_tiny_group_is_inconclusive_and_the_scan_finds_the_interaction(uncer
     assert intervals["seed"] == 1
     html = (folder / "report.html").read_text()
     assert '<section id="confidence-intervals">' in html
+    assert 'class="errorbar"' in html  # the error bars of the operator option
+    audit = next(ti for ti in run.get_task_instances() if ti.task_id == "bias_audit")
+    # The operator's XCom is what it is without the options: the analysis_result folder.
+    assert audit.xcom_pull(task_ids="bias_audit") == str(folder)
+    assert audit.xcom_pull(task_ids="bias_audit", key="analysis_config_uri") == str(
+        folder / "analysis_config.json"
+    )
+    assert "confidence_intervals" not in json.loads((folder / "analysis.json").read_text())
     assert '<section id="intersections">' in html

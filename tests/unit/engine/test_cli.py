@@ -215,3 +215,68 @@ def test_cli_without_a_model_names_the_model_options(tmp_path):
     assert result.returncode == cli.EXIT_CONFIG
     assert "--model-url" in result.stderr
     assert "--endpoint-url" not in result.stderr  # the S3 / AWS endpoint option is not a model option
+
+
+# --- --confidence-intervals / --intersections (docs/uncertainty.md) ------------------------------------
+
+
+def test_cli_uncertainty_flags_become_the_run_analysis_options(tmp_path):
+    parser = cli.build_parser()
+    assert cli.uncertainty_options(parser.parse_args([])) == (None, None)
+    assert cli.uncertainty_options(parser.parse_args(["--confidence-intervals"])) == (True, None)
+    assert cli.uncertainty_options(
+        parser.parse_args(["--confidence-intervals", '{"level": 0.9}', "--seed", "4"])
+    ) == ({"level": 0.9, "seed": 4}, None)
+    assert cli.uncertainty_options(parser.parse_args(["--resamples", "300"])) == ({"resamples": 300}, None)
+    scan = tmp_path / "scan.json"
+    scan.write_text(json.dumps({"scan_columns": ["sex"]}))
+    assert cli.uncertainty_options(parser.parse_args(["--intersections", str(scan)])) == (
+        None,
+        {"scan_columns": ["sex"]},
+    )
+
+
+@pytest.mark.parametrize(
+    ("flags", "named"),
+    [
+        (["--intersections", "no-such-file.json"], "--intersections"),
+        (["--confidence-intervals", "{level: 0.9}"], "--confidence-intervals"),
+        (["--confidence-intervals", "false", "--seed", "1"], "--confidence-intervals"),
+        (["--confidence-intervals", '{"level": 3}'], "confidence_intervals.level"),
+    ],
+)
+def test_cli_bad_uncertainty_flags_exit_2_before_anything_is_written(tmp_path, flags, named):
+    config = _write_config(tmp_path, golden_case("sex_female")["analysis_config"])
+    output = tmp_path / "out"
+    result = _run("--analysis-config", config, "--dataset", str(GOLDEN_CSV), "--output", str(output), *flags)
+    assert result.returncode == cli.EXIT_CONFIG, result.stderr
+    assert named in result.stderr
+    assert not output.exists()
+
+
+def test_cli_writes_the_sidecars_and_the_error_bars(tmp_path):
+    config = dict(golden_case("sex_female")["analysis_config"])
+    config["methods"] = dict(config["methods"], report={"name": "report", "title": "Audit"})
+    output = tmp_path / "out"
+    result = _run(
+        "--analysis-config",
+        _write_config(tmp_path, config),
+        "--dataset",
+        str(GOLDEN_CSV),
+        "--output",
+        str(output),
+        "--confidence-intervals",
+        "--confidence-level",
+        "0.9",
+        "--resamples",
+        "200",
+        "--seed",
+        "11",
+        "--intersections",
+        '{"scan_columns": ["sex", "housing"], "min_group_size": 5}',
+    )
+    assert result.returncode == 0, result.stderr
+    sidecar = json.loads((output / "confidence_intervals.json").read_text())
+    assert (sidecar["level"], sidecar["resamples"], sidecar["seed"]) == (0.9, 200, 11)
+    assert json.loads((output / "intersectional_bias.json").read_text())["scan"]["groups"]
+    assert 'class="errorbar"' in (output / "report.html").read_text()

@@ -71,3 +71,60 @@ def test_bad_options_fail_before_any_file_is_written(tmp_path):
     with pytest.raises(ClarifyConfigError, match="unknown keys"):
         run_analysis(_config(), str(GOLDEN_CSV), str(tmp_path / "out"), confidence_intervals={"samples": 10})
     assert not (tmp_path / "out").exists()
+
+
+def test_a_run_without_the_options_removes_the_sidecars_of_an_earlier_run(tmp_path):
+    """A sidecar left by an earlier run would be read (report, gates) as this run's: it goes."""
+    from airflow_provider_clarify.analysis.uncertainty import INTERSECTIONS_FILE
+
+    folder = tmp_path / "out"
+    run_analysis(
+        _config(with_report=True),
+        str(GOLDEN_CSV),
+        str(folder),
+        confidence_intervals={"seed": 1, "resamples": 200},
+        intersections={"scan_columns": ["sex"], "min_group_size": 5},
+    )
+    assert (folder / CONFIDENCE_INTERVALS_FILE).exists()
+    assert (folder / INTERSECTIONS_FILE).exists()
+    (folder / "unrelated.json").write_text("{}")
+
+    run_analysis(
+        _config(with_report=True),
+        str(GOLDEN_CSV),
+        str(folder),
+        intersections={"scan_columns": ["sex"], "min_group_size": 5},
+    )
+    assert not (folder / CONFIDENCE_INTERVALS_FILE).exists()
+    assert (folder / INTERSECTIONS_FILE).exists()
+    assert 'id="confidence-intervals"' not in (folder / "report.html").read_text()
+
+    run_analysis(_config(with_report=True), str(GOLDEN_CSV), str(folder))
+    assert not (folder / INTERSECTIONS_FILE).exists()
+    assert (folder / "unrelated.json").exists()  # only the sidecars' own names are touched
+    assert sorted(p.name for p in folder.iterdir() if p.name.startswith(".tmp")) == []
+
+
+def test_deleting_a_sidecar_stays_inside_the_output_location(tmp_path):
+    from airflow_provider_clarify.engine.io import OutputLocation
+
+    outside = tmp_path / "confidence_intervals.json"
+    outside.write_text("{}")
+    location = OutputLocation(str(tmp_path / "out"))
+    with pytest.raises(ClarifyConfigError):
+        location.delete("../confidence_intervals.json")
+    assert outside.exists()
+    assert location.delete("confidence_intervals.json") is False
+
+
+def test_a_stale_sidecar_on_s3_is_removed_too(s3_options, s3_bucket, s3_client):
+    output = f"s3://{s3_bucket}/audit"
+    run_analysis(_config(), str(GOLDEN_CSV), output, storage_options=s3_options, confidence_intervals=True)
+
+    def keys() -> set[str]:
+        listed = s3_client.list_objects_v2(Bucket=s3_bucket, Prefix="audit/").get("Contents", [])
+        return {item["Key"] for item in listed}
+
+    assert f"audit/{CONFIDENCE_INTERVALS_FILE}" in keys()
+    run_analysis(_config(), str(GOLDEN_CSV), output, storage_options=s3_options)
+    assert keys() == {"audit/analysis.json"}

@@ -11,6 +11,7 @@ from airflow.providers.common.compat.sdk import AirflowFailException
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
+from airflow_provider_clarify.analysis.errors import ClarifyConfigError
 from airflow_provider_clarify.analysis.processing_job import (
     analysis_config_upload_uri,
     processing_job_request,
@@ -230,6 +231,37 @@ def test_read_analysis_result_from_local_paths(tmp_path, aws_conn):
         assert hook.read_analysis_result(uri).pre_training_bias.label == "approved"
     with pytest.raises(FileNotFoundError):
         hook.read_analysis_result(str(tmp_path / "missing"))
+
+
+def test_read_analysis_result_attaches_the_intervals_of_the_same_run(
+    hook, s3_bucket, moto_endpoint, tmp_path
+):
+    """With confidence_intervals the engine writes a sidecar; the hook reads it into ``.intervals``."""
+    from airflow_provider_clarify.engine.runner import run_analysis
+    from tests.support.paths import GOLDEN_DIR
+
+    cases = json.loads((GOLDEN_DIR / "smclarify_golden.json").read_text())
+    config = next(case for case in cases if case["name"] == "sex_female")["analysis_config"]
+    csv = str(GOLDEN_DIR / "synthetic_credit.csv")
+    run_analysis(config, csv, str(tmp_path / "ci"), confidence_intervals={"seed": 2, "resamples": 200})
+    run_analysis(config, csv, str(tmp_path / "plain"))
+    s3 = s3_client(moto_endpoint)
+    for name in ("analysis.json", "confidence_intervals.json"):
+        s3.put_object(Bucket=s3_bucket, Key=f"ci/{name}", Body=(tmp_path / "ci" / name).read_bytes())
+
+    for uri in (f"s3://{s3_bucket}/ci", f"s3://{s3_bucket}/ci/analysis.json", str(tmp_path / "ci")):
+        result = hook.read_analysis_result(uri)
+        assert result.intervals is not None
+        assert result.intervals.seed == 2
+        di = result.interval("DI", stage="post_training", facet="sex", group="female")
+        (point,) = result.metric("DI", stage="post_training", facet="sex", group="female")
+        assert di.value == pytest.approx(point.value)
+        assert di.lower < di.value < di.upper
+    assert hook.read_analysis_result(f"s3://{s3_bucket}/ci", intervals=False).intervals is None
+    assert hook.read_analysis_result(str(tmp_path / "plain")).intervals is None
+    (tmp_path / "plain" / "confidence_intervals.json").write_text("{}")
+    with pytest.raises(ClarifyConfigError, match="confidence_intervals.json"):
+        hook.read_analysis_result(str(tmp_path / "plain"))
 
 
 def test_list_result_files_on_s3(hook, s3_bucket, moto_endpoint):
