@@ -1,4 +1,4 @@
-"""Local SHAP values -> one global value per feature (reference §9.5).
+"""Local SHAP values -> one global value per feature (docs/explainability.md, "What is computed").
 
 For N explained records and feature i (per output):
 

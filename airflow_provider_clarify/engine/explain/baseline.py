@@ -1,4 +1,4 @@
-"""The SHAP baseline: rows that model "feature absent" (reference §9.1).
+"""The SHAP baseline: rows that model "feature absent" (docs/explainability.md, "Kernel SHAP").
 
 Three sources, in this order:
 

@@ -3,7 +3,7 @@
 A coalition ``S`` is a boolean mask over the M "players" (features being explained): ``True`` means
 the feature takes the record's value, ``False`` the baseline row's value.
 
-Budget (reference §9.3): ``n = min(num_samples, 2^M - 2)``, or ``min(2M + 2048, 2^M - 2)`` when
+Budget (docs/explainability.md, "What is computed"): ``n = min(num_samples, 2^M - 2)``, or ``min(2M + 2048, 2^M - 2)`` when
 ``num_samples`` is not given. The empty and the full coalition are not counted: they are always
 evaluated because they fix ``phi_0 = link(v(empty))`` and the efficiency constraint
 ``sum(phi) = link(v(full)) - phi_0``.
@@ -55,7 +55,7 @@ class CoalitionPlan:
 
 
 def coalition_budget(num_players: int, num_samples: int | None) -> int:
-    """Coalitions evaluated per record (reference §9.3), never more than ``2^M - 2``."""
+    """Coalitions evaluated per record (the budget above), never more than ``2^M - 2``."""
     if num_players <= 1:
         return 0
     total = (1 << num_players) - 2

@@ -1,6 +1,6 @@
 """Kernel SHAP attribution from coalition values.
 
-Notation (reference §9.2-9.4): for one record and one model output, ``v(S)`` is the model output
+Notation (docs/explainability.md, "What is computed"): for one record and one model output, ``v(S)`` is the model output
 averaged over the baseline rows with the features in ``S`` taken from the record, ``link`` is the
 identity or the logit, ``phi_0 = link(v(empty))`` and ``delta = link(v(full)) - phi_0``.
 

@@ -1,4 +1,4 @@
-"""Per-record SHAP values: ``explanations_shap/out.csv`` (clarify-formats §5.5).
+"""Per-record SHAP values: ``explanations_shap/out.csv`` (docs/explainability.md, "Outputs").
 
 Layout, as the container writes it:
 

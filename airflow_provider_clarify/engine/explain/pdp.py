@@ -1,4 +1,4 @@
-"""Partial dependence (``methods.pdp``; reference §10, clarify-formats §5.4).
+"""Partial dependence (``methods.pdp``; docs/explainability.md, "Partial dependence").
 
 For a feature j and a grid value g, the partial dependence is the model output averaged over every
 record with feature j set to g: ``pd_j(g) = (1/N) * sum_n f(x_n with x_nj = g)``, one curve per output.

@@ -1,7 +1,7 @@
 """Synthetic rows ``h(x, b, S)`` for Kernel SHAP, and the loop that evaluates and attributes them.
 
 ``h(x, b, S)`` takes each explained feature from the record ``x`` when it is in the coalition ``S``
-and from the baseline row ``b`` otherwise (reference §9.2). Features that are not explained
+and from the baseline row ``b`` otherwise (docs/explainability.md, "What is computed"). Features that are not explained
 (``features_to_explain`` leaves them out) always keep the record's value.
 
 :func:`explain_group` evaluates a group of records that share one coalition plan: the synthetic rows

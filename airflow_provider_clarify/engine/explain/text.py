@@ -12,7 +12,7 @@ The text between units (spaces, line breaks) is kept, so the full coalition repr
 text exactly.
 
 Absent units. The baseline value of a text column is the replacement string for a removed unit
-(clarify-formats §1.6.2): a unit outside the coalition is replaced by that string (for example
+(docs/explainability.md, "Text features"): a unit outside the coalition is replaced by that string (for example
 ``"[MASK]"``); with an empty replacement (the default when the baseline is computed) the unit is
 dropped. Several baseline rows give several replacements, averaged like any baseline.
 
@@ -36,7 +36,7 @@ from airflow_provider_clarify.engine.errors import EngineConfigError
 GRANULARITIES = ("token", "sentence", "paragraph")
 DEFAULT_MAX_TOP_TOKENS = 50
 
-#: text_config.language values accepted by the processing job (clarify-formats Appendix A).
+#: text_config.language values accepted by the processing job (docs/explainability.md, "Text features").
 LANGUAGES = {
     "chinese": "zh", "danish": "da", "dutch": "nl", "english": "en", "french": "fr", "german": "de",
     "greek": "el", "italian": "it", "japanese": "ja", "lithuanian": "lt", "multi-language": "xx",

@@ -40,7 +40,7 @@ def brute_force_shapley(f, x, baseline, link=lambda p: p):
 
 
 def reference_model(X):
-    """The model of reference §9.7: logistic with an x1*x3 interaction."""
+    """The worked example's model: logistic with an x1*x3 interaction."""
     X = np.asarray(X, dtype=float)
     return 1 / (1 + np.exp(-(0.8 * X[:, 0] - 0.5 * X[:, 1] + 0.3 * X[:, 0] * X[:, 2] - 0.2)))
 

@@ -1,4 +1,4 @@
-"""Global aggregation (reference §9.5 golden values of the worked example)."""
+"""Global aggregation (golden values of the worked example, checked by hand)."""
 
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ from tests.unit.engine.explain.conftest import brute_force_shapley, interaction_
 
 REF_BASELINE = [[0, 1, 0], [2, 0, 1]]
 REF_RECORDS = pa.table({"x1": [1.0, 3.0, 0.5], "x2": [2.0, 1.0, 0.5], "x3": [3.0, 0.0, 2.0]})
-# Reference §9.7 (verified with brute force and the shap package).
+# The worked example of a logistic model with an x1*x3 interaction (verified with brute force and the shap package).
 REF_PHI = [
     [0.03690104547495662, -0.13567476012887042, 0.11492839295091026],
     [0.30958746391979314, -0.029428358902667873, -0.04092902300551793],
