@@ -192,11 +192,14 @@ def prepare(
     group_variable: str | None,
     num_rows: int | None,
     pre_training_first: bool = False,
+    profiler: Callable[[dict[str, list[ColumnProfile]]], None] | None = None,
 ) -> Preparation:
     """Profile the columns in one pass and build every rule; raises whole-report failures.
 
     ``pre_training_first``: both stages are requested; the pre-training report (which never looks
     at predictions) runs first, so its facet-group failures win over prediction failures.
+    ``profiler``: fills the fresh profiles instead of :func:`profile_columns` over ``batches`` (the
+    Spark backend profiles partitions and merges them, ``engine/spark/partials.py``).
     """
     profiles: dict[str, list[ColumnProfile]] = {}
     facet_profiles: dict[str, ColumnProfile] = {}
@@ -221,7 +224,10 @@ def prepare(
         group_profile = ColumnProfile(group_variable, distinct_for_floats=True)
         profiles.setdefault(group_variable, []).append(group_profile)
 
-    profile_columns(batches, profiles)
+    if profiler is not None:
+        profiler(profiles)
+    else:
+        profile_columns(batches, profiles)
     for column_profiles in profiles.values():
         for profile in column_profiles:
             profile.finish()

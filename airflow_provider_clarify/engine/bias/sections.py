@@ -20,7 +20,10 @@ from airflow_provider_clarify.engine.bias.columns import ContinuousRule, Family
 from airflow_provider_clarify.engine.bias.counts import ConfusionCounts, DatasetCounts, count_dataset
 from airflow_provider_clarify.engine.bias.errors import BiasAnalysisError
 from airflow_provider_clarify.engine.bias.flip_test import flip_test_value
-from airflow_provider_clarify.engine.bias.generalized_entropy import generalized_entropy_index
+from airflow_provider_clarify.engine.bias.generalized_entropy import (
+    generalized_entropy_from_counts,
+    generalized_entropy_index,
+)
 from airflow_provider_clarify.engine.bias.groups import FacetEncoding, FacetEntry
 from airflow_provider_clarify.engine.bias.inputs import EntryInputs, SubgroupCounts
 from airflow_provider_clarify.engine.bias.preparation import FacetSpec, Preparation, prepare
@@ -52,6 +55,8 @@ def compute_bias_sections(
     available_columns: Sequence[str] | None = None,
     reject_degenerate_inputs: bool = True,
     flip_test_non_numeric: str = "ignore",
+    profiler: Callable[[dict], None] | None = None,
+    counter: Callable[..., DatasetCounts] | None = None,
 ) -> dict:
     """Compute the bias sections of ``analysis.json`` as smclarify 0.5 would.
 
@@ -70,6 +75,9 @@ def compute_bias_sections(
         per-metric errors; ``False`` reproduces that).
     :param flip_test_non_numeric: ``"ignore"`` (FT uses the numeric feature columns) or ``"error"``
         (smclarify: any non-numeric feature makes FT fail).
+    :param profiler: / :param counter: replace the two streaming passes over ``batches`` (the first
+        pass's profiling, :func:`~.counts.count_dataset`'s counting; same keyword arguments): the
+        Spark backend runs them per partition and merges (``engine/spark/``).
     :returns: ``{"pre_training_bias_metrics": {...}, "post_training_bias_metrics": {...}}`` (requested
         stages only); values are Python floats (``inf`` for infinity) or the integer 0.
     :raises BiasAnalysisError: whole-report failures, with smclarify's message where it has one.
@@ -108,9 +116,9 @@ def compute_bias_sections(
         group_variable=group_variable,
         num_rows=num_rows,
         pre_training_first=pre is not None and post is not None,
+        profiler=profiler,
     )
-    counts = count_dataset(
-        batches,
+    counts = (counter or functools.partial(count_dataset, batches))(
         facets=prep.facets,
         label_rule=prep.label_rule,
         label=label,
@@ -241,8 +249,10 @@ class _Report:
 
     @functools.cached_property
     def _generalized_entropy(self) -> tuple[float | None, Exception | None]:
-        assert self.counts.benefit_codes is not None
         try:
+            if self.counts.benefit_codes is None:
+                assert self.counts.benefit_counts is not None
+                return generalized_entropy_from_counts(self.counts.benefit_counts), None
             return generalized_entropy_index(self.counts.benefit_codes), None
         except Exception as exc:
             return None, exc
