@@ -9,12 +9,12 @@ export AIRFLOW_HOME := $(CURDIR)/.airflow
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
 
-.PHONY: install test lint demo bench browser clean
+.PHONY: install test lint demo bench browser java clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@$(PY) -m pip install -q --upgrade pip uv
-	$(VENV)/bin/uv pip install --python $(PY) -q -e ".[engine,test]"
+	$(VENV)/bin/uv pip install --python $(PY) -q -e ".[engine,spark,test]"
 	@touch $(STAMP)
 
 install: $(STAMP)
@@ -25,11 +25,17 @@ browser:
 	  echo "installing Debian's chromium for the report browser test"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
+# A Java runtime for the Spark backend's tests (pyspark's local and standalone masters; Debian's package).
+java:
+	@command -v java >/dev/null 2>&1 || { \
+	  echo "installing Debian's default-jre-headless for the Spark tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq default-jre-headless >/dev/null; }
+
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check airflow_provider_clarify
 
-test: install browser lint
+test: install browser java lint
 	$(PY) -m pytest -q -p no:cacheprovider
 
 # The offline quickstart: an Airflow home inside the project (.airflow/, SQLite), then
@@ -54,9 +60,10 @@ demo: install
 	echo "airflow dags test clarify_quickstart_audit finished in $$elapsed s (wall clock, Airflow start-up included)"
 
 bench: install
-	$(VENV)/bin/uv pip install --python $(PY) -q -e ".[engine,test,bench]"
+	$(VENV)/bin/uv pip install --python $(PY) -q -e ".[engine,spark,test,bench]"
 	$(PY) benchmarks/bench_bias.py
 	$(PY) benchmarks/bench_shap.py
+	$(PY) benchmarks/bench_spark.py
 
 clean:
 	rm -rf $(VENV) .airflow demo-output build dist *.egg-info

@@ -119,6 +119,20 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="retries of a model request after a transient failure (default 2)",
     )
+    parser.add_argument(
+        "--backend",
+        default="local",
+        choices=("local", "spark"),
+        help="local: this machine (default); spark: the passes over the rows run on a Spark cluster "
+        "(the 'spark' extra; docs/scale-out.md)",
+    )
+    parser.add_argument(
+        "--spark-master",
+        default=None,
+        metavar="URL",
+        help="with --backend spark: local[N], spark://HOST:PORT, sc://HOST (Spark Connect); default "
+        "$SPARK_MASTER or what spark-submit configured",
+    )
     parser.add_argument("--log-level", default="INFO", help="logging level (default INFO)")
     parser.add_argument(
         "--progress",
@@ -217,14 +231,19 @@ def main(argv: list[str] | None = None) -> int:
         storage_options = {"endpoint_url": args.endpoint_url} if args.endpoint_url else None
         config = load_config(args.analysis_config, storage_options)
         dataset = args.dataset or config.get("dataset_uri") or CONTAINER_DATASET
-        result = run_analysis(
-            config,
-            dataset,
-            args.output,
-            model=model,
-            endpoint_url=args.endpoint_url,
-            output_kms_key=args.output_kms_key,
-        )
+        if args.backend == "spark":
+            from airflow_provider_clarify.engine.spark.cli import run_spark_backend
+
+            result = run_spark_backend(args, config, dataset, model, storage_options)
+        else:
+            result = run_analysis(
+                config,
+                dataset,
+                args.output,
+                model=model,
+                endpoint_url=args.endpoint_url,
+                output_kms_key=args.output_kms_key,
+            )
     except ModelOutputError as exc:
         print(f"error: model predictions are unusable: {exc}", file=sys.stderr)
         return EXIT_MODEL

@@ -20,6 +20,8 @@ from airflow_provider_clarify.engine.output import write_analysis
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
+    from airflow_provider_clarify.engine.spark.dataset import SparkCsvDataset
+
 log = logging.getLogger(__name__)
 
 #: What the Spark backend computes today (the rest raises a clear error naming the field).
@@ -89,7 +91,6 @@ def run_analysis_spark(
     :raises ClarifyConfigError: as ``run_analysis``, and for what the Spark backend does not compute
         (explanations, side datasets, model calls, non-CSV datasets), before any Spark job.
     """
-    from airflow_provider_clarify.engine.spark.bias import spark_bias_sections
     from airflow_provider_clarify.engine.spark.dataset import SparkCsvDataset
 
     storage_options = runner._merge_storage_options(storage_options, endpoint_url)
@@ -105,15 +106,23 @@ def run_analysis_spark(
     if not output:
         raise ClarifyConfigError("No output location given: pass output= (or --output).", field="output")
     location = io.OutputLocation(output, storage_options, kms_key=output_kms_key)
-    methods = config["methods"]
-    report = methods.get("report")
-    report_name = runner._report_file_name(report) if isinstance(report, dict) else None
+    if isinstance(config["methods"].get("report"), dict):
+        runner._report_file_name(config["methods"]["report"])  # a bad name fails before any Spark job
 
     data = SparkCsvDataset.open(
         spark, dataset_uri, headers=config.get("headers"), storage_options=storage_options
     )
+    return analyse_dataset(config, data, location, where=f"the dataset {dataset_uri!r}")
+
+
+def analyse_dataset(config: dict, data: SparkCsvDataset, location: io.OutputLocation, *, where: str) -> str:
+    """The analyses of a validated ``config`` on an opened Spark dataset, written under ``location``."""
+    from airflow_provider_clarify.engine.spark.bias import spark_bias_sections
+
+    methods = config["methods"]
+    report = methods.get("report")
+    report_name = runner._report_file_name(report) if isinstance(report, dict) else None
     names = data.column_names
-    where = f"the dataset {dataset_uri!r}"
 
     def resolve(value: Any, field_name: str) -> str:
         return datasets.resolve_column(value, names, field_name, where=where)
@@ -194,4 +203,4 @@ def ship_package(spark: SparkSession) -> None:
         spark.addArtifacts(archive, pyfile=True)
 
 
-__all__ = ["check_spark_config", "run_analysis_spark", "ship_package"]
+__all__ = ["analyse_dataset", "check_spark_config", "run_analysis_spark", "ship_package"]
