@@ -1,7 +1,8 @@
 """One real Spark standalone cluster for every Spark test: a master and two workers on 127.0.0.1.
 
 Started once per test session (``spark_cluster``) with ``spark-class`` from the installed pyspark,
-each worker with one core and little memory, and stopped (each process by its own id) afterwards.
+each worker offering two task slots (the tests' session takes one on each worker, so a
+second application, the crashing driver's, still gets one) and little memory, and stopped (each process by its own id) afterwards.
 ``spark`` is the tests' driver session on that cluster (UI off, small splits so that even the small
 test files are read as several partitions and the merging is exercised).
 """
@@ -24,8 +25,8 @@ import pytest
 
 from tests.support.paths import REPO_ROOT
 
-#: Split size small enough that the golden CSV (86 kB) is read as about ten partitions.
-SMALL_SPLIT = {"spark.sql.files.maxPartitionBytes": "8192", "spark.sql.files.openCostInBytes": "1024"}
+#: Split size small enough that the golden CSV (86 kB) is read as four partitions.
+SMALL_SPLIT = {"spark.sql.files.maxPartitionBytes": "24576", "spark.sql.files.openCostInBytes": "1024"}
 STARTUP_POLLS = 600  # checks of the master's status, 0.2 s apart
 
 
@@ -81,7 +82,14 @@ class SparkCluster:
                     pids.extend(int(p) for p in children.read_text().split())
                 except OSError:  # the thread ended meanwhile
                     continue
-        return pids
+        return [pid for pid in pids if b"CoarseGrainedExecutorBackend" in _cmdline(pid)]
+
+
+def _cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
 
 
 def _start(cmd: list[str], env: dict, log: Path) -> subprocess.Popen:

@@ -39,10 +39,12 @@ def pause_once(frame, folder: str):
     return frame.mapInArrow(task, schema)
 
 
-def wait_for_pause(folder: Path, steps: int = 3000) -> int:
-    """The id of the paused Python worker, once it has paused."""
+def wait_for_pause(folder: Path, steps: int = 3000, give_up=lambda: False) -> int:
+    """The id of the paused Python worker, once it has paused (``give_up()``: stop waiting)."""
     marker = folder / "paused"
     for _ in range(steps):
+        if give_up():
+            break
         if marker.exists() and marker.read_text():
             return int(marker.read_text())
         time.sleep(0.1)
