@@ -12,12 +12,12 @@ export AIRFLOW_HOME := $(CURDIR)/.airflow
 export AIRFLOW__CORE__LOAD_EXAMPLES := False
 export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
 
-.PHONY: install test lint demo demo-history ui airflow-db bench browser clean
+.PHONY: install test lint demo demo-history ui airflow-db bench browser java clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@$(PY) -m pip install -q --upgrade pip uv
-	$(VENV)/bin/uv pip install --python $(PY) -q --compile-bytecode -e ".[engine,test]"
+	$(VENV)/bin/uv pip install --python $(PY) -q --compile-bytecode -e ".[engine,spark,test]"
 	@touch $(STAMP)
 
 install: $(STAMP)
@@ -28,11 +28,17 @@ browser:
 	  echo "installing Debian's chromium for the report browser test"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
+# A Java runtime for the Spark backend's tests (pyspark's local and standalone masters; Debian's package).
+java:
+	@command -v java >/dev/null 2>&1 || { \
+	  echo "installing Debian's default-jre-headless for the Spark tests"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq default-jre-headless >/dev/null; }
+
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check airflow_provider_clarify
 
-test: install browser lint
+test: install browser java lint
 	$(PY) -m pytest -q -p no:cacheprovider
 
 # The offline quickstart: an Airflow home inside the project (.airflow/, SQLite), then
@@ -84,7 +90,7 @@ ui: airflow-db
 	AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS=True $(VENV)/bin/airflow api-server --host 127.0.0.1 --port 8080
 
 bench: install
-	$(VENV)/bin/uv pip install --python $(PY) -q --compile-bytecode -e ".[engine,test,bench]"
+	$(VENV)/bin/uv pip install --python $(PY) -q --compile-bytecode -e ".[engine,spark,test,bench]"
 	$(PY) benchmarks/bench_local_task.py
 	$(PY) benchmarks/bench_baseline.py
 	$(PY) benchmarks/bench_shap_accuracy.py
@@ -92,6 +98,7 @@ bench: install
 	$(PY) benchmarks/bench_shap.py
 	$(PY) benchmarks/bench_explain_server.py
 	$(PY) benchmarks/bench_history.py
+	$(PY) benchmarks/bench_spark.py
 
 clean:
 	rm -rf $(VENV) .airflow demo-output build dist *.egg-info

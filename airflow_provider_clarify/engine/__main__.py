@@ -152,6 +152,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="write intersectional_bias.json: intersectional facets and the scan, as JSON "
         '(\'{"scan_columns": ["gender", "age"], "bins": {"age": [40, 60]}}\') or a file holding it',
     )
+    parser.add_argument(
+        "--backend",
+        default="local",
+        choices=("local", "spark"),
+        help="local: this machine (default); spark: the passes over the rows run on a Spark cluster "
+        "(the 'spark' extra; docs/scale-out.md)",
+    )
+    parser.add_argument(
+        "--spark-master",
+        default=None,
+        metavar="URL",
+        help="with --backend spark: local[N], spark://HOST:PORT, sc://HOST (Spark Connect); default "
+        "$SPARK_MASTER or what spark-submit configured",
+    )
     parser.add_argument("--log-level", default="INFO", help="logging level (default INFO)")
     parser.add_argument(
         "--progress",
@@ -331,16 +345,29 @@ def main(argv: list[str] | None = None) -> int:
         confidence_intervals, intersections = uncertainty_options(args, storage_options)
         config = load_config(args.analysis_config, storage_options)
         dataset = args.dataset or config.get("dataset_uri") or CONTAINER_DATASET
-        result = run_analysis(
-            config,
-            dataset,
-            args.output,
-            model=model,
-            endpoint_url=args.endpoint_url,
-            output_kms_key=args.output_kms_key,
-            confidence_intervals=confidence_intervals,
-            intersections=intersections,
-        )
+        if args.backend == "spark":
+            from airflow_provider_clarify.engine.spark.cli import run_spark_backend
+
+            if confidence_intervals is not None or intersections is not None:
+                raise ClarifyConfigError(
+                    "--confidence-intervals / --intersections are computed by the single-machine engine "
+                    "only; drop them or run without --backend spark (docs/scale-out.md).",
+                    field="--backend",
+                    value="spark",
+                )
+
+            result = run_spark_backend(args, config, dataset, model, storage_options)
+        else:
+            result = run_analysis(
+                config,
+                dataset,
+                args.output,
+                model=model,
+                endpoint_url=args.endpoint_url,
+                output_kms_key=args.output_kms_key,
+                confidence_intervals=confidence_intervals,
+                intersections=intersections,
+            )
     except ModelOutputError as exc:
         print(f"error: model predictions are unusable: {exc}", file=sys.stderr)
         return EXIT_MODEL

@@ -79,6 +79,7 @@ class DatasetCounts:
     facet_codes: dict[str, np.ndarray] = field(default_factory=dict)  # only when FT is requested
     predictions: np.ndarray | None = None  # ŷ per row, only when FT is requested
     benefit_codes: np.ndarray | None = None  # ŷ - y + 1 per row (uint8), only when GE is requested
+    benefit_counts: np.ndarray | None = None  # rows per benefit code 0/1/2, instead of benefit_codes (Spark)
     flip_test: FlipTestData | None = None
     rows: int = 0
 

@@ -326,6 +326,7 @@ def prepare(
     pre_training_first: bool = False,
     warnings: BiasWarnings | None = None,
     reject_degenerate_inputs: bool = True,
+    profiler: Callable[[dict[str, list[ColumnProfile]]], None] | None = None,
 ) -> Preparation:
     """Profile the columns in one pass and build every rule; raises whole-report failures.
 
@@ -334,6 +335,8 @@ def prepare(
     ``warnings`` collects what is surprising but smclarify's behaviour; with
     ``reject_degenerate_inputs`` a numeric column made text by a few text cells fails the report
     (otherwise it is a warning and smclarify's numbers are computed).
+    ``profiler``: fills the fresh profiles instead of :func:`profile_columns` over ``batches`` (the
+    Spark backend profiles partitions and merges them, ``engine/spark/partials.py``).
     """
     profiles: dict[str, list[ColumnProfile]] = {}
     facet_profiles: dict[str, ColumnProfile] = {}
@@ -364,7 +367,10 @@ def prepare(
         group_profile = ColumnProfile(group_variable, distinct_for_floats=True)
         profiles.setdefault(group_variable, []).append(group_profile)
 
-    profile_columns(batches, profiles)
+    if profiler is not None:
+        profiler(profiles)
+    else:
+        profile_columns(batches, profiles)
     for column_profiles in profiles.values():
         for profile in column_profiles:
             profile.finish()

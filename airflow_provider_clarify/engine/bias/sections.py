@@ -27,7 +27,10 @@ from airflow_provider_clarify.engine.bias.columns import (
 from airflow_provider_clarify.engine.bias.counts import ConfusionCounts, DatasetCounts, count_dataset
 from airflow_provider_clarify.engine.bias.errors import BiasAnalysisError
 from airflow_provider_clarify.engine.bias.flip_test import flip_test_value
-from airflow_provider_clarify.engine.bias.generalized_entropy import generalized_entropy_index
+from airflow_provider_clarify.engine.bias.generalized_entropy import (
+    generalized_entropy_from_counts,
+    generalized_entropy_index,
+)
 from airflow_provider_clarify.engine.bias.groups import FacetEncoding, FacetEntry
 from airflow_provider_clarify.engine.bias.inputs import EntryInputs, SubgroupCounts
 from airflow_provider_clarify.engine.bias.notices import POST_TRAINING, PRE_TRAINING, BiasWarnings
@@ -66,6 +69,8 @@ def compute_bias_sections(
     reject_degenerate_inputs: bool = True,
     flip_test_non_numeric: str = "ignore",
     counts_sink: Callable[[Preparation, DatasetCounts], None] | None = None,
+    profiler: Callable[[dict], None] | None = None,
+    counter: Callable[..., DatasetCounts] | None = None,
 ) -> dict:
     """Compute the bias sections of ``analysis.json`` as smclarify 0.5 would.
 
@@ -87,6 +92,9 @@ def compute_bias_sections(
         (smclarify: any non-numeric feature makes FT fail).
     :param counts_sink: called once with the preparation and the group-count tables after counting
         (confidence intervals and other post-processing reuse them instead of reading the data again).
+    :param profiler: / :param counter: replace the two streaming passes over ``batches`` (the first
+        pass's profiling, :func:`~.counts.count_dataset`'s counting; same keyword arguments): the
+        Spark backend runs them per partition and merges (``engine/spark/``).
     :returns: ``{"pre_training_bias_metrics": {...}, "post_training_bias_metrics": {...}}`` (requested
         stages only); values are Python floats (``inf`` for infinity) or the integer 0. A section
         has a ``"warnings"`` list (after ``label_value_or_threshold``) when something in it is
@@ -132,9 +140,9 @@ def compute_bias_sections(
         pre_training_first=pre is not None and post is not None,
         warnings=warnings,
         reject_degenerate_inputs=reject_degenerate_inputs,
+        profiler=profiler,
     )
-    counts = count_dataset(
-        batches,
+    counts = (counter or functools.partial(count_dataset, batches))(
         facets=prep.facets,
         label_rule=prep.label_rule,
         label=label,
@@ -389,8 +397,10 @@ class _Report:
 
     @functools.cached_property
     def _generalized_entropy(self) -> tuple[float | None, Exception | None]:
-        assert self.counts.benefit_codes is not None
         try:
+            if self.counts.benefit_codes is None:
+                assert self.counts.benefit_counts is not None
+                return generalized_entropy_from_counts(self.counts.benefit_counts), None
             return generalized_entropy_index(self.counts.benefit_codes), None
         except Exception as exc:
             return None, exc

@@ -1,0 +1,206 @@
+"""``run_analysis_spark``: the engine's ``run_analysis`` with the dataset passes on a Spark cluster.
+
+Same inputs and the same ``analysis.json`` as
+:func:`~airflow_provider_clarify.engine.runner.run_analysis` (configuration loading and validation,
+name resolution and the output writing are the single-machine engine's own code); only the passes
+over the rows run on the executors (:mod:`.bias`). Outputs are written by the driver, atomically,
+after every Spark job has finished: a driver that dies mid-run leaves no partial ``analysis.json``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_clarify.analysis.errors import ClarifyConfigError
+from airflow_provider_clarify.engine import datasets, io, runner
+from airflow_provider_clarify.engine.errors import EngineConfigError
+from airflow_provider_clarify.engine.output import write_analysis
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+    from airflow_provider_clarify.engine.spark.dataset import SparkCsvDataset
+
+log = logging.getLogger(__name__)
+
+#: What the Spark backend computes today (the rest raises a clear error naming the field).
+SUPPORTED_DATASET_TYPES = (datasets.CSV,)
+SUPPORTED_METHODS = ("pre_training_bias", "post_training_bias", "report")
+
+
+def _unsupported(field: str, value: Any, what: str, fix: str) -> EngineConfigError:
+    return EngineConfigError(
+        f"{what} is not supported by the Spark backend yet: {field}={value!r}. {fix}",
+        field=field,
+        value=value,
+        accepted=fix,
+    )
+
+
+def check_spark_config(config: dict) -> None:
+    """Refuse, before any Spark job, what the Spark backend does not compute."""
+    dataset_type = str(config.get("dataset_type", "")).lower()
+    if dataset_type not in SUPPORTED_DATASET_TYPES:
+        raise _unsupported(
+            "dataset_type",
+            config.get("dataset_type"),
+            "This dataset type",
+            'Use "text/csv", or the single-machine engine (--backend local).',
+        )
+    other = [m for m in config["methods"] if m not in SUPPORTED_METHODS]
+    if other:
+        raise _unsupported(
+            "methods",
+            other,
+            "Explanations (shap, pdp)",
+            "Run explanations with the single-machine engine (--backend local); bias metrics scale out.",
+        )
+    for side in ("facet_dataset_uri", "predicted_label_dataset_uri"):
+        if config.get(side):
+            raise _unsupported(
+                side, config[side], "A side dataset", "Join the columns into the main dataset first."
+            )
+    if "post_training_bias" in config["methods"] and config.get("predicted_label") is None:
+        raise _unsupported(
+            "predicted_label",
+            None,
+            "Calling a model for post-training bias",
+            "Add the model's predictions as a column of the dataset and name it in 'predicted_label'.",
+        )
+
+
+def run_analysis_spark(
+    spark: SparkSession,
+    analysis_config: Any,
+    dataset: str | None = None,
+    output: str | None = None,
+    *,
+    storage_options: dict | None = None,
+    endpoint_url: str | None = None,
+    output_kms_key: str | None = None,
+) -> str:
+    """Run the analyses of ``analysis_config`` on ``dataset`` with ``spark``; write them under ``output``.
+
+    Arguments as :func:`~airflow_provider_clarify.engine.runner.run_analysis` (``spark``: an active
+    ``SparkSession``, e.g. the one of a ``@task.pyspark`` or a notebook). The executors need this
+    package, ``pyarrow``, ``numpy`` and (for FT) ``scikit-learn``; :func:`ship_package` adds the
+    package to the session when the cluster does not have it installed.
+
+    :returns: the URI / path of the written ``analysis.json``.
+    :raises ClarifyConfigError: as ``run_analysis``, and for what the Spark backend does not compute
+        (explanations, side datasets, model calls, non-CSV datasets), before any Spark job.
+    """
+    from airflow_provider_clarify.engine.spark.dataset import SparkCsvDataset
+
+    storage_options = runner._merge_storage_options(storage_options, endpoint_url)
+    config = runner.load_config(analysis_config, storage_options)
+    runner.validate_config(config)
+    check_spark_config(config)
+    dataset_uri = dataset or config.get("dataset_uri")
+    if not dataset_uri:
+        raise ClarifyConfigError(
+            "No dataset given: pass dataset= (or --dataset) or set 'dataset_uri' in the analysis_config.",
+            field="dataset_uri",
+        )
+    if not output:
+        raise ClarifyConfigError("No output location given: pass output= (or --output).", field="output")
+    location = io.OutputLocation(output, storage_options, kms_key=output_kms_key)
+    if isinstance(config["methods"].get("report"), dict):
+        runner._report_file_name(config["methods"]["report"])  # a bad name fails before any Spark job
+
+    data = SparkCsvDataset.open(
+        spark, dataset_uri, headers=config.get("headers"), storage_options=storage_options
+    )
+    return analyse_dataset(config, data, location, where=f"the dataset {dataset_uri!r}")
+
+
+def analyse_dataset(config: dict, data: SparkCsvDataset, location: io.OutputLocation, *, where: str) -> str:
+    """The analyses of a validated ``config`` on an opened Spark dataset, written under ``location``."""
+    from airflow_provider_clarify.engine.spark.bias import spark_bias_sections
+
+    methods = config["methods"]
+    report = methods.get("report")
+    report_name = runner._report_file_name(report) if isinstance(report, dict) else None
+    names = data.column_names
+
+    def resolve(value: Any, field_name: str) -> str:
+        return datasets.resolve_column(value, names, field_name, where=where)
+
+    for required, example in (
+        ("label", '"target"'),
+        ("label_values_or_threshold", "[1]"),
+        ("facet", "[...]"),
+    ):
+        if not config.get(required):
+            raise ClarifyConfigError(
+                f"analysis_config field {required!r} is required for bias metrics, e.g. {example}.",
+                field=required,
+                value=config.get(required),
+            )
+    label = resolve(config["label"], "label")
+    predicted_label = None
+    if "post_training_bias" in methods:
+        predicted_label = resolve(config["predicted_label"], "predicted_label")
+    facets = runner._resolve_facets(config, names, where)
+    group_variable = None
+    if config.get("group_variable") is not None:
+        group_variable = resolve(config["group_variable"], "group_variable")
+    joinsource = None
+    if config.get("joinsource_name_or_index") is not None:
+        joinsource = resolve(config["joinsource_name_or_index"], "joinsource_name_or_index")
+    excluded = {
+        resolve(c, f"excluded_columns[{i}]") for i, c in enumerate(config.get("excluded_columns") or [])
+    }
+    not_features = {label, predicted_label, joinsource, *excluded}
+    feature_columns = [c for c in names if c not in not_features]
+
+    data.settle()
+    log.info("Spark backend: %d rows, column types %s", data.num_rows, data.types)
+    analysis: dict[str, Any] = {"version": "1.0"}
+    analysis.update(
+        spark_bias_sections(
+            data,
+            label=label,
+            label_values=runner._listify(config["label_values_or_threshold"]),
+            facets=facets,
+            group_variable=group_variable,
+            predicted_label=predicted_label,
+            pre_training_methods=runner._method_list(methods["pre_training_bias"])
+            if "pre_training_bias" in methods
+            else None,
+            post_training_methods=runner._method_list(methods["post_training_bias"])
+            if "post_training_bias" in methods
+            else None,
+            feature_columns=feature_columns,
+        )
+    )
+    if report_name is not None:
+        runner._write_report(location, analysis, config, report_name)
+    return write_analysis(location, analysis)
+
+
+def ship_package(spark: SparkSession) -> None:
+    """Add this package (as a zip of its sources) to the session, for clusters without it installed."""
+    import os
+    import tempfile
+    import zipfile
+
+    import airflow_provider_clarify
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(airflow_provider_clarify.__file__)))
+    folder = tempfile.mkdtemp(prefix="clarify-spark-")
+    archive = os.path.join(folder, "airflow_provider_clarify.zip")
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+        for base, _dirs, files in os.walk(os.path.join(root, "airflow_provider_clarify")):
+            for name in files:
+                if name.endswith((".py", ".json", ".html", ".j2", ".css", ".js")):
+                    path = os.path.join(base, name)
+                    zf.write(path, os.path.relpath(path, root))
+    try:
+        spark.sparkContext.addPyFile(archive)
+    except Exception:  # Spark Connect has no SparkContext: artifacts instead
+        spark.addArtifacts(archive, pyfile=True)
+
+
+__all__ = ["analyse_dataset", "check_spark_config", "run_analysis_spark", "ship_package"]
