@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_clarify.engine import datasets, io
+from airflow_provider_clarify.engine.datasets._csv import csv_layout
 from airflow_provider_clarify.engine.spark import csv_typing
 from airflow_provider_clarify.engine.spark.segments import BLOCK_COLUMN, FILE_COLUMN, run_segments
 
@@ -62,10 +63,10 @@ class SparkCsvDataset:
         from pyspark.sql.types import StringType, StructField, StructType
 
         files = io.list_files(uri, storage_options)
-        layouts = [datasets._csv_layout(files[0], headers, storage_options)]
+        layouts = [csv_layout(files[0], headers, storage_options)]
         for part in files[1:]:
             layouts.append(
-                datasets._csv_layout(part, layouts[0].names if headers is None else headers, storage_options)
+                csv_layout(part, layouts[0].names if headers is None else headers, storage_options)
             )
         names = list(layouts[0].names)
         if any(layout.header_row != layouts[0].header_row for layout in layouts):
