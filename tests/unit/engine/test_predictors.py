@@ -378,7 +378,8 @@ def test_default_model_time_bound_is_minutes_not_six():
     source = ModelSource.http("http://127.0.0.1:1")
     assert source.timeout_seconds == 30
     assert source.retries == 2
-    assert source.max_seconds_per_request < 100  # was 6 attempts x 60 s + back-off = 368 s
+    # 3 attempts x 30 s + back-off 0.5 s + 1 s (was 6 attempts x 60 s + back-off = 368 s)
+    assert source.max_seconds_per_request == pytest.approx(91.5)
 
 
 def test_a_json_answer_that_is_not_json_is_an_unparseable_output_error():
