@@ -73,6 +73,16 @@ class SparkCluster:
     def alive_workers(self) -> int:
         return sum(1 for w in self.status().get("workers", []) if w.get("state") == "ALIVE")
 
+    def wait_for_executors(self, count: int, patience_seconds: float = 240.0) -> list[int]:
+        """The executors' process ids once ``count`` of them run (they register some seconds after the
+        driver connects, longer on a loaded machine); fewer if they never all come up."""
+        deadline = time.monotonic() + patience_seconds
+        pids = self.executor_pids()
+        while len(pids) < count and time.monotonic() < deadline:
+            time.sleep(0.5)
+            pids = self.executor_pids()
+        return pids
+
     def executor_pids(self) -> list[int]:
         """Process ids of the executors the workers launched (children of the worker processes)."""
         pids = []

@@ -24,7 +24,7 @@ def test_lost_executor_gives_the_same_result(spark, spark_cluster, tmp_path):
     runner.run_analysis(CONFIG, str(GOLDEN_CSV), str(tmp_path / "local"))
     data = SparkCsvDataset.open(spark, str(GOLDEN_CSV))
     data.frame = pause_once(data.frame, str(tmp_path))
-    executors_before = set(spark_cluster.executor_pids())
+    executors_before = set(spark_cluster.wait_for_executors(2))
     assert len(executors_before) == 2
     killed: list[int] = []
 
