@@ -238,13 +238,41 @@ def float_csv_lines(rows: np.ndarray, nan_text: str = "") -> list[bytes]:
     """
     import numpy as np
 
+    rows = np.asarray(rows, dtype=np.float64)  # float32 cells are written as the Python floats they are
     if rows.size == 0:
         return [b"" for _ in range(rows.shape[0])]
-    distinct, inverse = np.unique(rows, return_inverse=True)
+    two_valued = _two_valued_lines(rows, nan_text)
+    if two_valued is not None:
+        return two_valued
+    # distinct bit patterns, not values: -0.0 and 0.0 are equal values with different texts
+    distinct, inverse = np.unique(np.ascontiguousarray(rows).view(np.int64), return_inverse=True)
     if distinct.size * 4 > rows.size:  # mostly distinct values: format directly
         return [",".join(_csv_cell(v, nan_text) for v in row).encode() for row in rows.tolist()]
-    texts = np.array([_csv_cell(v, nan_text) for v in distinct.tolist()], dtype=object)
+    texts = np.array([_csv_cell(v, nan_text) for v in distinct.view(np.float64).tolist()], dtype=object)
     cells = texts[inverse.reshape(rows.shape)]
+    return [",".join(row).encode() for row in cells.tolist()]
+
+
+def _two_valued_lines(rows: np.ndarray, nan_text: str) -> list[bytes] | None:
+    """The lines of rows whose every column holds at most two values (the first row's and one
+    other), else None: SHAP's coalition rows against one baseline row, formatted without sorting."""
+    import numpy as np
+
+    columns = np.arange(rows.shape[1])
+    bits = np.ascontiguousarray(rows, dtype=np.float64).view(np.int64)  # equal bits, equal text
+    differs = bits != bits[0]
+    other = bits[differs.argmax(axis=0), columns]
+    if not (differs <= (bits == other)).all():
+        return None
+    first, other_values = rows[0], other.view(np.float64)
+    table = np.array(
+        [
+            [_csv_cell(v, nan_text) for v in first.tolist()],
+            [_csv_cell(v, nan_text) for v in other_values.tolist()],
+        ],
+        dtype=object,
+    )
+    cells = table[differs.view(np.int8), columns]
     return [",".join(row).encode() for row in cells.tolist()]
 
 
@@ -359,28 +387,59 @@ class RequestSerializer:
         return self.prefix + body + self.suffix
 
 
+class RequestPlanner:
+    """Greedy split of a stream of serialised records into requests, fed piece by piece.
+
+    A request holds consecutive records; its body is ``overhead + sum(sizes) + separator * (count - 1)``
+    bytes and must stay within ``max_payload_bytes`` (and ``max_records`` records, when given). A
+    record joins the open request when it fits, else the open request closes and the record opens
+    the next one. Feeding the sizes in pieces (:meth:`add`) gives exactly the requests of feeding them
+    at once, so a caller can send a request as soon as it closes while it still serialises later rows.
+    """
+
+    def __init__(
+        self, *, overhead: int, separator: int, max_payload_bytes: int, max_records: int | None
+    ) -> None:
+        self.overhead, self.separator = overhead, separator
+        self.max_payload_bytes, self.max_records = max_payload_bytes, max_records
+        self.start = self.seen = 0
+        self.used = overhead
+
+    def add(self, sizes: Sequence[int]) -> list[tuple[int, int]]:
+        """The ``[start, end)`` record ranges of the requests that the next ``sizes`` close."""
+        closed: list[tuple[int, int]] = []
+        limit, records = self.max_payload_bytes, self.max_records
+        start, used = self.start, self.used
+        for i, size in enumerate(sizes, start=self.seen):
+            if self.overhead + size > limit:
+                raise PredictorError(
+                    f"Record {i} alone serialises to {size + self.overhead} bytes, over the payload limit "
+                    f"of {limit} bytes; raise max_payload_bytes or reduce the record."
+                )
+            count = i - start
+            extra = size + (self.separator if count else 0)
+            if count and (used + extra > limit or (records and count >= records)):
+                closed.append((start, i))
+                start, used, extra = i, self.overhead, size
+            used += extra
+        self.seen += len(sizes)
+        self.start, self.used = start, used
+        return closed
+
+    def finish(self) -> list[tuple[int, int]]:
+        """The last, still open request (none when no record was added since the last close)."""
+        return [(self.start, self.seen)] if self.start < self.seen else []
+
+
 def plan_requests(
     sizes: Sequence[int], *, overhead: int, separator: int, max_payload_bytes: int, max_records: int | None
 ) -> list[tuple[int, int]]:
     """Greedy split of records (with serialised ``sizes``) into ``[start, end)`` request ranges whose
-    bodies stay within ``max_payload_bytes`` and ``max_records``."""
-    ranges: list[tuple[int, int]] = []
-    start, used = 0, overhead
-    for i, size in enumerate(sizes):
-        if overhead + size > max_payload_bytes:
-            raise PredictorError(
-                f"Record {i} alone serialises to {size + overhead} bytes, over the payload limit of "
-                f"{max_payload_bytes} bytes; raise max_payload_bytes or reduce the record."
-            )
-        count = i - start
-        extra = size + (separator if count else 0)
-        if count and (used + extra > max_payload_bytes or (max_records and count >= max_records)):
-            ranges.append((start, i))
-            start, used, extra = i, overhead, size
-        used += extra
-    if start < len(sizes):
-        ranges.append((start, len(sizes)))
-    return ranges
+    bodies stay within ``max_payload_bytes`` and ``max_records`` (see :class:`RequestPlanner`)."""
+    planner = RequestPlanner(
+        overhead=overhead, separator=separator, max_payload_bytes=max_payload_bytes, max_records=max_records
+    )
+    return planner.add(sizes) + planner.finish()
 
 
 # --------------------------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from airflow_provider_clarify.engine.explain_server.errors import ModelInvocationError, PayloadTooLargeError
+from airflow_provider_clarify.engine.model_codec import PredictorError, RequestPlanner
 
 if TYPE_CHECKING:
     from airflow_provider_clarify.engine.explain_server.settings import ExplainerSettings
@@ -155,29 +156,38 @@ class SyntheticScores:
         self.label_headers = None
 
 
+def _planner(max_records: int | None, max_bytes: int) -> RequestPlanner:
+    # each record is sent with its newline: size + 1 bytes, no separator, no framing
+    return RequestPlanner(overhead=0, separator=0, max_payload_bytes=max_bytes, max_records=max_records)
+
+
+def _too_large(err: PredictorError, max_bytes: int) -> PayloadTooLargeError:
+    return PayloadTooLargeError(
+        f"One synthetic record is larger than MaxPayloadInMB ({max_bytes:,} bytes): {err}"
+    )
+
+
 def split_requests(records: list[bytes], max_records: int | None, max_bytes: int) -> list[list[bytes]]:
     """Consecutive groups of records, each within ``max_records`` and ``max_bytes`` (newline-joined)."""
-    groups: list[list[bytes]] = []
-    current: list[bytes] = []
-    size = 0
-    for record in records:
-        length = len(record) + 1
-        if length > max_bytes:
-            raise PayloadTooLargeError(
-                f"One synthetic record has {length:,} bytes, more than MaxPayloadInMB ({max_bytes:,} bytes)."
-            )
-        if current and (size + length > max_bytes or (max_records and len(current) >= max_records)):
-            groups.append(current)
-            current, size = [], 0
-        current.append(record)
-        size += length
-    if current:
-        groups.append(current)
-    return groups
+    planner = _planner(max_records, max_bytes)
+    try:
+        ranges = planner.add([len(r) + 1 for r in records]) + planner.finish()
+    except PredictorError as err:
+        raise _too_large(err, max_bytes) from None
+    return [records[a:b] for a, b in ranges]
+
+
+#: Rows serialised at a time while earlier requests are already with the model.
+PIPELINE_ROWS = 128
 
 
 class SyntheticPredictor:
-    """The predictor Kernel SHAP calls within one invocation (see the module docstring)."""
+    """The predictor Kernel SHAP calls within one invocation (see the module docstring).
+
+    The rows are serialised :data:`PIPELINE_ROWS` at a time and each request is sent as soon as it is
+    complete, so the model works on the first requests while the explainer still writes the later
+    ones; the requests are exactly those of serialising all rows first (:class:`RequestPlanner`).
+    """
 
     def __init__(
         self, client: ModelClient, settings: ExplainerSettings, accept: str, deadline: float | None
@@ -188,18 +198,34 @@ class SyntheticPredictor:
         self.deadline = deadline
         self.requests = 0
 
+    def _call(self, group: list[bytes]) -> np.ndarray:
+        settings = self.settings
+        reply = self.client.invoke(
+            b"\n".join(group) + b"\n", settings.mime_type, self.accept, deadline=self.deadline
+        )
+        return settings.parser.parse_scores(reply.body, reply.content_type, len(group))
+
     def predict(self, rows: np.ndarray) -> SyntheticScores:
         settings = self.settings
-        groups = split_requests(
-            settings.encoder.encode(rows), settings.max_record_count, settings.max_payload_bytes
-        )
-        self.requests += len(groups)
-
-        def call(group: list[bytes]) -> np.ndarray:
-            reply = self.client.invoke(
-                b"\n".join(group) + b"\n", settings.mime_type, self.accept, deadline=self.deadline
-            )
-            return settings.parser.parse_scores(reply.body, reply.content_type, len(group))
-
-        parts = self.client.map(call, groups)
+        planner = _planner(settings.max_record_count, settings.max_payload_bytes)
+        encoded: list[bytes] = []
+        pending = []
+        try:
+            for start in range(0, len(rows), PIPELINE_ROWS):
+                piece = settings.encoder.encode(rows[start : start + PIPELINE_ROWS])
+                encoded.extend(piece)
+                try:
+                    closed = planner.add([len(r) + 1 for r in piece])
+                except PredictorError as err:
+                    raise _too_large(err, settings.max_payload_bytes) from None
+                pending += [self.client.submit(self._call, encoded[a:b]) for a, b in closed]
+            last = [self._call(encoded[a:b]) for a, b in planner.finish()]  # on this thread
+        except BaseException:
+            for future in pending:
+                future.cancel()
+            raise
+        parts = [future.result() for future in pending] + last
+        if not parts:
+            return SyntheticScores(np.empty((0, 0)))
+        self.requests += len(parts)
         return SyntheticScores(np.concatenate(parts) if len(parts) > 1 else parts[0])

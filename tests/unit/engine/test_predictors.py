@@ -4,11 +4,12 @@ import json
 
 import numpy as np
 import pytest
+from hypothesis import given, strategies as st
 
 from airflow_provider_clarify.analysis.model_source import ModelSource
 from airflow_provider_clarify.engine import model_codec as codec
 from airflow_provider_clarify.engine.errors import EngineConfigError
-from airflow_provider_clarify.engine.model_codec import ModelOutputError, plan_requests
+from airflow_provider_clarify.engine.model_codec import ModelOutputError, RequestPlanner, plan_requests
 from airflow_provider_clarify.engine.predictors import (
     CallablePredictor,
     HttpPredictor,
@@ -388,3 +389,21 @@ def test_a_json_answer_that_is_not_json_is_an_unparseable_output_error():
         predictor.transport.headers["Accept"] = "text/csv"
         with pytest.raises(ModelOutputError, match="could not be parsed.*not valid JSON.*accept_type"):
             predictor.predict(FEATURES)
+
+
+@given(
+    sizes=st.lists(st.integers(1, 40), max_size=60),
+    cuts=st.lists(st.integers(0, 60), max_size=8),
+    max_records=st.one_of(st.none(), st.integers(1, 7)),
+)
+def test_request_planner_fed_in_pieces_plans_the_requests_of_all_at_once(sizes, cuts, max_records):
+    """The explainer sends requests while it still serialises rows: the pieces must not change them."""
+    limits = {"overhead": 3, "separator": 1, "max_payload_bytes": 60, "max_records": max_records}
+    planner = RequestPlanner(**limits)
+    ranges = []
+    bounds = sorted({0, len(sizes), *(c for c in cuts if c <= len(sizes))})
+    for a, b in zip(bounds, bounds[1:]):
+        ranges += planner.add(sizes[a:b])
+    ranges += planner.finish()
+    assert ranges == plan_requests(sizes, **limits)
+    assert [i for a, b in ranges for i in range(a, b)] == list(range(len(sizes)))
