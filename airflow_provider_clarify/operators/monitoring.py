@@ -276,7 +276,7 @@ class ClarifyMonitoringExecutionOperator(AwsBaseOperator[ClarifyHook]):
         execution = remote.latest_execution(client, name)
         if execution is None or execution.get("MonitoringExecutionStatus") not in remote.TERMINAL_STATES:
             if self.deferrable:
-                self._defer_sagemaker(name, window, requests.monitoring_type)
+                self._defer_sagemaker(name)
             try:
                 execution = remote.wait_in_worker(
                     client,
@@ -309,7 +309,7 @@ class ClarifyMonitoringExecutionOperator(AwsBaseOperator[ClarifyHook]):
                     f"{uri} does not exist: upload it first, or fix the URI.",
                 )
 
-    def _defer_sagemaker(self, name: str, window: tuple[str, str], kind: str) -> None:
+    def _defer_sagemaker(self, name: str) -> None:
         from datetime import timedelta
 
         from airflow_provider_clarify.triggers.monitoring import ClarifyMonitoringExecutionTrigger
@@ -327,7 +327,6 @@ class ClarifyMonitoringExecutionOperator(AwsBaseOperator[ClarifyHook]):
                 stop_on_kill=True,
             ),
             method_name="execute_complete",
-            kwargs={"schedule": name, "window": list(window), "kind": kind},
             timeout=timedelta(seconds=self.max_wait_seconds + 300) if self.max_wait_seconds else None,
         )
 
@@ -335,15 +334,25 @@ class ClarifyMonitoringExecutionOperator(AwsBaseOperator[ClarifyHook]):
         self,
         context: Context,
         event: dict[str, Any] | None = None,
-        schedule: str = "",
-        window: list[str] | None = None,
-        kind: str = "",
+        **_deferral: Any,
     ) -> str | None:
-        """Resume after the trigger fired: the same outcome as the wait in the worker."""
+        """Resume after the trigger fired: the same outcome as the wait in the worker.
+
+        The resumed task rebuilds what it needs instead of trusting the deferral's kwargs (``dag.test``
+        and some Airflow versions hand back only the event): the schedule name pushed to XCom before
+        deferring (else the one the execution names), the window and type from the job definition.
+        """
         from airflow_provider_clarify.operators import _monitoring_sagemaker as remote
 
         if not event:
             raise AirflowException("The monitoring execution trigger returned no event")
+        execution = event.get("execution") or {}
+        ti = context["ti"]
+        schedule = (
+            ti.xcom_pull(task_ids=ti.task_id, key=XCOM_SCHEDULE, map_indexes=getattr(ti, "map_index", -1))
+            or execution.get("MonitoringScheduleName")
+            or ""
+        )
         if event.get("status") == "timeout":
             remote.stop(self.hook.conn, self.hook, schedule, self.log)
             raise remote.ClarifyMonitoringWaitTimeout(f"{event.get('message')} The execution was stopped.")
@@ -351,8 +360,21 @@ class ClarifyMonitoringExecutionOperator(AwsBaseOperator[ClarifyHook]):
             raise AirflowException(
                 event.get("message", f"Waiting for the monitoring execution failed: {event}")
             )
-        start, end = window or ["", ""]
-        return self._finish_sagemaker(context, schedule, (start, end), kind, event["execution"])
+        kind, window = self._kind_and_window()
+        return self._finish_sagemaker(context, schedule, window, kind, execution)
+
+    def _kind_and_window(self) -> tuple[str, tuple[str, str]]:
+        from airflow_provider_clarify.analysis.monitoring.one_time import monitoring_input
+        from airflow_provider_clarify.analysis.monitoring.requests import monitoring_type_of
+        from airflow_provider_clarify.analysis.monitoring.schedule import analysis_window
+
+        definition = self._definition()
+        kind = monitoring_type_of(definition)
+        _, body = monitoring_input(definition, kind)
+        start, end = analysis_window(
+            str(self.scheduled_time), body.get("StartTimeOffset"), body.get("EndTimeOffset")
+        )
+        return kind, (start.isoformat(), end.isoformat())
 
     def _finish_sagemaker(
         self, context: Context, name: str, window: tuple[str, str], kind: str, execution: dict[str, Any]

@@ -81,6 +81,10 @@ class TaskInstance:
     def xcom_push(self, key: str, value) -> None:
         self.pushed[key] = value
 
+    def xcom_pull(self, task_ids: str, key: str, map_indexes: int = -1):
+        assert (task_ids, map_indexes) == (self.task_id, self.map_index)
+        return self.pushed.get(key)
+
 
 BASE = clarify_job_name(
     "monitoring-execution",
@@ -426,7 +430,7 @@ def test_deferred_wait_uses_the_execution_trigger_and_resumes_like_the_worker_wa
         "MonitoringExecutionStatus": "CompletedWithViolations", "ProcessingJobArn": job["ProcessingJobArn"]}}  # fmt: skip
     with Stubber(op.hook.conn) as stub:
         expect_results(stub, BASE, job)
-        result = op.execute_complete({"ti": ti}, event, **deferred.value.kwargs)
+        result = op.execute_complete({"ti": ti}, event, **(deferred.value.kwargs or {}))
         stub.assert_no_pending_responses()
     assert result.endswith("/analysis.json")
     assert ti.pushed["violations"] == VIOLATIONS

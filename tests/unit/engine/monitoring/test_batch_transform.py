@@ -37,7 +37,9 @@ def definition(tmp_path: Path, job_input: dict) -> dict:
         "JobDefinitionName": "bias-def",
         "ModelBiasAppSpecification": {"ImageUri": "img", "ConfigUri": str(config_uri)},
         "ModelBiasJobInput": {**job_input, "GroundTruthS3Input": {"S3Uri": str(tmp_path / "gt")}},
-        "ModelBiasJobOutputConfig": {"MonitoringOutputs": [{"S3Output": {"S3Uri": str(tmp_path / "results")}}]},
+        "ModelBiasJobOutputConfig": {
+            "MonitoringOutputs": [{"S3Output": {"S3Uri": str(tmp_path / "results")}}]
+        },
     }
 
 
@@ -73,7 +75,9 @@ def records(traffic) -> list[dict]:
             "SageMakerInferenceId": event_id,
             "SageMakerInferenceTime": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
         }
-        for row, s, when, event_id in zip(traffic.features, traffic.scores, traffic.times, traffic.ids, strict=True)
+        for row, s, when, event_id in zip(
+            traffic.features, traffic.scores, traffic.times, traffic.ids, strict=True
+        )
     ]
 
 
@@ -191,8 +195,12 @@ def test_headerless_csv_takes_columns_by_index_and_counts_malformed_rows(tmp_pat
     result = run_monitoring_execution(
         definition(
             tmp_path,
-            batch_input(tmp_path, MonitoringDatasetFormat.csv(header=False), FeaturesAttribute="0,1,2",
-                        ProbabilityAttribute="3"),  # fmt: skip
+            batch_input(
+                tmp_path,
+                MonitoringDatasetFormat.csv(header=False),
+                FeaturesAttribute="0,1,2",
+                ProbabilityAttribute="3",
+            ),  # fmt: skip
         ),
         SCHEDULED,
         output=str(tmp_path / "batch-out"),
@@ -221,7 +229,11 @@ def test_json_records_need_a_features_attribute(tmp_path, traffic):
         run_monitoring_execution(
             definition(
                 tmp_path,
-                batch_input(tmp_path, MonitoringDatasetFormat.json(lines=True), ProbabilityAttribute="prediction.score"),
+                batch_input(
+                    tmp_path,
+                    MonitoringDatasetFormat.json(lines=True),
+                    ProbabilityAttribute="prediction.score",
+                ),
             ),
             SCHEDULED,
             output=str(tmp_path / "batch-out"),
@@ -235,8 +247,12 @@ def test_a_line_that_is_not_json_is_counted_not_dropped(tmp_path, traffic):
     result = run_monitoring_execution(
         definition(
             tmp_path,
-            batch_input(tmp_path, MonitoringDatasetFormat.json(lines=True), FeaturesAttribute="features",
-                        ProbabilityAttribute="prediction.score"),  # fmt: skip
+            batch_input(
+                tmp_path,
+                MonitoringDatasetFormat.json(lines=True),
+                FeaturesAttribute="features",
+                ProbabilityAttribute="prediction.score",
+            ),  # fmt: skip
         ),
         SCHEDULED,
         output=str(tmp_path / "batch-out"),
