@@ -251,9 +251,13 @@ class ClarifyMonitoringExecutionOperator(AwsBaseOperator[ClarifyHook]):
 
     def _execute_sagemaker(self, context: Context) -> str | None:
         from airflow_provider_clarify.operators import _monitoring_sagemaker as remote
+        from airflow_provider_clarify.operators._arguments import as_seconds
         from airflow_provider_clarify.operators._job_lifecycle import clarify_job_name, validate_prefix
 
         validate_prefix(self.job_name_prefix)
+        self.check_interval = as_seconds("check_interval", self.check_interval)
+        if self.max_wait_seconds is not None:
+            self.max_wait_seconds = as_seconds("max_wait_seconds", self.max_wait_seconds)
         ti = context["ti"]
         base = clarify_job_name(
             self.job_name_prefix,

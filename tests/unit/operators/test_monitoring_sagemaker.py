@@ -447,3 +447,10 @@ def test_a_kill_stops_the_running_execution_and_the_schedule(aws_conn, moto_endp
         stub.add_response("stop_monitoring_schedule", {}, {"MonitoringScheduleName": BASE})
         op.on_kill()  # outside a task run: an explicit kill
         stub.assert_no_pending_responses()
+
+
+@pytest.mark.parametrize(("argument", "value"), [("check_interval", 0), ("max_wait_seconds", -5)])
+def test_a_wait_setting_that_cannot_work_fails_before_any_aws_call(aws_conn, fixed_clock, argument, value):
+    op = operator(**{argument: value})
+    with Stubber(op.hook.conn), pytest.raises(ClarifyMonitoringSetupError, match=argument):
+        op.execute({"ti": TaskInstance()})
