@@ -1,12 +1,13 @@
 """Model Monitor from Airflow: run a monitoring execution for a DAG run's data interval with the open
 engine, and create/update/delete Model Monitor job definitions and schedules on SageMaker.
 
-* :class:`ClarifyMonitoringExecutionOperator` (``compute="local"``): the same execution a Model Monitor
-  schedule runs, for the window ``scheduled_time`` (default: the data interval's end) + the job
-  definition's offsets, in the local-compute child process on the worker
+* :class:`ClarifyMonitoringExecutionOperator`: the same execution a Model Monitor schedule runs, for
+  the window ``scheduled_time`` (default: the data interval's end) + the job definition's offsets.
+  ``compute="local"`` runs it in the local-compute child process on the worker
   (:func:`~airflow_provider_clarify.operators.local_compute.run_local_engine`: crash, out-of-memory
   and time-out handling, ``memory_limit_mb``), so an ``@hourly`` DAG is a Model Monitor schedule
-  anyone can run.
+  anyone can run; ``compute="sagemaker"`` runs it on SageMaker as a one-time (``NOW``) schedule of the
+  same job definition over the same window (``operators/_monitoring_sagemaker.py``).
 * :class:`ClarifyCreateMonitoringScheduleOperator` / :class:`ClarifyDeleteMonitoringScheduleOperator`:
   the SageMaker path, sending exactly what the SDK sends (see docs/monitoring.md).
 
@@ -22,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.providers.amazon.aws.operators.base_aws import AwsBaseOperator
 from airflow.providers.amazon.aws.utils.mixins import aws_template_fields
-from airflow.providers.common.compat.sdk import AirflowFailException
+from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException, conf
 
 from airflow_provider_clarify.analysis.errors import ClarifyConfigError
 from airflow_provider_clarify.hooks.clarify import ClarifyHook
@@ -33,7 +34,8 @@ if TYPE_CHECKING:
 XCOM_STATUS = "monitoring_execution_status"
 XCOM_VIOLATIONS = "violations"
 XCOM_SUMMARY = "monitoring_execution"
-COMPUTE_CHOICES = ("local",)
+XCOM_SCHEDULE = "monitoring_schedule_name"
+COMPUTE_CHOICES = ("local", "sagemaker")
 
 
 class ClarifyMonitoringViolationError(AirflowFailException):
@@ -75,6 +77,19 @@ class ClarifyMonitoringExecutionOperator(AwsBaseOperator[ClarifyHook]):
     :param publish_cloudwatch_metrics: publish the metrics in Model Monitor's CloudWatch namespaces and
         dimensions (off by default: the open path usually has no CloudWatch).
     :param monitoring_schedule_name: the ``MonitoringSchedule`` dimension (default: the DAG id).
+    :param compute: ``"local"`` (the open engine on the worker) or ``"sagemaker"``: a one-time (``NOW``)
+        Model Monitor schedule of the job definition, named after the task instance, whose window is
+        the same absolute window (its offsets count back from the schedule's creation); the task waits
+        for its execution, reads its results into the same XCom and deletes the schedule and its job
+        definition afterwards (``delete_schedule``). Every location must then be on S3 and the
+        definition needs ``RoleArn`` and ``ImageUri``. See docs/monitoring.md.
+    :param deferrable: (``compute="sagemaker"``) wait in the triggerer instead of a worker slot.
+    :param check_interval: (``compute="sagemaker"``) seconds between polls of the execution.
+    :param max_wait_seconds: (``compute="sagemaker"``) stop the execution and fail (retryable) when it
+        has not ended after this long; default: no limit but the trigger's own (a day and an hour).
+    :param delete_schedule: (``compute="sagemaker"``) delete the one-time schedule and its job
+        definition once the execution ended (an account holds a limited number of schedules).
+    :param job_name_prefix: (``compute="sagemaker"``) prefix of the schedule and job-definition names.
     :returns: the URI of ``analysis.json`` (None when the window had no data and ``fail_on_no_data``
         is False).
     """
@@ -101,18 +116,30 @@ class ClarifyMonitoringExecutionOperator(AwsBaseOperator[ClarifyHook]):
         memory_limit_mb: int | None = None,
         publish_cloudwatch_metrics: bool = False,
         monitoring_schedule_name: str | None = None,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        check_interval: float = 60,
+        max_wait_seconds: float | None = None,
+        delete_schedule: bool = True,
+        job_name_prefix: str = "monitoring-execution",
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.deferrable = deferrable
+        self.check_interval = check_interval
+        self.max_wait_seconds = max_wait_seconds
+        self.delete_schedule = delete_schedule
+        self.job_name_prefix = job_name_prefix
+        self._running_schedule: str | None = None
         self.publish_cloudwatch_metrics = publish_cloudwatch_metrics
         self.monitoring_schedule_name = monitoring_schedule_name
         if compute not in COMPUTE_CHOICES:
             raise ClarifyConfigError.invalid(
                 "compute",
                 compute,
-                "'local'",
-                "Accepted: 'local'. On SageMaker, a Model Monitor schedule runs the executions: use "
-                "ClarifyCreateMonitoringScheduleOperator and wait with ClarifyMonitoringExecutionSensor.",
+                "'local' or 'sagemaker'",
+                "Accepted: 'local' (the open engine on the worker) or 'sagemaker' (a one-time Model Monitor "
+                "schedule). For recurring executions on SageMaker use ClarifyCreateMonitoringScheduleOperator "
+                "and wait with ClarifyMonitoringExecutionSensor.",
             )
         self.job_definition = job_definition
         self.data_capture_uri = data_capture_uri
@@ -201,19 +228,203 @@ class ClarifyMonitoringExecutionOperator(AwsBaseOperator[ClarifyHook]):
 
     def execute(self, context: Context) -> str | None:
         try:
+            if self.compute == "sagemaker":
+                return self._execute_sagemaker(context)
             summary = self._run_local()
         except ClarifyConfigError as err:  # will fail the same way again: no retries
             raise ClarifyMonitoringSetupError(f"Invalid monitoring setup: {err}") from err
+        return self._conclude(context, summary)
+
+    # -- compute="sagemaker" -------------------------------------------------------------------------
+
+    def _one_time_requests(self, definition: dict[str, Any], name: str) -> Any:
+        from airflow_provider_clarify.analysis.monitoring.one_time import one_time_execution
+        from airflow_provider_clarify.operators._monitoring_sagemaker import utc_now
+
+        return one_time_execution(
+            definition,
+            name=name,
+            scheduled_time=str(self.scheduled_time),
+            now=utc_now(),
+            output_uri=self.output_uri,
+        )
+
+    def _execute_sagemaker(self, context: Context) -> str | None:
+        from airflow_provider_clarify.operators import _monitoring_sagemaker as remote
+        from airflow_provider_clarify.operators._arguments import as_seconds
+        from airflow_provider_clarify.operators._job_lifecycle import clarify_job_name, validate_prefix
+
+        validate_prefix(self.job_name_prefix)
+        self.check_interval = as_seconds("check_interval", self.check_interval)
+        if self.max_wait_seconds is not None:
+            self.max_wait_seconds = as_seconds("max_wait_seconds", self.max_wait_seconds)
+        ti = context["ti"]
+        base = clarify_job_name(
+            self.job_name_prefix,
+            dag_id=ti.dag_id,
+            task_id=ti.task_id,
+            run_id=ti.run_id,
+            map_index=getattr(ti, "map_index", -1),
+        )
+        client = self.hook.conn
+        definition = self._definition()
+        name, requests, adopted = remote.resolve_schedule(
+            client, base, lambda candidate: self._one_time_requests(definition, candidate), self.log
+        )
+        if not adopted:
+            self._check_sagemaker_inputs(requests)
+            remote.create(client, requests, self.log)
+        ti.xcom_push(key=XCOM_SCHEDULE, value=name)
+        self._running_schedule = name  # from here on, on_kill stops the execution
+        window = (requests.window_start.isoformat(), requests.window_end.isoformat())
+        execution = remote.latest_execution(client, name)
+        if execution is None or execution.get("MonitoringExecutionStatus") not in remote.TERMINAL_STATES:
+            if self.deferrable:
+                self._defer_sagemaker(name)
+            try:
+                execution = remote.wait_in_worker(
+                    client,
+                    self.hook,
+                    name,
+                    check_interval=float(self.check_interval),
+                    max_wait_seconds=self.max_wait_seconds,
+                    log=self.log,
+                )
+            finally:
+                self._running_schedule = None
+        return self._finish_sagemaker(context, name, window, requests.monitoring_type, execution)
+
+    def _check_sagemaker_inputs(self, requests: Any) -> None:
+        """The analysis config and the baseline must exist before anything is created (no spend)."""
+        kind = requests.monitoring_type
+        definition = requests.job_definition
+        places = [(f"{kind}AppSpecification.ConfigUri", definition[f"{kind}AppSpecification"]["ConfigUri"])]
+        constraints = ((definition.get(f"{kind}BaselineConfig") or {}).get("ConstraintsResource") or {}).get(
+            "S3Uri"
+        )
+        if constraints:
+            places.append((f"{kind}BaselineConfig.ConstraintsResource.S3Uri", constraints))
+        for field, uri in places:
+            if not self.hook.exists(uri):
+                raise ClarifyConfigError.invalid(
+                    field,
+                    uri,
+                    "an existing S3 object",
+                    f"{uri} does not exist: upload it first, or fix the URI.",
+                )
+
+    def _defer_sagemaker(self, name: str) -> None:
+        from datetime import timedelta
+
+        from airflow_provider_clarify.triggers.monitoring import ClarifyMonitoringExecutionTrigger
+
+        self.defer(
+            trigger=ClarifyMonitoringExecutionTrigger(
+                monitor_schedule_name=name,
+                scheduled_time=None,
+                aws_conn_id=self.aws_conn_id,
+                region_name=self.region_name,
+                verify=self.verify,
+                botocore_config=self.botocore_config,
+                check_interval=float(self.check_interval),
+                timeout=self.max_wait_seconds,
+                stop_on_kill=True,
+            ),
+            method_name="execute_complete",
+            timeout=timedelta(seconds=self.max_wait_seconds + 300) if self.max_wait_seconds else None,
+        )
+
+    def execute_complete(
+        self,
+        context: Context,
+        event: dict[str, Any] | None = None,
+        **_deferral: Any,
+    ) -> str | None:
+        """Resume after the trigger fired: the same outcome as the wait in the worker.
+
+        The resumed task rebuilds what it needs instead of trusting the deferral's kwargs (``dag.test``
+        and some Airflow versions hand back only the event): the schedule name pushed to XCom before
+        deferring (else the one the execution names), the window and type from the job definition.
+        """
+        from airflow_provider_clarify.operators import _monitoring_sagemaker as remote
+
+        if not event:
+            raise AirflowException("The monitoring execution trigger returned no event")
+        execution = event.get("execution") or {}
+        ti = context["ti"]
+        schedule = (
+            ti.xcom_pull(task_ids=ti.task_id, key=XCOM_SCHEDULE, map_indexes=getattr(ti, "map_index", -1))
+            or execution.get("MonitoringScheduleName")
+            or ""
+        )
+        if event.get("status") == "timeout":
+            remote.stop(self.hook.conn, self.hook, schedule, self.log)
+            raise remote.ClarifyMonitoringWaitTimeout(f"{event.get('message')} The execution was stopped.")
+        if event.get("status") != "done":
+            raise AirflowException(
+                event.get("message", f"Waiting for the monitoring execution failed: {event}")
+            )
+        kind, window = self._kind_and_window()
+        return self._finish_sagemaker(context, schedule, window, kind, execution)
+
+    def _kind_and_window(self) -> tuple[str, tuple[str, str]]:
+        from airflow_provider_clarify.analysis.monitoring.one_time import monitoring_input
+        from airflow_provider_clarify.analysis.monitoring.requests import monitoring_type_of
+        from airflow_provider_clarify.analysis.monitoring.schedule import analysis_window
+
+        definition = self._definition()
+        kind = monitoring_type_of(definition)
+        _, body = monitoring_input(definition, kind)
+        start, end = analysis_window(
+            str(self.scheduled_time), body.get("StartTimeOffset"), body.get("EndTimeOffset")
+        )
+        return kind, (start.isoformat(), end.isoformat())
+
+    def _finish_sagemaker(
+        self, context: Context, name: str, window: tuple[str, str], kind: str, execution: dict[str, Any]
+    ) -> str | None:
+        from airflow_provider_clarify.operators import _monitoring_sagemaker as remote
+
+        summary = remote.execution_summary(self.hook, execution, window, kind, name)
+        if self.delete_schedule:
+            remote.delete(self.hook.conn, name, kind, self.log)
+        return self._conclude(context, summary)
+
+    def on_kill(self) -> None:
+        """A user's kill (or ``execution_timeout``) stops the SageMaker execution and its schedule; a
+        worker shutdown leaves them for the retry to re-attach to (``operators/_kill.py``)."""
+        name = self._running_schedule
+        if not name:
+            return
+        from airflow_provider_clarify.operators import _monitoring_sagemaker as remote
+        from airflow_provider_clarify.operators._kill import worker_kill_cause
+
+        cause = worker_kill_cause()
+        if not cause.stops_job:
+            self.log.warning(
+                "Task interrupted (%s): leaving monitoring schedule %s running", cause.value, name
+            )
+            return
+        self.log.info("Task killed (%s); stopping monitoring schedule %s", cause.value, name)
+        try:
+            remote.stop(self.hook.conn, self.hook, name, self.log)
+        except Exception:
+            self.log.exception("Could not stop monitoring schedule %s", name)
+
+    # -- the outcome, the same for both computes -------------------------------------------------------
+
+    def _conclude(self, context: Context, summary: dict[str, Any]) -> str | None:
         ti = context["ti"]
         ti.xcom_push(key=XCOM_STATUS, value=summary["status"])
         ti.xcom_push(key=XCOM_VIOLATIONS, value=summary["violations"])
         ti.xcom_push(key=XCOM_SUMMARY, value=summary)
         self.log.info(
-            "Monitoring execution %s: %d records in %s .. %s; capture %s; ground truth %s",
+            "Monitoring execution %s: %s records in %s .. %s; capture %s; ground truth %s",
             summary["status"], summary["records"], summary["window_start"], summary["window_end"],
             summary["capture"], summary["ground_truth"],
         )  # fmt: skip
-        if self.publish_cloudwatch_metrics and summary.get("analysis_uri"):
+        # On SageMaker the execution publishes its own metrics (the definition's publish_cloudwatch_metrics).
+        if self.publish_cloudwatch_metrics and self.compute == "local" and summary.get("analysis_uri"):
             self._publish(context, summary)
         if summary["status"] == "Failed":
             if self.fail_on_no_data:

@@ -1,7 +1,8 @@
 """ClarifyMonitoringExecutionTrigger: wait in the triggerer for a Model Monitor schedule's execution.
 
 Polls ListMonitoringExecutions for the execution of ``monitor_schedule_name`` scheduled at
-``scheduled_time`` until it is terminal (``Completed``, ``CompletedWithViolations``, ``Failed``,
+``scheduled_time`` (or, without one, the schedule's latest execution: a one-time ``NOW`` schedule has
+exactly one) until it is terminal (``Completed``, ``CompletedWithViolations``, ``Failed``,
 ``Stopped``) or the absolute deadline passes; throttling backs off without counting as a poll. Events:
 ``done`` (with the execution summary), ``timeout`` and ``error``. The decision (pass, fail, branch) is
 made by the sensor in the worker, the same way for poke and deferred mode.
@@ -22,23 +23,28 @@ from airflow_provider_clarify.hooks.clarify import ClarifyHook, is_throttling_er
 
 TERMINAL_STATES = frozenset({"Completed", "CompletedWithViolations", "Failed", "Stopped"})
 DEFAULT_MAX_WAIT_SECONDS = 24 * 3600 + 3600  # a monitoring job runs at most a day
+#: How long on_kill may spend stopping the execution.
+ON_KILL_TIMEOUT_SECONDS = 30
+#: on_kill work in flight (a reference keeps a shielded task alive until it finishes).
+_KILL_TASKS: set[asyncio.Task] = set()
 
 
-def list_executions_request(monitor_schedule_name: str, scheduled_time: datetime) -> dict[str, Any]:
-    """The ListMonitoringExecutions request that finds the execution scheduled at ``scheduled_time``."""
-    return {
-        "MonitoringScheduleName": monitor_schedule_name,
-        "ScheduledTimeBefore": scheduled_time.timestamp() + 1,
-        "ScheduledTimeAfter": scheduled_time.timestamp() - 1,
-        "SortBy": "ScheduledTime",
-        "SortOrder": "Descending",
-        "MaxResults": 10,
-    }
+def list_executions_request(monitor_schedule_name: str, scheduled_time: datetime | None) -> dict[str, Any]:
+    """The ListMonitoringExecutions request that finds the execution scheduled at ``scheduled_time``
+    (``None``: the schedule's latest executions)."""
+    request: dict[str, Any] = {"MonitoringScheduleName": monitor_schedule_name}
+    if scheduled_time is not None:
+        request["ScheduledTimeBefore"] = scheduled_time.timestamp() + 1
+        request["ScheduledTimeAfter"] = scheduled_time.timestamp() - 1
+    return {**request, "SortBy": "ScheduledTime", "SortOrder": "Descending", "MaxResults": 10}
 
 
-def find_execution(response: dict[str, Any], scheduled_time: datetime) -> dict[str, Any] | None:
-    """The execution summary whose ``ScheduledTime`` equals ``scheduled_time`` (to the second)."""
+def find_execution(response: dict[str, Any], scheduled_time: datetime | None) -> dict[str, Any] | None:
+    """The execution summary whose ``ScheduledTime`` equals ``scheduled_time`` (to the second); without
+    a time, the latest one listed (the request sorts them newest first)."""
     for summary in response.get("MonitoringExecutionSummaries", []):
+        if scheduled_time is None:
+            return summary
         when = summary.get("ScheduledTime")
         if isinstance(when, datetime) and abs(when.timestamp() - scheduled_time.timestamp()) < 1:
             return summary
@@ -53,7 +59,11 @@ def plain_summary(summary: dict[str, Any]) -> dict[str, Any]:
 class ClarifyMonitoringExecutionTrigger(BaseTrigger):
     """Poll until the execution of ``monitor_schedule_name`` at ``scheduled_time`` (ISO text) ends.
 
+    :param scheduled_time: ISO text; ``None``: the schedule's latest execution (one-time schedules).
     :param check_interval: seconds between polls (> 0).
+    :param stop_on_kill: when a user kills the deferred task (Airflow >= 3.3), stop the execution's
+        processing job and the schedule (``compute="sagemaker"`` executions of the operator; the sensor
+        watches schedules it does not own and leaves this off).
     :param end_time: absolute deadline (Unix seconds), serialized so a triggerer restart keeps it;
         default now + ``timeout`` (or a day and an hour).
     """
@@ -61,7 +71,7 @@ class ClarifyMonitoringExecutionTrigger(BaseTrigger):
     def __init__(
         self,
         monitor_schedule_name: str,
-        scheduled_time: str,
+        scheduled_time: str | None,
         aws_conn_id: str | None = "aws_default",
         region_name: str | None = None,
         verify: bool | str | None = None,
@@ -70,8 +80,10 @@ class ClarifyMonitoringExecutionTrigger(BaseTrigger):
         timeout: float | None = None,
         max_throttle_delay: float = 300,
         end_time: float | None = None,
+        stop_on_kill: bool = False,
     ) -> None:
         super().__init__()
+        self.stop_on_kill = stop_on_kill
         if not check_interval or check_interval <= 0:
             raise ValueError(f"check_interval must be a positive number of seconds, got {check_interval!r}")
         self.monitor_schedule_name = monitor_schedule_name
@@ -101,6 +113,7 @@ class ClarifyMonitoringExecutionTrigger(BaseTrigger):
                 "timeout": self.timeout,
                 "max_throttle_delay": self.max_throttle_delay,
                 "end_time": self.end_time,
+                "stop_on_kill": self.stop_on_kill,
             },
         )
 
@@ -120,7 +133,7 @@ class ClarifyMonitoringExecutionTrigger(BaseTrigger):
         yield TriggerEvent(payload)
 
     async def _poll_until_done(self) -> dict[str, Any]:
-        moment = datetime.fromisoformat(self.scheduled_time)
+        moment = datetime.fromisoformat(self.scheduled_time) if self.scheduled_time else None
         request = list_executions_request(self.monitor_schedule_name, moment)
         throttles = 0
         last: dict[str, Any] | None = None
@@ -143,7 +156,7 @@ class ClarifyMonitoringExecutionTrigger(BaseTrigger):
                     self.log.info(
                         "Execution of %s at %s: %s",
                         self.monitor_schedule_name,
-                        self.scheduled_time,
+                        self.scheduled_time or "its latest run",
                         (last or {}).get("MonitoringExecutionStatus", "not started yet"),
                     )
                 remaining = self.end_time - time.time()
@@ -158,3 +171,48 @@ class ClarifyMonitoringExecutionTrigger(BaseTrigger):
 
     async def _pause(self, seconds: float) -> None:
         await asyncio.sleep(seconds)
+
+    async def on_kill(self) -> None:
+        """With ``stop_on_kill``: a user's kill of the deferred task stops the execution and its schedule.
+
+        A trigger that merely moved to another triggerer leaves both running (the task instance is still
+        ``deferred``; :mod:`airflow_provider_clarify.operators._kill`). The work is shielded, as in
+        :class:`~airflow_provider_clarify.triggers.clarify.ClarifyProcessingJobTrigger`.
+        """
+        if not self.stop_on_kill:
+            return
+        work = asyncio.get_running_loop().create_task(self._stop_if_really_killed())
+        _KILL_TASKS.add(work)
+        work.add_done_callback(_KILL_TASKS.discard)
+        await asyncio.shield(work)
+
+    async def _stop_if_really_killed(self) -> None:
+        from airflow_provider_clarify.operators._kill import deferred_kill_cause
+
+        cause = await deferred_kill_cause(getattr(self, "task_instance", None), self.log)
+        if not cause.stops_job:
+            self.log.info(
+                "Trigger cancelled (%s): leaving %s running", cause.value, self.monitor_schedule_name
+            )
+            return
+        moment = datetime.fromisoformat(self.scheduled_time) if self.scheduled_time else None
+        hook = self.hook()
+        async with await hook.get_async_conn() as client:
+            await asyncio.wait_for(
+                stop_execution_async(client, self.monitor_schedule_name, moment, self.log),
+                timeout=ON_KILL_TIMEOUT_SECONDS,
+            )
+
+
+async def stop_execution_async(client: Any, schedule: str, moment: datetime | None, log: Any) -> None:
+    """Stop the schedule (no further execution starts) and its running execution's processing job."""
+    response = await client.list_monitoring_executions(**list_executions_request(schedule, moment))
+    summary = find_execution(response, moment) or {}
+    arn = summary.get("ProcessingJobArn")
+    if arn and summary.get("MonitoringExecutionStatus") not in TERMINAL_STATES:
+        await client.stop_processing_job(ProcessingJobName=arn.rsplit("/", 1)[-1])
+        log.info("Task killed: stopped processing job %s of %s", arn, schedule)
+    try:
+        await client.stop_monitoring_schedule(MonitoringScheduleName=schedule)
+    except ClientError as error:  # already stopped or gone: nothing left to stop
+        log.info("Could not stop monitoring schedule %s: %s", schedule, error)

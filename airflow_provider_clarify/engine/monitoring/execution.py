@@ -30,6 +30,13 @@ from airflow_provider_clarify.analysis.monitoring.schedule import analysis_windo
 from airflow_provider_clarify.engine import io
 from airflow_provider_clarify.engine.errors import EngineConfigError
 from airflow_provider_clarify.engine.monitoring import columnar
+from airflow_provider_clarify.engine.monitoring.batch_transform import (
+    check_attributes,
+    dataset_kind,
+    is_capture_file,
+    iter_batch_transform_events,
+    neutral_attributes,
+)
 from airflow_provider_clarify.engine.monitoring.capture import (
     CaptureEvent,
     ReadStats,
@@ -207,12 +214,19 @@ def _facet_columns(config: dict[str, Any]) -> set[str]:
 class _Merger:
     """Turns captured events (and blocks of them) into merged rows of the window's Parquet file."""
 
-    def __init__(self, plan: _Plan, labels: LabelStore | None, path: str, stats: ReadStats) -> None:
+    def __init__(
+        self,
+        plan: _Plan,
+        labels: LabelStore | None,
+        path: str,
+        stats: ReadStats,
+        attributes: Attributes | None = None,
+    ) -> None:
         self.plan = plan
         self.labels = labels
         self.path = path
         self.stats = stats
-        self.attributes = Attributes.from_input(plan.job_input)
+        self.attributes = attributes or Attributes.from_input(plan.job_input)
         self.writer: MergedWriter | None = None
         self.features: list[str] = []
         self.label_name: str | None = None
@@ -310,8 +324,9 @@ def _merge(
     path: str,
     stats: ReadStats,
     gt_stats: ReadStats,
+    attributes: Attributes | None = None,
 ) -> tuple[list[str], str | None, int]:
-    merger = _Merger(plan, labels, path, stats)
+    merger = _Merger(plan, labels, path, stats, attributes)
     for item in items:
         if isinstance(item, CaptureEvent):
             merger.event(item)
@@ -482,8 +497,24 @@ def run_monitoring_execution(
                 field="data_capture_uri",
                 value=source,
             )
-        reader = iter_capture_items if columnar else iter_capture_events
-        events = reader(files, start, end, stats, storage_options)
+        merge_attributes = None
+        dataset_format = plan.job_input.get("DatasetFormat")
+        if (
+            plan.source_key == "BatchTransformInput"
+            and dataset_format
+            and not is_capture_file(files[0], storage_options)
+        ):
+            # raw transform output in its DatasetFormat (CSV, JSON, Parquet), not capture JSON Lines
+            attributes = Attributes.from_input(plan.job_input)
+            kind, _ = dataset_kind(dataset_format)
+            check_attributes(attributes, kind, plan.kind == MODEL_BIAS)
+            events = iter_batch_transform_events(
+                files, dataset_format, attributes, start, end, stats, storage_options
+            )
+            merge_attributes = neutral_attributes(attributes)
+        else:
+            reader = iter_capture_items if columnar else iter_capture_events
+            events = reader(files, start, end, stats, storage_options)
         with contextlib.ExitStack() as stack:
             tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="clarify-monitor-", dir=workdir))
             labels = None
@@ -504,7 +535,7 @@ def run_monitoring_execution(
                         f"{len(labels)} labels kept on disk (more than {max_labels_in_memory})"
                     )
             merged = str(Path(tmp) / "merged.parquet")
-            columns, label, rows = _merge(plan, events, labels, merged, stats, gt_stats)
+            columns, label, rows = _merge(plan, events, labels, merged, stats, gt_stats, merge_attributes)
             result.records = rows
             if stats.in_window == 0:
                 raise MonitoringInputError(

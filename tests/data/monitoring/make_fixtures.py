@@ -199,6 +199,36 @@ def case_explainability_batch_now(session):
     )
 
 
+BATCH_FORMATS = {
+    "csv_header": lambda: MonitoringDatasetFormat.csv(header=True),
+    "csv_no_header": lambda: MonitoringDatasetFormat.csv(header=False),
+    "json_document": lambda: MonitoringDatasetFormat.json(lines=False),
+    "parquet": lambda: MonitoringDatasetFormat.parquet(),
+}
+
+
+def bias_batch_case(format_name):
+    def case(session):
+        m = monitor(ModelBiasMonitor, session, full=False)
+        m.create_monitoring_schedule(
+            batch_transform_input=BatchTransformInput(
+                **{
+                    **BATCH_INPUT,
+                    "dataset_format": BATCH_FORMATS[format_name](),
+                    "probability_attribute": "score",
+                    "probability_threshold_attribute": 0.4,
+                }
+            ),
+            ground_truth_input="s3://bkt/ground-truth",
+            analysis_config="s3://bkt/configs/analysis_config.json",
+            output_s3_uri="s3://bkt/batch/output",
+            monitor_schedule_name=f"bias-batch-{format_name.replace('_', '-')}",
+            schedule_cron_expression=CronExpressionGenerator.hourly(),
+        )
+
+    return case
+
+
 def case_explainability_endpoint_uri(session):
     m = monitor(ModelExplainabilityMonitor, session, full=True)
     m.create_monitoring_schedule(
@@ -217,6 +247,7 @@ CASES = {
     "bias_base_name_and_update": case_bias_base_name_and_update,
     "explainability_batch_now": case_explainability_batch_now,
     "explainability_endpoint_uri": case_explainability_endpoint_uri,
+    **{f"bias_batch_{name}": bias_batch_case(name) for name in BATCH_FORMATS},
 }
 
 

@@ -217,8 +217,8 @@ def test_moto_accepts_the_job_definition_and_describes_it_back(aws_conn, moto_en
 
 
 def test_execution_operator_refuses_unknown_compute():
-    with pytest.raises(ValueError, match="ClarifyCreateMonitoringScheduleOperator"):
-        ClarifyMonitoringExecutionOperator(task_id="m", job_definition={}, compute="sagemaker")
+    with pytest.raises(ValueError, match="'local' .*or 'sagemaker'"):
+        ClarifyMonitoringExecutionOperator(task_id="m", job_definition={}, compute="spark")
 
 
 class XComRecorder:

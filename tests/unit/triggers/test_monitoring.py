@@ -78,3 +78,62 @@ def test_trigger_serializes_its_absolute_deadline():
     again = ClarifyMonitoringExecutionTrigger(**kwargs)
     assert path.endswith("ClarifyMonitoringExecutionTrigger")
     assert again.end_time == trigger.end_time
+
+
+@pytest.mark.asyncio
+async def test_without_a_time_the_trigger_waits_for_the_schedules_latest_execution(aws_conn, monkeypatch):
+    """One-time (NOW) schedules: the execution's time is not known in advance; the latest one is taken."""
+    trigger = ClarifyMonitoringExecutionTrigger("one-time", None, check_interval=5)
+    latest = {"MonitoringScheduleName": "one-time", "SortBy": "ScheduledTime", "SortOrder": "Descending",
+              "MaxResults": 10}  # fmt: skip
+    assert list_executions_request("one-time", None) == latest
+
+    async def pause(seconds: float) -> None:
+        pass
+
+    monkeypatch.setattr(trigger, "_pause", pause)
+    hook = ClarifyHook(aws_conn_id="aws_default")
+    async with await hook.get_async_conn() as client:
+        stub = AioStubber(client)
+        stub.add_response("list_monitoring_executions", listed(), latest)
+        done = {**summary("Completed"), "MonitoringScheduleName": "one-time"}
+        stub.add_response("list_monitoring_executions", listed(done), latest)
+        stub.activate()
+
+        @asynccontextmanager
+        async def reuse():
+            yield client
+
+        async def get_async_conn(self):
+            return reuse()
+
+        monkeypatch.setattr(ClarifyHook, "get_async_conn", get_async_conn)
+        events = [event async for event in trigger.run()]
+        stub.assert_no_pending_responses()
+    assert events[0].payload["execution"]["MonitoringExecutionStatus"] == "Completed"
+
+
+@pytest.mark.asyncio
+async def test_a_users_kill_of_the_deferred_task_stops_the_execution_and_the_schedule(aws_conn, monkeypatch):
+    trigger = ClarifyMonitoringExecutionTrigger("one-time", None, stop_on_kill=True)
+    latest = list_executions_request("one-time", None)
+    arn = "arn:aws:sagemaker:us-east-1:123456789012:processing-job/model-bias-monitoring-1"
+    hook = ClarifyHook(aws_conn_id="aws_default")
+    async with await hook.get_async_conn() as client:
+        stub = AioStubber(client)
+        running = {**summary("InProgress"), "MonitoringScheduleName": "one-time", "ProcessingJobArn": arn}
+        stub.add_response("list_monitoring_executions", listed(running), latest)
+        stub.add_response("stop_processing_job", {}, {"ProcessingJobName": "model-bias-monitoring-1"})
+        stub.add_response("stop_monitoring_schedule", {}, {"MonitoringScheduleName": "one-time"})
+        stub.activate()
+
+        @asynccontextmanager
+        async def reuse():
+            yield client
+
+        async def get_async_conn(self):
+            return reuse()
+
+        monkeypatch.setattr(ClarifyHook, "get_async_conn", get_async_conn)
+        await trigger.on_kill()  # outside a triggerer: an explicit kill
+        stub.assert_no_pending_responses()

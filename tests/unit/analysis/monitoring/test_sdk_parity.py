@@ -183,3 +183,34 @@ def test_explainability_endpoint_with_constraints_equals_sdk():
 )
 def test_cron_expressions_match_the_sdk_strings(method, args, expected):
     assert getattr(CronExpressionGenerator, method)(*args) == expected
+
+
+BATCH_FORMATS = {
+    "csv_header": lambda: MonitoringDatasetFormat.csv(header=True),
+    "csv_no_header": lambda: MonitoringDatasetFormat.csv(header=False),
+    "json_document": lambda: MonitoringDatasetFormat.json(lines=False),
+    "parquet": lambda: MonitoringDatasetFormat.parquet(),
+}
+
+
+@pytest.mark.parametrize("format_name", sorted(BATCH_FORMATS))
+def test_bias_batch_transform_input_in_each_dataset_format_equals_sdk(format_name):
+    sdk = sdk_calls(f"bias_batch_{format_name}")
+    batch = dict(
+        INPUTS["batch_input"],
+        dataset_format=BATCH_FORMATS[format_name](),
+        probability_attribute="score",
+        probability_threshold_attribute=0.4,
+    )
+    ours = create_monitoring_requests(
+        "ModelBias",
+        **common(),
+        analysis_config="s3://bkt/configs/analysis_config.json",
+        batch_transform_input=BatchTransformInput(**batch),
+        ground_truth_input="s3://bkt/ground-truth",
+        output_s3_uri="s3://bkt/batch/output",
+        monitor_schedule_name=f"bias-batch-{format_name.replace('_', '-')}",
+        schedule_cron_expression=CronExpressionGenerator.hourly(),
+    )
+    assert ours.job_definition == sdk["create_model_bias_job_definition"][0]
+    assert ours.schedule == sdk["create_monitoring_schedule"][0]
