@@ -61,7 +61,9 @@ def main() -> None:
         "from __future__ import annotations",
         "",
         f"SPARK_IMAGE_REPOSITORY = {json.dumps(block['repository'])}",
-        "SPARK_FRAMEWORK_VERSIONS = (" + ", ".join(json.dumps(v) for v in config["processing"]["versions"]) + ")",
+        "SPARK_FRAMEWORK_VERSIONS = ("
+        + ", ".join(json.dumps(v) for v in config["processing"]["versions"])
+        + ")",
         "SPARK_PY_VERSIONS = (" + ", ".join(json.dumps(v) for v in block["py_versions"]) + ")",
         "",
         f"#: Region -> ECR registry host of the Spark {FRAMEWORK_VERSION} processing image.",

@@ -84,11 +84,11 @@ class _Uploads:
     def __init__(self) -> None:
         self.keys: list[str] = []
 
-    def Object(self, bucket: str, key: str):  # noqa: N802  (boto3's name)
+    def Object(self, bucket: str, key: str):
         keys = self.keys
 
         class _Object:
-            def upload_file(self, path, ExtraArgs=None, Callback=None):  # noqa: N803
+            def upload_file(self, path, ExtraArgs=None, Callback=None):
                 keys.append(f"s3://{bucket}/{key}")
 
         return _Object()
@@ -98,7 +98,7 @@ def sdk_request(arguments: dict) -> tuple[dict, list[str]]:
     boto = boto3.Session(aws_access_key_id="x", aws_secret_access_key="y", region_name=arguments["region"])
     client = mock.MagicMock()
     uploads = _Uploads()
-    with mock.patch.object(Session, "default_bucket", lambda self: arguments["staging_bucket"]):
+    with mock.patch.object(Session, "default_bucket", return_value=arguments["staging_bucket"]):
         session = Session(
             boto_session=boto,
             sagemaker_client=client,
