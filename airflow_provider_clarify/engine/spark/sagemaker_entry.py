@@ -36,7 +36,10 @@ MESSAGE_PATH = "/opt/ml/output/message"
 #: The link name of the bundle in each YARN container (relative to its working directory).
 EXECUTOR_BUNDLE_LINK = "clarify_deps"
 
-log = logging.getLogger("clarify.sagemaker_spark")
+
+def report(message: str, *args: object) -> None:
+    """A status line on stderr (the job's CloudWatch log), whatever logging set-up an import makes."""
+    print(f"clarify-sagemaker-spark: {message % args if args else message}", file=sys.stderr, flush=True)
 
 
 def bundle_archives(dependencies_dir: Path) -> list[Path]:
@@ -138,18 +141,22 @@ def run(
     extracted = None
     if archive is not None:
         extracted = extract_bundle(archive, Path(scratch or tempfile.mkdtemp(prefix="clarify-spark-")))
-        log.info("Dependency bundle %s extracted to %s", archive, extracted)
+        report("dependency bundle %s extracted to %s", archive, extracted)
 
-    from pyspark.sql import SparkSession  # only now: the bundle's pyarrow/numpy come first
+    import airflow_provider_clarify  # only now: the bundle's pyarrow and numpy come first
+    from airflow_provider_clarify.engine.spark.runner import check_spark_config, run_analysis_spark
 
-    import airflow_provider_clarify
-    from airflow_provider_clarify.engine.spark.runner import run_analysis_spark
-
-    log.info(
+    report(
         "airflow_provider_clarify %s from %s",
         airflow_provider_clarify.__version__,
         airflow_provider_clarify.__file__,
     )
+    config = json.loads(find_config(root / "config").read_text())
+    check_spark_config(config)  # what the Spark backend cannot compute fails before Spark starts
+    dataset = find_dataset(root / "data")
+
+    from pyspark.sql import SparkSession
+
     builder = SparkSession.builder.appName("clarify-sagemaker-spark")
     if master:
         builder = builder.master(master)
@@ -159,10 +166,8 @@ def run(
     try:
         if archive is not None:
             located = probe_executors(spark, bundle_modules(archive))
-            log.info("Executors import the bundle: %s", json.dumps(located, sort_keys=True))
-        config = json.loads(find_config(root / "config").read_text())
-        dataset = find_dataset(root / "data")
-        log.info("Running the open engine's Spark backend on %s", dataset)
+            report("executors import the bundle: %s", json.dumps(located, sort_keys=True))
+        report("running the open engine's Spark backend on %s", dataset)
         return run_analysis_spark(spark, config, dataset, output)
     finally:
         spark.stop()
@@ -180,14 +185,14 @@ def main(argv: list[str] | None = None) -> int:
         written = run(args.input_root, args.output, master=args.master)
     except Exception as error:
         message = f"{type(error).__name__}: {error}"
-        log.error("Clarify Spark job failed: %s", message)
+        report("the job failed: %s", message)
         try:
             Path(args.message_file).parent.mkdir(parents=True, exist_ok=True)
             Path(args.message_file).write_text(message[:1024])
         except OSError:
             pass
         return 1
-    log.info("Wrote %s", written)
+    report("wrote %s", written)
     return 0
 
 

@@ -33,14 +33,14 @@ from airflow_provider_clarify.operators.clarify import (
 from airflow_provider_clarify.spark_bundle import BundleBuildError, entry_script, package_zip
 from airflow_provider_clarify.triggers.clarify import ClarifyProcessingJobTrigger
 from tests.support.aws import BUCKET
-from tests.unit.operators.test_clarify import (  # noqa: F401  (role, aws: fixtures)
+from tests.unit.operators import test_clarify as clarify_tests
+from tests.unit.operators.test_clarify import (
     DATA_URI,
     FAST,
     OUT_URI,
     ROLE_ARN,
     ROLE_NAME,
     RecordingTI,
-    aws,
     bias_config,
     capture_requests,
     context_for,
@@ -48,8 +48,11 @@ from tests.unit.operators.test_clarify import (  # noqa: F401  (role, aws: fixtu
     job_config_uri,
     job_name_for,
     read_json,
-    role,
 )
+
+# the fake-AWS fixtures of the compute="sagemaker" tests: bucket, dataset, IAM role
+role = clarify_tests.role
+aws = clarify_tests.aws
 
 DEPS_URI = f"s3://{BUCKET}/clarify/deps/clarify-spark-deps.zip"
 
@@ -130,7 +133,9 @@ def test_the_job_runs_the_engine_on_the_spark_image_with_staged_code(spark_aws, 
     # the same XCom and files as compute="sagemaker"
     assert ti.xcoms["job_name"] == name
     assert ti.xcoms["analysis_config_uri"] == job_config_uri(name)
-    assert read_json(spark_aws, f"{OUT_URI}/analysis_config.json") == read_json(spark_aws, job_config_uri(name))
+    assert read_json(spark_aws, f"{OUT_URI}/analysis_config.json") == read_json(
+        spark_aws, job_config_uri(name)
+    )
     assert list(sm_backend.processing_jobs) == [name]
 
 
