@@ -115,7 +115,8 @@ class ClarifyBaseOperator(AwsBaseOperator[ClarifyHook]):
     :param volume_size_in_gb: instance volume size (default 30).
     :param volume_kms_key: KMS key for the instance volume.
     :param output_kms_key: KMS key for the job's outputs.
-    :param max_runtime_in_seconds: the job's ``StoppingCondition`` (at most 604800, 7 days).
+    :param max_runtime_in_seconds: the job's ``StoppingCondition`` (at most 604800, 7 days, for Clarify;
+        777600 with ``compute="sagemaker_spark"``).
     :param env: environment variables for the container.
     :param tags: ``{key: value}`` tags (or the API list form) for the job.
     :param network_config: ``{"EnableInterContainerTrafficEncryption": ..., "VpcConfig": ...}`` (API
@@ -123,7 +124,8 @@ class ClarifyBaseOperator(AwsBaseOperator[ClarifyHook]):
     :param job_name: an explicit job name (templated); default: deterministic per task instance.
     :param job_name_prefix: prefix of the deterministic name (default: the SDK's name for the analysis,
         e.g. ``Clarify-Pretraining-Bias``).
-    :param version: Clarify container image version (only ``"1.0"`` exists).
+    :param version: Clarify container image version (only ``"1.0"`` exists); with
+        ``compute="sagemaker_spark"`` the Spark image version (only ``"3.5"``).
     :param image_uri: use this image instead of the region's Clarify image (e.g. a private mirror).
     :param kms_key: KMS key for the uploaded ``analysis_config.json`` (SSE-KMS).
     :param experiment_config: SageMaker Experiments association (``ExperimentName``, ``TrialName``, ...).
