@@ -103,10 +103,12 @@ def session_settings(archive: Path | None, extracted: Path | None) -> dict[str, 
 
 
 def probe_executors(spark, modules: list[str]) -> dict[str, str]:
-    """Import ``modules`` in one executor task; ``{module: file}``. Raises naming what failed."""
+    """Import ``modules`` in one task per default-parallelism slot (so every executor of a fresh
+    cluster is normally asked); ``{module: file}`` of the first task. Raises naming what failed where."""
 
     def _import_all(_rows):
         import importlib
+        import socket
 
         found = {}
         for name in modules:
@@ -114,13 +116,20 @@ def probe_executors(spark, modules: list[str]) -> dict[str, str]:
                 found[name] = str(getattr(importlib.import_module(name), "__file__", None))
             except Exception as error:  # reported to the driver, which fails the job
                 found[name] = f"ERROR {type(error).__name__}: {error}"
-        yield json.dumps(found)
+        yield json.dumps({"host": socket.gethostname(), "found": found})
 
-    result = json.loads(spark.sparkContext.parallelize([0], 1).mapPartitions(_import_all).collect()[0])
-    broken = {name: where for name, where in result.items() if where.startswith("ERROR")}
+    slots = max(1, int(spark.sparkContext.defaultParallelism))
+    answers = spark.sparkContext.parallelize(range(slots), slots).mapPartitions(_import_all).collect()
+    results = [json.loads(answer) for answer in answers]
+    broken = {
+        f"{result['host']}:{name}": where
+        for result in results
+        for name, where in result["found"].items()
+        if where.startswith("ERROR")
+    }
     if broken:
         raise RuntimeError(f"the dependency bundle is not importable on the executors: {broken}")
-    return result
+    return results[0]["found"]
 
 
 def run(

@@ -144,3 +144,23 @@ def test_dataset_location(tmp_path, layout):
     else:
         (data / "b.csv").write_text("x\n2\n")
         assert find_dataset(data) == str(data)
+
+
+def test_the_executor_probe_names_what_the_executors_cannot_import():
+    from pyspark.sql import SparkSession
+
+    from airflow_provider_clarify.engine.spark.sagemaker_entry import probe_executors
+    from airflow_provider_clarify.engine.spark.session import build_session
+
+    existing = SparkSession.getActiveSession()
+    spark = existing or build_session("local[1]")
+    try:
+        assert probe_executors(spark, ["json"])["json"].endswith("json/__init__.py")
+        with pytest.raises(RuntimeError) as failure:
+            probe_executors(spark, ["json", "clarify_no_such_module"])
+        assert "clarify_no_such_module" in str(failure.value)
+        assert "ModuleNotFoundError" in str(failure.value)
+        assert ":json" not in str(failure.value)
+    finally:
+        if existing is None:
+            spark.stop()
