@@ -135,3 +135,61 @@ def test_backend_limits_match_the_engine(name):
     with pytest.raises(EngineConfigError) as engine_error:
         check_spark_config(dict(config))
     assert engine_error.value.field in problems[0][0], (engine_error.value.field, problems)
+
+
+# --- the plan of a compute="sagemaker_spark" run ------------------------------------------------------------
+
+
+def _plan(region: str = "us-east-1", **settings):
+    from airflow_provider_clarify.analysis.plan import JobSettings, build_plan
+
+    arguments = {
+        "data_config": {
+            "s3_data_input_path": "s3://b/data/train.csv",
+            "s3_output_path": "s3://b/out/",
+            "label": "y",
+            "headers": ["sex", "y", "p"],
+            "predicted_label": "p",
+            "dataset_type": "text/csv",
+        },
+        "bias_config": {"label_values_or_threshold": [1], "facet_name": "sex"},
+    }
+    return build_plan(
+        "bias",
+        arguments,
+        compute="sagemaker_spark",
+        job_settings=JobSettings(instance_type="ml.m5.xlarge", instance_count=3, **settings),
+        region=region,
+        role="arn:aws:iam::111122223333:role/R",
+    )
+
+
+def test_the_plan_request_is_the_builders_request_for_the_job():
+    plan = _plan()
+    request = plan.request("job-1", "arn:aws:iam::111122223333:role/R", "us-east-1")
+    assert request == spark_processing_job_request(
+        job_name="job-1",
+        role_arn="arn:aws:iam::111122223333:role/R",
+        analysis_config_uri="s3://b/out/job-1/analysis_config.json",
+        dataset_uri="s3://b/data/train.csv",
+        output_uri="s3://b/out",
+        dependencies_uri=default_dependencies_uri("s3://b/out"),
+        staging_base_uri="s3://b/out",
+        instance_type="ml.m5.xlarge",
+        instance_count=3,
+        region="us-east-1",
+    )
+    # another job of the same plan gets its own staged code; another region its own Spark image
+    other = plan.request("job-2", "arn:aws:iam::111122223333:role/R", "ap-southeast-2")
+    assert {i["InputName"]: i["S3Input"]["S3Uri"] for i in other["ProcessingInputs"]}["code"] == (
+        staging_uris("s3://b/out", "job-2")["code"]
+    )
+    assert other["AppSpecification"]["ImageUri"] == spark_image_uri("ap-southeast-2")
+
+
+def test_a_given_bundle_goes_into_the_request():
+    plan = _plan(spark_dependencies_uri="s3://b/deps/bundle.zip")
+    request = plan.request("job-1", "arn:aws:iam::111122223333:role/R")
+    assert {i["InputName"]: i["S3Input"]["S3Uri"] for i in request["ProcessingInputs"]}["dependencies"] == (
+        "s3://b/deps/bundle.zip"
+    )
