@@ -39,6 +39,13 @@ from airflow_provider_clarify.analysis.processing_job import (
     validate_job_name,
     validate_role_arn,
 )
+from airflow_provider_clarify.analysis.spark_processing import (
+    check_spark_backend,
+    default_dependencies_uri,
+    spark_image_uri,
+    spark_processing_job_request,
+    staging_uris,
+)
 from airflow_provider_clarify.analysis.suggest_baseline import (
     MONITORING_TYPES,
     monitoring_analysis_config,
@@ -78,6 +85,8 @@ class JobSettings:
     experiment_config: Mapping[str, str] | None = None
     version: str | None = None
     image_uri: str | None = None
+    #: ``compute="sagemaker_spark"``: the dependency bundle (``None``: the operator builds it once).
+    spark_dependencies_uri: str | None = None
 
     def as_request_arguments(self) -> dict[str, Any]:
         """The keyword arguments of :func:`~.processing_job.processing_job_request` they fill."""
@@ -104,7 +113,7 @@ class AnalysisPlan:
     Immutable: the config and request are held as JSON text and handed out as fresh copies.
 
     :param kind: one of :data:`PLAN_KINDS`.
-    :param compute: ``"sagemaker"`` or ``"local"``.
+    :param compute: ``"sagemaker"``, ``"sagemaker_spark"`` (the open engine on the Spark image) or ``"local"``.
     :param config_json: the composed, preflighted ``analysis_config`` (JSON text).
     :param dataset_uri: the dataset location (``None``: the config's own ``dataset_uri``).
     :param output_uri: the ``analysis_result`` location (no trailing slash).
@@ -203,11 +212,15 @@ class AnalysisPlan:
         request = json.loads(self.request_template_json)
         request["ProcessingJobName"] = validate_job_name(job_name)
         request["RoleArn"] = validate_role_arn(role_arn)
+        staged = staging_uris(self.config_base_uri, job_name) if self.compute == "sagemaker_spark" else {}
         for item in request["ProcessingInputs"]:
             if item["InputName"] == "analysis_config":
                 item["S3Input"]["S3Uri"] = self.config_uri(job_name)
+            elif item["InputName"] in staged:  # the Spark job's entry script and package, per job
+                item["S3Input"]["S3Uri"] = staged[item["InputName"]]
         if region is not None and region != self.region and not self.job_settings.image_uri:
-            request["AppSpecification"]["ImageUri"] = clarify_image_uri(region, self.job_settings.version)
+            image = spark_image_uri if self.compute == "sagemaker_spark" else clarify_image_uri
+            request["AppSpecification"]["ImageUri"] = image(region, self.job_settings.version)
         return request
 
 
@@ -367,7 +380,9 @@ def build_plan(
         ``model_scores``, ``methods``, ``pre_training_methods``, ``post_training_methods``,
         ``monitoring_type`` (those the kind uses; config objects or dicts of their keyword arguments),
         and the open engine's ``confidence_intervals`` / ``intersections`` (see :func:`uncertainty_options`).
-    :param compute: ``"sagemaker"`` (the request is built and validated) or ``"local"``.
+    :param compute: ``"sagemaker"`` (the request is built and validated), ``"sagemaker_spark"`` (the
+        open engine's Spark backend as a job on the SageMaker Spark image; the config must be one the
+        Spark backend computes) or ``"local"``.
     :param job_settings: the job's settings (``compute="sagemaker"``).
     :param region: the region of the job; picks the Clarify image (``compute="sagemaker"``).
     :param role: the role as given; an ARN is validated now, a bare name is expanded later.
@@ -385,8 +400,14 @@ def build_plan(
     dataset_uri, output_uri, config_path = _locations(analysis, converted["data_config"])
     instance_count = job_settings.instance_count if compute == "sagemaker" else 1
     warnings = check_preflight(
-        config, instance_count=instance_count, compute=compute, dataset_uri=dataset_uri
+        config,
+        instance_count=instance_count,
+        # the Spark job reads S3 inputs like the Clarify container, then the engine's Spark limits apply
+        compute="sagemaker" if compute == "sagemaker_spark" else compute,
+        dataset_uri=dataset_uri,
     )
+    if compute == "sagemaker_spark":
+        check_spark_backend(config)
     config_json = json.dumps(config)
     base_uri = str(config_path or output_uri)
     request_template = None
@@ -401,6 +422,19 @@ def build_plan(
             dataset_type=config.get("dataset_type", "text/csv"),
             region=region,
             s3_compression_type=getattr(converted["data_config"], "s3_compression_type", None) or "None",
+            **job_settings.as_request_arguments(),
+        )
+    elif compute == "sagemaker_spark":
+        role_arn = role if isinstance(role, str) and role.startswith("arn:") else _PLACEHOLDER_ROLE
+        request_template = spark_processing_job_request(
+            job_name=_PLACEHOLDER_JOB,
+            role_arn=role_arn,
+            analysis_config_uri=job_analysis_config_uri(base_uri, _PLACEHOLDER_JOB),
+            dataset_uri=dataset_uri,
+            output_uri=output_uri,
+            dependencies_uri=job_settings.spark_dependencies_uri or default_dependencies_uri(base_uri),
+            staging_base_uri=base_uri,
+            region=region,
             **job_settings.as_request_arguments(),
         )
     monitoring = None

@@ -71,7 +71,9 @@ __all__ = [
     "clarify_job_name",
 ]
 
-_COMPUTE_CHOICES = ("sagemaker", "local")
+_COMPUTE_CHOICES = ("sagemaker", "local", "sagemaker_spark")
+#: The compute modes that run a SageMaker Processing job (same lifecycle, hook and trigger).
+_SAGEMAKER_JOBS = ("sagemaker", "sagemaker_spark")
 
 
 def _renders_later(value: Any) -> bool:
@@ -113,7 +115,8 @@ class ClarifyBaseOperator(AwsBaseOperator[ClarifyHook]):
     :param volume_size_in_gb: instance volume size (default 30).
     :param volume_kms_key: KMS key for the instance volume.
     :param output_kms_key: KMS key for the job's outputs.
-    :param max_runtime_in_seconds: the job's ``StoppingCondition`` (at most 604800, 7 days).
+    :param max_runtime_in_seconds: the job's ``StoppingCondition`` (at most 604800, 7 days, for Clarify;
+        777600 with ``compute="sagemaker_spark"``).
     :param env: environment variables for the container.
     :param tags: ``{key: value}`` tags (or the API list form) for the job.
     :param network_config: ``{"EnableInterContainerTrafficEncryption": ..., "VpcConfig": ...}`` (API
@@ -121,7 +124,8 @@ class ClarifyBaseOperator(AwsBaseOperator[ClarifyHook]):
     :param job_name: an explicit job name (templated); default: deterministic per task instance.
     :param job_name_prefix: prefix of the deterministic name (default: the SDK's name for the analysis,
         e.g. ``Clarify-Pretraining-Bias``).
-    :param version: Clarify container image version (only ``"1.0"`` exists).
+    :param version: Clarify container image version (only ``"1.0"`` exists); with
+        ``compute="sagemaker_spark"`` the Spark image version (only ``"3.5"``).
     :param image_uri: use this image instead of the region's Clarify image (e.g. a private mirror).
     :param kms_key: KMS key for the uploaded ``analysis_config.json`` (SSE-KMS).
     :param experiment_config: SageMaker Experiments association (``ExperimentName``, ``TrialName``, ...).
@@ -134,8 +138,13 @@ class ClarifyBaseOperator(AwsBaseOperator[ClarifyHook]):
         ``[operators] default_deferrable``).
     :param reuse_completed_job: on a retry or clear, adopt a ``Completed`` job of this task instance
         whose inputs and analysis config equal the current ones instead of running again (default).
-    :param compute: ``"sagemaker"`` (the managed Clarify container) or ``"local"`` (the open engine on
-        the worker; same files, same XCom).
+    :param compute: ``"sagemaker"`` (the managed Clarify container), ``"local"`` (the open engine on
+        the worker) or ``"sagemaker_spark"`` (the open engine's Spark backend as a SageMaker Processing
+        job on the SDK's Spark image, for accounts without Clarify; bias metrics from CSV columns,
+        see docs/scale-out.md); same files, same XCom.
+    :param spark_dependencies_uri: for ``compute="sagemaker_spark"``: S3 URI of a prebuilt dependency
+        bundle (``python -m airflow_provider_clarify.spark_bundle``); ``None`` (default): the worker
+        builds it once with pip and keeps it under the config location.
     :param local_model: for ``compute="local"``: where predictions come from (a URL of a server that
         speaks the SageMaker hosting contract, or a model-artifact spec; see the local-compute docs).
     :param memory_limit_mb: for ``compute="local"``: cap the engine's address space at this many MiB
@@ -171,6 +180,7 @@ class ClarifyBaseOperator(AwsBaseOperator[ClarifyHook]):
         "compute",
         "local_model",
         "memory_limit_mb",
+        "spark_dependencies_uri",
         "check_interval",
         "max_ingestion_time",
     )
@@ -219,6 +229,7 @@ class ClarifyBaseOperator(AwsBaseOperator[ClarifyHook]):
         compute: str = "sagemaker",
         local_model: str | dict | None = None,
         memory_limit_mb: int | None = None,
+        spark_dependencies_uri: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -248,6 +259,7 @@ class ClarifyBaseOperator(AwsBaseOperator[ClarifyHook]):
         self.compute = compute
         self.local_model = local_model
         self.memory_limit_mb = memory_limit_mb
+        self.spark_dependencies_uri = spark_dependencies_uri
         # Set while a job of this task is being waited for in the worker (on_kill stops it).
         self._running_job_name: str | None = None
         self._lineage_uris: dict[str, str | None] | None = None
@@ -316,11 +328,12 @@ class ClarifyBaseOperator(AwsBaseOperator[ClarifyHook]):
             experiment_config=self.experiment_config or None,
             version=self.version,
             image_uri=self.image_uri or None,
+            spark_dependencies_uri=self.spark_dependencies_uri or None,
         )
         plan = build_plan(
             kind,
             arguments,
-            compute="sagemaker",
+            compute=self.compute,
             job_settings=settings,
             # The connection's region picks the Clarify image; resolving it reads the Airflow
             # connection but sends no request to AWS.
@@ -329,7 +342,7 @@ class ClarifyBaseOperator(AwsBaseOperator[ClarifyHook]):
         )
         if not self.role:
             raise ClarifyConfigError(
-                "role is missing; compute='sagemaker' needs the IAM role (name or ARN) SageMaker assumes",
+                f"role is missing; compute={self.compute!r} needs the IAM role (name or ARN) SageMaker assumes",
                 field="role",
                 value=self.role,
                 accepted="an IAM role name or ARN",
@@ -388,6 +401,12 @@ class ClarifyBaseOperator(AwsBaseOperator[ClarifyHook]):
         if description is None:
             lifecycle.check_inputs(hook, plan)
             request = plan.request(job_name, role_arn, region)
+            if plan.compute == "sagemaker_spark":
+                from airflow_provider_clarify.operators import sagemaker_spark
+
+                kms_key = self.kms_key or None
+                sagemaker_spark.ensure_dependency_bundle(hook, plan, request, kms_key=kms_key, log=self.log)
+                sagemaker_spark.stage_job_code(hook, plan, job_name, kms_key=kms_key, log=self.log)
             config_uri = plan.config_uri(job_name)
             hook.upload_analysis_config(plan.config, config_uri, kms_key=self.kms_key or None)
             job_arn = hook.start_processing_job(request).get("ProcessingJobArn")
@@ -501,7 +520,7 @@ class ClarifyBaseOperator(AwsBaseOperator[ClarifyHook]):
 
     def _finish(self, context: Context, result_uri: str, plan: AnalysisPlan, job_name: str | None) -> str:
         """Record success: the config beside the results, asset-event extras, lineage, subclass extras."""
-        if job_name is not None and plan.compute == "sagemaker":
+        if job_name is not None and plan.compute in _SAGEMAKER_JOBS:
             lifecycle.publish_config(self.hook, plan, job_name, kms_key=self.kms_key or None, log=self.log)
         if self._lineage_uris is None:
             self._lineage_uris = {"dataset": plan.dataset_uri, "config": None, "result": result_uri}
