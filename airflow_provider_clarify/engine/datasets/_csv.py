@@ -30,6 +30,8 @@ log = logging.getLogger(__name__)
 
 #: CSV inputs larger than this (bytes as stored) are streamed instead of read in one go.
 STREAM_THRESHOLD_BYTES = 256 * 1024 * 1024
+#: Bytes of CSV text per streamed block (pyarrow infers a streamed column's type from the first one).
+STREAM_BLOCK_BYTES = 8 << 20
 
 
 class CsvStreamData(TabularData):
@@ -65,7 +67,9 @@ class CsvStreamData(TabularData):
         return pacsv.open_csv(
             io.open_input(self.files[index], self.storage_options),
             read_options=pacsv.ReadOptions(
-                column_names=layout.names, skip_rows=1 if layout.header_row else 0, block_size=8 << 20
+                column_names=layout.names,
+                skip_rows=1 if layout.header_row else 0,
+                block_size=STREAM_BLOCK_BYTES,
             ),
             convert_options=_csv_convert_options(column_types, columns),
         )
@@ -155,7 +159,8 @@ class _ColumnFailed(Exception):
         self.name = name
 
 
-#: Integers beyond this magnitude may convert differently by pandas' float parser than by a cast.
+#: Integers beyond this magnitude may convert differently by pandas' float parser than by a cast
+#: (and zeros may have been written ``-0``): see :meth:`_ScanState.finish`.
 _EXACT_INTEGER = 2**53
 
 
@@ -236,6 +241,8 @@ class _ScanState:
                     low, high = pc.min_max(column).values()
                     if max(abs(low.as_py()), abs(high.as_py())) > _EXACT_INTEGER:
                         self.large_integers.add(name)
+                    elif low.as_py() <= 0 <= high.as_py() and pc.any(pc.equal(column, 0)).as_py():
+                        self.large_integers.add(name)  # a "-0" cell is -0.0 for pandas' float parser
             arrays.append(column)
         return pa.RecordBatch.from_arrays(arrays, names=batch.schema.names)
 
@@ -243,7 +250,8 @@ class _ScanState:
         """Settle integer columns with missing cells as float64; whether the pass must run again.
 
         pandas parses such a column's text as floats; a cast of the integers gives the same doubles
-        unless a magnitude exceeds 2**53, when the column is re-read as float text.
+        unless a magnitude exceeds 2**53 or a cell is zero (``-0`` is -0.0 for pandas' parser), when
+        the column is re-read as float text (a second parse, only for such columns).
         """
         import pyarrow as pa
 
