@@ -24,8 +24,7 @@ from hypothesis import HealthCheck, example, given, settings, strategies as st
 
 from airflow_provider_clarify.engine import pandas_csv
 from airflow_provider_clarify.engine.bias import compute_bias_sections
-from airflow_provider_clarify.engine.datasets import DatasetError, batch_source, load_dataset
-from airflow_provider_clarify.engine.datasets import _csv
+from airflow_provider_clarify.engine.datasets import DatasetError, _csv, batch_source, load_dataset
 from airflow_provider_clarify.engine.datasets._pandas_types import pandas_like_type, widen
 from tests.unit.engine.test_pandas_csv import decimal_texts
 
@@ -57,11 +56,15 @@ def _old_streamed(path: Path, names: list[str], columns: list[str]) -> pa.Table:
         try:
             reader = pacsv.open_csv(str(path), convert_options=convert(types or None), **options)
             for name, typ in zip(reader.schema.names, reader.schema.types, strict=True):
-                types[name] = pandas_like_type(typ) if name not in types else (
-                    types[name] if types[name] == typ else widen(types[name], typ)
+                types[name] = (
+                    pandas_like_type(typ)
+                    if name not in types
+                    else (types[name] if types[name] == typ else widen(types[name], typ))
                 )
             for batch in reader:
-                has_nulls.update(n for n, c in zip(batch.schema.names, batch.columns, strict=True) if c.null_count)
+                has_nulls.update(
+                    n for n, c in zip(batch.schema.names, batch.columns, strict=True) if c.null_count
+                )
             break
         except pa.ArrowInvalid as exc:
             name = names[int(re.search(r"In CSV column #(\d+)", str(exc)).group(1))]
@@ -114,7 +117,9 @@ def _same(got: pa.Table, want: pa.Table) -> None:
     for name in want.column_names:
         for a, b in zip(got.column(name).to_pylist(), want.column(name).to_pylist(), strict=True):
             if isinstance(b, float):
-                assert (math.isnan(a) and math.isnan(b)) or (a == b and math.copysign(1, a) == math.copysign(1, b))
+                assert (math.isnan(a) and math.isnan(b)) or (
+                    a == b and math.copysign(1, a) == math.copysign(1, b)
+                )
             else:
                 assert a == b
 
