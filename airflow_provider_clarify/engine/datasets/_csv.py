@@ -22,6 +22,7 @@ from airflow_provider_clarify.engine.datasets._pandas_types import (
     pandas_like_type,
     widen,
 )
+from airflow_provider_clarify.engine.io import EngineIOError
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -286,11 +287,18 @@ class _Spill:
     def write(self, batch) -> None:
         import pyarrow as pa
 
-        if self._writer is None:
-            self._schema = batch.schema
-            self._sink = pa.OSFile(self.path, "wb")
-            self._writer = pa.ipc.new_stream(self._sink, batch.schema)
-        self._writer.write_batch(batch)
+        try:
+            if self._writer is None:
+                self._schema = batch.schema
+                self._sink = pa.OSFile(self.path, "wb")
+                self._writer = pa.ipc.new_stream(self._sink, batch.schema)
+            self._writer.write_batch(batch)
+        except OSError as exc:
+            raise EngineIOError(
+                f"Cannot write the typed columns of a large CSV file to {self.path!r}: {exc}. The engine "
+                "keeps the columns an analysis reads there (about 30 bytes a row); free space in that "
+                "directory or point TMPDIR at a larger disk."
+            ) from exc
 
     def close(self) -> None:
         if self._writer is not None:
