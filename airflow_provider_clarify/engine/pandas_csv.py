@@ -81,8 +81,17 @@ def pandas_float_values(text: pa.Array | pa.ChunkedArray) -> pa.Array:
     return _convert(text)[0]
 
 
-def _convert(text: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, np.ndarray | None]:
-    """(:func:`pandas_float_values`, the rows of the cells pandas finds out of range or ``None``)."""
+def _convert(
+    text: pa.Array | pa.ChunkedArray, correctly_rounded: pa.Array | None = None
+) -> tuple[pa.Array, np.ndarray | None]:
+    """(:func:`pandas_float_values`, the rows of the cells pandas finds out of range or ``None``).
+
+    Only cells that can differ from the correctly rounded value go through :func:`_xstrtod`: a cell
+    of at most 15 bytes without an exponent holds at most 15 digits, an integer below
+    ``10**15 < 2**53`` that the parser accumulates exactly and scales by one exact power of ten
+    (at most ``10**15``), a single correctly rounded operation. ``correctly_rounded``: pyarrow's
+    conversion of the trimmed cells when the caller already has it.
+    """
     import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -90,11 +99,18 @@ def _convert(text: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, np.ndarray | N
     if isinstance(text, pa.ChunkedArray):
         text = text.combine_chunks()
     text = text.cast(pa.string())
-    fallback = pc.cast(pc.utf8_trim_whitespace(text), pa.float64())
-    # only long numbers and numbers with an exponent can differ from the correctly rounded value
-    suspect = pc.or_(pc.greater(pc.utf8_length(text), 15), pc.match_substring_regex(text, "[eE]")).fill_null(
-        False
+    fallback = (
+        correctly_rounded
+        if correctly_rounded is not None
+        else pc.cast(pc.utf8_trim_whitespace(text), pa.float64())
     )
+    if isinstance(fallback, pa.ChunkedArray):
+        fallback = fallback.combine_chunks()
+    # only long numbers and numbers with an exponent can differ from the correctly rounded value
+    # (bytes >= characters, so the byte length is a safe, cheaper test)
+    suspect = pc.or_(
+        pc.greater(pc.binary_length(text), 15), pc.match_substring(text, "e", ignore_case=True)
+    ).fill_null(False)
     if not pc.any(suspect).as_py():
         return fallback, None
     rows = np.flatnonzero(np.asarray(suspect.to_numpy(zero_copy_only=False), dtype=bool))
@@ -138,11 +154,18 @@ def overflows(text: pa.Array | pa.ChunkedArray) -> str | None:
     return pandas_float_column(text)[1]
 
 
-def pandas_float_column(text: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, str | None]:
-    """:func:`pandas_float_values` and :func:`overflows` of ``text`` in one conversion."""
+def pandas_float_column(
+    text: pa.Array | pa.ChunkedArray, *, correctly_rounded: pa.Array | None = None
+) -> tuple[pa.Array, str | None]:
+    """:func:`pandas_float_values` and :func:`overflows` of ``text`` in one conversion.
+
+    ``correctly_rounded``: pyarrow's float64 conversion of the (trimmed) cells, when the caller has
+    it already (the streaming reader validates a float column with that cast); only the cells whose
+    text can round differently are then converted again.
+    """
     import pyarrow as pa
 
-    values, rows = _convert(text)
+    values, rows = _convert(text, correctly_rounded)
     if rows is None or not len(rows):
         return values, None
     if isinstance(text, pa.ChunkedArray):

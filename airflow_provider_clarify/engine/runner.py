@@ -464,9 +464,11 @@ def _merge_storage_options(storage_options: dict | None, endpoint_url: str | Non
 
 
 def _num_rows(data: datasets.TabularData) -> int | None:
-    if isinstance(data, datasets.CsvStreamData):
+    """The row count when it costs no extra read of the data (CSV rows are counted by parsing)."""
+    csv = (datasets.CsvStreamData, datasets.CsvTableData)
+    if isinstance(data, csv):
         return None
-    if isinstance(data, datasets.ExtendedData) and isinstance(data.base, datasets.CsvStreamData):
+    if isinstance(data, datasets.ExtendedData) and isinstance(data.base, csv):
         return data.num_rows if data.extra else None
     return data.num_rows
 

@@ -34,6 +34,9 @@ import pyarrow.compute as pc
 from airflow_provider_clarify.engine.bias.errors import BiasAnalysisError
 
 UNIQUENESS_THRESHOLD = 0.05
+#: distinct values up to which a label / prediction column's value counts are kept (GE's mean, see
+#: :mod:`.generalized_entropy`)
+MAX_COUNTED_VALUES = 10_000
 #: Distinct values kept for "did you mean" hints once a huge column stops tracking them all.
 SAMPLE_VALUES = 1000
 #: A cell that ``float()`` (hence pandas) reads as a number.
@@ -219,6 +222,10 @@ class ColumnProfile:
     #: distinct values seen before tracking stopped (for "did you mean" hints)
     distinct_sample: list = field(default_factory=list, repr=False)
     _match_set: pa.Array | None = field(default=None, repr=False)
+    #: keep the column's value counts (label and prediction when GE is requested), see :meth:`value_counts`
+    count_values: bool = False
+    _counted: list = field(default_factory=list, repr=False)
+    _counted_entries: int = 0
 
     def update(self, raw: pa.Array | pa.ChunkedArray) -> None:
         """Fold one batch of the column into the statistics."""
@@ -265,6 +272,8 @@ class ColumnProfile:
             self.first_is_null = first is None or (isinstance(first, float) and math.isnan(first))
             self.first_value = None if self.first_is_null else first
         self.rows += n
+        if self.count_values:
+            self._count_values(array)
         self.nulls += nulls
         if self.distinct is not None:
             if uniq is not None:
@@ -303,6 +312,34 @@ class ColumnProfile:
         """Record whether any listed value occurs in ``array`` (batch values or distinct values)."""
         if self._match_set is not None and len(self._match_set) and len(array) and not self.any_match:
             self.any_match = bool(pc.any(pc.is_in(array, value_set=self._match_set)).as_py())
+
+    def _count_values(self, array: pa.Array) -> None:
+        """Fold the batch's value counts in; give up (``count_values = False``) past ``MAX_COUNTED_VALUES``."""
+        counted = pc.value_counts(array)
+        self._counted.append((counted.field(0), counted.field(1)))
+        self._counted_entries += len(counted)
+        if self._counted_entries > 4 * MAX_COUNTED_VALUES:
+            values, counts = self._merged_counts()
+            if len(values) > MAX_COUNTED_VALUES:
+                self.count_values = False
+                self._counted = []
+                return
+            self._counted = [(values, counts)]
+            self._counted_entries = len(values)
+
+    def _merged_counts(self) -> tuple[pa.Array, pa.Array]:
+        values = pa.concat_arrays([v for v, _ in self._counted])
+        counts = pa.concat_arrays([c for _, c in self._counted])
+        merged = pa.table({"v": values, "c": counts}).group_by("v").aggregate([("c", "sum")])
+        return merged.column("v").combine_chunks(), merged.column("c_sum").combine_chunks()
+
+    def value_counts(self) -> tuple[pa.Array, np.ndarray] | None:
+        """(distinct values, rows per value) of the whole column (``count_values``), or ``None`` when
+        the column has more than ``MAX_COUNTED_VALUES`` distinct values or was not counted."""
+        if not self.count_values or not self._counted:
+            return None
+        values, counts = self._merged_counts()
+        return values, np.asarray(counts.to_numpy(zero_copy_only=False), dtype=np.int64)
 
     def finish(self) -> None:
         """Settle facts derived at the end (whether a listed value occurs, from the distinct values)."""

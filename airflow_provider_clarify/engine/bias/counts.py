@@ -5,8 +5,10 @@ Every metric except FT is a function of counts. For each facet the pass fills a 
     T[f, g, y, ŷ] = number of rows with facet code f, subgroup g, label y and prediction ŷ
 
 (one ``numpy.bincount`` per batch). The 2×2 confusion matrix of any group, and the per-subgroup
-counts CDDL/CDDPL need, are sums over this table. GE additionally needs the rows' benefit codes in
-dataset order (one byte per row) and FT the numeric feature matrix (only when FT is requested).
+counts CDDL/CDDPL need, are sums over this table. GE needs only the number of rows per benefit code
+``b = ŷ - y + 1`` (false negatives, correct predictions, false positives), which is the total table
+summed over facet and subgroup (:func:`~.generalized_entropy.generalized_entropy_from_counts`), so
+nothing is kept per row; FT keeps the numeric feature matrix (only when FT is requested).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import numpy as np
 import pyarrow as pa
 
 from airflow_provider_clarify.engine import progress
+from airflow_provider_clarify.engine.bias.arithmetic import PairwiseCodeSum
 from airflow_provider_clarify.engine.bias.columns import CategoricalRule, ContinuousRule, float_values
 from airflow_provider_clarify.engine.bias.errors import BiasAnalysisError
 from airflow_provider_clarify.engine.bias.groups import FacetEncoding, GroupEncoding
@@ -78,10 +81,24 @@ class DatasetCounts:
     tables: dict[str, np.ndarray]  # facet column -> T[f, g, y, ŷ]
     facet_codes: dict[str, np.ndarray] = field(default_factory=dict)  # only when FT is requested
     predictions: np.ndarray | None = None  # ŷ per row, only when FT is requested
-    benefit_codes: np.ndarray | None = None  # ŷ - y + 1 per row (uint8), only when GE is requested
-    benefit_counts: np.ndarray | None = None  # rows per benefit code 0/1/2, instead of benefit_codes (Spark)
+    benefit_codes: np.ndarray | None = None  # ŷ - y + 1 per row (uint8), only without ``benefit_sum``
+    benefit_counts: np.ndarray | None = None  # rows per benefit code 0/1/2, when GE is requested
+    benefit_sum: PairwiseCodeSum | None = None  # GE's pairwise sum, streamed (see count_dataset)
     flip_test: FlipTestData | None = None
     rows: int = 0
+
+
+def benefit_counts(counts: DatasetCounts) -> np.ndarray:
+    """Rows per benefit code ``ŷ - y + 1``: [false negatives, correct predictions, false positives].
+
+    Read off the joint table of any facet summed over facet codes and subgroups (every row has
+    exactly one facet code), so GE needs no per-row data.
+    """
+    table = next(iter(counts.tables.values()), None)
+    if table is None:
+        return np.zeros(3, dtype=np.int64)
+    m = table.sum(axis=(0, 1))  # m[y, ŷ]
+    return np.array([m[1, 0], m[0, 0] + m[1, 1], m[0, 1]], dtype=np.int64)
 
 
 def batch_column(batch: pa.RecordBatch, name: str) -> pa.Array:
@@ -128,8 +145,14 @@ def count_dataset(
     keep_benefits: bool = False,
     flip_test: bool = False,
     flip_test_columns: Sequence[str] = (),
+    benefit_sum: PairwiseCodeSum | None = None,
 ) -> DatasetCounts:
-    """One pass over the needed columns; returns the joint count tables (and GE/FT row data)."""
+    """One pass over the needed columns; returns the joint count tables (and GE/FT row data).
+
+    With ``keep_benefits`` GE's inputs are gathered: the benefit-code counts always, and either
+    ``benefit_sum`` fed batch by batch (when the first pass fixed ``N`` and ``μ``, see
+    :mod:`.generalized_entropy`) or, without it, the per-row benefit codes.
+    """
     columns = list(dict.fromkeys([*facets, label]))
     if prediction_rule is not None and predicted_label is not None:
         columns.append(predicted_label)
@@ -163,14 +186,23 @@ def count_dataset(
         outcome = y.astype(np.int64) * 2 + yhat
         if group is not None:
             outcome = outcome + group.codes(batch_column(batch, group.column)) * 4
+        if keep_benefits:
+            benefits = (yhat.astype(np.int8) - y.astype(np.int8) + 1).astype(np.uint8)
+            if benefit_sum is not None:
+                if benefit_sum.count + n > benefit_sum.n:
+                    raise BiasAnalysisError(
+                        f"The dataset changed while it was read: the first pass saw {benefit_sum.n} rows, "
+                        "the second more. Do not modify the input while the analysis runs."
+                    )
+                benefit_sum.add(benefits)
+            else:
+                benefit_parts.append(benefits)
         for name, encoding in facets.items():
             codes = encoding.codes(batch_column(batch, name))
             index = codes * (num_groups * 4) + outcome
             tables[name] += np.bincount(index, minlength=tables[name].size)
             if want_ft:
                 code_parts[name].append(codes)
-        if keep_benefits:
-            benefit_parts.append((yhat.astype(np.int8) - y.astype(np.int8) + 1).astype(np.uint8))
         if want_ft:
             if numeric is None:
                 numeric = [c for c in flip_test_columns if is_numeric_type(batch_column(batch, c).type)]
@@ -189,7 +221,18 @@ def count_dataset(
         rows=rows,
     )
     if keep_benefits:
-        result.benefit_codes = np.concatenate(benefit_parts) if benefit_parts else np.zeros(0, dtype=np.uint8)
+        result.benefit_counts = benefit_counts(result)
+        if benefit_sum is not None:
+            if benefit_sum.count != rows:
+                raise BiasAnalysisError(
+                    f"The dataset changed while it was read: the first pass saw {benefit_sum.n} rows, "
+                    f"the second {rows}. Do not modify the input while the analysis runs."
+                )
+            result.benefit_sum = benefit_sum
+        else:
+            result.benefit_codes = (
+                np.concatenate(benefit_parts) if benefit_parts else np.zeros(0, dtype=np.uint8)
+            )
     if want_ft:
         width = len(numeric or [])
         result.flip_test = FlipTestData(

@@ -327,6 +327,7 @@ def prepare(
     warnings: BiasWarnings | None = None,
     reject_degenerate_inputs: bool = True,
     profiler: Callable[[dict[str, list[ColumnProfile]]], None] | None = None,
+    count_label_values: bool = False,
 ) -> Preparation:
     """Profile the columns in one pass and build every rule; raises whole-report failures.
 
@@ -337,6 +338,8 @@ def prepare(
     (otherwise it is a warning and smclarify's numbers are computed).
     ``profiler``: fills the fresh profiles instead of :func:`profile_columns` over ``batches`` (the
     Spark backend profiles partitions and merges them, ``engine/spark/partials.py``).
+    ``count_label_values``: the label and prediction profiles also keep value counts (GE's mean,
+    see :mod:`.generalized_entropy`).
     """
     profiles: dict[str, list[ColumnProfile]] = {}
     facet_profiles: dict[str, ColumnProfile] = {}
@@ -354,12 +357,16 @@ def prepare(
         values=label_values,
         distinct_limit=distinct_limit(label_values, num_rows),
         probe_numbers=is_single_number(label_values),
+        count_values=count_label_values and profiler is None,
     )
     profiles.setdefault(label, []).append(label_profile)
     prediction_profile = None
     if predicted_label is not None:
         prediction_profile = ColumnProfile(
-            predicted_label, values=label_values, distinct_limit=distinct_limit(label_values, num_rows)
+            predicted_label,
+            values=label_values,
+            distinct_limit=distinct_limit(label_values, num_rows),
+            count_values=count_label_values and profiler is None,
         )
         profiles.setdefault(predicted_label, []).append(prediction_profile)
     group_profile = None

@@ -28,7 +28,10 @@ from airflow_provider_clarify.engine.bias.counts import ConfusionCounts, Dataset
 from airflow_provider_clarify.engine.bias.errors import BiasAnalysisError
 from airflow_provider_clarify.engine.bias.flip_test import flip_test_value
 from airflow_provider_clarify.engine.bias.generalized_entropy import (
+    BenefitSum,
+    benefit_total,
     generalized_entropy_from_counts,
+    generalized_entropy_from_stream,
     generalized_entropy_index,
 )
 from airflow_provider_clarify.engine.bias.groups import FacetEncoding, FacetEntry
@@ -141,15 +144,21 @@ def compute_bias_sections(
         warnings=warnings,
         reject_degenerate_inputs=reject_degenerate_inputs,
         profiler=profiler,
+        count_label_values=post is not None and "GE" in wanted and counter is None,
     )
+    keep_benefits = post is not None and "GE" in wanted
+    extra = {}
+    if keep_benefits and counter is None:
+        extra["benefit_sum"] = _benefit_stream(prep)
     counts = (counter or functools.partial(count_dataset, batches))(
+        **extra,
         facets=prep.facets,
         label_rule=prep.label_rule,
         label=label,
         prediction_rule=prep.prediction_rule,
         predicted_label=predicted_label if post is not None else None,
         group=prep.group,
-        keep_benefits=post is not None and "GE" in wanted,
+        keep_benefits=keep_benefits,
         flip_test="FT" in wanted and post is not None,
         flip_test_columns=[c for c in features if c not in (label, predicted_label)],
     )
@@ -179,6 +188,26 @@ def compute_bias_sections(
         if section_warnings:
             section["warnings"] = section_warnings
     return result
+
+
+def _benefit_stream(prep: Preparation) -> BenefitSum | None:
+    """GE's streamed pairwise sum, when the first pass fixed ``N`` and ``μ`` (module doc of
+    :mod:`.generalized_entropy`): the label and prediction columns' value counts under their rules."""
+    if prep.prediction_rule is None or prep.prediction_profile is None:
+        return None
+    label_counts = prep.label_profile.value_counts()
+    prediction_counts = prep.prediction_profile.value_counts()
+    if label_counts is None or prediction_counts is None:
+        return None
+    try:
+        label_positive = int(label_counts[1][prep.label_rule.select(label_counts[0])].sum())
+        predicted_positive = int(
+            prediction_counts[1][prep.prediction_rule.select(prediction_counts[0])].sum()
+        )
+    except (BiasAnalysisError, pa.ArrowException):
+        return None  # the counting pass reports the failure
+    n = prep.label_profile.rows
+    return BenefitSum.start(benefit_total(n, label_positive, predicted_positive), n)
 
 
 def _all_false_predictions_message(prep: Preparation, label_values: list) -> str:
@@ -398,6 +427,16 @@ class _Report:
     @functools.cached_property
     def _generalized_entropy(self) -> tuple[float | None, Exception | None]:
         try:
+            if self.counts.benefit_sum is not None:
+                assert self.counts.benefit_counts is not None
+                _c0, c1, c2 = (int(c) for c in self.counts.benefit_counts)
+                planned = getattr(self.counts.benefit_sum, "benefit_total", None)
+                if planned is not None and c1 + 2 * c2 != planned:
+                    raise BiasAnalysisError(
+                        f"The dataset changed while it was read: GE's benefit total was {planned} in the "
+                        f"first pass and {c1 + 2 * c2} in the second."
+                    )
+                return generalized_entropy_from_stream(self.counts.benefit_sum), None
             if self.counts.benefit_codes is None:
                 assert self.counts.benefit_counts is not None
                 return generalized_entropy_from_counts(self.counts.benefit_counts), None

@@ -17,9 +17,11 @@ file, because the bias metrics treat integer, float and string columns different
 integers with missing cells and all-empty columns become float64, empty strings are missing values,
 dates stay strings.
 
-Large CSV (over ``STREAM_THRESHOLD_BYTES``) and all Parquet input are streamed in record batches
-(``_batches``), so memory does not grow with the number of rows; smaller CSV and JSON input is read
-in one go. ``_joins`` resolves config names to columns and joins the facet / predicted-label
+CSV is read lazily, only the columns asked for, each parsed once: large CSV (over
+``STREAM_THRESHOLD_BYTES``) in one streaming pass that spills the typed columns to a temporary
+Arrow file for the later passes, smaller CSV in one go per request with the columns kept in memory.
+All Parquet input is streamed in record batches (``_batches``), so memory does not grow with the
+number of rows; JSON input is read in one go. ``_joins`` resolves config names to columns and joins the facet / predicted-label
 datasets; ``_model_input`` turns feature columns into model input and reads the SHAP baseline.
 
 This package is the documented surface (``__all__``); its ``_private`` modules may change.
@@ -39,6 +41,7 @@ from airflow_provider_clarify.engine.datasets._batches import (
 from airflow_provider_clarify.engine.datasets._csv import (
     STREAM_THRESHOLD_BYTES,
     CsvStreamData,
+    CsvTableData,
     pandas_header_names,
 )
 from airflow_provider_clarify.engine.datasets._errors import DatasetError, DatasetMemoryError
@@ -65,6 +68,7 @@ __all__ = [
     "SUPPORTED_DATASET_TYPES",
     "BatchSource",
     "CsvStreamData",
+    "CsvTableData",
     "DatasetError",
     "DatasetMemoryError",
     "ExtendedData",

@@ -10,18 +10,19 @@ from __future__ import annotations
 
 import csv
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from airflow_provider_clarify.engine import io, pandas_csv
-from airflow_provider_clarify.engine.datasets._batches import TableData, TabularData
+from airflow_provider_clarify.engine.datasets._batches import TabularData
 from airflow_provider_clarify.engine.datasets._errors import DatasetError
 from airflow_provider_clarify.engine.datasets._pandas_types import (
     pandas_like_table,
     pandas_like_type,
     widen,
 )
+from airflow_provider_clarify.engine.io import EngineIOError
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -30,14 +31,23 @@ log = logging.getLogger(__name__)
 
 #: CSV inputs larger than this (bytes as stored) are streamed instead of read in one go.
 STREAM_THRESHOLD_BYTES = 256 * 1024 * 1024
+#: Bytes of CSV text per streamed block (pyarrow infers a streamed column's type from the first one).
+STREAM_BLOCK_BYTES = 8 << 20
 
 
 class CsvStreamData(TabularData):
-    """Large CSV files streamed with :func:`pyarrow.csv.open_csv`.
+    """Large CSV files streamed with :func:`pyarrow.csv.open_csv`, parsed once per set of columns.
 
-    A first pass settles the column types over the whole data (a column that looks integral in the
-    first block but holds ``2.5`` later becomes float64, text later makes it a string column), so
-    every later pass yields batches of one stable schema.
+    Nothing is read when the data is opened. The first request for some columns parses only those
+    columns (``include_columns``) in one pass that settles their types over the whole data (a column
+    that looks integral in the first block but holds ``2.5`` later becomes float64, text later makes
+    it a string column; such a change restarts the pass) and writes the typed batches to a spill
+    file (Arrow IPC, in the temporary directory, removed with the object). Every later request for
+    those columns streams the spill instead of parsing the CSV again, so the bias metrics' two
+    passes cost one parse, and memory stays bounded by one block whatever the number of rows.
+
+    Float columns are read as text and converted by :mod:`.pandas_csv`'s rules in the same pass;
+    integer columns with a missing cell become float64 (pandas' dtype).
     """
 
     def __init__(self, files: list[str], layouts: list[_CsvLayout], storage_options: dict | None = None):
@@ -45,68 +55,294 @@ class CsvStreamData(TabularData):
         self.layouts = layouts
         self.storage_options = storage_options
         self.column_names = list(layouts[0].names)
-        self.types = self._settle_types()
+        #: settled pandas-like types of the columns read so far
+        self.types: dict[str, pa.DataType] = {}
+        self._spill: _Spill | None = None
+        #: full parses of the CSV data so far (each over the columns of one request)
+        self.parses = 0
 
-    def _open(self, index: int, column_types: dict | None):
+    def _open(self, index: int, column_types: dict | None, columns: list[str]):
         import pyarrow.csv as pacsv
 
         layout = self.layouts[index]
         return pacsv.open_csv(
             io.open_input(self.files[index], self.storage_options),
             read_options=pacsv.ReadOptions(
-                column_names=layout.names, skip_rows=1 if layout.header_row else 0, block_size=8 << 20
+                column_names=layout.names,
+                skip_rows=1 if layout.header_row else 0,
+                block_size=STREAM_BLOCK_BYTES,
             ),
-            convert_options=_csv_convert_options(column_types),
+            convert_options=_csv_convert_options(column_types, columns),
         )
 
-    def _settle_types(self) -> dict[str, pa.DataType]:
-        import pyarrow as pa
-
-        types: dict[str, pa.DataType] = {}
-        has_nulls: set[str] = set()
-        for _attempt in range(4 * len(self.column_names) + 4):
-            index = 0
-            try:
-                for index in range(len(self.files)):
-                    reader = self._open(index, types or None)
-                    if any(pa.types.is_binary(t) or pa.types.is_large_binary(t) for t in reader.schema.types):
-                        raise invalid_utf8_error(self.files[index], self.storage_options)
-                    for name, typ in zip(reader.schema.names, reader.schema.types, strict=True):
-                        if name not in types:
-                            types[name] = pandas_like_type(typ)
-                        elif types[name] != typ:
-                            types[name] = widen(types[name], typ)
-                    for batch in reader:
-                        for name, column in zip(batch.schema.names, batch.columns, strict=True):
-                            if column.null_count:
-                                has_nulls.add(name)
-                break
-            except pa.ArrowInvalid as exc:
-                name = _failed_csv_column(str(exc), self.column_names)
-                if name is None:
-                    raise malformed_csv_error(
-                        self.files[index], self.layouts[index], self.storage_options, exc
-                    ) from exc
-                types[name] = (
-                    pa.float64() if pa.types.is_integer(types.get(name, pa.int64())) else pa.string()
-                )
-        for name in has_nulls:
-            if pa.types.is_integer(types[name]) or pa.types.is_null(types[name]):
-                types[name] = pa.float64()
-        return types
-
     def type_of(self, column):
+        if column not in self.types:
+            self._scan([column])
         return self.types[column]
 
     def _iter_batches(self, columns, batch_rows):
+        columns = list(dict.fromkeys(self.column_names if columns is None else columns))
+        for name in columns:
+            if name not in self.column_names:
+                raise KeyError(name)
+        if self._spill is None or not set(columns) <= set(self._spill.columns):
+            self._scan(columns)
+        assert self._spill is not None
+        yield from self._spill.batches(columns, self.types)
+
+    def _scan(self, columns: list[str]) -> None:
+        """Parse ``columns`` once over all files, settling their types, into a new spill file."""
         import pyarrow as pa
 
-        columns = list(self.column_names if columns is None else columns)
-        floats = [c for c in columns if pa.types.is_floating(self.types[c])]
-        for index in range(len(self.files)):
-            reader = self._open(index, _text_types(self.types))
+        columns = list(dict.fromkeys(columns))
+        state = _ScanState({name: self.types[name] for name in columns if name in self.types})
+        for _attempt in range(4 * len(columns) + 4):
+            spill = _Spill(columns)
+            index = 0
+            try:
+                for index in range(len(self.files)):
+                    self._scan_file(index, columns, state, spill)
+                spill.close()
+            except _ColumnFailed as failed:
+                spill.discard()
+                state.fail(failed.name)
+                continue
+            except pa.ArrowInvalid as exc:
+                spill.discard()
+                name = _failed_csv_column(str(exc), self.column_names)
+                if name is None or name not in columns:
+                    raise malformed_csv_error(
+                        self.files[index], self.layouts[index], self.storage_options, exc
+                    ) from exc
+                state.fail(name)
+                continue
+            except BaseException:
+                spill.discard()
+                raise
+            retry = state.finish()
+            if retry:
+                spill.discard()
+                continue
+            break
+        else:  # pragma: no cover - every restart settles one column for good
+            raise DatasetError(f"Could not settle the column types of {self.source}.")
+        for name, cell in state.overflows.items():
+            if pa.types.is_floating(state.types[name]):
+                spill.discard()
+                raise DatasetError(
+                    f"Column {name!r} holds {cell!r}, a number beyond the range of a double: pandas (and so "
+                    "SageMaker Clarify) would read the whole column as text. Fix the value, or read the "
+                    "column as text on purpose by quoting a non-number in it."
+                )
+        self.types.update({name: state.types[name] for name in columns})
+        if self._spill is not None:
+            self._spill.discard()
+        self._spill = spill
+
+    def _scan_file(self, index: int, columns: list[str], state: _ScanState, spill: _Spill) -> None:
+        import pyarrow as pa
+
+        self.parses += 1
+        reader = self._open(index, state.read_types() or None, columns)
+        if any(pa.types.is_binary(t) or pa.types.is_large_binary(t) for t in reader.schema.types):
+            raise invalid_utf8_error(self.files[index], self.storage_options)
+        if state.note_schema(reader.schema):
+            # floats, dates or empty columns inferred from the first block: read them as text
+            reader = self._open(index, state.read_types(), columns)
+        for batch in reader:
+            spill.write(state.convert(batch.select(columns)))
+
+
+class _ColumnFailed(Exception):
+    """A column read as float text holds a cell that is not a number: it becomes a string column."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
+
+
+#: Integers beyond this magnitude may convert differently by pandas' float parser than by a cast
+#: (and zeros may have been written ``-0``): see :meth:`_ScanState.finish`.
+_EXACT_INTEGER = 2**53
+
+
+class _ScanState:
+    """Column types being settled by one :meth:`CsvStreamData._scan` (kept across restarts).
+
+    ``types`` are the pandas-like types decided so far; float columns (and columns whose first block
+    is empty, which pandas reads as float when every later cell is a number) are read as text and
+    converted with pandas' float rules (``float_text``).
+    """
+
+    def __init__(self, settled: dict) -> None:
+        import pyarrow as pa
+
+        self.types: dict[str, pa.DataType] = dict(settled)
+        self.float_text: set[str] = {n for n, t in settled.items() if pa.types.is_floating(t)}
+        self.has_nulls: set[str] = set()
+        self.large_integers: set[str] = set()
+        self.overflows: dict[str, str] = {}
+
+    def read_types(self) -> dict:
+        import pyarrow as pa
+
+        return {name: pa.string() if name in self.float_text else typ for name, typ in self.types.items()}
+
+    def note_schema(self, schema) -> bool:
+        """Record the first block's inferred types; whether some must be re-read as text."""
+        import pyarrow as pa
+
+        reopen = False
+        for name, typ in zip(schema.names, schema.types, strict=True):
+            if name in self.types:
+                continue
+            if pa.types.is_floating(typ) or pa.types.is_null(typ):
+                self.types[name] = pa.float64()
+                self.float_text.add(name)
+                reopen = True
+            elif pa.types.is_temporal(typ):
+                self.types[name] = pa.string()
+                reopen = True
+            else:
+                self.types[name] = pandas_like_type(typ)
+        return reopen
+
+    def fail(self, name: str) -> None:
+        """A cell of ``name`` did not convert: an integer column becomes float, anything else text."""
+        import pyarrow as pa
+
+        if pa.types.is_integer(self.types.get(name, pa.int64())) and name not in self.float_text:
+            self.types[name] = pa.float64()
+            self.float_text.add(name)
+        else:
+            self.types[name] = pa.string()
+            self.float_text.discard(name)
+        self.has_nulls.clear()
+        self.large_integers.clear()
+        self.overflows.clear()
+
+    def convert(self, batch):
+        """Float text -> pandas' doubles; notes missing cells and integers beyond 2**53."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        arrays = []
+        for name, column in zip(batch.schema.names, batch.columns, strict=True):
+            if name in self.float_text:
+                try:
+                    exact = pc.cast(pc.utf8_trim(column, " \t"), pa.float64())  # pyarrow's float cells
+                except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                    raise _ColumnFailed(name) from None
+                column, cell = pandas_csv.pandas_float_column(column, correctly_rounded=exact)
+                if cell is not None and name not in self.overflows:
+                    self.overflows[name] = cell
+            elif pa.types.is_integer(column.type):
+                if column.null_count:
+                    self.has_nulls.add(name)
+                if name not in self.large_integers and len(column) > column.null_count:
+                    low, high = pc.min_max(column).values()
+                    if max(abs(low.as_py()), abs(high.as_py())) > _EXACT_INTEGER:
+                        self.large_integers.add(name)
+                    elif low.as_py() <= 0 <= high.as_py() and pc.any(pc.equal(column, 0)).as_py():
+                        self.large_integers.add(name)  # a "-0" cell is -0.0 for pandas' float parser
+            arrays.append(column)
+        return pa.RecordBatch.from_arrays(arrays, names=batch.schema.names)
+
+    def finish(self) -> bool:
+        """Settle integer columns with missing cells as float64; whether the pass must run again.
+
+        pandas parses such a column's text as floats; a cast of the integers gives the same doubles
+        unless a magnitude exceeds 2**53 or a cell is zero (``-0`` is -0.0 for pandas' parser), when
+        the column is re-read as float text (a second parse, only for such columns).
+        """
+        import pyarrow as pa
+
+        retry = False
+        for name in self.has_nulls:
+            if pa.types.is_integer(self.types[name]):
+                self.types[name] = pa.float64()
+                if name in self.large_integers:
+                    self.float_text.add(name)
+                    retry = True
+        if retry:
+            self.has_nulls.clear()
+            self.large_integers.clear()
+            self.overflows.clear()
+        return retry
+
+
+def _remove_file(path: str) -> None:
+    import contextlib
+    import os
+
+    with contextlib.suppress(OSError):
+        os.remove(path)
+
+
+class _Spill:
+    """Typed record batches of one scan, written to an Arrow IPC stream file (lz4-compressed
+    buffers) and read back batch by batch (never memory-mapped, so memory stays one batch)."""
+
+    def __init__(self, columns: list[str]) -> None:
+        import os
+        import tempfile
+        import weakref
+
+        self.columns = columns
+        handle, self.path = tempfile.mkstemp(prefix="clarify-csv-", suffix=".arrows")
+        os.close(handle)
+        # removed when the spill is collected, and at interpreter exit at the latest
+        self._remove = weakref.finalize(self, _remove_file, self.path)
+        self._writer = None
+        self._sink = None
+        self._schema = None
+
+    def write(self, batch) -> None:
+        import pyarrow as pa
+
+        try:
+            if self._writer is None:
+                self._schema = batch.schema
+                self._sink = pa.OSFile(self.path, "wb")
+                # lz4 frames: 40 % of the bytes for 0.04 s of CPU per million rows each way
+                options = pa.ipc.IpcWriteOptions(compression="lz4")
+                self._writer = pa.ipc.new_stream(self._sink, batch.schema, options=options)
+            self._writer.write_batch(batch)
+        except OSError as exc:
+            raise EngineIOError(
+                f"Cannot write the typed columns of a large CSV file to {self.path!r}: {exc}. The engine "
+                "keeps the columns an analysis reads there (about 13 bytes a row for short text and small integers); free space in that "
+                "directory or point TMPDIR at a larger disk."
+            ) from exc
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()
+            self._sink.close()
+            self._writer = None
+
+    def discard(self) -> None:
+        import contextlib
+
+        with contextlib.suppress(OSError):
+            self.close()
+        self._remove()
+
+    def batches(self, columns: list[str], types: dict) -> Iterator:
+        import pyarrow as pa
+
+        if self._schema is None:  # no data row
+            yield from ()
+            return
+        with pa.OSFile(self.path, "rb") as source:
+            reader = pa.ipc.open_stream(source)
             for batch in reader:
-                yield _pandas_floats(batch.select(columns), floats, streamed=True)
+                batch = batch.select(columns)
+                arrays = [
+                    column if column.type == types[name] else column.cast(types[name])
+                    for name, column in zip(columns, batch.columns, strict=True)
+                ]
+                yield pa.RecordBatch.from_arrays(arrays, names=columns)
 
 
 def _failed_csv_column(message: str, names: list[str]) -> str | None:
@@ -271,12 +507,14 @@ def csv_layout(uri: str, headers: Sequence[str] | None, storage_options: dict | 
     return _CsvLayout([f"column_{i}" for i in range(len(first))], False)
 
 
-def _csv_convert_options(column_types: dict | None = None):
-    """pyarrow conversion with pandas' missing-value and boolean tokens (see :mod:`.pandas_csv`)."""
+def _csv_convert_options(column_types: dict | None = None, columns: Sequence[str] | None = None):
+    """pyarrow conversion with pandas' missing-value and boolean tokens (see :mod:`.pandas_csv`),
+    of ``columns`` only (all when ``None``)."""
     import pyarrow.csv as pacsv
 
     return pacsv.ConvertOptions(
         column_types=column_types,
+        include_columns=list(columns) if columns is not None else None,
         strings_can_be_null=True,
         null_values=list(pandas_csv.NA_VALUES),
         true_values=list(pandas_csv.TRUE_VALUES),
@@ -284,46 +522,31 @@ def _csv_convert_options(column_types: dict | None = None):
     )
 
 
-def _text_types(types: dict[str, pa.DataType]) -> dict[str, pa.DataType]:
-    """Column types to read with: float64 columns as text, converted by :func:`_pandas_floats`."""
-    import pyarrow as pa
-
-    return {name: pa.string() if pa.types.is_floating(typ) else typ for name, typ in types.items()}
-
-
-def _pandas_floats(batch, float_columns: Sequence[str], *, streamed: bool = False):
+def _pandas_floats(table, float_columns: Sequence[str]):
     """Convert the float columns read as text into the doubles ``pandas.read_csv`` would produce.
 
-    A column with a number beyond the double range stays text, as in pandas; in a streamed file,
-    whose types were settled beforehand, that is a :class:`DatasetError` naming the cell.
+    A column with a number beyond the double range stays text, as in pandas; a column of integer
+    literals without missing cells (``+5``) becomes int64, as in pandas.
     """
     import pyarrow as pa
 
     if not float_columns:
-        return batch
-    names = batch.schema.names
+        return table
+    names = table.schema.names
     arrays = []
     for i, name in enumerate(names):
-        column = batch.column(i)
+        column = table.column(i)
         if name in float_columns:
             values, cell = pandas_csv.pandas_float_column(column)
             ints = None
-            if cell is None and not streamed and _whole_numbers(values):
+            if cell is None and _whole_numbers(values):
                 ints = pandas_csv.pandas_integer_values(column)  # "+5": integers for pandas
             if ints is not None:
                 column = ints
             elif cell is None:
                 column = values
-            elif streamed:
-                raise DatasetError(
-                    f"Column {name!r} holds {cell!r}, a number beyond the range of a double: pandas (and so "
-                    "SageMaker Clarify) would read the whole column as text. Fix the value, or read the "
-                    "column as text on purpose by quoting a non-number in it."
-                )
         arrays.append(column)
-    if isinstance(batch, pa.Table):
-        return pa.table(arrays, names=names)
-    return pa.RecordBatch.from_arrays(arrays, names=names)
+    return pa.table(arrays, names=names)
 
 
 def _whole_numbers(values: pa.Array) -> bool:
@@ -379,32 +602,96 @@ def malformed_csv_error(
     )
 
 
-def read_csv_file(uri: str, layout: _CsvLayout, storage_options: dict | None) -> pa.Table:
+def read_csv_file(
+    uri: str, layout: _CsvLayout, storage_options: dict | None, columns: Sequence[str] | None = None
+) -> pa.Table:
+    """Read ``columns`` (all when ``None``) of one CSV file in one go, typed as pandas would.
+
+    One parse infers the types; float (and date) columns are then parsed again as text, alone, and
+    converted with pandas' float rules (:mod:`.pandas_csv`).
+    """
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
     read_options = pacsv.ReadOptions(column_names=layout.names, skip_rows=1 if layout.header_row else 0)
-    column_types: dict[str, pa.DataType] = {}
-    float_columns: list[str] = []  # read as text, converted like pandas (see .pandas_csv)
-    for _attempt in range(3):
+
+    def parse(column_types: dict | None, names: Sequence[str] | None) -> pa.Table:
         try:
             with io.open_input(uri, storage_options) as stream:
-                table = pacsv.read_csv(
+                return pacsv.read_csv(
                     stream,
                     read_options=read_options,
-                    convert_options=_csv_convert_options(column_types or None),
+                    convert_options=_csv_convert_options(column_types, names),
                 )
         except pa.ArrowInvalid as exc:
             raise malformed_csv_error(uri, layout, storage_options, exc) from exc
-        if any(pa.types.is_binary(f.type) or pa.types.is_large_binary(f.type) for f in table.schema):
-            raise invalid_utf8_error(uri, storage_options)
-        temporal = [f.name for f in table.schema if pa.types.is_temporal(f.type)]
-        floats = [f.name for f in table.schema if pa.types.is_floating(f.type)]
-        if not temporal and not floats:
-            break
-        column_types.update({name: pa.string() for name in (*temporal, *floats)})
-        float_columns.extend(floats)
-    return _pandas_floats(table, float_columns)
+
+    table = parse(None, columns)
+    if any(pa.types.is_binary(f.type) or pa.types.is_large_binary(f.type) for f in table.schema):
+        raise invalid_utf8_error(uri, storage_options)
+    temporal = [f.name for f in table.schema if pa.types.is_temporal(f.type)]
+    floats = [f.name for f in table.schema if pa.types.is_floating(f.type)]
+    as_text = [*temporal, *floats]
+    if as_text:
+        text = parse(dict.fromkeys(as_text, pa.string()), as_text)
+        for name in as_text:
+            table = table.set_column(table.schema.get_field_index(name), name, text.column(name))
+    return _pandas_floats(table, floats)
+
+
+class CsvTableData(TabularData):
+    """CSV files under the streaming threshold, each column parsed on first use and kept in memory.
+
+    Nothing is read when the data is opened; a request for columns not read yet parses just those
+    (``include_columns``), so a bias analysis reads its four or five columns once, however wide
+    the file, and never converts the float columns no metric reads.
+    """
+
+    def __init__(self, files: list[str], layouts: list[_CsvLayout], storage_options: dict | None = None):
+        self.files = files
+        self.layouts = layouts
+        self.storage_options = storage_options
+        self.column_names = list(layouts[0].names)
+        self._table: pa.Table | None = None
+        #: full parses of the CSV data so far (each over the columns of one request)
+        self.parses = 0
+
+    def _ensure(self, columns: Sequence[str]) -> pa.Table:
+        have = set(self._table.column_names) if self._table is not None else set()
+        missing = [c for c in dict.fromkeys(columns) if c not in have]
+        for name in missing:
+            if name not in self.column_names:
+                raise KeyError(name)
+        if missing or self._table is None:
+            self.parses += 1
+            tables = [
+                read_csv_file(uri, layout, self.storage_options, missing)
+                for uri, layout in zip(self.files, self.layouts, strict=True)
+            ]
+            new = pandas_like_table(_concat_unified(tables))
+            if self._table is None:
+                self._table = new
+            else:
+                for name in new.column_names:
+                    self._table = self._table.append_column(name, new.column(name))
+        assert self._table is not None
+        return self._table.select(list(dict.fromkeys(columns)))
+
+    def _iter_batches(self, columns, batch_rows):
+        table = self._ensure(self.column_names if columns is None else columns)
+        yield from table.to_batches(max_chunksize=batch_rows)
+
+    def to_table(self, columns=None):
+        return self._ensure(self.column_names if columns is None else columns)
+
+    def type_of(self, column):
+        return self._ensure([column]).schema.field(column).type
+
+    @property
+    def num_rows(self) -> int:
+        if self._table is not None and self._table.num_columns:
+            return self._table.num_rows
+        return self._ensure(self.column_names[:1]).num_rows
 
 
 def read_csv_files(files: list[str], headers, storage_options, stream_threshold: int) -> TabularData:
@@ -420,13 +707,11 @@ def read_csv_files(files: list[str], headers, storage_options, stream_threshold:
     for warning in warnings:
         log.warning("%s", warning)
     total = sum(io.file_size(uri, storage_options) for uri in files)
+    data: TabularData
     if total > stream_threshold:
-        data: TabularData = CsvStreamData(files, layouts, storage_options)
+        data = CsvStreamData(files, layouts, storage_options)
     else:
-        tables = [
-            read_csv_file(uri, layout, storage_options) for uri, layout in zip(files, layouts, strict=True)
-        ]
-        data = TableData(pandas_like_table(_concat_unified(tables)))
+        data = CsvTableData(files, layouts, storage_options)
     data.warnings = warnings
     return data
 

@@ -52,6 +52,7 @@ class ParquetData(TabularData):
             self.schema = pq.read_schema(first.path, filesystem=first.filesystem)
         self.column_names = list(self.schema.names)
         self._casts = self._pandas_like_casts()
+        self._dictionary_strings: set[str] | None = None
 
     def _pandas_like_casts(self) -> dict[str, pa.DataType]:
         """Integer columns holding nulls are float64 in pandas; the metadata's null counts tell us."""
@@ -76,6 +77,39 @@ class ParquetData(TabularData):
                             casts[name] = pa.float64()
         return casts
 
+    def _dictionary_columns(self) -> set[str]:
+        """String columns stored with a dictionary page in every row group of every file.
+
+        Read as Arrow dictionaries (``read_dictionary``), their values are decoded once per row group
+        and each row costs an index instead of a string copy from the page; they are turned back into
+        plain strings (a ``take``) before anyone sees them, so the column types are unchanged.
+        """
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        if self._dictionary_strings is not None:
+            return self._dictionary_strings
+        candidates = {
+            n
+            for n in self.column_names
+            if pa.types.is_string(self.schema.field(n).type)
+            or pa.types.is_large_string(self.schema.field(n).type)
+        }
+        for uri in self.files:
+            if not candidates:
+                break
+            resolved = io.resolve(uri, self.storage_options)
+            with _reading(uri):
+                metadata = pq.read_metadata(resolved.path, filesystem=resolved.filesystem)
+            for rg in range(metadata.num_row_groups):
+                group = metadata.row_group(rg)
+                for ci in range(group.num_columns):
+                    column = group.column(ci)
+                    if column.path_in_schema in candidates and not column.has_dictionary_page:
+                        candidates.discard(column.path_in_schema)
+        self._dictionary_strings = candidates
+        return candidates
+
     def type_of(self, column):
         return self._casts.get(column, self.schema.field(column).type)
 
@@ -83,12 +117,15 @@ class ParquetData(TabularData):
         import pyarrow.parquet as pq
 
         columns = list(self.column_names if columns is None else columns)
+        casts = {c: t for c, t in self._casts.items() if c in columns}
+        dictionaries = [c for c in columns if c in self._dictionary_columns()]
+        casts.update({c: self.schema.field(c).type for c in dictionaries})
         for uri in self.files:
             resolved = io.resolve(uri, self.storage_options)
             with _reading(uri), resolved.filesystem.open_input_file(resolved.path) as handle:
-                reader = pq.ParquetFile(handle)
+                reader = pq.ParquetFile(handle, read_dictionary=dictionaries or None)
                 for batch in reader.iter_batches(batch_size=batch_rows, columns=columns, use_threads=True):
-                    yield cast_batch(batch, {c: t for c, t in self._casts.items() if c in columns})
+                    yield cast_batch(batch, casts)
 
     @property
     def num_rows(self) -> int:

@@ -323,3 +323,19 @@ def test_reader_warnings_reach_analysis_json_through_the_bias_sections(tmp_path)
     (warning,) = section["warnings"]
     assert warning["code"] == "dataset_read"
     assert "may be a data row" in warning["message"]
+
+
+@pytest.mark.parametrize("use_dictionary", [True, False])
+def test_parquet_string_columns_stay_plain_strings_whatever_their_encoding(tmp_path, use_dictionary):
+    rng = np.random.default_rng(0)
+    sex = rng.choice(["female", "male", None], 5000).tolist()
+    table = pa.table(
+        {"sex": pa.array(sex, pa.string()), "cat": pa.array(["a", "b"] * 2500).dictionary_encode()}
+    )
+    pq.write_table(table, tmp_path / "d.parquet", use_dictionary=use_dictionary, row_group_size=1000)
+    data = load_dataset(str(tmp_path / "d.parquet"), "application/x-parquet").data
+    assert ("sex" in data._dictionary_columns()) is use_dictionary  # read from its dictionary pages
+    batches = list(data.batches(["sex", "cat"], batch_rows=700))
+    assert all(b.schema.field("sex").type == pa.string() for b in batches)
+    assert pa.types.is_dictionary(batches[0].schema.field("cat").type)  # a pandas category stays one
+    assert pa.Table.from_batches(batches).column("sex").to_pylist() == sex
