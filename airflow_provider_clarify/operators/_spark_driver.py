@@ -57,6 +57,10 @@ def main(argv: list[str] | None = None) -> int:
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
     try:
+        # The engine's CLI uses the active session; without one it would start a local Spark instead.
+        if SparkSession.getActiveSession() is None:
+            print("error: the driver's Spark session is not active; nothing was run.", file=sys.stderr)
+            return 1
         if options.ship_package:
             from airflow_provider_clarify.engine.spark.runner import ship_package
 
