@@ -783,7 +783,9 @@ def preflight_problems(
     problems: list[Problem] = []
     if compute not in COMPUTE_MODES:
         problems.append(
-            Problem("compute", f"{short_repr(compute)} is not accepted; use one of {', '.join(COMPUTE_MODES)}.")
+            Problem(
+                "compute", f"{short_repr(compute)} is not accepted; use one of {', '.join(COMPUTE_MODES)}."
+            )
         )
         compute = "sagemaker"
     if not _is_int(instance_count) or instance_count < 1:

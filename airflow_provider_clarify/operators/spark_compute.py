@@ -37,6 +37,7 @@ provider hook at module level.
 from __future__ import annotations
 
 import collections
+import contextlib
 import hashlib
 import logging
 import os
@@ -45,6 +46,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 import zipfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -423,20 +425,62 @@ def connect_command(options: Mapping[str, Any], *, run_name: str, engine_args: l
 # Running and stopping
 
 
-def _stop_group(process: subprocess.Popen, grace_seconds: float) -> None:
-    """SIGTERM to the process group of ``process`` (spark-submit's JVM and its Python driver), then SIGKILL."""
-    if process.poll() is not None:
-        return
-    for sig in (signal.SIGTERM, signal.SIGKILL):
+def group_members(pgid: int) -> list[int]:
+    """Live (not zombie) processes of process group ``pgid`` (Linux ``/proc``; elsewhere: the leader if alive)."""
+    proc = Path("/proc")
+    if not proc.is_dir():
         try:
-            os.killpg(process.pid, sig)
-        except ProcessLookupError:
-            return
-        try:
-            process.wait(grace_seconds)
-            return
-        except subprocess.TimeoutExpired:
+            os.killpg(pgid, 0)
+        except (ProcessLookupError, PermissionError):
+            return []
+        return [pgid]
+    members = []
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
             continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # ended meanwhile
+        if fields[0] != "Z" and int(fields[2]) == pgid:  # state, ppid, pgrp
+            members.append(int(entry.name))
+    return members
+
+
+def _signal_group(pgid: int, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):  # the group ended meanwhile
+        os.killpg(pgid, sig)
+
+
+def _wait_group(pgid: int, process: subprocess.Popen, seconds: float) -> bool:
+    """Whether every process of the group ended within ``seconds`` (reaping our own child meanwhile)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        process.poll()
+        if not group_members(pgid):
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.1)
+
+
+def _stop_group(
+    process: subprocess.Popen, grace_seconds: float, then: Callable[[], None] | None = None
+) -> None:
+    """SIGTERM to the process group ``process`` leads (spark-submit's JVM and the Python driver it
+    started, which outlives a killed JVM), ``then()`` (the hook's own kill), SIGKILL to what is left.
+
+    SIGTERM first lets the JVM stop its SparkContext, so the cluster ends the application at once.
+    """
+    pgid = process.pid
+    _signal_group(pgid, signal.SIGTERM)
+    _wait_group(pgid, process, grace_seconds)
+    if then is not None:
+        then()
+    if group_members(pgid):
+        _signal_group(pgid, signal.SIGKILL)
+        _wait_group(pgid, process, grace_seconds)
+    process.poll()
 
 
 class SparkRun:
@@ -457,15 +501,20 @@ class SparkRun:
                 self.stopped_because = reason
         self.log.info("Stopping Spark run %s: %s", self.run_name, reason)
         if self.hook is not None:
-            try:
-                self.hook.on_kill()
-            except Exception:  # the group kill below still runs
-                self.log.exception("SparkSubmitHook.on_kill failed")
             process = getattr(self.hook, "_submit_sp", None)
             if process is not None:
-                _stop_group(process, grace_seconds)
+                _stop_group(process, grace_seconds, then=self._hook_kill)
+            else:  # not started yet, or a cluster deploy mode after spark-submit returned
+                self._hook_kill()
         if self.process is not None:
             _stop_group(self.process, grace_seconds)
+
+    def _hook_kill(self) -> None:
+        """The provider's kill: spark-submit itself, a standalone-cluster driver, a YARN application."""
+        try:
+            self.hook.on_kill()
+        except Exception:  # the group is signalled anyway
+            self.log.exception("SparkSubmitHook.on_kill failed")
 
 
 @dataclass(frozen=True)
@@ -542,7 +591,7 @@ def _connect(run: SparkRun, command: list[str], url: str) -> None:
             run.log.info("[spark] %s", line)
         code = process.wait()
     except BaseException:
-        _stop_group(process, KILL_GRACE_SECONDS)
+        _stop_group(process, KILL_GRACE_SECONDS)  # the task is going away: so does its client
         raise
     if code != 0 or run.stopped_because:
         raise _failure(run, "the Spark Connect client", code, "\n".join(tail))
