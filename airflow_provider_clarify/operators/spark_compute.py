@@ -421,6 +421,86 @@ def connect_command(options: Mapping[str, Any], *, run_name: str, engine_args: l
     return [*command, "--", *engine_args]
 
 
+@dataclass(frozen=True)
+class StagedSparkJob:
+    """What a Spark service's own job API needs to run one audit (EMR Serverless, Databricks, Glue, ...).
+
+    :param application_uri: the driver application (``entryPoint`` / ``python_file``).
+    :param package_uri: this package as a zip, for ``--py-files`` (``None`` when not shipped).
+    :param config_uri: the analysis config the driver reads.
+    :param arguments: the application's arguments (``entryPointArguments`` / ``parameters``).
+    :param output_uri: where ``analysis.json`` will be (the ``analysis_result`` of the other modes).
+    """
+
+    application_uri: str
+    package_uri: str | None
+    config_uri: str
+    arguments: list[str]
+    output_uri: str
+
+    def spark_submit_parameters(self, conf: Mapping[str, Any] | None = None) -> str:
+        """``--py-files <package> --conf k=v ...`` (EMR Serverless' ``sparkSubmitParameters``)."""
+        parts = ["--py-files", self.package_uri] if self.package_uri else []
+        for key, value in (conf or {}).items():
+            parts += ["--conf", f"{key}={value}"]
+        return " ".join(parts)
+
+
+def stage_spark_job(
+    plan: Any,
+    *,
+    run_name: str,
+    staging_uri: str,
+    ship_package: bool = True,
+    aws_conn_id: str | None = "aws_default",
+    region_name: str | None = None,
+    kms_key: str | None = None,
+    output_kms_key: str | None = None,
+) -> StagedSparkJob:
+    """Upload the driver application, this package and the plan's config under ``staging_uri``.
+
+    For services that take a job of their own instead of a ``spark-submit`` from the worker (the
+    recipes in ``dags/clarify_spark_emr_serverless.py`` and ``dags/clarify_spark_databricks.py``).
+    ``plan``: from :func:`make_spark_plan`. The package archive keeps its content-addressed name, so
+    a later run uploads the same object again only when the package changed.
+    """
+    from airflow_provider_clarify.hooks.clarify import ClarifyHook
+
+    hook = ClarifyHook(aws_conn_id=aws_conn_id, region_name=region_name)
+    config = plan.config
+    output_uri = plan.output_uri
+    dataset_uri = plan.dataset_uri or config.get("dataset_uri")
+    if not dataset_uri:
+        raise ClarifyConfigError(
+            "no dataset location: set DataConfig(s3_data_input_path=...)",
+            field="data_config.s3_data_input_path",
+            value=dataset_uri,
+            accepted="an s3:// URI the cluster can read",
+        )
+    root = staging_uri.rstrip("/")
+    config_uri = hook.write_json(
+        join(join(root, run_name), "analysis_config.json"), config, indent=2, kms_key=kms_key or None
+    )
+    application = Path(driver_application())
+    application_uri = hook.write_bytes(
+        join(root, application.name), application.read_bytes(), kms_key=kms_key
+    )
+    package_uri = None
+    if ship_package:
+        archive = Path(package_archive())
+        package_uri = join(root, archive.name)
+        if not hook.exists(package_uri):
+            hook.write_bytes(package_uri, archive.read_bytes(), kms_key=kms_key)
+    engine_args = engine_arguments(config_uri, dataset_uri, output_uri, output_kms_key=output_kms_key)
+    return StagedSparkJob(
+        application_uri=application_uri,
+        package_uri=package_uri,
+        config_uri=config_uri,
+        arguments=["--app-name", run_name, "--", *engine_args],
+        output_uri=output_uri,
+    )
+
+
 # --------------------------------------------------------------------------------------------
 # Running and stopping
 
@@ -726,10 +806,12 @@ __all__ = [
     "SparkAnalysisError",
     "SparkRun",
     "SparkRunOutcome",
+    "StagedSparkJob",
     "check_spark_arguments",
     "check_spark_options",
     "make_spark_plan",
     "package_archive",
     "run_spark_analysis",
     "spark_problems",
+    "stage_spark_job",
 ]

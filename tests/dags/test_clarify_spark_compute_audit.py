@@ -240,7 +240,9 @@ def test_on_kill_stops_spark_submit_its_driver_and_the_application(tmp_path, spa
     worker.start()
     # wait until the application runs on the cluster, then kill the task
     for _ in range(1200):
-        running = [a for a in spark_submit_env.status()["activeapps"] if a["name"].startswith("Clarify-Bias-")]
+        running = [
+            a for a in spark_submit_env.status()["activeapps"] if a["name"].startswith("Clarify-Bias-")
+        ]
         if running or not worker.is_alive():
             break
         time.sleep(0.2)
@@ -274,7 +276,11 @@ def test_a_config_the_engine_rejects_fails_without_retry(tmp_path, spark_submit_
     operator = _operator(
         tmp_path / "out",
         do_xcom_push=False,
-        bias_config={"label_values_or_threshold": [1], "facet_name": "gender", "facet_values_or_threshold": ["f"]},
+        bias_config={
+            "label_values_or_threshold": [1],
+            "facet_name": "gender",
+            "facet_values_or_threshold": ["f"],
+        },
     )
     with pytest.raises(ClarifyInvalidConfigException) as caught:
         operator.execute({"ti": _TaskInstance()})

@@ -175,7 +175,9 @@ def test_a_post_training_baseline_needs_the_predictions_in_the_dataset():
 
 def test_spark_arguments_are_templated():
     assert {"spark_conn_id", "spark_options"} <= set(ClarifyBiasOperator.template_fields)
-    operator = bias_operator(spark_conn_id="{{ params.conn }}", spark_options={"conf": {"spark.app.tag": "{{ ds }}"}})
+    operator = bias_operator(
+        spark_conn_id="{{ params.conn }}", spark_options={"conf": {"spark.app.tag": "{{ ds }}"}}
+    )
     from airflow.sdk.definitions._internal.templater import create_template_env  # noqa: F401  (exists in 3.x)
 
     operator.render_template_fields({"ds": "2026-03-02", "params": {"conn": "emr"}})
@@ -199,7 +201,11 @@ def test_the_spark_submit_command_the_providers_hook_builds(spark_connection, tm
     from airflow.providers.apache.spark.hooks.spark_submit import SparkSubmitHook
 
     conn_id = spark_connection(
-        "clarify_spark", conn_type="spark", host="spark://10.0.0.5", port=7077, extra={"deploy-mode": "client"}
+        "clarify_spark",
+        conn_type="spark",
+        host="spark://10.0.0.5",
+        port=7077,
+        extra={"deploy-mode": "client"},
     )
     engine_args = spark_compute.engine_arguments(
         "s3://b/cfg/run-1/analysis_config.json", "s3://b/data/", "s3://b/out", output_kms_key="alias/k"
@@ -249,7 +255,11 @@ def test_the_connect_client_gets_its_url_in_the_environment_not_on_the_command_l
     from airflow.providers.apache.spark.hooks.spark_connect import SparkConnectHook
 
     conn_id = spark_connection(
-        "clarify_connect", conn_type="spark_connect", host="connect.example", port=15002, password="s3cret-token"
+        "clarify_connect",
+        conn_type="spark_connect",
+        host="connect.example",
+        port=15002,
+        password="s3cret-token",
     )
     command = spark_compute.connect_command(
         {"conf": {"spark.sql.shuffle.partitions": "8"}}, run_name="run-1", engine_args=["--output", "/o"]
@@ -262,7 +272,9 @@ def test_the_connect_client_gets_its_url_in_the_environment_not_on_the_command_l
     url = SparkConnectHook(conn_id=conn_id).get_connection_url()
     assert "s3cret-token" in url
     assert not any("s3cret-token" in part for part in command)
-    assert "--ship-package" not in spark_compute.connect_command({"ship_package": False}, run_name="r", engine_args=[])
+    assert "--ship-package" not in spark_compute.connect_command(
+        {"ship_package": False}, run_name="r", engine_args=[]
+    )
 
 
 def test_spark_submit_options_are_refused_for_a_connect_connection():
