@@ -161,7 +161,7 @@ def connect_server(spark_submit_env, tmp_path):
             time.sleep(0.2)
         else:
             pytest.fail(f"the Connect server did not listen: {log.read_text()[-3000:]}")
-        yield port
+        yield port, log
     finally:
         if server.poll() is None:
             os.killpg(server.pid, signal.SIGTERM)
@@ -173,12 +173,17 @@ def connect_server(spark_submit_env, tmp_path):
 
 
 def test_spark_connect_runs_the_same_dag(dag_folder, airflow_db, monkeypatch, tmp_path, connect_server):
+    port, server_log = connect_server
     monkeypatch.setenv(
-        CONN_ENV, json.dumps({"conn_type": "spark_connect", "host": "127.0.0.1", "port": connect_server})
+        CONN_ENV, json.dumps({"conn_type": "spark_connect", "host": "127.0.0.1", "port": port})
     )
     dag = _audit_dag(monkeypatch, dag_folder, tmp_path / "out")
     run = dag.test(logical_date=LOGICAL_DATE)
     _check_audit(run, tmp_path / "out", tmp_path)
+    # the run went through the server (not a Spark of the client's own): a session, the shipped package
+    log = server_log.read_text()
+    assert "SessionHolder: Session with userId" in log
+    assert "pyfiles/airflow_provider_clarify.zip" in log
 
 
 def _operator(output: Path, **overrides):
