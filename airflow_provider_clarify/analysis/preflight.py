@@ -39,7 +39,7 @@ __all__ = ["COMPUTE_MODES", "Problem", "check_preflight", "preflight_problems"]
 
 Severity = Literal["error", "warning"]
 #: Where the analysis runs: the managed Clarify container, or the open engine on the worker.
-COMPUTE_MODES: tuple[str, ...] = ("sagemaker", "local")
+COMPUTE_MODES: tuple[str, ...] = ("sagemaker", "local", "spark")  # spark: operators/spark_compute.py
 
 #: The metric names smclarify registers per stage; matching is exact and case-sensitive
 #: (``set(names) <= set(registered)``; ``docs/bias-metrics.md``).
@@ -783,7 +783,9 @@ def preflight_problems(
     problems: list[Problem] = []
     if compute not in COMPUTE_MODES:
         problems.append(
-            Problem("compute", f"{short_repr(compute)} is not accepted; use 'sagemaker' or 'local'.")
+            Problem(
+                "compute", f"{short_repr(compute)} is not accepted; use one of {', '.join(COMPUTE_MODES)}."
+            )
         )
         compute = "sagemaker"
     if not _is_int(instance_count) or instance_count < 1:

@@ -71,7 +71,7 @@ __all__ = [
     "clarify_job_name",
 ]
 
-_COMPUTE_CHOICES = ("sagemaker", "local", "sagemaker_spark")
+_COMPUTE_CHOICES = ("sagemaker", "local", "spark", "sagemaker_spark")
 #: The compute modes that run a SageMaker Processing job (same lifecycle, hook and trigger).
 _SAGEMAKER_JOBS = ("sagemaker", "sagemaker_spark")
 
@@ -139,9 +139,10 @@ class ClarifyBaseOperator(AwsBaseOperator[ClarifyHook]):
     :param reuse_completed_job: on a retry or clear, adopt a ``Completed`` job of this task instance
         whose inputs and analysis config equal the current ones instead of running again (default).
     :param compute: ``"sagemaker"`` (the managed Clarify container), ``"local"`` (the open engine on
-        the worker) or ``"sagemaker_spark"`` (the open engine's Spark backend as a SageMaker Processing
-        job on the SDK's Spark image, for accounts without Clarify; bias metrics from CSV columns,
-        see docs/scale-out.md); same files, same XCom.
+        the worker), ``"spark"`` (the open engine's Spark backend on a Spark cluster, bias metrics
+        only; docs/scale-out.md) or ``"sagemaker_spark"`` (the open engine's Spark backend as a
+        SageMaker Processing job on the SDK's Spark image, for accounts without Clarify; bias metrics
+        from CSV columns, see docs/scale-out.md); same files, same XCom.
     :param spark_dependencies_uri: for ``compute="sagemaker_spark"``: S3 URI of a prebuilt dependency
         bundle (``python -m airflow_provider_clarify.spark_bundle``); ``None`` (default): the worker
         builds it once with pip and keeps it under the config location.
@@ -150,6 +151,12 @@ class ClarifyBaseOperator(AwsBaseOperator[ClarifyHook]):
     :param memory_limit_mb: for ``compute="local"``: cap the engine's address space at this many MiB
         (at least 256), so a runaway analysis fails with a memory error instead of swapping the worker.
         ``None`` (default): no cap.
+    :param spark_conn_id: for ``compute="spark"``: the apache-spark provider's connection, of type
+        ``spark`` (``spark-submit`` to its master) or ``spark_connect`` (``sc://``). Templated.
+    :param spark_options: for ``compute="spark"``: ``conf`` (Spark settings), ``ship_package``
+        (default ``True``: send this package with the job) and, with ``spark-submit``,
+        ``SparkSubmitHook`` arguments (``executor_memory``, ``num_executors``, ``archives``,
+        ``deploy_mode``, ...). Templated.
     :param aws_conn_id: the Airflow ``aws`` connection (``endpoint_url`` in its extra is honoured).
     :param region_name: AWS region (default: the connection's).
     :param verify: TLS verification for AWS calls.
@@ -181,6 +188,8 @@ class ClarifyBaseOperator(AwsBaseOperator[ClarifyHook]):
         "local_model",
         "memory_limit_mb",
         "spark_dependencies_uri",
+        "spark_conn_id",
+        "spark_options",
         "check_interval",
         "max_ingestion_time",
     )
@@ -190,6 +199,7 @@ class ClarifyBaseOperator(AwsBaseOperator[ClarifyHook]):
         "tags": "json",
         "network_config": "json",
         "experiment_config": "json",
+        "spark_options": "json",
     }
     template_ext: Sequence[str] = ()
     ui_color = "#c7e9f1"
@@ -230,6 +240,8 @@ class ClarifyBaseOperator(AwsBaseOperator[ClarifyHook]):
         local_model: str | dict | None = None,
         memory_limit_mb: int | None = None,
         spark_dependencies_uri: str | None = None,
+        spark_conn_id: str = "spark_default",
+        spark_options: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -260,6 +272,19 @@ class ClarifyBaseOperator(AwsBaseOperator[ClarifyHook]):
         self.local_model = local_model
         self.memory_limit_mb = memory_limit_mb
         self.spark_dependencies_uri = spark_dependencies_uri
+        self.spark_conn_id = spark_conn_id
+        self.spark_options = spark_options
+        if compute == "spark":  # what can be checked now fails the DAG import, not the run
+            from airflow_provider_clarify.operators.spark_compute import check_spark_arguments
+
+            check_spark_arguments(
+                analysis_kind=self.analysis_kind,
+                data_config=data_config,
+                local_model=local_model,
+                spark_conn_id=spark_conn_id,
+                spark_options=spark_options,
+            )
+        self._spark_run: Any = None  # the compute="spark" submission in flight (on_kill stops it)
         # Set while a job of this task is being waited for in the worker (on_kill stops it).
         self._running_job_name: str | None = None
         self._lineage_uris: dict[str, str | None] | None = None
@@ -311,6 +336,10 @@ class ClarifyBaseOperator(AwsBaseOperator[ClarifyHook]):
                 accepted=" or ".join(_COMPUTE_CHOICES),
             )
         kind, arguments = self.plan_arguments()
+        if self.compute == "spark":
+            from airflow_provider_clarify.operators.spark_compute import make_spark_plan
+
+            return make_spark_plan(kind, arguments)
         if self.compute == "local":
             return build_plan(kind, arguments, compute="local")
         settings = JobSettings(
@@ -385,6 +414,8 @@ class ClarifyBaseOperator(AwsBaseOperator[ClarifyHook]):
             base_name = self._base_job_name(context, plan)
             if plan.compute == "local":
                 return self._execute_local(context, plan, base_name)
+            if plan.compute == "spark":
+                return self._execute_spark(context, plan, base_name)
             return self._execute_sagemaker(context, plan, base_name)
         except ClarifyConfigError as err:
             raise ClarifyInvalidConfigException(f"Invalid Clarify configuration: {err}") from err
@@ -555,6 +586,30 @@ class ClarifyBaseOperator(AwsBaseOperator[ClarifyHook]):
             intersections=plan.intersections,
             logger=self.log,
         )
+        return self._finish_engine_run(context, plan, outcome)
+
+    def _execute_spark(self, context: Context, plan: AnalysisPlan, run_name: str) -> str:
+        from airflow_provider_clarify.operators.spark_compute import run_spark_analysis
+
+        outcome = run_spark_analysis(
+            plan,
+            run_name=run_name,
+            spark_conn_id=self.spark_conn_id,
+            spark_options=self.spark_options,
+            aws_conn_id=self.aws_conn_id,
+            region_name=self.region_name,
+            verify=self.verify,
+            kms_key=self.kms_key or None,
+            output_kms_key=self.output_kms_key or None,
+            timeout_seconds=self.max_ingestion_time,
+            logger=self.log,
+            on_start=lambda run: setattr(self, "_spark_run", run),
+        )
+        self._spark_run = None
+        return self._finish_engine_run(context, plan, outcome)
+
+    def _finish_engine_run(self, context: Context, plan: AnalysisPlan, outcome: Any) -> str:
+        """XCom, links and lineage of an open-engine run (``compute="local"`` or ``"spark"``), then success."""
         self._lineage_uris = {
             "dataset": plan.dataset_uri,
             "config": outcome.analysis_config_uri,
@@ -583,6 +638,8 @@ class ClarifyBaseOperator(AwsBaseOperator[ClarifyHook]):
 
         See :mod:`airflow_provider_clarify.operators._kill` for how the two are told apart.
         """
+        if self._spark_run is not None:
+            self._spark_run.stop()
         if self._running_job_name:
             from airflow_provider_clarify.operators._kill import stop_job_on_worker_kill
 

@@ -10,7 +10,7 @@ import json
 import subprocess
 import sys
 
-HEAVY = ("numpy", "pandas", "pyarrow", "sklearn", "scipy", "shap")
+HEAVY = ("numpy", "pandas", "pyarrow", "sklearn", "scipy", "shap", "pyspark")
 MODULES = [
     "airflow_provider_clarify.hooks.clarify",
     "airflow_provider_clarify.triggers.clarify",
@@ -21,6 +21,8 @@ MODULES = [
     "airflow_provider_clarify.operators.deployment",
     "airflow_provider_clarify.operators.local_compute",
     "airflow_provider_clarify.operators._local_child",
+    "airflow_provider_clarify.operators.spark_compute",
+    "airflow_provider_clarify.operators._spark_driver",
     "airflow_provider_clarify.operators.monitoring",
     "airflow_provider_clarify.sensors.monitoring",
     "airflow_provider_clarify.triggers.monitoring",
