@@ -45,6 +45,8 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from airflow_provider_clarify.engine.bias.registry import POST_TRAINING_METRICS  # noqa: E402
+
 DATA_DIR = Path(__file__).resolve().parent / ".data"
 #: Columns of the synthetic credit data, in file order.
 COLUMNS = ["sex", "age", "income", "credit_amount", "duration", "housing", "score", "approved", "predicted"]
@@ -54,15 +56,48 @@ FEATURES = ["age", "income", "credit_amount", "duration", "housing"]
 TIME_GOAL = 1.5
 MEMORY_GOAL = 2.0
 DATASET_TYPES = {"csv": "text/csv", "parquet": "application/x-parquet"}
+#: Every post-training metric but the flip test (other benchmarks import it).
+POST_WITHOUT_FT = [m.name for m in POST_TRAINING_METRICS if m.name != "FT"]
 
 
 # --- data -------------------------------------------------------------------------------------------
 
 
 def credit_table(rows: int, seed: int):
+    """Synthetic credit data without float columns (string ``housing``); other benchmarks use it."""
+    import numpy as np
+    import pyarrow as pa
+
+    rng = np.random.default_rng(seed)
+    male = rng.random(rows) < 0.6
+    age = rng.integers(18, 90, rows, dtype=np.int64)
+    amount = rng.integers(250, 20_000, rows, dtype=np.int64)
+    duration = rng.integers(4, 72, rows, dtype=np.int64)
+    housing = rng.integers(0, 3, rows)
+    logit = 0.35 * male - amount / 20_000 + rng.normal(0, 1, rows)
+    approved = (logit > 0).astype(np.int64)
+    predicted = (logit + 0.25 * male + rng.normal(0, 0.5, rows) > 0).astype(np.int64)
+    return pa.table(
+        {
+            "sex": pa.DictionaryArray.from_arrays(pa.array(male.astype(np.int8)), ["female", "male"]).cast(
+                pa.string()
+            ),
+            "age": age,
+            "credit_amount": amount,
+            "duration": duration,
+            "housing": pa.DictionaryArray.from_arrays(
+                pa.array(housing.astype(np.int8)), ["free", "own", "rent"]
+            ).cast(pa.string()),
+            "approved": approved,
+            "predicted": predicted,
+        }
+    )
+
+
+def credit_floats_table(rows: int, seed: int):
     """Synthetic credit data: bias injected through the facet ``sex`` into label and prediction.
 
-    ``income`` and ``score`` are full-precision doubles (17 significant digits in the CSV), the
+    All features are numeric (so smclarify's flip test runs too); ``income`` and ``score`` are full-precision doubles (17 significant digits in the CSV), the
     case where pandas' float parsing differs from a correctly rounded one and costs the most.
     """
     import numpy as np
@@ -107,15 +142,17 @@ def ensure_dataset(fmt: str, rows: int) -> Path:
     tmp = path.with_name(path.name + ".tmp")
     chunk = 2_000_000
     start = time.perf_counter()
-    schema = credit_table(1, seed=0).schema
+    schema = credit_floats_table(1, seed=0).schema
     if fmt == "parquet":
         with pq.ParquetWriter(tmp, schema) as writer:
             for index, offset in enumerate(range(0, rows, chunk)):
-                writer.write_table(credit_table(min(chunk, rows - offset), seed=100 + index), 1_000_000)
+                writer.write_table(
+                    credit_floats_table(min(chunk, rows - offset), seed=100 + index), 1_000_000
+                )
     else:
         with pv.CSVWriter(tmp, schema) as writer:
             for index, offset in enumerate(range(0, rows, chunk)):
-                writer.write_table(credit_table(min(chunk, rows - offset), seed=100 + index))
+                writer.write_table(credit_floats_table(min(chunk, rows - offset), seed=100 + index))
     tmp.rename(path)
     print(
         f"[data] wrote {path.name} ({path.stat().st_size / 2**20:,.0f} MiB) in {time.perf_counter() - start:.0f} s",

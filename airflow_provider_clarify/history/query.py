@@ -24,6 +24,8 @@ from airflow_provider_clarify.history.summary import HISTORY_XCOM_KEY, SCHEMA_VE
 MAX_RUNS = 1000
 
 _json_decode = msgspec.json.decode
+#: Gate verdicts from best to worst: a run shows the worst of its gates'.
+_VERDICT_ORDER = ("passed", "skipped", "inconclusive", "violated")
 
 
 def _decode(value: Any) -> dict[str, Any] | None:
@@ -120,13 +122,14 @@ def dag_history(session: Any, dag_id: str, *, limit: int = 100) -> dict[str, Any
     """
     limit = max(1, min(int(limit), MAX_RUNS))
     runs: list[dict[str, Any]] = []
-    by_run: dict[str, dict[str, Any]] = {}
+    tasks_of: list[dict[str, dict[str, Any]]] = []  # aligned with runs: task id -> record
+    current = None
     for run_id, logical_date, run_after, state, task_id, value in history_rows(session, dag_id, limit):
         record = _decode(value)
         if record is None:
             continue
-        run = by_run.get(run_id)
-        if run is None:
+        if run_id != current:  # rows come grouped by run
+            current = run_id
             run = {
                 "run_id": run_id,
                 "logical_date": _iso(logical_date),
@@ -135,25 +138,20 @@ def dag_history(session: Any, dag_id: str, *, limit: int = 100) -> dict[str, Any
                 "verdict": None,
                 "violations": 0,
                 "reports": [],
-                "tasks": {},
             }
-            by_run[run_id] = run
             runs.append(run)
-        run["tasks"][task_id] = record
-        if record.get("verdict"):
+            tasks: dict[str, dict[str, Any]] = {}
+            tasks_of.append(tasks)
+        tasks[task_id] = record
+        verdict = record.get("verdict")
+        if verdict:
             # the worst verdict of the run's gates wins
-            order = ("passed", "skipped", "inconclusive", "violated")
-            current = run["verdict"]
-            if current is None or order.index(record["verdict"]) > order.index(current):
-                run["verdict"] = record["verdict"]
-            run["violations"] += len(record.get("violations") or [])
+            if run["verdict"] is None or _VERDICT_ORDER.index(verdict) > _VERDICT_ORDER.index(run["verdict"]):
+                run["verdict"] = verdict
+            run["violations"] += len(record.get("violations") or ())
         if record.get("report_uri") and record.get("kind") != "gate":
             run["reports"].append(task_id)
-    return {"dag_id": dag_id, "limit": limit, "runs": [_public_run(r) for r in runs], **_series(runs)}
-
-
-def _public_run(run: dict[str, Any]) -> dict[str, Any]:
-    return {key: value for key, value in run.items() if key != "tasks"}
+    return {"dag_id": dag_id, "limit": limit, "runs": runs, **_series(tasks_of)}
 
 
 class _Ndcg:
@@ -181,24 +179,31 @@ class _Ndcg:
         return dcg / self.idcg
 
 
-def _series(runs: list[dict[str, Any]]) -> dict[str, Any]:
+def _series(tasks_of: list[dict[str, dict[str, Any]]]) -> dict[str, Any]:
     """Metric series with bands and violations, SHAP over runs, and NDCG against the first run shown.
 
-    Every list is aligned with ``runs`` (index i = run i; ``null`` where a run has no value), so the
+    :param tasks_of: per run (oldest first), its records by task id.
+
+    Every list is aligned with the runs (index i = run i; ``null`` where a run has no value), so the
     payload for 1,000 runs stays small and the page needs no joins.
     """
-    n = len(runs)
+    n = len(tasks_of)
     series: dict[tuple, dict[str, Any]] = {}
     latest_bands: list[dict[str, Any]] = []
     shap_rows: list[dict[str, float] | None] = [None] * n
-    for i, run in enumerate(runs):
-        violations = [v for record in run["tasks"].values() for v in (record.get("violations") or ())]
-        for record in run["tasks"].values():
+    for i, tasks in enumerate(tasks_of):
+        records = tasks.values()
+        violations = [v for record in records for v in (record.get("violations") or ())]
+        for record in records:
             if record.get("bands"):
                 latest_bands = record["bands"]
-        for task_id, record in run["tasks"].items():
+        seen: set[tuple] = set()
+        for task_id, record in tasks.items():
             for m in record.get("metrics") or ():
                 key = (m["stage"], m["facet"], m["group"], m["metric"])
+                if key in seen:
+                    continue  # a gate re-records the metrics of the analysis it checked
+                seen.add(key)
                 entry = series.get(key)
                 if entry is None:
                     entry = series[key] = {
@@ -212,11 +217,7 @@ def _series(runs: list[dict[str, Any]]) -> dict[str, Any]:
                         "values": [None] * n,
                         "texts": {},
                         "violated": [False] * n,
-                        "_seen": [False] * n,
                     }
-                if entry["_seen"][i]:
-                    continue  # a gate re-records the metrics of the analysis it checked
-                entry["_seen"][i] = True
                 entry["values"][i] = m.get("value")
                 if m.get("text"):
                     entry["texts"][i] = m["text"]
@@ -226,7 +227,6 @@ def _series(runs: list[dict[str, Any]]) -> dict[str, Any]:
             if shap and shap.get("values") and shap_rows[i] is None:
                 shap_rows[i] = shap["values"]
     for entry in series.values():
-        del entry["_seen"]
         rules = [rule for rule in latest_bands if _matches(rule, entry)]
         rule = max(rules, key=_specificity) if rules else None
         entry["band"] = {"lower": rule.get("lower"), "upper": rule.get("upper")} if rule else None
