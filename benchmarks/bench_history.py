@@ -178,13 +178,13 @@ def main() -> None:
         p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
         return (
             f"  {name:<34} median {1000 * statistics.median(samples):7.1f} ms   p95 {1000 * p95:7.1f} ms"
-            f"   CPU median {1000 * statistics.median(cpu_samples):6.1f} ms"
+            f"   CPU mean {1000 * statistics.fmean(cpu_samples):6.1f} ms"
         )
 
     print(
         f"History of {args.runs} audited runs ({len(raw) / 1024:.0f} KiB of JSON), {args.requests} requests each"
-        f" (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; CPU = the server's, or this"
-        " process's in-process):"
+        f" (load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; CPU = the server's, counted in"
+        " 10 ms ticks, hence the mean; in process, this process's):"
     )
     print(line("in-process query (dag_history)", in_process, in_process_cpu))
     print(line("GET, first view after a change", cold, cold_cpu))
