@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -90,8 +91,17 @@ def main() -> None:
     parser.add_argument(
         "--profile", action="store_true", help="print a cProfile of the in-process query, then stop"
     )
+    parser.add_argument("--keep-home", action="store_true", help="keep the throw-away Airflow home")
     args = parser.parse_args()
     home = _isolated_airflow_home()
+    try:
+        _run(args, home)
+    finally:
+        if not args.keep_home:
+            shutil.rmtree(home, ignore_errors=True)
+
+
+def _run(args: argparse.Namespace, home: Path) -> None:
 
     import pendulum
     import pytest
