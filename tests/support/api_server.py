@@ -72,7 +72,7 @@ class ApiServer:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
 
 
-def start_api_server(workdir: Path, env: Mapping[str, str], *, attempts: int = 240) -> ApiServer:
+def start_api_server(workdir: Path, env: Mapping[str, str], *, attempts: int = 1200) -> ApiServer:
     """Start ``airflow api-server`` and wait until its health endpoint answers."""
     port = free_port()
     log = workdir / "api-server.log"
