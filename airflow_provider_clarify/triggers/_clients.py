@@ -12,9 +12,10 @@ connection. Nothing blocking runs in the event loop, once per key or ever:
 
 * the connection lookup, session and first credentials (``hook.get_async_conn()``) run in a worker
   thread, as do
-* the client's creation (aiobotocore's client-creation coroutine: loading and parsing the service
-  model and endpoint rules, building the client class: 0.45-0.55 s measured on an idle 2-core
-  machine, the longest stall the loop had), which runs in a private event loop of that thread; only entering the client (its HTTP session, which
+* the client's creation (aiobotocore's client-creation coroutine: listing botocore's data folders,
+  reading and parsing the service model and endpoint rules, building the client class; for the
+  first client of a process 0.3-0.6 s of wall time, about 0.1 s of it CPU and the rest file I/O, the
+  longest stall the loop had), which runs in a private event loop of that thread; only entering the client (its HTTP session, which
   belongs to the triggerer's loop) happens in the loop; and
 * refreshes of assumed-role credentials, which the amazon provider does with a synchronous STS call,
   are moved to a worker thread too (:func:`_refresh_credentials_off_loop`).

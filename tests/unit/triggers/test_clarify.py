@@ -361,7 +361,7 @@ async def test_each_trigger_first_waits_its_own_spread_delay(aws_conn, scripted_
 
 @pytest.mark.asyncio
 async def test_the_client_is_created_outside_the_event_loop_thread(aws_conn, scripted_status, monkeypatch):
-    """aiobotocore's client creation (service model, endpoint rules: ~0.5 s of CPU) never runs in the loop."""
+    """aiobotocore's client creation (service model, endpoint rules: 0.3-0.6 s) never runs in the loop."""
     import threading
 
     from aiobotocore.session import AioSession
