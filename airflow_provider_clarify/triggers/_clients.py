@@ -45,7 +45,14 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["ClientCacheStats", "cache_stats", "client_key", "shared_client"]
+__all__ = ["ClientCacheStats", "cache_stats", "client_key", "shared_client", "shared_client_config"]
+
+#: Connections a shared client may hold open at once, unless the botocore config sets
+#: ``max_pool_connections``. botocore's default of 10 is sized for one caller; a shared client serves
+#: every trigger of the process, and with 10 connections at 100-200 ms a request (a distant region, a
+#: busy endpoint) it answers only 50-100 polls a second, less than 1,000 triggers at a 10 s interval
+#: ask for. Connections are opened only when requests wait for one, and idle ones close after 12 s.
+SHARED_MAX_POOL_CONNECTIONS = 50
 
 
 @dataclass
@@ -88,6 +95,13 @@ def _config_key(config: Any) -> str:
     """A stable text for a botocore ``Config`` (or dict, or ``None``)."""
     options = getattr(config, "_user_provided_options", config)
     return json.dumps(options, sort_keys=True, default=repr)
+
+
+def shared_client_config(config: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A trigger's botocore config dict for a shared client: :data:`SHARED_MAX_POOL_CONNECTIONS` unless set."""
+    if config is not None and not isinstance(config, dict):
+        return config  # a botocore Config object: the caller chose everything
+    return {"max_pool_connections": SHARED_MAX_POOL_CONNECTIONS, **(config or {})}
 
 
 def client_key(hook: Any) -> tuple:

@@ -45,7 +45,7 @@ from airflow_provider_clarify.hooks.clarify import (
     is_throttling_error,
     job_failure_message,
 )
-from airflow_provider_clarify.triggers._clients import shared_client
+from airflow_provider_clarify.triggers._clients import shared_client, shared_client_config
 from airflow_provider_clarify.triggers._polling import first_poll_delay
 
 #: Without max_ingestion_time or max_attempts the wait is still bounded: a Clarify job cannot run longer
@@ -148,11 +148,12 @@ class ClarifyProcessingJobTrigger(BaseTrigger):
         )
 
     def hook(self) -> ClarifyHook:
+        """The hook whose (shared) client the trigger uses; its pool serves many triggers at once."""
         return ClarifyHook(
             aws_conn_id=self.aws_conn_id,
             region_name=self.region_name,
             verify=self.verify,
-            config=self.botocore_config,
+            config=shared_client_config(self.botocore_config),
         )
 
     def _timeout_payload(self, last_status: str | None, polls: int) -> dict[str, Any]:

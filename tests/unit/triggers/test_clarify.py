@@ -511,3 +511,17 @@ async def test_on_kill_finishes_the_stop_although_airflow_cancels_it_again(
             break
         await asyncio.sleep(0.1)
     assert sm_backend.processing_jobs["trig-kill-again"].processing_job_status == "Stopped"
+
+
+@pytest.mark.asyncio
+async def test_the_shared_client_has_a_pool_for_many_triggers_unless_configured(aws_conn):
+    from airflow_provider_clarify.hooks.clarify import DEFAULT_RETRIES
+    from airflow_provider_clarify.triggers._clients import SHARED_MAX_POOL_CONNECTIONS, shared_client
+
+    async with shared_client(ClarifyProcessingJobTrigger(job_name="pool").hook()) as client:
+        assert client.meta.config.max_pool_connections == SHARED_MAX_POOL_CONNECTIONS > 10
+        assert client.meta.config.retries["total_max_attempts"] == DEFAULT_RETRIES["total_max_attempts"]
+    configured = ClarifyProcessingJobTrigger(job_name="pool", botocore_config={"max_pool_connections": 7})
+    async with shared_client(configured.hook()) as client:
+        assert client.meta.config.max_pool_connections == 7
+    assert configured.serialize()[1]["botocore_config"] == {"max_pool_connections": 7}  # as given
