@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import json
 import math
 import os
@@ -320,10 +321,18 @@ def main() -> None:
         baseline = {"rss": psutil.Process().memory_info().rss, "fds": fds(), "load": os.getloadavg()[0]}
         result = asyncio.run(run_triggers(names, args.interval))
         calls = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{stats_port}/").read())["calls"]
+        server_cpu = sum(psutil.Process(server.pid).cpu_times()[:2])
     finally:
         server.terminate()
         server.wait(30)
     report(args, names, result, calls, baseline)
+    times = sorted(t for name in names for t in calls[name])
+    per_second = collections.Counter(int(t) for t in times)
+    print(
+        f"fake AWS: {len(times) / max(1e-9, times[-1] - times[0]):.0f} Describe calls a second on average, "
+        f"at most {max(per_second.values())} in one second; its CPU time {server_cpu:.1f} s "
+        f"(offered: {args.jobs / args.interval:.0f} a second once all triggers poll)"
+    )
 
 
 if __name__ == "__main__":
