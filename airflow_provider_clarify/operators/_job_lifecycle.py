@@ -11,7 +11,11 @@
   is missing; after success :func:`publish_config` puts the job's config beside its results.
 * **Waiting.** :func:`poll_until_done` polls in the worker (backing off while throttled) and stops the
   job when ``max_ingestion_time`` passes (:func:`stop_for_timeout`, also used when the deferred wait
-  times out), so both ways of waiting end the same way.
+  times out), so both ways of waiting end the same way. Both count ``max_ingestion_time`` from the
+  job's ``CreationTime`` (:func:`~airflow_provider_clarify.hooks.clarify.ingestion_deadline`): it is
+  one budget per job, carried across retries, deferrals, worker shutdowns and triggerer moves that
+  re-attach to it; only a fresh job (after the earlier one failed, was stopped or timed out) gets a
+  fresh budget.
 
 Imported when DAGs are parsed: no numeric library, no AWS call at import.
 """
@@ -32,6 +36,7 @@ from airflow_provider_clarify.analysis.errors import ClarifyConfigError
 from airflow_provider_clarify.analysis.processing_job import stable_job_name, validate_job_name
 from airflow_provider_clarify.hooks.clarify import (
     ClarifyHook,
+    ingestion_deadline,
     is_throttling_error,
     job_completed,
     throttle_delay,
@@ -270,18 +275,21 @@ def poll_until_done(
 ) -> dict:
     """Poll in the worker until the job ``Completed``; return that description.
 
-    Throttled polls back off exponentially (up to :data:`MAX_THROTTLE_DELAY_SECONDS`).
+    ``max_ingestion_time`` counts from the job's ``CreationTime``, as in the deferred wait, so a try
+    that re-attaches to a job an earlier try started gets what is left of that job's budget, not a new
+    one. Until a Describe has answered it is at most ``max_ingestion_time`` from now. Throttled polls
+    back off exponentially (up to :data:`MAX_THROTTLE_DELAY_SECONDS`).
 
     :raises ClarifyJobFailedException: the job ended ``Failed`` or ``Stopped``.
     :raises ClarifyJobTimeoutException: ``max_ingestion_time`` passed first (the job is stopped).
     """
-    started = time.monotonic()
+    deadline = None if max_ingestion_time is None else time.time() + max_ingestion_time
     delay = check_interval
     throttles = 0
     while True:
-        if max_ingestion_time is not None and time.monotonic() - started >= max_ingestion_time:
+        if deadline is not None and time.time() >= deadline:
             stop_for_timeout(hook, job_name, max_ingestion_time, log)
-        time.sleep(delay)
+        time.sleep(delay if deadline is None else max(0.0, min(delay, deadline - time.time())))
         try:
             description = hook.describe_processing_job(job_name)
         except ClientError as err:
@@ -296,6 +304,9 @@ def poll_until_done(
         log.info("Clarify processing job %s: %s", job_name, status)
         if job_completed(job_name, status, description.get("FailureReason")):
             return description
+        job_deadline = ingestion_deadline(description, max_ingestion_time)
+        if deadline is not None and job_deadline is not None:
+            deadline = min(deadline, job_deadline)  # the budget started with the job, not this try
 
 
 def deferral_timeout(check_interval: float, max_ingestion_time: int | None) -> timedelta | None:

@@ -9,9 +9,11 @@ A polling loop rather than the amazon ``AwsBaseWaiterTrigger``, because it must:
   no hidden 30-minute cap). The deadline is absolute and serialized, so a triggerer restart does not
   extend it, and it counts from the job's ``CreationTime``, so a retry does not restart it either;
 * stay cheap when a triggerer holds a thousand of them: every trigger of a process shares one open
-  aiobotocore client per connection and region (:mod:`._clients`), the first poll of each trigger
-  falls at a random point of its first interval (so triggers created together do not poll together),
-  and nothing blocking runs in the event loop;
+  aiobotocore client per connection and region, created outside the event loop (:mod:`._clients`);
+  the first poll of each trigger falls at a point of its first interval taken from the job name
+  (:mod:`._polling`: triggers created together do not poll together, and every first poll comes
+  within one interval); a poll is one Describe call (the retry machinery is built only once a call
+  was throttled), and the log gets a line when the status changes, not on every poll;
 * stop the job only when a user really killed the task, not when the trigger moved to another
   triggerer (:mod:`airflow_provider_clarify.operators._kill`).
 
@@ -24,7 +26,6 @@ See docs/hooks-sensors-triggers.md for the event contract.
 from __future__ import annotations
 
 import asyncio
-import random
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -44,11 +45,14 @@ from airflow_provider_clarify.hooks.clarify import (
     is_throttling_error,
     job_failure_message,
 )
-from airflow_provider_clarify.triggers._clients import shared_client
+from airflow_provider_clarify.triggers._clients import shared_client, shared_client_config
+from airflow_provider_clarify.triggers._polling import first_poll_delay
 
 #: Without max_ingestion_time or max_attempts the wait is still bounded: a Clarify job cannot run longer
 #: than 7 days, plus an hour for SageMaker to report the end.
 DEFAULT_MAX_WAIT_SECONDS = MAX_CLARIFY_RUNTIME_SECONDS + 3600
+#: While the status does not change, the log gets a line every this many polls (and on every change).
+STATUS_LOG_EVERY = 30
 #: How long on_kill may spend stopping the job.
 ON_KILL_TIMEOUT_SECONDS = 30
 #: on_kill work in flight (a reference keeps a shielded task alive until it finishes).
@@ -144,11 +148,12 @@ class ClarifyProcessingJobTrigger(BaseTrigger):
         )
 
     def hook(self) -> ClarifyHook:
+        """The hook whose (shared) client the trigger uses; its pool serves many triggers at once."""
         return ClarifyHook(
             aws_conn_id=self.aws_conn_id,
             region_name=self.region_name,
             verify=self.verify,
-            config=self.botocore_config,
+            config=shared_client_config(self.botocore_config),
         )
 
     def _timeout_payload(self, last_status: str | None, polls: int) -> dict[str, Any]:
@@ -188,9 +193,13 @@ class ClarifyProcessingJobTrigger(BaseTrigger):
             from airflow_provider_clarify.operators._kill import prime_state_lookup
 
             prime_state_lookup(self.task_instance)
-        # Spread the first polls of triggers created together over one interval.
-        await self._pause(random.uniform(0, min(self.check_interval, max(0.0, self.end_time - time.time()))))
+        # Spread the first polls of triggers created together over one interval (deterministically),
+        # counted from this trigger's start: the shared client opens (off the loop) during that wait.
+        first_poll_at = time.time() + first_poll_delay(
+            self.job_name, self.check_interval, self.end_time - time.time()
+        )
         async with shared_client(self.hook()) as client:
+            await self._pause(max(0.0, first_poll_at - time.time()))
             while True:
                 try:
                     description = await self._describe(client)
@@ -199,6 +208,7 @@ class ClarifyProcessingJobTrigger(BaseTrigger):
                         raise
                     return self._timeout_payload(last_status, polls)  # throttled until the deadline
                 polls += 1
+                status_changed = description["ProcessingJobStatus"] != last_status
                 last_status = description["ProcessingJobStatus"]
                 if last_status == "Completed":
                     uri = self.analysis_result_uri or result_uri_from_description(description)
@@ -212,7 +222,8 @@ class ClarifyProcessingJobTrigger(BaseTrigger):
                         "failure_reason": reason,
                         "message": job_failure_message(self.job_name, last_status, reason),
                     }
-                self.log.info("Clarify job %s is %s (poll %s)", self.job_name, last_status, polls)
+                if status_changed or polls % STATUS_LOG_EVERY == 0:
+                    self.log.info("Clarify job %s is %s (poll %s)", self.job_name, last_status, polls)
                 if self.max_attempts is not None and polls >= self.max_attempts:
                     return self._timeout_payload(last_status, polls)
                 job_deadline = ingestion_deadline(description, self.max_ingestion_time)
@@ -225,7 +236,20 @@ class ClarifyProcessingJobTrigger(BaseTrigger):
 
     async def _describe(self, client: Any) -> dict:
         """DescribeProcessingJob; while throttled (after botocore's own retries), back off exponentially
-        from ``check_interval`` up to ``max_throttle_delay`` until the deadline."""
+        from ``check_interval`` up to ``max_throttle_delay`` until the deadline.
+
+        A poll is one call; the retry machinery (tenacity, about 0.15 ms a call) is only set up once a
+        call came back throttled, which is rare, rather than around each of the thousands of polls.
+        """
+        try:
+            return await client.describe_processing_job(ProcessingJobName=self.job_name)
+        except ClientError as error:
+            if not is_throttling_error(error):
+                raise
+            return await self._describe_after_throttle(client, error)
+
+    async def _describe_after_throttle(self, client: Any, throttled: ClientError) -> dict:
+        """The back-off of :meth:`_describe`, starting from the throttled answer already received."""
 
         def past_deadline(state: RetryCallState) -> bool:
             return time.time() + (state.upcoming_sleep or 0) >= self.end_time
@@ -246,7 +270,11 @@ class ClarifyProcessingJobTrigger(BaseTrigger):
             reraise=True,
         )
 
+        pending = [throttled]  # tenacity's first attempt is the call that was already throttled
+
         async def describe() -> dict:
+            if pending:
+                raise pending.pop()
             return await client.describe_processing_job(ProcessingJobName=self.job_name)
 
         return await retrying(describe)
