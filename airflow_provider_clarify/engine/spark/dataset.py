@@ -45,16 +45,20 @@ def _bytes(text: str | None, default: int) -> int:
 
 
 def split_bytes(spark: SparkSession, total_bytes: int) -> int:
-    """The size of a CSV byte range, chosen as Spark chooses its file splits: at most
-    ``spark.sql.files.maxPartitionBytes``, and small enough that every core gets a range."""
+    """The size of a CSV byte range: at most ``spark.sql.files.maxPartitionBytes``, at least
+    ``spark.sql.files.openCostInBytes``, and otherwise such that the ranges are a multiple of the
+    session's cores (every core reads the same amount: no last round with one busy core)."""
+    import math
+
     conf = spark.conf
     largest = _bytes(conf.get("spark.sql.files.maxPartitionBytes", None), DEFAULT_SPLIT_BYTES)
     open_cost = _bytes(conf.get("spark.sql.files.openCostInBytes", None), DEFAULT_OPEN_COST_BYTES)
     try:
-        cores = spark.sparkContext.defaultParallelism
+        cores = max(1, spark.sparkContext.defaultParallelism)
     except Exception:  # Spark Connect has no SparkContext
-        cores = int(conf.get("spark.default.parallelism", "8") or 8)
-    return max(1, min(largest, max(open_cost, total_bytes // max(1, cores))))
+        cores = max(1, int(conf.get("spark.default.parallelism", "8") or 8))
+    ranges = cores * math.ceil(max(1, total_bytes) / (cores * largest))
+    return max(1, min(largest, max(open_cost, math.ceil(total_bytes / ranges))))
 
 
 @dataclass
