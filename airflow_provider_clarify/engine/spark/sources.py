@@ -172,14 +172,16 @@ class CsvSource:
                     data = owned_lines(handle, segment.block, segment.end)
         except OSError as exc:
             raise io.EngineIOError(f"Cannot read {file.uri!r}: {exc}") from exc
-        if not data.strip():
-            return
+        skip_header = file.header_row and segment.block == 0
+        newline = data.find(b"\n")
+        if not data.strip() or (skip_header and (newline < 0 or not data[newline + 1 :].strip())):
+            return  # no rows here (only the header row, or blank lines)
         names = list(file.names)
         reader = pacsv.open_csv(
             pa.BufferReader(data),
             read_options=pacsv.ReadOptions(
                 column_names=names,
-                skip_rows=1 if (file.header_row and segment.block == 0) else 0,
+                skip_rows=1 if skip_header else 0,
                 block_size=8 << 20,
             ),
             convert_options=pacsv.ConvertOptions(

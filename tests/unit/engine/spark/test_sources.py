@@ -92,3 +92,21 @@ def test_json_lines_float_and_text_across_files_is_refused(tmp_path):
         _spark_like_table(folder, label="y")
     assert "'column_0'" in str(failure.value)
     assert "--backend local" in str(failure.value)
+
+
+@pytest.mark.parametrize("text", [b"a,b\n1,x\n2,y\n", b"a,b\r\n1,x\r\n\r\n2,y", b"a,b\n", b"a,b"])
+def test_csv_ranges_read_the_rows_once_with_the_header_skipped(tmp_path, text):
+    from airflow_provider_clarify.engine.spark.sources import CsvSource
+
+    path = tmp_path / "data.csv"
+    path.write_bytes(text)
+    source = CsvSource.open([str(path)], None, None)
+    assert source.column_names == ["a", "b"]
+    for split in range(1, len(text) + 2):
+        rows = [
+            row
+            for segment in source.segments(split)
+            for batch in source.read(segment, ["a", "b"])
+            for row in zip(*batch.to_pydict().values(), strict=True)
+        ]
+        assert rows == [("1", "x"), ("2", "y")][: text.count(b",") - 1], split
