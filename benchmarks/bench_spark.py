@@ -220,7 +220,7 @@ class Sessions:
 
     def __init__(self, work: Path, args) -> None:
         self.work, self.args = work, args
-        self.backends: list[tuple[str, str, int]] = [("local[2]", "local[2]", 2)]
+        self.backends: list[tuple[str, str, int]] = [] if args.skip_local else [("local[2]", "local[2]", 2)]
         self.processes: list[subprocess.Popen] = []
         if args.master:
             self.backends.append(("cluster", args.master, args.cores))
@@ -312,6 +312,7 @@ def main() -> None:
     )
     parser.add_argument("--cores", type=int, default=2, help="cores of --master")
     parser.add_argument("--skip-standalone", action="store_true")
+    parser.add_argument("--skip-local", action="store_true", help="no local[2] run")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="bench-spark-"))
