@@ -20,10 +20,10 @@ from airflow_provider_clarify.engine.spark.partials import benefits_as_counts, m
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from airflow_provider_clarify.engine.spark.dataset import SparkCsvDataset
+    from airflow_provider_clarify.engine.spark.dataset import SparkDataset
 
 
-def _profiler(dataset: SparkCsvDataset):
+def _profiler(dataset: SparkDataset):
     def profile(profiles: dict[str, list]) -> None:
         fresh = copy.deepcopy(profiles)
 
@@ -44,7 +44,7 @@ def _profiler(dataset: SparkCsvDataset):
     return profile
 
 
-def _counter(dataset: SparkCsvDataset, columns: Sequence[str]):
+def _counter(dataset: SparkDataset, columns: Sequence[str]):
     def count(**kwargs: Any):
         from airflow_provider_clarify.engine.bias.counts import count_dataset
 
@@ -54,9 +54,15 @@ def _counter(dataset: SparkCsvDataset, columns: Sequence[str]):
             part = count_dataset(lambda cols: [batch.select(cols)], **kwargs)
             state.append(benefits_as_counts(part))
 
-        return merge_counts(dataset.run(wanted, list, update, merge_counts))
+        parts = dataset.run(wanted, list, update, _merge_or_none)
+        return merge_counts([part for part in parts if part is not None])  # settle() found rows
 
     return count
+
+
+def _merge_or_none(parts: list):
+    """A segment's counts (``None`` for a segment that owns no rows, e.g. a byte range inside one line)."""
+    return merge_counts(parts) if parts else None
 
 
 def _needed(kwargs: dict) -> set[str]:
@@ -70,7 +76,7 @@ def _needed(kwargs: dict) -> set[str]:
     return names
 
 
-def _ordered_batches(dataset: SparkCsvDataset):
+def _ordered_batches(dataset: SparkDataset):
     """``batches(columns)`` collected to the driver in dataset order (rare paths only: the exact
     wording of a group variable's sort error needs the column in row order)."""
 
@@ -81,10 +87,11 @@ def _ordered_batches(dataset: SparkCsvDataset):
         for part in dataset.run(list(columns), list, update, lambda s: s):
             yield from part
 
+    batches.warnings = tuple(dataset.warnings)  # type: ignore[attr-defined]  # the reader's, for the report
     return batches
 
 
-def spark_bias_sections(dataset: SparkCsvDataset, **kwargs: Any) -> dict:
+def spark_bias_sections(dataset: SparkDataset, **kwargs: Any) -> dict:
     """``compute_bias_sections`` over a Spark dataset (same keyword arguments, minus the batches)."""
     from airflow_provider_clarify.engine.bias import compute_bias_sections
 

@@ -1,8 +1,9 @@
 """The engine's CSV column typing, as a distributed first pass over text columns.
 
-Spark reads a CSV dataset as text (every column a string); this module decides, like the
-single-machine reader (``engine/datasets.py`` with :mod:`~airflow_provider_clarify.engine.pandas_csv`),
-which type each column has over the *whole* dataset, from per-partition states that merge:
+The executors read a CSV dataset as text (every column a string, :mod:`.sources`); this module
+decides, like the single-machine reader (``engine/datasets/`` with
+:mod:`~airflow_provider_clarify.engine.pandas_csv`), which type each column has over the *whole*
+dataset, from per-segment states that merge:
 
 * pandas' missing-value tokens are missing; a column of only missing values is float64;
 * integers, then floats, then ``True``/``False`` tokens, otherwise text (dates stay text);

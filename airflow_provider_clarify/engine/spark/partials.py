@@ -1,8 +1,8 @@
 """Merging what the partitions computed into what one streaming pass would have computed.
 
-Every partial belongs to a *segment*: one split of one input file (Spark's ``file_path`` and
-``file_block_start``). Segments are merged in dataset order (files in the engine's sorted order, then
-split offset), so facts that depend on row order (a column's first value, distinct values in order of
+Every partial belongs to a *segment* (:mod:`.sources`: a byte range of a CSV file, a Parquet row
+group, a JSON Lines file). Segments are merged in dataset order (files in the engine's sorted order,
+then byte offset or row group), so facts that depend on row order (a column's first value, distinct values in order of
 first appearance, the flip test's rows) come out exactly as the single-machine engine's.
 
 * Column profiles (first pass): row and missing counts add up, maxima take the maximum, distinct

@@ -20,12 +20,12 @@ from airflow_provider_clarify.engine.output import write_analysis
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
-    from airflow_provider_clarify.engine.spark.dataset import SparkCsvDataset
+    from airflow_provider_clarify.engine.spark.dataset import SparkDataset
 
 log = logging.getLogger(__name__)
 
 #: What the Spark backend computes today (the rest raises a clear error naming the field).
-SUPPORTED_DATASET_TYPES = (datasets.CSV,)
+SUPPORTED_DATASET_TYPES = (datasets.CSV, datasets.JSONLINES, datasets.PARQUET)
 SUPPORTED_METHODS = ("pre_training_bias", "post_training_bias", "report")
 
 
@@ -46,7 +46,7 @@ def check_spark_config(config: dict) -> None:
             "dataset_type",
             config.get("dataset_type"),
             "This dataset type",
-            'Use "text/csv", or the single-machine engine (--backend local).',
+            f"Use one of {', '.join(SUPPORTED_DATASET_TYPES)}, or the single-machine engine (--backend local).",
         )
     other = [m for m in config["methods"] if m not in SUPPORTED_METHODS]
     if other:
@@ -89,9 +89,9 @@ def run_analysis_spark(
 
     :returns: the URI / path of the written ``analysis.json``.
     :raises ClarifyConfigError: as ``run_analysis``, and for what the Spark backend does not compute
-        (explanations, side datasets, model calls, non-CSV datasets), before any Spark job.
+        (explanations, side datasets, model calls, ``application/json`` datasets), before any Spark job.
     """
-    from airflow_provider_clarify.engine.spark.dataset import SparkCsvDataset
+    from airflow_provider_clarify.engine.spark.dataset import open_dataset
 
     storage_options = runner._merge_storage_options(storage_options, endpoint_url)
     config = runner.load_config(analysis_config, storage_options)
@@ -109,19 +109,30 @@ def run_analysis_spark(
     if isinstance(config["methods"].get("report"), dict):
         runner._report_file_name(config["methods"]["report"])  # a bad name fails before any Spark job
 
-    data = SparkCsvDataset.open(
-        spark, dataset_uri, headers=config.get("headers"), storage_options=storage_options
+    json_lines = str(config["dataset_type"]).lower() == datasets.JSONLINES
+    data = open_dataset(
+        spark,
+        dataset_uri,
+        config["dataset_type"],
+        headers=config.get("headers"),
+        features=config.get("features"),
+        label=config.get("label") if json_lines else None,
+        predicted_label=config.get("predicted_label") if json_lines else None,
+        storage_options=storage_options,
     )
     return analyse_dataset(config, data, location, where=f"the dataset {dataset_uri!r}")
 
 
-def analyse_dataset(config: dict, data: SparkCsvDataset, location: io.OutputLocation, *, where: str) -> str:
+def analyse_dataset(config: dict, data: SparkDataset, location: io.OutputLocation, *, where: str) -> str:
     """The analyses of a validated ``config`` on an opened Spark dataset, written under ``location``."""
     from airflow_provider_clarify.engine.spark.bias import spark_bias_sections
 
     methods = config["methods"]
     report = methods.get("report")
     report_name = runner._report_file_name(report) if isinstance(report, dict) else None
+    json_lines = data.dataset_type == datasets.JSONLINES
+    if json_lines:
+        data.settle()  # the column names of JSON Lines come from reading the records
     names = data.column_names
 
     def resolve(value: Any, field_name: str) -> str:
@@ -138,10 +149,14 @@ def analyse_dataset(config: dict, data: SparkCsvDataset, location: io.OutputLoca
                 field=required,
                 value=config.get(required),
             )
-    label = resolve(config["label"], "label")
+    label = data.label_column if json_lines else resolve(config["label"], "label")
     predicted_label = None
     if "post_training_bias" in methods:
-        predicted_label = resolve(config["predicted_label"], "predicted_label")
+        predicted_label = (
+            data.predicted_label_column
+            if json_lines
+            else resolve(config["predicted_label"], "predicted_label")
+        )
     facets = runner._resolve_facets(config, names, where)
     group_variable = None
     if config.get("group_variable") is not None:
@@ -155,7 +170,8 @@ def analyse_dataset(config: dict, data: SparkCsvDataset, location: io.OutputLoca
     not_features = {label, predicted_label, joinsource, *excluded}
     feature_columns = [c for c in names if c not in not_features]
 
-    data.settle()
+    if not json_lines:
+        data.settle()
     log.info("Spark backend: %d rows, column types %s", data.num_rows, data.types)
     analysis: dict[str, Any] = {"version": "1.0"}
     analysis.update(

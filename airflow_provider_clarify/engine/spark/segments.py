@@ -1,64 +1,63 @@
-"""Per-segment jobs over a text DataFrame with ``DataFrame.mapInArrow``.
+"""Per-segment jobs with ``DataFrame.mapInArrow``: each Spark task reads its segments and folds them.
 
-A job is three picklable functions: ``start()`` makes a segment's state, ``update(state, batch)``
-folds a text record batch of that segment into it, ``finish(state)`` gives the picklable partial
-result. Each Spark task returns one row per segment it read (``file``, ``block``, pickled partial);
-the driver orders the rows by file (the engine's order) and split offset. A task that fails is
-retried by Spark from its input split, so a lost executor changes nothing in the result.
+The job's DataFrame has one row (the segment's index) per partition (:func:`segment_frame`). A job
+is three picklable functions: ``start()`` makes a segment's state, ``update(state, item)`` folds one
+item that ``read(segment)`` yields (a record batch, usually), ``finish(state)`` gives the picklable
+partial. Each task returns ``(segment index, pickled partial)``; the driver orders the partials by
+index, which is dataset order. A task that fails is retried by Spark; a partial is a pure function of
+its segment, so a lost executor changes nothing. A configuration error found while reading (a
+:class:`~airflow_provider_clarify.engine.errors.EngineConfigError`, e.g. a malformed file) is carried
+back as the partial instead of failing the task (Spark would retry it in vain) and raised on the
+driver: the first one in dataset order, as the single-machine engine would raise it.
 """
 
 from __future__ import annotations
 
 import pickle
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import pyarrow as pa
-    from pyspark.sql import DataFrame
+    from pyspark.sql import DataFrame, SparkSession
 
-FILE_COLUMN = "__clarify_file"
-BLOCK_COLUMN = "__clarify_block"
-RESULT_SCHEMA = "file string, block long, payload binary"
+RESULT_SCHEMA = "segment long, payload binary"
+_OK, _ERROR = "ok", "error"
 
 
-def _segments(batch: pa.RecordBatch) -> Iterator[tuple[tuple[str, int], pa.RecordBatch]]:
-    """Runs of rows of ``batch`` that come from the same file split, in row order."""
-    import numpy as np
-
-    files = batch.column(batch.schema.get_field_index(FILE_COLUMN)).to_numpy(zero_copy_only=False)
-    blocks = batch.column(batch.schema.get_field_index(BLOCK_COLUMN)).to_numpy(zero_copy_only=False)
-    n = len(files)
-    if n == 0:
-        return
-    change = np.flatnonzero((files[1:] != files[:-1]) | (blocks[1:] != blocks[:-1])) + 1
-    bounds = [0, *change.tolist(), n]
-    for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
-        yield (str(files[lo]), int(blocks[lo])), batch.slice(lo, hi - lo)
+def segment_frame(spark: SparkSession, count: int) -> DataFrame:
+    """One row per segment (``id`` = its index), one segment per partition."""
+    return spark.range(0, count, 1, max(1, count))
 
 
 def segment_task(
-    start: Callable[[], Any], update: Callable[[Any, pa.RecordBatch], None], finish: Callable[[Any], Any]
+    segments: Sequence[Any],
+    read: Callable[[Any], Iterable[Any]],
+    start: Callable[[], Any],
+    update: Callable[[Any, Any], None],
+    finish: Callable[[Any], Any],
 ) -> Callable[[Iterator[pa.RecordBatch]], Iterator[pa.RecordBatch]]:
-    """The ``mapInArrow`` function running a job over one Spark partition."""
+    """The ``mapInArrow`` function running a job over the segments of one Spark partition."""
 
     def task(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         import pyarrow as pa
 
-        states: dict[tuple[str, int], Any] = {}
+        from airflow_provider_clarify.engine.errors import EngineConfigError
+
+        indices, payloads = [], []
         for batch in batches:
-            for key, piece in _segments(batch):
-                if key not in states:
-                    states[key] = start()
-                update(states[key], piece)
-        keys = list(states)
+            for index in batch.column(0).to_pylist():
+                state = start()
+                try:
+                    for item in read(segments[index]):
+                        update(state, item)
+                    payload = pickle.dumps((_OK, finish(state)), protocol=5)
+                except EngineConfigError as exc:
+                    payload = pickle.dumps((_ERROR, exc), protocol=5)
+                indices.append(index)
+                payloads.append(payload)
         yield pa.RecordBatch.from_arrays(
-            [
-                pa.array([k[0] for k in keys], pa.string()),
-                pa.array([k[1] for k in keys], pa.int64()),
-                pa.array([pickle.dumps(finish(states[k]), protocol=5) for k in keys], pa.binary()),
-            ],
-            names=["file", "block", "payload"],
+            [pa.array(indices, pa.int64()), pa.array(payloads, pa.binary())], names=["segment", "payload"]
         )
 
     return task
@@ -66,16 +65,25 @@ def segment_task(
 
 def run_segments(
     frame: DataFrame,
-    file_order: list[str],
+    segments: Sequence[Any],
+    read: Callable[[Any], Iterable[Any]],
     start: Callable[[], Any],
-    update: Callable[[Any, pa.RecordBatch], None],
+    update: Callable[[Any, Any], None],
     finish: Callable[[Any], Any],
 ) -> list[Any]:
-    """Run the job on every partition of ``frame``; the partials in dataset order."""
-    rows = frame.mapInArrow(segment_task(start, update, finish), RESULT_SCHEMA).collect()
-    rank = {uri: i for i, uri in enumerate(file_order)}
-    ordered = sorted(rows, key=lambda r: (rank.get(r["file"], len(rank)), r["file"], r["block"]))
-    return [pickle.loads(r["payload"]) for r in ordered]
+    """Run the job on every segment; the partials in dataset order (or the first error raised)."""
+    rows = frame.mapInArrow(
+        segment_task(list(segments), read, start, update, finish), RESULT_SCHEMA
+    ).collect()
+    partials = []
+    for row in sorted(rows, key=lambda r: r["segment"]):
+        status, value = pickle.loads(row["payload"])
+        if status == _ERROR:
+            raise value
+        partials.append(value)
+    if len(partials) != len(segments):
+        raise RuntimeError(f"Spark returned {len(partials)} partials for {len(segments)} segments")
+    return partials
 
 
-__all__ = ["BLOCK_COLUMN", "FILE_COLUMN", "run_segments", "segment_task"]
+__all__ = ["RESULT_SCHEMA", "run_segments", "segment_frame", "segment_task"]

@@ -2,7 +2,8 @@
 
 Started once per test session (``spark_cluster``) with ``spark-class`` from the installed pyspark,
 each worker offering two task slots (the tests' session takes one on each worker, so a
-second application, the crashing driver's, still gets one) and little memory, and stopped (each process by its own id) afterwards.
+second application, the crashing driver's, still gets one) and little memory, and stopped (each
+process by its own id) afterwards.
 ``spark`` is the tests' driver session on that cluster (UI off, small splits so that even the small
 test files are read as several partitions and the merging is exercised).
 """
@@ -69,6 +70,10 @@ class SparkCluster:
     def status(self) -> dict:
         with urllib.request.urlopen(self.status_url, timeout=5) as response:
             return json.loads(response.read())
+
+    def active_apps(self) -> list[str]:
+        """Names of the applications the master runs now."""
+        return [app.get("name") for app in self.status().get("activeapps", [])]
 
     def alive_workers(self) -> int:
         return sum(1 for w in self.status().get("workers", []) if w.get("state") == "ALIVE")
@@ -140,7 +145,7 @@ def spark_cluster(tmp_path_factory):
                         "--host",
                         "127.0.0.1",
                         "--cores",
-                        "1",
+                        "2",
                         "--memory",
                         "1g",
                         "--webui-port",
