@@ -42,6 +42,7 @@ from typing import Any
 import numpy as np
 
 from airflow_provider_clarify.engine.explain.coalitions import CoalitionPlan
+from airflow_provider_clarify.engine.explain.paired_regression import paired_solver, solve_paired
 
 #: Probabilities are clipped to [LOGIT_EPS, 1 - LOGIT_EPS] before the logit, so a model that outputs
 #: exactly 0 or 1 yields large but finite log-odds instead of infinities.
@@ -105,6 +106,14 @@ def _solve(plan: CoalitionPlan, y: np.ndarray, base: np.ndarray, full: np.ndarra
     if plan.exact:
         phi = shapley_coefficients(plan).T @ y + (delta / m)[None, :]
         return phi.T
+    solver = paired_solver(plan)
+    if solver is not None:
+        return solve_paired(solver, y, delta)
+    return _solve_first_order(plan, y, base, delta)
+
+
+def _solve_first_order(plan: CoalitionPlan, y: np.ndarray, base: np.ndarray, delta: np.ndarray) -> np.ndarray:
+    """The kernel-weighted least squares in ``phi`` alone (the formula of the module docstring)."""
     z = plan.masks.astype(float)
     sqrt_w = np.sqrt(plan.weights)[:, None]
     design = (z[:, :-1] - z[:, -1:]) * sqrt_w

@@ -30,7 +30,11 @@ def _pinned_model(X):
 
 
 # Local values of the sampled path as computed by the engine BEFORE the row-buffer / solver changes
-# (commit 5e82352, same model, data, seeds and call sizes); the optimised code must reproduce them.
+# (commit 5e82352, same model, data, seeds and call sizes), with the first-order paired Kernel SHAP
+# solve of that time; the optimised row building, averaging and chunking must reproduce them. The
+# sampled default solve is now the paired third-order estimator (engine/explain/paired_regression.py),
+# so these pin the data path through the first-order solve, which is still the estimator's
+# ``lambda = infinity`` end (tests/unit/engine/explain/test_paired_regression.py).
 PINNED = {
     "plain": (
         {"num_samples": 100, "seed": 3}, None, 1,
@@ -65,19 +69,42 @@ PINNED = {
 }  # fmt: skip
 
 
-@pytest.mark.parametrize("case", sorted(PINNED))
-def test_sampled_path_reproduces_the_values_before_optimisation(case):
-    config, rows_per_call, calls, rec0_out0, rec4_out1, base = PINNED[case]
+def _pinned_run(case: str, rows_per_call: int | None = None):
+    config, pinned_rows_per_call, calls, *_ = PINNED[case]
     rng = np.random.default_rng(11)
     records, baseline = rng.normal(size=(5, 9)), rng.normal(size=(3, 9))
     table = pa.table({f"f{j}": records[:, j] for j in range(9)})
-    limits = {"max_rows_per_call": rows_per_call} if rows_per_call else {}
-    caller = ModelCaller(CallablePredictor(_pinned_model), **limits)
+    limit = rows_per_call or pinned_rows_per_call
+    caller = ModelCaller(CallablePredictor(_pinned_model), **({"max_rows_per_call": limit} if limit else {}))
     run = run_kernel_shap(table, table_to_matrix(table), {"baseline": baseline.tolist(), **config}, caller)
+    return run, caller
+
+
+@pytest.mark.parametrize("case", sorted(PINNED))
+def test_sampled_path_reproduces_the_values_before_optimisation(case, monkeypatch):
+    from airflow_provider_clarify.engine.explain import kernel_shap
+
+    monkeypatch.setattr(kernel_shap, "paired_solver", lambda plan: None)  # the first-order solve
+    config, rows_per_call, calls, rec0_out0, rec4_out1, base = PINNED[case]
+    run, caller = _pinned_run(case)
     assert caller.calls == calls
     np.testing.assert_allclose(run.local[0, 0], rec0_out0, rtol=0, atol=1e-12)
     np.testing.assert_allclose(run.local[4, 1], rec4_out1, rtol=0, atol=1e-12)
     np.testing.assert_allclose(run.base[:, 0], base, rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("case", sorted(PINNED))
+def test_default_sampled_solve_is_the_same_in_one_call_or_chunked(case):
+    """The third-order solve works per (record, output) column: chunking cannot change a value."""
+    chunked, chunked_caller = _pinned_run(case)
+    whole, whole_caller = _pinned_run(case, rows_per_call=10**6)
+    assert whole_caller.calls == 1
+    np.testing.assert_allclose(chunked.local, whole.local, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(chunked.base, whole.base, rtol=0, atol=0)
+    # efficiency holds exactly for every record and output
+    np.testing.assert_allclose(whole.local.sum(axis=2), whole.full - whole.base, rtol=0, atol=1e-12)
+    pinned_rec0 = np.array(PINNED[case][3])
+    assert not np.allclose(whole.local[0, 0], pinned_rec0, atol=1e-6)  # the new estimator is in use
 
 
 def test_write_selected_rows_copies_values_bit_for_bit():
