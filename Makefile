@@ -14,10 +14,10 @@ export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
 
 .PHONY: install test lint demo demo-history ui airflow-db bench browser java clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml uv-overrides.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@$(PY) -m pip install -q --upgrade pip uv
-	$(VENV)/bin/uv pip install --python $(PY) -q --compile-bytecode -e ".[engine,spark,test]"
+	$(VENV)/bin/uv pip install --python $(PY) -q --compile-bytecode --override uv-overrides.txt -e ".[engine,spark,test]"
 	@touch $(STAMP)
 
 install: $(STAMP)
