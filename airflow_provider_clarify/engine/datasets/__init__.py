@@ -40,8 +40,10 @@ from airflow_provider_clarify.engine.datasets._batches import (
 )
 from airflow_provider_clarify.engine.datasets._csv import (
     STREAM_THRESHOLD_BYTES,
+    CsvLayout,
     CsvStreamData,
     CsvTableData,
+    csv_layouts,
     pandas_header_names,
 )
 from airflow_provider_clarify.engine.datasets._errors import DatasetError, DatasetMemoryError
@@ -56,6 +58,7 @@ from airflow_provider_clarify.engine.datasets._loading import (
     load_dataset,
 )
 from airflow_provider_clarify.engine.datasets._model_input import features_to_numpy, load_baseline
+from airflow_provider_clarify.engine.datasets._pandas_types import widen
 from airflow_provider_clarify.engine.datasets._parquet import ParquetData
 
 __all__ = [
@@ -67,6 +70,7 @@ __all__ = [
     "STREAM_THRESHOLD_BYTES",
     "SUPPORTED_DATASET_TYPES",
     "BatchSource",
+    "CsvLayout",
     "CsvStreamData",
     "CsvTableData",
     "DatasetError",
@@ -77,10 +81,12 @@ __all__ = [
     "TableData",
     "TabularData",
     "batch_source",
+    "csv_layouts",
     "features_to_numpy",
     "join_columns",
     "load_baseline",
     "load_dataset",
     "pandas_header_names",
     "resolve_column",
+    "widen",
 ]

@@ -50,7 +50,7 @@ class CsvStreamData(TabularData):
     integer columns with a missing cell become float64 (pandas' dtype).
     """
 
-    def __init__(self, files: list[str], layouts: list[_CsvLayout], storage_options: dict | None = None):
+    def __init__(self, files: list[str], layouts: list[CsvLayout], storage_options: dict | None = None):
         self.files = files
         self.layouts = layouts
         self.storage_options = storage_options
@@ -355,7 +355,10 @@ def _failed_csv_column(message: str, names: list[str]) -> str | None:
 
 
 @dataclass(frozen=True)
-class _CsvLayout:
+class CsvLayout:
+    """One CSV file's column names, whether its first line is a header row, and a warning when
+    that header row may be a data row (see :func:`csv_layouts`)."""
+
     names: list[str]
     header_row: bool
     warning: str | None = None
@@ -482,7 +485,7 @@ def _header_row_warning(uri: str, rows: list[list[str]]) -> str | None:
     )
 
 
-def csv_layout(uri: str, headers: Sequence[str] | None, storage_options: dict | None) -> _CsvLayout:
+def csv_layout(uri: str, headers: Sequence[str] | None, storage_options: dict | None) -> CsvLayout:
     rows = _first_rows(uri, storage_options, HEAD_ROWS)
     if not rows:
         raise DatasetError(f"CSV file {uri!r} is empty.")
@@ -501,10 +504,10 @@ def csv_layout(uri: str, headers: Sequence[str] | None, storage_options: dict | 
             looks_like_header and len(rows) > 1 and any(_is_number(c.strip()) for c in rows[1])
         )
         warning = _header_row_warning(uri, rows) if header_row and first != headers else None
-        return _CsvLayout(headers, header_row, warning)
+        return CsvLayout(headers, header_row, warning)
     if _looks_like_header(rows):
-        return _CsvLayout(pandas_header_names(rows[0]), True, _header_row_warning(uri, rows))
-    return _CsvLayout([f"column_{i}" for i in range(len(first))], False)
+        return CsvLayout(pandas_header_names(rows[0]), True, _header_row_warning(uri, rows))
+    return CsvLayout([f"column_{i}" for i in range(len(first))], False)
 
 
 def _csv_convert_options(column_types: dict | None = None, columns: Sequence[str] | None = None):
@@ -560,7 +563,7 @@ def _whole_numbers(values: pa.Array) -> bool:
 
 
 def malformed_csv_error(
-    uri: str, layout: _CsvLayout, storage_options: dict | None, exc: Exception
+    uri: str, layout: CsvLayout, storage_options: dict | None, exc: Exception
 ) -> DatasetError:
     """A :class:`DatasetError` for a CSV file pyarrow refused, naming the line that is wrong.
 
@@ -603,7 +606,7 @@ def malformed_csv_error(
 
 
 def read_csv_file(
-    uri: str, layout: _CsvLayout, storage_options: dict | None, columns: Sequence[str] | None = None
+    uri: str, layout: CsvLayout, storage_options: dict | None, columns: Sequence[str] | None = None
 ) -> pa.Table:
     """Read ``columns`` (all when ``None``) of one CSV file in one go, typed as pandas would.
 
@@ -647,7 +650,7 @@ class CsvTableData(TabularData):
     the file, and never converts the float columns no metric reads.
     """
 
-    def __init__(self, files: list[str], layouts: list[_CsvLayout], storage_options: dict | None = None):
+    def __init__(self, files: list[str], layouts: list[CsvLayout], storage_options: dict | None = None):
         self.files = files
         self.layouts = layouts
         self.storage_options = storage_options
@@ -694,15 +697,27 @@ class CsvTableData(TabularData):
         return self._ensure(self.column_names[:1]).num_rows
 
 
-def read_csv_files(files: list[str], headers, storage_options, stream_threshold: int) -> TabularData:
+def csv_layouts(
+    files: list[str], headers: Sequence[str] | None, storage_options: dict | None
+) -> list[CsvLayout]:
+    """The layout of every part file of one CSV dataset, as the engine reads them.
+
+    The first file decides the column names (``headers``, else its header row, else ``column_i``);
+    a later part file without a header row takes them; part files with other columns are refused.
+    """
     layouts = [csv_layout(files[0], headers, storage_options)]
     for uri in files[1:]:
         layout = csv_layout(uri, layouts[0].names if headers is None else headers, storage_options)
         if headers is None and not layout.header_row and layouts[0].header_row:
-            layout = _CsvLayout(layouts[0].names, False)
+            layout = CsvLayout(layouts[0].names, False)
         if layout.names != layouts[0].names:
             raise DatasetError(f"Part file {uri!r} has columns {layout.names}, expected {layouts[0].names}.")
         layouts.append(layout)
+    return layouts
+
+
+def read_csv_files(files: list[str], headers, storage_options, stream_threshold: int) -> TabularData:
+    layouts = csv_layouts(files, headers, storage_options)
     warnings = [layout.warning for layout in layouts if layout.warning]
     for warning in warnings:
         log.warning("%s", warning)

@@ -25,6 +25,9 @@ def cast_batch(batch: pa.RecordBatch, casts: dict[str, pa.DataType]) -> pa.Recor
 
 
 def widen(a: pa.DataType, b: pa.DataType) -> pa.DataType:
+    """One type for a column typed ``a`` in one part file and ``b`` in another, as pandas reading
+    them together gives: a missing (null) side takes the other, integers and floats give float64,
+    anything else mixed gives text."""
     import pyarrow as pa
 
     if a == b:

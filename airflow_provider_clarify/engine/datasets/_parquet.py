@@ -14,6 +14,7 @@ from airflow_provider_clarify.engine.io import EngineIOError
 
 if TYPE_CHECKING:
     import pyarrow as pa
+    import pyarrow.parquet as pq
 
 #: Words of pyarrow's messages for a file that is damaged or not Parquet (as opposed to storage failing).
 _DAMAGED = ("thrift", "deserializ", "parquet", "magic", "footer", "corrupt", "page", "invalid", "eof")
@@ -51,30 +52,44 @@ class ParquetData(TabularData):
         with _reading(files[0]):
             self.schema = pq.read_schema(first.path, filesystem=first.filesystem)
         self.column_names = list(self.schema.names)
+        self._footers: list[pq.FileMetaData] | None = None
         self._casts = self._pandas_like_casts()
         self._dictionary_strings: set[str] | None = None
+
+    def file_metadata(self) -> list[pq.FileMetaData]:
+        """Each file's footer (row groups, column chunk statistics), read once and kept."""
+        import pyarrow.parquet as pq
+
+        if self._footers is None:
+            footers = []
+            for uri in self.files:
+                resolved = io.resolve(uri, self.storage_options)
+                with _reading(uri):
+                    footers.append(pq.read_metadata(resolved.path, filesystem=resolved.filesystem))
+            self._footers = footers
+        return self._footers
+
+    def _column_chunks(self) -> Iterator:
+        """The metadata of every column chunk of every row group of every file."""
+        for metadata in self.file_metadata():
+            for rg in range(metadata.num_row_groups):
+                group = metadata.row_group(rg)
+                for ci in range(group.num_columns):
+                    yield group.column(ci)
 
     def _pandas_like_casts(self) -> dict[str, pa.DataType]:
         """Integer columns holding nulls are float64 in pandas; the metadata's null counts tell us."""
         import pyarrow as pa
-        import pyarrow.parquet as pq
 
         casts: dict[str, pa.DataType] = {}
         candidates = {n for n in self.column_names if pa.types.is_integer(self.schema.field(n).type)}
         if not candidates:
             return casts
-        for uri in self.files:
-            resolved = io.resolve(uri, self.storage_options)
-            with _reading(uri):
-                metadata = pq.read_metadata(resolved.path, filesystem=resolved.filesystem)
-            for rg in range(metadata.num_row_groups):
-                group = metadata.row_group(rg)
-                for ci in range(group.num_columns):
-                    column = group.column(ci)
-                    name = column.path_in_schema
-                    if name in candidates and column.statistics is not None:
-                        if column.statistics.has_null_count and column.statistics.null_count:
-                            casts[name] = pa.float64()
+        for column in self._column_chunks():
+            name = column.path_in_schema
+            if name in candidates and column.statistics is not None:
+                if column.statistics.has_null_count and column.statistics.null_count:
+                    casts[name] = pa.float64()
         return casts
 
     def _dictionary_columns(self) -> set[str]:
@@ -85,7 +100,6 @@ class ParquetData(TabularData):
         plain strings (a ``take``) before anyone sees them, so the column types are unchanged.
         """
         import pyarrow as pa
-        import pyarrow.parquet as pq
 
         if self._dictionary_strings is not None:
             return self._dictionary_strings
@@ -95,18 +109,10 @@ class ParquetData(TabularData):
             if pa.types.is_string(self.schema.field(n).type)
             or pa.types.is_large_string(self.schema.field(n).type)
         }
-        for uri in self.files:
-            if not candidates:
-                break
-            resolved = io.resolve(uri, self.storage_options)
-            with _reading(uri):
-                metadata = pq.read_metadata(resolved.path, filesystem=resolved.filesystem)
-            for rg in range(metadata.num_row_groups):
-                group = metadata.row_group(rg)
-                for ci in range(group.num_columns):
-                    column = group.column(ci)
-                    if column.path_in_schema in candidates and not column.has_dictionary_page:
-                        candidates.discard(column.path_in_schema)
+        if candidates:
+            for column in self._column_chunks():
+                if column.path_in_schema in candidates and not column.has_dictionary_page:
+                    candidates.discard(column.path_in_schema)
         self._dictionary_strings = candidates
         return candidates
 
@@ -129,11 +135,4 @@ class ParquetData(TabularData):
 
     @property
     def num_rows(self) -> int:
-        import pyarrow.parquet as pq
-
-        total = 0
-        for uri in self.files:
-            resolved = io.resolve(uri, self.storage_options)
-            with _reading(uri):
-                total += pq.read_metadata(resolved.path, filesystem=resolved.filesystem).num_rows
-        return total
+        return sum(metadata.num_rows for metadata in self.file_metadata())

@@ -9,6 +9,7 @@ after every Spark job has finished: a driver that dies mid-run leaves no partial
 
 from __future__ import annotations
 
+import functools
 import logging
 from typing import TYPE_CHECKING, Any
 
@@ -198,14 +199,33 @@ def analyse_dataset(config: dict, data: SparkDataset, location: io.OutputLocatio
 
 def ship_package(spark: SparkSession) -> None:
     """Add this package (as a zip of its sources) to the session, for clusters without it installed."""
+    archive = _package_archive()
+    try:
+        spark.sparkContext.addPyFile(archive)
+    except Exception:  # Spark Connect has no SparkContext: artifacts instead
+        spark.addArtifacts(archive, pyfile=True)
+
+
+@functools.cache
+def _package_archive() -> str:
+    """The zip of this package's sources, built once per process.
+
+    Spark serves an added file from its path for as long as the session lives (executors that join
+    later fetch it then), so the archive stays until the process exits (removed then); building it
+    once means one temporary folder and one zip of the sources however many times
+    :func:`ship_package` is called, each call adding the same file.
+    """
+    import atexit
     import os
+    import shutil
     import tempfile
     import zipfile
 
-    import airflow_provider_clarify
+    from airflow_provider_clarify.engine.spark.session import package_root
 
-    root = os.path.dirname(os.path.dirname(os.path.abspath(airflow_provider_clarify.__file__)))
+    root = package_root()
     folder = tempfile.mkdtemp(prefix="clarify-spark-")
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
     archive = os.path.join(folder, "airflow_provider_clarify.zip")
     with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
         for base, _dirs, files in os.walk(os.path.join(root, "airflow_provider_clarify")):
@@ -213,10 +233,7 @@ def ship_package(spark: SparkSession) -> None:
                 if name.endswith((".py", ".json", ".html", ".j2", ".css", ".js")):
                     path = os.path.join(base, name)
                     zf.write(path, os.path.relpath(path, root))
-    try:
-        spark.sparkContext.addPyFile(archive)
-    except Exception:  # Spark Connect has no SparkContext: artifacts instead
-        spark.addArtifacts(archive, pyfile=True)
+    return archive
 
 
 __all__ = ["analyse_dataset", "check_spark_config", "run_analysis_spark", "ship_package"]

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
-#: Settings that keep Spark light on a shared machine; the caller's ``conf`` wins.
+#: Settings that keep Spark light on a shared machine; the caller's ``conf`` and what
+#: ``spark-submit`` was given (``--conf``, ``spark-defaults.conf``) win.
 LIGHT_CONF = {
     "spark.ui.enabled": "false",
     "spark.ui.showConsoleProgress": "false",
@@ -47,10 +48,27 @@ def build_session(
     settings["spark.pyspark.python"] = os.environ["PYSPARK_PYTHON"]
     path = os.pathsep.join(p for p in (package_root(), os.environ.get("PYTHONPATH", "")) if p)
     settings["spark.executorEnv.PYTHONPATH"] = path
+    for key in _submitted_keys():
+        settings.pop(key, None)
     settings.update(conf or {})
     for key, value in settings.items():
         builder = builder.config(key, value)
     return builder.getOrCreate()
+
+
+def _submitted_keys() -> set[str]:
+    """The settings ``spark-submit`` gave the JVM it started this Python from (none otherwise).
+
+    A session builder's settings override them, so :func:`build_session` leaves these keys alone.
+    Only a running gateway (``$PYSPARK_GATEWAY_PORT``, set by ``spark-submit``) is asked: starting
+    one here would fix the driver's memory before the settings are applied.
+    """
+    if "PYSPARK_GATEWAY_PORT" not in os.environ:
+        return set()
+    from pyspark import SparkConf, SparkContext
+
+    SparkContext._ensure_initialized()  # joins spark-submit's gateway
+    return {key for key, _value in SparkConf().getAll()}
 
 
 __all__ = ["LIGHT_CONF", "build_session", "package_root"]

@@ -114,18 +114,10 @@ class CsvSource:
     @classmethod
     def open(cls, files: list[str], headers: Sequence[str] | None, storage_options: dict | None) -> CsvSource:
         """The layout of every file, as the single-machine reader decides it (header row, names)."""
-        from airflow_provider_clarify.engine.datasets._csv import csv_layout
+        from airflow_provider_clarify.engine.datasets import csv_layouts
 
-        first = csv_layout(files[0], headers, storage_options)
-        layouts = [first]
-        for uri in files[1:]:
-            layout = csv_layout(uri, first.names if headers is None else headers, storage_options)
-            if headers is None and not layout.header_row and first.header_row:
-                layout = dataclasses.replace(layout, names=first.names, header_row=False)
-            if layout.names != first.names:
-                raise DatasetError(f"Part file {uri!r} has columns {layout.names}, expected {first.names}.")
-            layouts.append(layout)
-        names = list(first.names)
+        layouts = csv_layouts(files, headers, storage_options)
+        names = list(layouts[0].names)
         if len(set(names)) != len(names):
             raise DatasetError(f"The dataset has duplicate column names {names}.")
         return cls(
@@ -218,8 +210,6 @@ class ParquetSource:
     def open(
         cls, files: list[str], headers: Sequence[str] | None, storage_options: dict | None
     ) -> ParquetSource:
-        import pyarrow.parquet as pq
-
         from airflow_provider_clarify.engine.datasets import ParquetData
 
         data = ParquetData(files, storage_options)
@@ -231,13 +221,7 @@ class ParquetSource:
                     f"'headers' lists {len(headers)} names but the Parquet data has columns {file_columns}."
                 )
             names = [str(h) for h in headers]
-        groups = []
-        for uri in files:
-            resolved = io.resolve(uri, storage_options)
-            try:
-                groups.append(pq.read_metadata(resolved.path, filesystem=resolved.filesystem).num_row_groups)
-            except OSError as exc:
-                raise io.EngineIOError(f"Cannot read {uri!r}: {exc}") from exc
+        groups = [metadata.num_row_groups for metadata in data.file_metadata()]
         types = {name: data.type_of(column) for name, column in zip(names, file_columns, strict=True)}
         return cls(files, file_columns, names, types, groups, data.num_rows, storage_options)
 
@@ -334,23 +318,22 @@ def unify_json_types(parts: list[tuple[str, dict]]) -> dict[str, Any]:
 
     Each file was typed alone by the single-machine reader (pyarrow's inference, then pandas' rules:
     integers with gaps and all-missing columns are float64). Together: a column missing in a file
-    takes the other files' type; integers and floats give float64; text and booleans or integers
-    give text (written as JSON, like the single-machine reader); text and floats cannot be rebuilt
-    exactly from typed files, so that is refused with a clear error.
+    takes the other files' type; otherwise the types widen as the single-machine reader widens part
+    files' types (:func:`~airflow_provider_clarify.engine.datasets.widen`): integers and floats give
+    float64; text and booleans or integers give text (written as JSON, like the single-machine
+    reader); text and floats cannot be rebuilt exactly from typed files, so that is refused with a
+    clear error.
     """
     import pyarrow as pa
+
+    from airflow_provider_clarify.engine.datasets import widen
 
     types: dict[str, Any] = {}
     for _uri, facts in parts:
         for name, typ in facts["types"].items():
             if name in facts["all_null"]:
                 continue
-            if name not in types or types[name] == typ:
-                types[name] = typ
-            elif {_kind(types[name]), _kind(typ)} <= {"int", "float"}:
-                types[name] = pa.float64()
-            else:
-                types[name] = pa.string()
+            types[name] = widen(types[name], typ) if name in types else typ
     names = parts[0][1]["names"]
     for name in names:
         types.setdefault(name, pa.float64())  # missing in every file
@@ -358,23 +341,17 @@ def unify_json_types(parts: list[tuple[str, dict]]) -> dict[str, Any]:
             types[name] = pa.float64()  # pandas has no integer with gaps
     for uri, facts in parts:
         for name, typ in facts["types"].items():
-            if pa.types.is_string(types[name]) and name not in facts["all_null"] and _kind(typ) == "float":
+            if (
+                pa.types.is_string(types[name])
+                and name not in facts["all_null"]
+                and pa.types.is_floating(typ)
+            ):
                 raise DatasetError(
                     f"Column {name!r} holds numbers with decimals in {uri!r} and text in other part files; "
                     "the Spark backend cannot type it as one column exactly. Make the column one type in "
                     "every file, or read the dataset with the single-machine engine (--backend local)."
                 )
     return {name: types[name] for name in names}
-
-
-def _kind(typ: Any) -> str:
-    import pyarrow as pa
-
-    if pa.types.is_integer(typ):
-        return "int"
-    if pa.types.is_floating(typ):
-        return "float"
-    return str(typ)
 
 
 def to_json_types(batch: pa.RecordBatch, types: dict[str, Any]) -> pa.RecordBatch:

@@ -205,21 +205,24 @@ def _credit_csv(folder: str, rows: int) -> Path:
     return path
 
 
+#: The bias analysis run on :func:`_credit_csv`, read lazily and as one whole table.
+_CREDIT_ANALYSIS = dict(
+    label="approved",
+    label_values=[1],
+    facets=[{"name_or_index": "sex", "value_or_threshold": ["female"]}],
+    predicted_label="predicted",
+    pre_training_methods="all",
+    post_training_methods=["DPPL", "DI", "AD", "GE"],
+)
+
+
 @pytest.mark.parametrize("streamed", [True, False])
 def test_a_bias_analysis_parses_the_csv_once_and_only_its_columns(monkeypatch, streamed):
     monkeypatch.setattr(_csv, "STREAM_BLOCK_BYTES", 4096)
     with tempfile.TemporaryDirectory() as folder:
         path = _credit_csv(folder, 3000)
         data = load_dataset(str(path), stream_threshold_bytes=0 if streamed else 1 << 30).data
-        result = compute_bias_sections(
-            batch_source(data),
-            label="approved",
-            label_values=[1],
-            facets=[{"name_or_index": "sex", "value_or_threshold": ["female"]}],
-            predicted_label="predicted",
-            pre_training_methods="all",
-            post_training_methods=["DPPL", "DI", "AD", "GE"],
-        )
+        result = compute_bias_sections(batch_source(data), **_CREDIT_ANALYSIS)
         assert data.parses == 1
         if streamed:
             assert set(data.types) == {"sex", "approved", "predicted"}  # income, score, note never typed
@@ -227,12 +230,6 @@ def test_a_bias_analysis_parses_the_csv_once_and_only_its_columns(monkeypatch, s
             assert set(data._table.column_names) == {"sex", "approved", "predicted"}
         whole = load_dataset(str(path)).data.to_table()  # every column, read the old way
     reference = compute_bias_sections(
-        lambda cols: whole.select(list(cols)).to_batches(max_chunksize=500),
-        label="approved",
-        label_values=[1],
-        facets=[{"name_or_index": "sex", "value_or_threshold": ["female"]}],
-        predicted_label="predicted",
-        pre_training_methods="all",
-        post_training_methods=["DPPL", "DI", "AD", "GE"],
+        lambda cols: whole.select(list(cols)).to_batches(max_chunksize=500), **_CREDIT_ANALYSIS
     )
     assert result == reference
