@@ -238,14 +238,15 @@ def float_csv_lines(rows: np.ndarray, nan_text: str = "") -> list[bytes]:
     """
     import numpy as np
 
-    rows = np.asarray(rows, dtype=np.float64)  # float32 cells are written as the Python floats they are
+    # float32 cells are written as the Python floats they are; contiguous once, for the bit views below
+    rows = np.ascontiguousarray(rows, dtype=np.float64)
     if rows.size == 0:
         return [b"" for _ in range(rows.shape[0])]
     two_valued = _two_valued_lines(rows, nan_text)
     if two_valued is not None:
         return two_valued
     # distinct bit patterns, not values: -0.0 and 0.0 are equal values with different texts
-    distinct, inverse = np.unique(np.ascontiguousarray(rows).view(np.int64), return_inverse=True)
+    distinct, inverse = np.unique(rows.view(np.int64), return_inverse=True)
     if distinct.size * 4 > rows.size:  # mostly distinct values: format directly
         return [",".join(_csv_cell(v, nan_text) for v in row).encode() for row in rows.tolist()]
     texts = np.array([_csv_cell(v, nan_text) for v in distinct.view(np.float64).tolist()], dtype=object)

@@ -299,7 +299,6 @@ def overview(session: Any, dag_ids: Iterable[str]) -> list[dict[str, Any]]:
         ).all()
         records = [r for r in (_decode(value) for _, _, value in latest) if r]
         verdicts = [r["verdict"] for r in records if r.get("verdict")]
-        order = ("passed", "skipped", "inconclusive", "violated")
         out.append(
             {
                 "dag_id": dag_id,
@@ -307,7 +306,7 @@ def overview(session: Any, dag_ids: Iterable[str]) -> list[dict[str, Any]]:
                 "last_run_id": latest[0][0] if latest else None,
                 "last_run_after": _iso(last_run_after),
                 "last_state": str(latest[0][1]) if latest else None,
-                "verdict": max(verdicts, key=order.index) if verdicts else None,
+                "verdict": max(verdicts, key=_VERDICT_ORDER.index) if verdicts else None,
                 "violations": sum(len(r.get("violations") or []) for r in records),
             }
         )

@@ -22,6 +22,7 @@ Imported when DAGs are parsed: no numeric library, no AWS call at import.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import time
@@ -128,12 +129,16 @@ def analysis_config_uri(spec: Mapping[str, Any]) -> str | None:
 def same_job(
     hook: ClarifyHook, description: Mapping[str, Any], name: str, plan: AnalysisPlan, log: logging.Logger
 ) -> bool:
-    """Whether job ``name`` was started with this plan's dataset, output and analysis config.
+    """Whether job ``name`` was started with this plan's container, dataset, output and analysis config.
 
     Compares against what the job itself read: its own config location (``<name>/analysis_config.json``,
     written only by the attempt that created it) and the inputs and output in its description; never
-    against a file a later attempt may have rewritten.
+    against a file a later attempt may have rewritten. The container's entry point tells
+    ``compute="sagemaker"`` and ``compute="sagemaker_spark"`` jobs of the same inputs apart.
     """
+    template = json.loads(plan.request_template_json)["AppSpecification"]
+    if description["AppSpecification"].get("ContainerEntrypoint") != template.get("ContainerEntrypoint"):
+        return False
     inputs = _input_uris(description)
     outputs = [o.get("S3Output", {}).get("S3Uri") for o in description["ProcessingOutputConfig"]["Outputs"]]
     config_uri = plan.config_uri(name)

@@ -23,6 +23,7 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Annotated
 
+import msgspec
 from airflow.api_fastapi.app import get_auth_manager
 from airflow.api_fastapi.auth.managers.models.resource_details import DagAccessEntity, DagDetails
 from airflow.api_fastapi.common.db.common import SessionDep
@@ -40,8 +41,6 @@ def encode_json(document: dict) -> bytes:
     """Compact JSON of a history page; msgspec (an Airflow dependency) is several times faster than
     :mod:`json` on a 1,000-run page. The history holds no NaN or infinity (records store them as
     text), so the output is strict JSON."""
-    import msgspec
-
     return msgspec.json.encode(document)
 
 

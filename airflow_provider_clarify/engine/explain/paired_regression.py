@@ -38,10 +38,9 @@ when the plan has fewer pairs than features, the first-order solve is used.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from itertools import combinations
 
@@ -78,30 +77,36 @@ class PairedSolver:
 
 
 def paired_solver(plan: CoalitionPlan) -> PairedSolver | None:
-    """The cached solver of ``plan``, or None when the first-order solve should be used."""
-    key = _plan_key(plan)
-    with _LOCK:
-        if key in _CACHE:
-            _CACHE.move_to_end(key)
-            return _CACHE[key]
-    solver = _build(plan)
-    with _LOCK:
-        _CACHE[key] = solver
-        while len(_CACHE) > _CACHE_SIZE:
-            _CACHE.popitem(last=False)
-    return solver
+    """The solver of ``plan``, or None when the first-order solve should be used.
+
+    Cached by the coalitions' content (a job, and the explainer server, reuse one plan for every
+    chunk and request; an equal plan rebuilt from the same seed finds the same set-up).
+    """
+    return _cached_solver(_PlanKey(plan))
 
 
-_CACHE: OrderedDict[bytes, PairedSolver | None] = OrderedDict()
-_LOCK = threading.Lock()
+class _PlanKey:
+    """A plan hashed and compared by its masks and weights (numpy arrays themselves are unhashable)."""
+
+    __slots__ = ("digest", "plan")
+
+    def __init__(self, plan: CoalitionPlan) -> None:
+        digest = hashlib.blake2b(digest_size=20)
+        digest.update(np.asarray(plan.masks.shape, dtype=np.int64).tobytes())
+        digest.update(np.ascontiguousarray(plan.masks).tobytes())
+        digest.update(np.ascontiguousarray(plan.weights, dtype=np.float64).tobytes())
+        self.plan, self.digest = plan, digest.digest()
+
+    def __hash__(self) -> int:
+        return hash(self.digest)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _PlanKey) and self.digest == other.digest
 
 
-def _plan_key(plan: CoalitionPlan) -> bytes:
-    digest = hashlib.blake2b(digest_size=20)
-    digest.update(np.asarray(plan.masks.shape, dtype=np.int64).tobytes())
-    digest.update(np.ascontiguousarray(plan.masks).tobytes())
-    digest.update(np.ascontiguousarray(plan.weights, dtype=np.float64).tobytes())
-    return digest.digest()
+@functools.lru_cache(maxsize=_CACHE_SIZE)
+def _cached_solver(key: _PlanKey) -> PairedSolver | None:
+    return _build(key.plan)
 
 
 def complementary_pairs(masks: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
@@ -213,5 +218,4 @@ def _gcv_shrinkage(
 
 def clear_cache() -> None:
     """Forget every cached set-up (benchmarks time the set-up a job pays once)."""
-    with _LOCK:
-        _CACHE.clear()
+    _cached_solver.cache_clear()

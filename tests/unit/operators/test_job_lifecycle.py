@@ -14,10 +14,17 @@ import logging
 
 import pytest
 
+from airflow_provider_clarify.analysis.plan import build_plan
 from airflow_provider_clarify.hooks.clarify import ClarifyHook
-from airflow_provider_clarify.operators._job_lifecycle import ClarifyJobTimeoutException, poll_until_done
+from airflow_provider_clarify.operators._job_lifecycle import (
+    ClarifyJobTimeoutException,
+    poll_until_done,
+    same_job,
+)
 from airflow_provider_clarify.triggers.clarify import ClarifyProcessingJobTrigger
+from tests.support.aws import REGION
 from tests.support.clarify_jobs import start_job
+from tests.unit.operators.test_clarify import ROLE_ARN, bias_config, data_config
 
 BOUND = 20  # seconds: the deferred wait may not hang longer than this
 LOG = logging.getLogger("tests.job-lifecycle")
@@ -83,3 +90,18 @@ def test_the_worker_wait_stops_the_job_whose_budget_is_spent(aws_conn, scripted_
     with pytest.raises(ClarifyJobTimeoutException, match="max_ingestion_time=600s; the job was stopped"):
         poll_until_done(ClarifyHook(), "budget-stop", check_interval=0.05, max_ingestion_time=600, log=LOG)
     assert sm_backend.processing_jobs["budget-stop"].processing_job_status in ("Stopping", "Stopped")
+
+
+def test_a_job_of_the_other_sagemaker_mode_is_not_adopted(aws_conn, s3_bucket, sm_backend):
+    """Same dataset, output and config, but compute="sagemaker_spark" runs another container."""
+    arguments = {"data_config": data_config(), "bias_config": bias_config()}
+    spark = build_plan(
+        "pre_training_bias", arguments, compute="sagemaker_spark", region=REGION, role=ROLE_ARN
+    )
+    clarify = build_plan("pre_training_bias", arguments, compute="sagemaker", region=REGION, role=ROLE_ARN)
+    hook = ClarifyHook()
+    hook.upload_analysis_config(spark.config, spark.config_uri("mode-switch"))
+    hook.start_processing_job(spark.request("mode-switch", ROLE_ARN))
+    description = hook.describe_processing_job("mode-switch")
+    assert same_job(hook, description, "mode-switch", spark, LOG)
+    assert not same_job(hook, description, "mode-switch", clarify, LOG)
