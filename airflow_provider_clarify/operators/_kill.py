@@ -31,6 +31,7 @@ import contextlib
 import enum
 import logging
 import sys
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor, TimeoutError as FutureTimeout
 from typing import Any
 
@@ -163,20 +164,35 @@ def prime_state_lookup(ti: Any) -> None:
     _primed.append(asyncio.get_running_loop().create_task(lookup(), name="clarify-prime-state-lookup"))
 
 
-def stop_job_on_worker_kill(hook: Any, job_name: str, log: logging.Logger) -> KillCause:
-    """``on_kill`` of a task waiting for ``job_name`` in the worker: stop the job on a real kill only."""
+def stop_job_on_worker_kill(
+    hook: Any,
+    job_name: str,
+    log: logging.Logger,
+    *,
+    stop: Callable[[], None] | None = None,
+    what: str = "Clarify processing job",
+) -> KillCause:
+    """``on_kill`` of a task waiting for ``job_name`` in the worker: stop the job on a real kill only.
+
+    :param stop: how to stop it (default ``hook.stop_processing_job(job_name)``), e.g. a monitoring
+        schedule's execution and the schedule itself; errors are logged, not raised.
+    :param what: what ``job_name`` names, for the log.
+    """
     cause = worker_kill_cause()
     if not cause.stops_job:
         log.warning(
-            "Task interrupted (%s): leaving Clarify processing job %s running; "
-            "the task's retry re-attaches to it.",
+            "Task interrupted (%s): leaving %s %s running; the task's retry re-attaches to it.",
             cause.value,
+            what,
             job_name,
         )
         return cause
-    log.info("Task killed (%s); stopping Clarify processing job %s.", cause.value, job_name)
+    log.info("Task killed (%s); stopping %s %s.", cause.value, what, job_name)
     try:
-        hook.stop_processing_job(job_name)
+        if stop is None:
+            hook.stop_processing_job(job_name)
+        else:
+            stop()
     except Exception:
-        log.exception("Could not stop Clarify processing job %s", job_name)
+        log.exception("Could not stop %s %s", what, job_name)
     return cause

@@ -38,6 +38,7 @@ from airflow_provider_clarify.triggers.monitoring import (
     find_execution,
     list_executions_request,
     plain_summary,
+    processing_job_name,
 )
 
 ANALYSIS_FILE = "analysis.json"
@@ -151,7 +152,7 @@ def stop(client: Any, hook: Any, name: str, log: logging.Logger) -> None:
     execution = latest_execution(client, name) or {}
     arn = execution.get("ProcessingJobArn")
     if arn and execution.get("MonitoringExecutionStatus") not in TERMINAL_STATES:
-        hook.stop_processing_job(arn.rsplit("/", 1)[-1])
+        hook.stop_processing_job(processing_job_name(arn))
         log.info("Stopped processing job %s of monitoring schedule %s", arn, name)
     with contextlib.suppress(client.exceptions.ClientError):
         client.stop_monitoring_schedule(MonitoringScheduleName=name)
@@ -201,7 +202,7 @@ def output_uri_of(hook: Any, execution: Mapping[str, Any]) -> str | None:
     arn = execution.get("ProcessingJobArn")
     if not arn:
         return None
-    described = hook.describe_processing_job(arn.rsplit("/", 1)[-1])
+    described = hook.describe_processing_job(processing_job_name(arn))
     for output in (described.get("ProcessingOutputConfig") or {}).get("Outputs") or []:
         uri = (output.get("S3Output") or {}).get("S3Uri")
         if uri:

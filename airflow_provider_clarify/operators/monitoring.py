@@ -397,19 +397,15 @@ class ClarifyMonitoringExecutionOperator(AwsBaseOperator[ClarifyHook]):
         if not name:
             return
         from airflow_provider_clarify.operators import _monitoring_sagemaker as remote
-        from airflow_provider_clarify.operators._kill import worker_kill_cause
+        from airflow_provider_clarify.operators._kill import stop_job_on_worker_kill
 
-        cause = worker_kill_cause()
-        if not cause.stops_job:
-            self.log.warning(
-                "Task interrupted (%s): leaving monitoring schedule %s running", cause.value, name
-            )
-            return
-        self.log.info("Task killed (%s); stopping monitoring schedule %s", cause.value, name)
-        try:
-            remote.stop(self.hook.conn, self.hook, name, self.log)
-        except Exception:
-            self.log.exception("Could not stop monitoring schedule %s", name)
+        stop_job_on_worker_kill(
+            self.hook,
+            name,
+            self.log,
+            stop=lambda: remote.stop(self.hook.conn, self.hook, name, self.log),
+            what="monitoring schedule",
+        )
 
     # -- the outcome, the same for both computes -------------------------------------------------------
 

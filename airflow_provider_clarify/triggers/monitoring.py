@@ -6,6 +6,10 @@ exactly one) until it is terminal (``Completed``, ``CompletedWithViolations``, `
 ``Stopped``) or the absolute deadline passes; throttling backs off without counting as a poll. Events:
 ``done`` (with the execution summary), ``timeout`` and ``error``. The decision (pass, fail, branch) is
 made by the sensor in the worker, the same way for poke and deferred mode.
+
+Like :class:`~airflow_provider_clarify.triggers.clarify.ClarifyProcessingJobTrigger` it shares one
+aiobotocore client per connection and region with every trigger of the process (:mod:`._clients`) and
+spreads its first poll over one interval (:mod:`._polling`).
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 from botocore.exceptions import ClientError
 
 from airflow_provider_clarify.hooks.clarify import ClarifyHook, is_throttling_error, throttle_delay
+from airflow_provider_clarify.triggers._clients import shared_client, shared_client_config
+from airflow_provider_clarify.triggers._polling import first_poll_delay
 
 TERMINAL_STATES = frozenset({"Completed", "CompletedWithViolations", "Failed", "Stopped"})
 DEFAULT_MAX_WAIT_SECONDS = 24 * 3600 + 3600  # a monitoring job runs at most a day
@@ -118,11 +124,12 @@ class ClarifyMonitoringExecutionTrigger(BaseTrigger):
         )
 
     def hook(self) -> ClarifyHook:
+        """The hook whose (shared) client the trigger uses; its pool serves many triggers at once."""
         return ClarifyHook(
             aws_conn_id=self.aws_conn_id,
             region_name=self.region_name,
             verify=self.verify,
-            config=self.botocore_config,
+            config=shared_client_config(self.botocore_config),
         )
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
@@ -137,8 +144,18 @@ class ClarifyMonitoringExecutionTrigger(BaseTrigger):
         request = list_executions_request(self.monitor_schedule_name, moment)
         throttles = 0
         last: dict[str, Any] | None = None
-        hook = self.hook()
-        async with await hook.get_async_conn() as client:
+        if self.stop_on_kill:
+            from airflow_provider_clarify.operators._kill import prime_state_lookup
+
+            prime_state_lookup(getattr(self, "task_instance", None))
+        # Spread the first polls of triggers created together over one interval (deterministically).
+        first_poll_at = time.time() + first_poll_delay(
+            f"{self.monitor_schedule_name}@{self.scheduled_time or ''}",
+            self.check_interval,
+            self.end_time - time.time(),
+        )
+        async with shared_client(self.hook()) as client:
+            await self._pause(max(0.0, first_poll_at - time.time()))
             while True:
                 try:
                     response = await client.list_monitoring_executions(**request)
@@ -197,20 +214,27 @@ class ClarifyMonitoringExecutionTrigger(BaseTrigger):
             return
         moment = datetime.fromisoformat(self.scheduled_time) if self.scheduled_time else None
         hook = self.hook()
-        async with await hook.get_async_conn() as client:
+        async with shared_client(hook) as client:
             await asyncio.wait_for(
-                stop_execution_async(client, self.monitor_schedule_name, moment, self.log),
+                stop_execution_async(hook, client, self.monitor_schedule_name, moment, self.log),
                 timeout=ON_KILL_TIMEOUT_SECONDS,
             )
 
 
-async def stop_execution_async(client: Any, schedule: str, moment: datetime | None, log: Any) -> None:
+def processing_job_name(arn: str) -> str:
+    """The processing job's name at the end of its ARN (``...:processing-job/<name>``)."""
+    return arn.rsplit("/", 1)[-1]
+
+
+async def stop_execution_async(
+    hook: ClarifyHook, client: Any, schedule: str, moment: datetime | None, log: Any
+) -> None:
     """Stop the schedule (no further execution starts) and its running execution's processing job."""
     response = await client.list_monitoring_executions(**list_executions_request(schedule, moment))
     summary = find_execution(response, moment) or {}
     arn = summary.get("ProcessingJobArn")
     if arn and summary.get("MonitoringExecutionStatus") not in TERMINAL_STATES:
-        await client.stop_processing_job(ProcessingJobName=arn.rsplit("/", 1)[-1])
+        await hook.stop_processing_job_async(processing_job_name(arn), client=client)
         log.info("Task killed: stopped processing job %s of %s", arn, schedule)
     try:
         await client.stop_monitoring_schedule(MonitoringScheduleName=schedule)

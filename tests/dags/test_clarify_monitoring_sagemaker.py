@@ -12,20 +12,20 @@ branch takes ``alert``.
 from __future__ import annotations
 
 import json
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 import boto3
 import pendulum
 import pytest
-from aiobotocore.stub import AioStubber
 from botocore.stub import Stubber
 
 from airflow_provider_clarify.hooks.clarify import ClarifyHook
+from airflow_provider_clarify.triggers._polling import SPREAD_FRACTION
 from airflow_provider_clarify.triggers.monitoring import (
     ClarifyMonitoringExecutionTrigger,
     list_executions_request,
 )
+from tests.support.async_stubs import stub_async_clients
 from tests.support.aws import BUCKET, REGION
 from tests.support.dag_runs import bundled_dag, task_states
 from tests.support.paths import DAGS_DIR
@@ -126,7 +126,6 @@ def stubbed_sagemaker(aws_conn, s3_bucket, moto_endpoint, monkeypatch, airflow_d
     client = boto3.client("sagemaker", endpoint_url=moto_endpoint, region_name=REGION)
     stub = Stubber(client)
     monkeypatch.setattr(ClarifyHook, "conn", property(lambda self: client))
-    original = ClarifyHook.get_async_conn
     polls: list[str] = []
 
     async def no_pause(self, seconds: float) -> None:
@@ -134,32 +133,19 @@ def stubbed_sagemaker(aws_conn, s3_bucket, moto_endpoint, monkeypatch, airflow_d
 
     monkeypatch.setattr(ClarifyMonitoringExecutionTrigger, "_pause", no_pause)
 
-    async def get_async_conn(self):
-        real = await original(self)
+    def answers(astub) -> None:
+        listing = list_executions_request("credit-bias-hourly", SCHEDULED)
+        for status in ("InProgress", "CompletedWithViolations"):
+            astub.add_response(
+                "list_monitoring_executions", {"MonitoringExecutionSummaries": [execution(status)]}, listing
+            )
 
-        @asynccontextmanager
-        async def stubbed():
-            async with real as async_client:
-                astub = AioStubber(async_client)
-                listing = list_executions_request("credit-bias-hourly", SCHEDULED)
-                for status in ("InProgress", "CompletedWithViolations"):
-                    astub.add_response(
-                        "list_monitoring_executions",
-                        {"MonitoringExecutionSummaries": [execution(status)]},
-                        listing,
-                    )
-                astub.activate()
-                yield async_client
-                astub.assert_no_pending_responses()
-
-        return stubbed()
-
-    monkeypatch.setattr(ClarifyHook, "get_async_conn", get_async_conn)
-    return dag, stub, polls, moto_endpoint
+    astubs = stub_async_clients(monkeypatch, answers)
+    return dag, stub, polls, moto_endpoint, astubs
 
 
 def test_schedule_is_created_and_the_deferred_wait_branches_on_violations(stubbed_sagemaker, monkeypatch):
-    dag, stub, polls, moto_endpoint = stubbed_sagemaker
+    dag, stub, polls, moto_endpoint, astubs = stubbed_sagemaker
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("sagemaker_monitoring_dag", DAGS_DIR / f"{DAG_ID}.py")
@@ -177,9 +163,14 @@ def test_schedule_is_created_and_the_deferred_wait_branches_on_violations(stubbe
         "alert": "success",
         "all_good": "skipped",
     }, states
-    assert polls == [
-        "pause 300"
-    ]  # deferred: one InProgress poll in the triggerer, then CompletedWithViolations
+    assert astubs
+    for astub in astubs:
+        astub.assert_no_pending_responses()
+    # deferred: the first poll's spread over the interval, one InProgress poll in the triggerer, then
+    # CompletedWithViolations
+    assert len(polls) == 2
+    assert 0 <= float(polls[0].split()[1]) <= 300 * SPREAD_FRACTION
+    assert polls[1:] == ["pause 300"]
     wait = run.get_task_instance("wait_for_execution")
     assert wait.xcom_pull(task_ids="wait_for_execution", key="violations") == VIOLATIONS
     config_key = module.REQUESTS.analysis_config_upload[0].split(f"s3://{BUCKET}/", 1)[1]

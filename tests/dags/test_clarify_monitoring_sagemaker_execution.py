@@ -13,19 +13,19 @@ from __future__ import annotations
 
 import importlib.util
 import json
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 import boto3
 import pendulum
 import pytest
-from aiobotocore.stub import AioStubber
 from botocore.stub import ANY, Stubber
 
 from airflow_provider_clarify.analysis.monitoring.one_time import one_time_execution
 from airflow_provider_clarify.hooks.clarify import ClarifyHook
 from airflow_provider_clarify.operators import _monitoring_sagemaker as remote
+from airflow_provider_clarify.triggers._polling import SPREAD_FRACTION
 from airflow_provider_clarify.triggers.monitoring import ClarifyMonitoringExecutionTrigger
+from tests.support.async_stubs import stub_async_clients
 from tests.support.aws import BUCKET, REGION
 from tests.support.dag_runs import bundled_dag, task_states
 from tests.support.paths import DAGS_DIR
@@ -109,33 +109,19 @@ def stubbed(aws_conn, s3_bucket, moto_endpoint, monkeypatch, airflow_db):
         polls.append(f"pause {seconds:g}")
 
     monkeypatch.setattr(ClarifyMonitoringExecutionTrigger, "_pause", no_pause)
-    original = ClarifyHook.get_async_conn
 
-    async def get_async_conn(self):
-        real = await original(self)
+    def answers(astub) -> None:
+        for status in ("InProgress", "CompletedWithViolations"):
+            astub.add_response(
+                "list_monitoring_executions", execution(status, described["ProcessingJobArn"]), latest()
+            )
 
-        @asynccontextmanager
-        async def stubbed_client():
-            async with real as async_client:
-                astub = AioStubber(async_client)
-                for status in ("InProgress", "CompletedWithViolations"):
-                    astub.add_response(
-                        "list_monitoring_executions",
-                        execution(status, described["ProcessingJobArn"]),
-                        latest(),
-                    )
-                astub.activate()
-                yield async_client
-                astub.assert_no_pending_responses()
-
-        return stubbed_client()
-
-    monkeypatch.setattr(ClarifyHook, "get_async_conn", get_async_conn)
-    return dag, stub, polls, described, moto_endpoint
+    astubs = stub_async_clients(monkeypatch, answers)
+    return dag, stub, polls, described, moto_endpoint, astubs
 
 
 def test_each_run_is_one_execution_on_sagemaker_waited_for_in_the_triggerer(stubbed):
-    dag, stub, polls, described, moto_endpoint = stubbed
+    dag, stub, polls, described, moto_endpoint, astubs = stubbed
     module = load_module()
     requests = one_time_execution(
         module.REQUESTS.job_definition, name="placeholder", scheduled_time=LOGICAL, now=NOW
@@ -164,7 +150,13 @@ def test_each_run_is_one_execution_on_sagemaker_waited_for_in_the_triggerer(stub
         "alert": "success",
         "all_good": "skipped",
     }, states
-    assert polls == ["pause 300"]  # deferred: one InProgress poll in the triggerer, then the result
+    assert astubs
+    for astub in astubs:
+        astub.assert_no_pending_responses()
+    # deferred: the first poll's spread over the interval, one InProgress poll in the triggerer, the result
+    assert len(polls) == 2
+    assert 0 <= float(polls[0].split()[1]) <= 300 * SPREAD_FRACTION
+    assert polls[1:] == ["pause 300"]
     ti = run.get_task_instance("bias_drift")
     assert ti.xcom_pull(task_ids="bias_drift", key="violations") == VIOLATIONS
     assert ti.xcom_pull(task_ids="bias_drift", key="monitoring_execution_status") == "CompletedWithViolations"

@@ -254,8 +254,12 @@ def _parquet_records(uri: str, data: bytes, attributes: Attributes, stats: ReadS
 
 
 def is_capture_file(uri: str, storage_options: dict | None) -> bool:
-    """Whether an object holds SageMaker capture records (JSON Lines with ``captureData``)."""
-    head = io.read_bytes(uri, storage_options)[:4096].lstrip()
+    """Whether an object holds SageMaker capture records (JSON Lines with ``captureData``).
+
+    Reads only the (un-gzipped) first 4 KiB, not the whole object: the reader reads it again anyway.
+    """
+    with io.open_input(uri, storage_options) as stream:
+        head = stream.read(4096).lstrip()
     return head.startswith(b"{") and b'"captureData"' in head.split(b"\n", 1)[0]
 
 

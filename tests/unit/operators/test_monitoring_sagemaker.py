@@ -248,6 +248,27 @@ def expect_creation(stub: Stubber, name: str) -> None:
     stub.add_response("create_monitoring_schedule", {"MonitoringScheduleArn": "arn:s"}, requests.schedule)
 
 
+def expect_earlier_schedule(stub: Stubber, requests) -> None:
+    """An earlier try's schedule ``BASE`` and its job definition (this task's ``requests``) exist."""
+    stub.add_response(
+        "describe_monitoring_schedule",
+        {
+            "MonitoringScheduleArn": "arn:s",
+            "MonitoringScheduleName": BASE,
+            "MonitoringScheduleStatus": "Scheduled",
+            "CreationTime": NOW,
+            "LastModifiedTime": NOW,
+            "MonitoringScheduleConfig": requests.schedule["MonitoringScheduleConfig"],
+        },
+        {"MonitoringScheduleName": BASE},
+    )
+    stub.add_response(
+        "describe_model_bias_job_definition",
+        {**requests.job_definition, "JobDefinitionArn": "arn:d", "CreationTime": NOW},
+        {"JobDefinitionName": BASE},
+    )
+
+
 def expect_results(stub: Stubber, name: str, job: dict) -> None:
     stub.add_response("describe_processing_job", job, {"ProcessingJobName": job["ProcessingJobName"]})
     stub.add_response("delete_monitoring_schedule", {}, {"MonitoringScheduleName": name})
@@ -299,23 +320,7 @@ def test_a_retry_re_attaches_to_the_schedule_its_first_try_created(
     op = operator()
     ti = TaskInstance()
     with Stubber(op.hook.conn) as stub:
-        stub.add_response(
-            "describe_monitoring_schedule",
-            {
-                "MonitoringScheduleArn": "arn:s",
-                "MonitoringScheduleName": BASE,
-                "MonitoringScheduleStatus": "Scheduled",
-                "CreationTime": NOW,
-                "LastModifiedTime": NOW,
-                "MonitoringScheduleConfig": requests.schedule["MonitoringScheduleConfig"],
-            },
-            {"MonitoringScheduleName": BASE},
-        )
-        stub.add_response(
-            "describe_model_bias_job_definition",
-            {**requests.job_definition, "JobDefinitionArn": "arn:d", "CreationTime": NOW},
-            {"JobDefinitionName": BASE},
-        )
+        expect_earlier_schedule(stub, requests)
         stub.add_response("list_monitoring_executions", execution(BASE, "InProgress", job), listing(BASE))
         # no create_* call: the stub would refuse it
         stub.add_response("list_monitoring_executions", execution(BASE, "InProgress", job), listing(BASE))
@@ -335,23 +340,7 @@ def test_after_a_failed_execution_a_retry_starts_a_fresh_schedule(
     job = moto_processing_job(moto_endpoint, s3_inputs, fresh, with_violations=False)
     op = operator()
     with Stubber(op.hook.conn) as stub:
-        stub.add_response(
-            "describe_monitoring_schedule",
-            {
-                "MonitoringScheduleArn": "arn:s",
-                "MonitoringScheduleName": BASE,
-                "MonitoringScheduleStatus": "Scheduled",
-                "CreationTime": NOW,
-                "LastModifiedTime": NOW,
-                "MonitoringScheduleConfig": requests.schedule["MonitoringScheduleConfig"],
-            },
-            {"MonitoringScheduleName": BASE},
-        )
-        stub.add_response(
-            "describe_model_bias_job_definition",
-            {**requests.job_definition, "JobDefinitionArn": "arn:d", "CreationTime": NOW},
-            {"JobDefinitionName": BASE},
-        )
+        expect_earlier_schedule(stub, requests)
         stub.add_response(
             "list_monitoring_executions",
             execution(BASE, "Failed", FailureReason="Job inputs had no data"),

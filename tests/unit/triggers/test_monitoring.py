@@ -9,6 +9,7 @@ import pytest
 from aiobotocore.stub import AioStubber
 
 from airflow_provider_clarify.hooks.clarify import ClarifyHook
+from airflow_provider_clarify.triggers._polling import SPREAD_FRACTION
 from airflow_provider_clarify.triggers.monitoring import (
     ClarifyMonitoringExecutionTrigger,
     list_executions_request,
@@ -29,6 +30,19 @@ def summary(status: str) -> dict:
 
 def listed(*summaries) -> dict:
     return {"MonitoringExecutionSummaries": list(summaries)}
+
+
+def serve(monkeypatch, client) -> None:
+    """Make the trigger's (shared) client the stubbed ``client``."""
+
+    @asynccontextmanager
+    async def reuse():
+        yield client
+
+    async def get_async_conn(self):
+        return reuse()
+
+    monkeypatch.setattr(ClarifyHook, "get_async_conn", get_async_conn)
 
 
 def expected_list() -> dict:
@@ -53,15 +67,7 @@ async def test_trigger_polls_until_terminal_and_yields_the_summary(aws_conn, mon
             "list_monitoring_executions", listed(summary("CompletedWithViolations")), expected_list()
         )
         stub.activate()
-
-        @asynccontextmanager
-        async def reuse():
-            yield client
-
-        async def get_async_conn(self):
-            return reuse()
-
-        monkeypatch.setattr(ClarifyHook, "get_async_conn", get_async_conn)
+        serve(monkeypatch, client)
         events = [event async for event in trigger.run()]
         stub.assert_no_pending_responses()
     assert len(events) == 1
@@ -69,7 +75,9 @@ async def test_trigger_polls_until_terminal_and_yields_the_summary(aws_conn, mon
     assert payload["status"] == "done"
     assert payload["execution"]["MonitoringExecutionStatus"] == "CompletedWithViolations"
     assert payload["execution"]["ScheduledTime"] == SCHEDULED.isoformat()
-    assert len(pauses) == 2  # after Pending, after the throttled call (not counted as a poll)
+    # the first poll's spread (within the interval), after Pending, after the throttled call (not a poll)
+    assert len(pauses) == 3
+    assert 0 <= pauses[0] <= 5 * SPREAD_FRACTION
 
 
 def test_trigger_serializes_its_absolute_deadline():
@@ -99,15 +107,7 @@ async def test_without_a_time_the_trigger_waits_for_the_schedules_latest_executi
         done = {**summary("Completed"), "MonitoringScheduleName": "one-time"}
         stub.add_response("list_monitoring_executions", listed(done), latest)
         stub.activate()
-
-        @asynccontextmanager
-        async def reuse():
-            yield client
-
-        async def get_async_conn(self):
-            return reuse()
-
-        monkeypatch.setattr(ClarifyHook, "get_async_conn", get_async_conn)
+        serve(monkeypatch, client)
         events = [event async for event in trigger.run()]
         stub.assert_no_pending_responses()
     assert events[0].payload["execution"]["MonitoringExecutionStatus"] == "Completed"
@@ -126,14 +126,6 @@ async def test_a_users_kill_of_the_deferred_task_stops_the_execution_and_the_sch
         stub.add_response("stop_processing_job", {}, {"ProcessingJobName": "model-bias-monitoring-1"})
         stub.add_response("stop_monitoring_schedule", {}, {"MonitoringScheduleName": "one-time"})
         stub.activate()
-
-        @asynccontextmanager
-        async def reuse():
-            yield client
-
-        async def get_async_conn(self):
-            return reuse()
-
-        monkeypatch.setattr(ClarifyHook, "get_async_conn", get_async_conn)
+        serve(monkeypatch, client)
         await trigger.on_kill()  # outside a triggerer: an explicit kill
         stub.assert_no_pending_responses()

@@ -56,6 +56,15 @@ def batch_input(tmp_path: Path, dataset_format: dict, **attributes) -> dict:
     }
 
 
+def run_batch(tmp_path: Path, dataset_format: dict, **attributes):
+    """The execution of a definition reading the transform output under ``tmp_path`` in that format."""
+    return run_monitoring_execution(
+        definition(tmp_path, batch_input(tmp_path, dataset_format, **attributes)),
+        SCHEDULED,
+        output=str(tmp_path / "batch-out"),
+    )
+
+
 @pytest.fixture
 def traffic(tmp_path):
     data = traffic_support.make_traffic(1500, T0, timedelta(hours=3), seed=7)
@@ -170,11 +179,7 @@ def test_each_dataset_format_gives_the_metrics_of_the_same_traffic_captured(tmp_
     dataset_format, write, attributes = CASES[case]
     write(tmp_path / "transform", records(traffic))
     oracle, expected = capture_oracle(tmp_path)
-    result = run_monitoring_execution(
-        definition(tmp_path, batch_input(tmp_path, dataset_format, **attributes)),
-        SCHEDULED,
-        output=str(tmp_path / "batch-out"),
-    )
+    result = run_batch(tmp_path, dataset_format, **attributes)
     assert result.status == "Completed", result.failure_reason
     assert result.records == oracle.records > 300
     assert result.capture["malformed_lines"] == 0
@@ -192,18 +197,11 @@ def test_headerless_csv_takes_columns_by_index_and_counts_malformed_rows(tmp_pat
     for path in (tmp_path / "transform").rglob("*.out"):
         lines = path.read_text().splitlines()[1:]
         path.write_text("\n".join([*lines, "1,40"]) + "\n")
-    result = run_monitoring_execution(
-        definition(
-            tmp_path,
-            batch_input(
-                tmp_path,
-                MonitoringDatasetFormat.csv(header=False),
-                FeaturesAttribute="0,1,2",
-                ProbabilityAttribute="3",
-            ),  # fmt: skip
-        ),
-        SCHEDULED,
-        output=str(tmp_path / "batch-out"),
+    result = run_batch(
+        tmp_path,
+        MonitoringDatasetFormat.csv(header=False),
+        FeaturesAttribute="0,1,2",
+        ProbabilityAttribute="3",
     )
     # without named id/time columns the records are kept by their hour folder and joined by
     # <file>#<record>, which no label names: the execution fails and says why
@@ -216,46 +214,24 @@ def test_headerless_csv_takes_columns_by_index_and_counts_malformed_rows(tmp_pat
 def test_bias_on_raw_transform_output_needs_a_prediction_attribute(tmp_path, traffic):
     write_csv(tmp_path / "transform", records(traffic), header=True)
     with pytest.raises(ClarifyConfigError, match="InferenceAttribute or ProbabilityAttribute"):
-        run_monitoring_execution(
-            definition(tmp_path, batch_input(tmp_path, MonitoringDatasetFormat.csv(header=True))),
-            SCHEDULED,
-            output=str(tmp_path / "batch-out"),
-        )
+        run_batch(tmp_path, MonitoringDatasetFormat.csv(header=True))
 
 
 def test_json_records_need_a_features_attribute(tmp_path, traffic):
     write_json(tmp_path / "transform", records(traffic), lines=True)
     with pytest.raises(ClarifyConfigError, match="FeaturesAttribute"):
-        run_monitoring_execution(
-            definition(
-                tmp_path,
-                batch_input(
-                    tmp_path,
-                    MonitoringDatasetFormat.json(lines=True),
-                    ProbabilityAttribute="prediction.score",
-                ),
-            ),
-            SCHEDULED,
-            output=str(tmp_path / "batch-out"),
-        )
+        run_batch(tmp_path, MonitoringDatasetFormat.json(lines=True), ProbabilityAttribute="prediction.score")
 
 
 def test_a_line_that_is_not_json_is_counted_not_dropped(tmp_path, traffic):
     write_json(tmp_path / "transform", records(traffic), lines=True)
     first = sorted((tmp_path / "transform").rglob("*.out"))[1]  # an hour inside the window
     first.write_text(first.read_text() + "{not json\n")
-    result = run_monitoring_execution(
-        definition(
-            tmp_path,
-            batch_input(
-                tmp_path,
-                MonitoringDatasetFormat.json(lines=True),
-                FeaturesAttribute="features",
-                ProbabilityAttribute="prediction.score",
-            ),  # fmt: skip
-        ),
-        SCHEDULED,
-        output=str(tmp_path / "batch-out"),
+    result = run_batch(
+        tmp_path,
+        MonitoringDatasetFormat.json(lines=True),
+        FeaturesAttribute="features",
+        ProbabilityAttribute="prediction.score",
     )
     assert result.status == "Completed", result.failure_reason
     assert result.capture["malformed_lines"] == 1
