@@ -18,8 +18,9 @@ Two kinds of connection are accepted, told apart by the connection's type:
   environment, never on a command line); the package is added to the session as an artifact.
 
 Before anything is submitted the plan is validated for what the Spark backend computes
-(:func:`spark_problems`: CSV datasets, pre- and post-training bias from dataset columns, the report;
-no explanations, side datasets or model calls); literal arguments are checked when the DAG is parsed
+(:func:`~airflow_provider_clarify.analysis.capabilities.spark_problems`, the engine's own rule: CSV,
+JSON Lines and Parquet datasets, pre- and post-training bias from dataset columns, the report; no
+explanations, side datasets or model calls); literal arguments are checked when the DAG is parsed
 (:func:`check_spark_arguments`). Each problem is a :class:`ClarifyConfigError` naming the field and
 the fix, and the task fails without retries. A driver that exits with the engine's configuration
 status (2) fails the same way (:class:`SparkAnalysisConfigError`); anything else is a
@@ -55,13 +56,10 @@ from typing import Any
 
 from airflow.providers.common.compat.sdk import AirflowException
 
+from airflow_provider_clarify.analysis.capabilities import SPARK_DATASET_TYPES, spark_problems
 from airflow_provider_clarify.analysis.errors import ClarifyConfigError
 from airflow_provider_clarify.locations import ANALYSIS_FILE, join, scheme
 
-#: What the engine's Spark backend computes (``engine/spark/runner.py`` refuses the rest at run time;
-#: ``tests/unit/operators/test_spark_compute.py`` checks that both rules agree).
-SPARK_DATASET_TYPES = ("text/csv",)
-SPARK_METHODS = ("pre_training_bias", "post_training_bias", "report")
 #: The plan kinds whose configs always hold explanations (refused at parse time).
 EXPLANATION_KINDS = ("explainability", "bias_and_explainability")
 
@@ -137,78 +135,17 @@ class SparkAnalysisConfigError(SparkAnalysisError, ClarifyConfigError):
     __str__ = ClarifyConfigError.__str__
 
 
-# --------------------------------------------------------------------------------------------
-# What the Spark backend runs (pure: used at parse time and when the plan is built)
-
-
-def spark_problems(config: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """``(json path, message)`` for everything in ``config`` the engine's Spark backend does not compute."""
-    problems: list[tuple[str, str]] = []
-    dataset_type = config.get("dataset_type")
-    if str(dataset_type or "").lower() not in SPARK_DATASET_TYPES:
-        problems.append(
-            (
-                "dataset_type",
-                (
-                    f"{dataset_type!r} is not read by the Spark backend (compute='spark' reads "
-                    f"{', '.join(SPARK_DATASET_TYPES)}); convert the data to CSV, or run with compute='local'."
-                ),
-            )
-        )
-    methods = config.get("methods") or {}
-    for name in methods:
-        if name not in SPARK_METHODS:
-            problems.append(
-                (
-                    f"methods.{name}",
-                    (
-                        f"{name} is not computed by the Spark backend (compute='spark' computes "
-                        "pre_training_bias, post_training_bias and the report); run explanations with "
-                        "compute='local' or compute='sagemaker' in a task of their own."
-                    ),
-                )
-            )
-    for side in ("facet_dataset_uri", "predicted_label_dataset_uri"):
-        if config.get(side):
-            problems.append(
-                (
-                    side,
-                    (
-                        f"a side dataset ({config[side]!r}) is not joined by the Spark backend; join its "
-                        "columns into the main dataset first, or run with compute='local'."
-                    ),
-                )
-            )
-    if "post_training_bias" in methods and config.get("predicted_label") is None:
-        problems.append(
-            (
-                "predicted_label",
-                (
-                    "post_training_bias with compute='spark' reads the model's predictions from a dataset "
-                    "column (the Spark backend calls no model); add them as a column and name it in "
-                    "DataConfig(predicted_label=...)."
-                ),
-            )
-        )
-    return problems
-
-
 def make_spark_plan(kind: str, arguments: Mapping[str, Any]) -> Any:
     """The run's :class:`~airflow_provider_clarify.analysis.plan.AnalysisPlan` for ``compute="spark"``.
 
-    Preflight as for the open engine, then :func:`spark_problems`.
+    Preflight as for the open engine, then the Spark backend's limits
+    (:func:`~airflow_provider_clarify.analysis.capabilities.spark_problems`).
 
     :raises ClarifyConfigError: every problem at once, each with its JSON path.
     """
     from airflow_provider_clarify.analysis.plan import build_plan
 
-    plan = build_plan(kind, arguments, compute="spark")
-    problems = spark_problems(plan.config)
-    if problems:
-        raise ClarifyConfigError.from_problems(
-            problems, subject="analysis_config (compute='spark')", values=dict(plan.config)
-        )
-    return plan
+    return build_plan(kind, arguments, compute="spark")
 
 
 def _renders_later(value: Any) -> bool:
@@ -800,8 +737,6 @@ def run_spark_analysis(
 
 
 __all__ = [
-    "SPARK_DATASET_TYPES",
-    "SPARK_METHODS",
     "SparkAnalysisConfigError",
     "SparkAnalysisError",
     "SparkRun",
@@ -812,6 +747,5 @@ __all__ = [
     "make_spark_plan",
     "package_archive",
     "run_spark_analysis",
-    "spark_problems",
     "stage_spark_job",
 ]

@@ -12,12 +12,12 @@ import json
 
 import pytest
 
+from airflow_provider_clarify.analysis.capabilities import spark_problems
 from airflow_provider_clarify.analysis.errors import ClarifyConfigError
 from airflow_provider_clarify.analysis.spark_images import SPARK_IMAGE_REGISTRIES
 from airflow_provider_clarify.analysis.spark_processing import (
     bundle_key,
     default_dependencies_uri,
-    spark_backend_problems,
     spark_image_uri,
     spark_processing_job_request,
     staging_uris,
@@ -112,6 +112,7 @@ _VARIANTS = {
     "bias": _BIAS,
     "bias_with_report": {**_BIAS, "methods": {**_BIAS["methods"], "report": {"name": "report"}}},
     "jsonlines": {**_BIAS, "dataset_type": "application/jsonlines"},
+    "json": {**_BIAS, "dataset_type": "application/json", "features": "features"},
     "shap": {**_BIAS, "methods": {"shap": {"baseline": [[0]]}}},
     "side_dataset": {**_BIAS, "facet_dataset_uri": "s3://b/facets.csv"},
     "no_predicted_label": {k: v for k, v in _BIAS.items() if k != "predicted_label"},
@@ -128,7 +129,7 @@ def test_backend_limits_match_the_engine(name):
     from airflow_provider_clarify.engine.spark.runner import check_spark_config
 
     config = _VARIANTS[name]
-    problems = spark_backend_problems(config)
+    problems = spark_problems(config)
     if not problems:
         check_spark_config(dict(config))  # the engine accepts it too
         return
