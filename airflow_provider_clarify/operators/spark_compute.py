@@ -59,6 +59,7 @@ from airflow.providers.common.compat.sdk import AirflowException
 from airflow_provider_clarify.analysis.capabilities import SPARK_DATASET_TYPES, spark_problems
 from airflow_provider_clarify.analysis.errors import ClarifyConfigError
 from airflow_provider_clarify.locations import ANALYSIS_FILE, join, scheme
+from airflow_provider_clarify.operators._arguments import has_template
 
 #: The plan kinds whose configs always hold explanations (refused at parse time).
 EXPLANATION_KINDS = ("explainability", "bias_and_explainability")
@@ -148,16 +149,6 @@ def make_spark_plan(kind: str, arguments: Mapping[str, Any]) -> Any:
     return build_plan(kind, arguments, compute="spark")
 
 
-def _renders_later(value: Any) -> bool:
-    if isinstance(value, str):
-        return "{{" in value or "{%" in value
-    if isinstance(value, Mapping):
-        return any(_renders_later(v) for v in value.values())
-    if isinstance(value, list | tuple):
-        return any(_renders_later(v) for v in value)
-    return hasattr(value, "resolve") and hasattr(value, "iter_references")
-
-
 def check_spark_options(spark_options: Any, conn_type: str | None = None) -> dict[str, Any]:
     """``spark_options`` as a dict, every key known (for ``conn_type``, when known)."""
     if spark_options is None:
@@ -187,7 +178,7 @@ def check_spark_options(spark_options: Any, conn_type: str | None = None) -> dic
                 accepted=", ".join(sorted(allowed)),
             )
     conf = options.get("conf")
-    if conf is not None and not (isinstance(conf, Mapping) or _renders_later(conf)):
+    if conf is not None and not (isinstance(conf, Mapping) or has_template(conf)):
         raise ClarifyConfigError(
             f"spark_options['conf'] is {conf!r}; give a dict of Spark settings",
             field="spark_options.conf",
@@ -195,7 +186,7 @@ def check_spark_options(spark_options: Any, conn_type: str | None = None) -> dic
             accepted="a dict such as {'spark.executor.memory': '4g'}",
         )
     if "ship_package" in options and not isinstance(options["ship_package"], bool):
-        if not _renders_later(options["ship_package"]):
+        if not has_template(options["ship_package"]):
             raise ClarifyConfigError(
                 f"spark_options['ship_package'] is {options['ship_package']!r}; give True or False",
                 field="spark_options.ship_package",
@@ -248,7 +239,7 @@ def check_spark_arguments(
         if isinstance(data_config, Mapping)
         else getattr(data_config, "dataset_type", None)
     )
-    if isinstance(dataset_type, str) and not _renders_later(dataset_type):
+    if isinstance(dataset_type, str) and not has_template(dataset_type):
         problems = spark_problems({"dataset_type": dataset_type})
         if problems:
             raise ClarifyConfigError(
