@@ -34,9 +34,11 @@ from typing import Any
 
 from airflow_provider_clarify.analysis.errors import ClarifyConfigError, short_repr
 from airflow_provider_clarify.analysis.processing_job import (
+    _DATA_TYPES,
     CONFIG_LOCAL_PATH,
     DATASET_LOCAL_PATH,
     OUTPUT_LOCAL_PATH,
+    _choice,
     _environment,
     _error,
     _experiment_config,
@@ -271,8 +273,7 @@ def spark_processing_job_request(
                 "region", None, "an AWS region name", "Give region (or image_uri) to pick the image."
             )
         image_uri = spark_image_uri(region, version)
-    if s3_data_type not in ("S3Prefix", "ManifestFile"):
-        raise _error("s3_data_type", s3_data_type, "'S3Prefix' or 'ManifestFile'")
+    s3_data_type = _choice(s3_data_type, "s3_data_type", _DATA_TYPES)
     environment = _environment(env)
     tag_list = _tags(tags)
     network = _isolation_allowed_network_config(network_config)

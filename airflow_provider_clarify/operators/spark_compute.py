@@ -48,7 +48,6 @@ import sys
 import tempfile
 import threading
 import time
-import zipfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -268,36 +267,19 @@ def _write_once(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def _package_files() -> list[tuple[Path, str]]:
-    import airflow_provider_clarify
-
-    package = Path(airflow_provider_clarify.__file__).resolve().parent
-    found = []
-    for path in sorted(package.rglob("*")):
-        if path.is_file() and "__pycache__" not in path.parts and path.suffix not in (".pyc", ".pyo"):
-            found.append((path, path.relative_to(package.parent).as_posix()))
-    return found
-
-
 def package_archive(cache_dir: Path | None = None) -> str:
-    """A zip of the installed ``airflow_provider_clarify`` package for ``--py-files`` (built once per content).
+    """A zip of the installed ``airflow_provider_clarify`` package for ``--py-files`` (written once per content).
 
-    Named by a digest of the files' names, sizes and modification times, so an upgraded package gets
-    a new archive and an unchanged one is reused; written to a temporary name and renamed.
+    The bytes are :func:`~airflow_provider_clarify.spark_bundle.package_zip`'s (the zip
+    ``compute="sagemaker_spark"`` ships too: fixed timestamps, so equal sources give equal bytes),
+    named by their digest, so an upgraded package gets a new archive and an unchanged one is reused.
     """
-    files = _package_files()
-    digest = hashlib.sha256()
-    for path, name in files:
-        stat = path.stat()
-        digest.update(f"{name}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    from airflow_provider_clarify.spark_bundle import package_zip
+
+    data = package_zip()
     folder = cache_dir or _cache_dir()
-    archive = folder / f"airflow_provider_clarify-{digest.hexdigest()[:16]}.zip"
-    if not archive.is_file():
-        tmp = archive.with_name(f".{archive.name}.{os.getpid()}.tmp")
-        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
-            for path, name in files:
-                zf.write(path, name)
-        os.replace(tmp, archive)
+    archive = folder / f"airflow_provider_clarify-{hashlib.sha256(data).hexdigest()[:16]}.zip"
+    _write_once(archive, data)
     return str(archive)
 
 
