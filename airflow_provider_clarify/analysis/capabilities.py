@@ -9,6 +9,9 @@ and the open engine all decide them the same way:
 * :func:`engine_problems`: what in a config the open engine (``compute="local"``, the CLI) cannot
   run, e.g. ``dataset_type: application/x-image`` or computer-vision SHAP. Preflight rejects these
   for ``compute="local"`` before credentials are fetched or anything is uploaded.
+* :func:`spark_problems`: what the engine's Spark backend (``engine/spark``) cannot run. The one rule
+  of ``engine.spark.runner.check_spark_config`` (at run time), ``compute="spark"`` and
+  ``compute="sagemaker_spark"`` (when the plan is built, before any upload or spend).
 
 Pure functions over the ``analysis_config`` dict: no Airflow, no AWS, no numeric library.
 """
@@ -19,11 +22,16 @@ from collections.abc import Mapping
 from typing import Any
 
 from airflow_provider_clarify.analysis import constants as C
+from airflow_provider_clarify.analysis.errors import short_repr
 
 #: The dataset types the open engine reads (the managed container also reads images and captures).
 ENGINE_DATASET_TYPES: tuple[str, ...] = C.TABULAR_DATASET_TYPES
 #: The ``methods`` entries the open engine computes (``report`` is always accepted).
 ENGINE_METHODS: tuple[str, ...] = ("pre_training_bias", "post_training_bias", "shap", "pdp", "report")
+#: The dataset types the engine's Spark backend reads (one-document JSON is not split into rows).
+SPARK_DATASET_TYPES: tuple[str, ...] = (C.CSV, C.JSONLINES, C.PARQUET)
+#: The ``methods`` entries the engine's Spark backend computes (bias metrics from dataset columns).
+SPARK_METHODS: tuple[str, ...] = ("pre_training_bias", "post_training_bias", "report")
 
 
 def _methods(config: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -82,4 +90,45 @@ def engine_problems(config: Mapping[str, Any]) -> list[tuple[str, str]]:
             "run with compute='sagemaker'."
         )
         problems.append(("methods.shap.image_config", message))
+    return problems
+
+
+def spark_problems(
+    config: Mapping[str, Any], *, instead: str = "compute='local' or compute='sagemaker'"
+) -> list[tuple[str, str]]:
+    """``(JSON path, message)`` for each part of ``config`` the engine's Spark backend cannot run.
+
+    :param instead: how the caller's user runs it without the Spark backend (the engine's CLI says
+        ``--backend local``, the operators ``compute='local'``); quoted in the messages.
+    """
+    problems: list[tuple[str, str]] = []
+    dataset_type = config.get("dataset_type")
+    if str(dataset_type or "").lower() not in SPARK_DATASET_TYPES:
+        message = (
+            f"{short_repr(dataset_type)} is not read by the Spark backend (it reads "
+            f"{', '.join(SPARK_DATASET_TYPES)}); convert the data to CSV, JSON Lines or Parquet, or run "
+            f"with {instead}."
+        )
+        problems.append(("dataset_type", message))
+    methods = _methods(config)
+    for name in methods:
+        if name not in SPARK_METHODS:
+            message = (
+                f"{name} is not computed by the Spark backend (it computes pre_training_bias, "
+                f"post_training_bias and the report); run explanations with {instead} in a task of their own."
+            )
+            problems.append((f"methods.{name}", message))
+    for side in ("facet_dataset_uri", "predicted_label_dataset_uri"):
+        if config.get(side):
+            message = (
+                f"a side dataset ({short_repr(config[side])}) is not joined by the Spark backend; join its "
+                f"columns into the main dataset first, or run with {instead}."
+            )
+            problems.append((side, message))
+    if "post_training_bias" in methods and config.get("predicted_label") is None:
+        message = (
+            "post-training bias on the Spark backend reads the model's predictions from a dataset column "
+            "(it calls no model); add them as a column and name it in DataConfig(predicted_label=...)."
+        )
+        problems.append(("predicted_label", message))
     return problems

@@ -28,7 +28,7 @@ from typing import Any
 
 from airflow_provider_clarify.analysis import coercion
 from airflow_provider_clarify.analysis.analysis_config import AnalysisConfig
-from airflow_provider_clarify.analysis.capabilities import model_methods
+from airflow_provider_clarify.analysis.capabilities import model_methods, spark_problems
 from airflow_provider_clarify.analysis.errors import ClarifyConfigError
 from airflow_provider_clarify.analysis.preflight import check_preflight
 from airflow_provider_clarify.analysis.processing_job import (
@@ -40,7 +40,6 @@ from airflow_provider_clarify.analysis.processing_job import (
     validate_role_arn,
 )
 from airflow_provider_clarify.analysis.spark_processing import (
-    check_spark_backend,
     default_dependencies_uri,
     spark_image_uri,
     spark_processing_job_request,
@@ -382,7 +381,8 @@ def build_plan(
         and the open engine's ``confidence_intervals`` / ``intersections`` (see :func:`uncertainty_options`).
     :param compute: ``"sagemaker"`` (the request is built and validated), ``"sagemaker_spark"`` (the
         open engine's Spark backend as a job on the SageMaker Spark image; the config must be one the
-        Spark backend computes) or ``"local"``.
+        Spark backend computes), ``"spark"`` (the same check; the operators submit to a cluster) or
+        ``"local"``.
     :param job_settings: the job's settings (``compute="sagemaker"``).
     :param region: the region of the job; picks the Clarify image (``compute="sagemaker"``).
     :param role: the role as given; an ARN is validated now, a bare name is expanded later.
@@ -406,8 +406,12 @@ def build_plan(
         compute="sagemaker" if compute == "sagemaker_spark" else compute,
         dataset_uri=dataset_uri,
     )
-    if compute == "sagemaker_spark":
-        check_spark_backend(config)
+    if compute in ("spark", "sagemaker_spark"):
+        problems = spark_problems(config)
+        if problems:
+            raise ClarifyConfigError.from_problems(
+                problems, subject=f"analysis_config (compute={compute!r})", values=config
+            )
     config_json = json.dumps(config)
     base_uri = str(config_path or output_uri)
     request_template = None

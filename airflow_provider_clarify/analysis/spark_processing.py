@@ -18,8 +18,9 @@ The job has no internet access: the third-party libraries the engine needs and t
 (pyarrow, numpy >= 2.3, scikit-learn, jsonschema, ...; see :data:`BUNDLE_REQUIREMENTS`) travel as the
 ``dependencies`` input, a zip of manylinux wheels for CPython 3.12 (``spark_bundle.py`` builds it).
 
-What the Spark backend computes is checked here too (:func:`spark_backend_problems`: CSV, bias
-metrics from dataset columns), so an unsupported config fails before any upload or spend.
+What the Spark backend computes is checked when the plan is built (``analysis/plan.py``, with the
+engine's own rule :func:`~airflow_provider_clarify.analysis.capabilities.spark_problems`), so an
+unsupported config fails before any upload or spend.
 
 Pure Python: no Airflow, boto3 or numeric imports.
 """
@@ -31,12 +32,13 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from airflow_provider_clarify.analysis import constants as C
 from airflow_provider_clarify.analysis.errors import ClarifyConfigError, short_repr
 from airflow_provider_clarify.analysis.processing_job import (
+    _DATA_TYPES,
     CONFIG_LOCAL_PATH,
     DATASET_LOCAL_PATH,
     OUTPUT_LOCAL_PATH,
+    _choice,
     _environment,
     _error,
     _experiment_config,
@@ -64,7 +66,6 @@ __all__ = [
     "SPARK_FRAMEWORK_VERSION",
     "bundle_key",
     "default_dependencies_uri",
-    "spark_backend_problems",
     "spark_image_uri",
     "spark_processing_job_request",
     "staging_uris",
@@ -173,69 +174,6 @@ def staging_uris(config_base_uri: str, job_name: str) -> dict[str, str]:
     }
 
 
-# --- what the Spark backend computes ---------------------------------------------------------------------
-
-#: The ``methods`` the Spark backend computes (the same list as ``engine/spark/runner.py``).
-SPARK_METHODS = ("pre_training_bias", "post_training_bias", "report")
-
-
-def spark_backend_problems(config: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """``(json path, message)`` for what the engine's Spark backend does not compute.
-
-    The same rules as ``engine.spark.runner.check_spark_config`` (a test keeps them equal), checked
-    here without numeric imports so the operator fails before any upload.
-    """
-    problems: list[tuple[str, str]] = []
-    dataset_type = config.get("dataset_type")
-    if str(dataset_type or "").lower() != C.CSV:
-        problems.append(
-            (
-                "dataset_type",
-                (
-                    f"{short_repr(dataset_type)} is not read by the Spark backend, which reads 'text/csv'. "
-                    "Convert the data, or run with compute='local' or compute='sagemaker'."
-                ),
-            )
-        )
-    methods = config.get("methods") if isinstance(config.get("methods"), Mapping) else {}
-    for method in methods:
-        if method not in SPARK_METHODS:
-            problems.append(
-                (
-                    f"methods.{method}",
-                    (
-                        "explanations are not computed by the Spark backend (it computes bias metrics); run "
-                        "them with compute='local' (or compute='sagemaker')."
-                    ),
-                )
-            )
-    for side in ("facet_dataset_uri", "predicted_label_dataset_uri"):
-        if config.get(side):
-            problems.append(
-                (side, "a side dataset is not read by the Spark backend; join its columns into the dataset.")
-            )
-    if "post_training_bias" in methods and config.get("predicted_label") is None:
-        problems.append(
-            (
-                "predicted_label",
-                (
-                    "post-training bias on Spark reads the model's predictions from a dataset column; add "
-                    "the column and name it in predicted_label (the Spark backend calls no model)."
-                ),
-            )
-        )
-    return problems
-
-
-def check_spark_backend(config: Mapping[str, Any]) -> None:
-    """Raise :class:`ClarifyConfigError` listing every :func:`spark_backend_problems` entry."""
-    problems = spark_backend_problems(config)
-    if problems:
-        raise ClarifyConfigError.from_problems(
-            problems, values={path: config.get(path) for path, _ in problems}
-        )
-
-
 # --- the request -----------------------------------------------------------------------------------------
 
 #: The API's ceiling for a processing job's ``MaxRuntimeInSeconds`` (9 days; botocore's service model).
@@ -288,7 +226,7 @@ def spark_processing_job_request(
     :param job_name: ProcessingJobName (1-63 letters, digits, hyphens).
     :param role_arn: IAM role ARN SageMaker assumes.
     :param analysis_config_uri: S3 URI of the job's ``analysis_config.json``.
-    :param dataset_uri: S3 URI (prefix or object) of the CSV dataset; copied to every instance.
+    :param dataset_uri: S3 URI (prefix or object) of the dataset (CSV, JSON Lines or Parquet); copied to every instance.
     :param output_uri: S3 prefix for ``analysis.json`` (and ``report.html``).
     :param dependencies_uri: S3 URI of the dependency bundle (:data:`BUNDLE_REQUIREMENTS` as wheels).
     :param staging_base_uri: where the entry script and package zip are staged
@@ -335,8 +273,7 @@ def spark_processing_job_request(
                 "region", None, "an AWS region name", "Give region (or image_uri) to pick the image."
             )
         image_uri = spark_image_uri(region, version)
-    if s3_data_type not in ("S3Prefix", "ManifestFile"):
-        raise _error("s3_data_type", s3_data_type, "'S3Prefix' or 'ManifestFile'")
+    s3_data_type = _choice(s3_data_type, "s3_data_type", _DATA_TYPES)
     environment = _environment(env)
     tag_list = _tags(tags)
     network = _isolation_allowed_network_config(network_config)

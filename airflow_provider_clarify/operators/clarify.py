@@ -142,7 +142,7 @@ class ClarifyBaseOperator(AwsBaseOperator[ClarifyHook]):
         the worker), ``"spark"`` (the open engine's Spark backend on a Spark cluster, bias metrics
         only; docs/scale-out.md) or ``"sagemaker_spark"`` (the open engine's Spark backend as a
         SageMaker Processing job on the SDK's Spark image, for accounts without Clarify; bias metrics
-        from CSV columns, see docs/scale-out.md); same files, same XCom.
+        from dataset columns, see docs/scale-out.md); same files, same XCom.
     :param spark_dependencies_uri: for ``compute="sagemaker_spark"``: S3 URI of a prebuilt dependency
         bundle (``python -m airflow_provider_clarify.spark_bundle``); ``None`` (default): the worker
         builds it once with pip and keeps it under the config location.
@@ -336,12 +336,8 @@ class ClarifyBaseOperator(AwsBaseOperator[ClarifyHook]):
                 accepted=" or ".join(_COMPUTE_CHOICES),
             )
         kind, arguments = self.plan_arguments()
-        if self.compute == "spark":
-            from airflow_provider_clarify.operators.spark_compute import make_spark_plan
-
-            return make_spark_plan(kind, arguments)
-        if self.compute == "local":
-            return build_plan(kind, arguments, compute="local")
+        if self.compute in ("local", "spark"):  # the open engine on the worker or on a cluster
+            return build_plan(kind, arguments, compute=self.compute)
         settings = JobSettings(
             instance_type=self.instance_type,
             instance_count=as_int("instance_count", self.instance_count, minimum=1),

@@ -18,8 +18,9 @@ Two kinds of connection are accepted, told apart by the connection's type:
   environment, never on a command line); the package is added to the session as an artifact.
 
 Before anything is submitted the plan is validated for what the Spark backend computes
-(:func:`spark_problems`: CSV datasets, pre- and post-training bias from dataset columns, the report;
-no explanations, side datasets or model calls); literal arguments are checked when the DAG is parsed
+(:func:`~airflow_provider_clarify.analysis.capabilities.spark_problems`, the engine's own rule: CSV,
+JSON Lines and Parquet datasets, pre- and post-training bias from dataset columns, the report; no
+explanations, side datasets or model calls); literal arguments are checked when the DAG is parsed
 (:func:`check_spark_arguments`). Each problem is a :class:`ClarifyConfigError` naming the field and
 the fix, and the task fails without retries. A driver that exits with the engine's configuration
 status (2) fails the same way (:class:`SparkAnalysisConfigError`); anything else is a
@@ -47,7 +48,6 @@ import sys
 import tempfile
 import threading
 import time
-import zipfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -55,13 +55,11 @@ from typing import Any
 
 from airflow.providers.common.compat.sdk import AirflowException
 
+from airflow_provider_clarify.analysis.capabilities import SPARK_DATASET_TYPES, spark_problems
 from airflow_provider_clarify.analysis.errors import ClarifyConfigError
 from airflow_provider_clarify.locations import ANALYSIS_FILE, join, scheme
+from airflow_provider_clarify.operators._arguments import has_template
 
-#: What the engine's Spark backend computes (``engine/spark/runner.py`` refuses the rest at run time;
-#: ``tests/unit/operators/test_spark_compute.py`` checks that both rules agree).
-SPARK_DATASET_TYPES = ("text/csv",)
-SPARK_METHODS = ("pre_training_bias", "post_training_bias", "report")
 #: The plan kinds whose configs always hold explanations (refused at parse time).
 EXPLANATION_KINDS = ("explainability", "bias_and_explainability")
 
@@ -137,88 +135,17 @@ class SparkAnalysisConfigError(SparkAnalysisError, ClarifyConfigError):
     __str__ = ClarifyConfigError.__str__
 
 
-# --------------------------------------------------------------------------------------------
-# What the Spark backend runs (pure: used at parse time and when the plan is built)
-
-
-def spark_problems(config: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """``(json path, message)`` for everything in ``config`` the engine's Spark backend does not compute."""
-    problems: list[tuple[str, str]] = []
-    dataset_type = config.get("dataset_type")
-    if str(dataset_type or "").lower() not in SPARK_DATASET_TYPES:
-        problems.append(
-            (
-                "dataset_type",
-                (
-                    f"{dataset_type!r} is not read by the Spark backend (compute='spark' reads "
-                    f"{', '.join(SPARK_DATASET_TYPES)}); convert the data to CSV, or run with compute='local'."
-                ),
-            )
-        )
-    methods = config.get("methods") or {}
-    for name in methods:
-        if name not in SPARK_METHODS:
-            problems.append(
-                (
-                    f"methods.{name}",
-                    (
-                        f"{name} is not computed by the Spark backend (compute='spark' computes "
-                        "pre_training_bias, post_training_bias and the report); run explanations with "
-                        "compute='local' or compute='sagemaker' in a task of their own."
-                    ),
-                )
-            )
-    for side in ("facet_dataset_uri", "predicted_label_dataset_uri"):
-        if config.get(side):
-            problems.append(
-                (
-                    side,
-                    (
-                        f"a side dataset ({config[side]!r}) is not joined by the Spark backend; join its "
-                        "columns into the main dataset first, or run with compute='local'."
-                    ),
-                )
-            )
-    if "post_training_bias" in methods and config.get("predicted_label") is None:
-        problems.append(
-            (
-                "predicted_label",
-                (
-                    "post_training_bias with compute='spark' reads the model's predictions from a dataset "
-                    "column (the Spark backend calls no model); add them as a column and name it in "
-                    "DataConfig(predicted_label=...)."
-                ),
-            )
-        )
-    return problems
-
-
 def make_spark_plan(kind: str, arguments: Mapping[str, Any]) -> Any:
     """The run's :class:`~airflow_provider_clarify.analysis.plan.AnalysisPlan` for ``compute="spark"``.
 
-    Preflight as for the open engine, then :func:`spark_problems`.
+    Preflight as for the open engine, then the Spark backend's limits
+    (:func:`~airflow_provider_clarify.analysis.capabilities.spark_problems`).
 
     :raises ClarifyConfigError: every problem at once, each with its JSON path.
     """
     from airflow_provider_clarify.analysis.plan import build_plan
 
-    plan = build_plan(kind, arguments, compute="spark")
-    problems = spark_problems(plan.config)
-    if problems:
-        raise ClarifyConfigError.from_problems(
-            problems, subject="analysis_config (compute='spark')", values=dict(plan.config)
-        )
-    return plan
-
-
-def _renders_later(value: Any) -> bool:
-    if isinstance(value, str):
-        return "{{" in value or "{%" in value
-    if isinstance(value, Mapping):
-        return any(_renders_later(v) for v in value.values())
-    if isinstance(value, list | tuple):
-        return any(_renders_later(v) for v in value)
-    return hasattr(value, "resolve") and hasattr(value, "iter_references")
+    return build_plan(kind, arguments, compute="spark")
 
 
 def check_spark_options(spark_options: Any, conn_type: str | None = None) -> dict[str, Any]:
@@ -250,7 +177,7 @@ def check_spark_options(spark_options: Any, conn_type: str | None = None) -> dic
                 accepted=", ".join(sorted(allowed)),
             )
     conf = options.get("conf")
-    if conf is not None and not (isinstance(conf, Mapping) or _renders_later(conf)):
+    if conf is not None and not (isinstance(conf, Mapping) or has_template(conf)):
         raise ClarifyConfigError(
             f"spark_options['conf'] is {conf!r}; give a dict of Spark settings",
             field="spark_options.conf",
@@ -258,7 +185,7 @@ def check_spark_options(spark_options: Any, conn_type: str | None = None) -> dic
             accepted="a dict such as {'spark.executor.memory': '4g'}",
         )
     if "ship_package" in options and not isinstance(options["ship_package"], bool):
-        if not _renders_later(options["ship_package"]):
+        if not has_template(options["ship_package"]):
             raise ClarifyConfigError(
                 f"spark_options['ship_package'] is {options['ship_package']!r}; give True or False",
                 field="spark_options.ship_package",
@@ -311,7 +238,7 @@ def check_spark_arguments(
         if isinstance(data_config, Mapping)
         else getattr(data_config, "dataset_type", None)
     )
-    if isinstance(dataset_type, str) and not _renders_later(dataset_type):
+    if isinstance(dataset_type, str) and not has_template(dataset_type):
         problems = spark_problems({"dataset_type": dataset_type})
         if problems:
             raise ClarifyConfigError(
@@ -340,36 +267,19 @@ def _write_once(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def _package_files() -> list[tuple[Path, str]]:
-    import airflow_provider_clarify
-
-    package = Path(airflow_provider_clarify.__file__).resolve().parent
-    found = []
-    for path in sorted(package.rglob("*")):
-        if path.is_file() and "__pycache__" not in path.parts and path.suffix not in (".pyc", ".pyo"):
-            found.append((path, path.relative_to(package.parent).as_posix()))
-    return found
-
-
 def package_archive(cache_dir: Path | None = None) -> str:
-    """A zip of the installed ``airflow_provider_clarify`` package for ``--py-files`` (built once per content).
+    """A zip of the installed ``airflow_provider_clarify`` package for ``--py-files`` (written once per content).
 
-    Named by a digest of the files' names, sizes and modification times, so an upgraded package gets
-    a new archive and an unchanged one is reused; written to a temporary name and renamed.
+    The bytes are :func:`~airflow_provider_clarify.spark_bundle.package_zip`'s (the zip
+    ``compute="sagemaker_spark"`` ships too: fixed timestamps, so equal sources give equal bytes),
+    named by their digest, so an upgraded package gets a new archive and an unchanged one is reused.
     """
-    files = _package_files()
-    digest = hashlib.sha256()
-    for path, name in files:
-        stat = path.stat()
-        digest.update(f"{name}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    from airflow_provider_clarify.spark_bundle import package_zip
+
+    data = package_zip()
     folder = cache_dir or _cache_dir()
-    archive = folder / f"airflow_provider_clarify-{digest.hexdigest()[:16]}.zip"
-    if not archive.is_file():
-        tmp = archive.with_name(f".{archive.name}.{os.getpid()}.tmp")
-        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as zf:
-            for path, name in files:
-                zf.write(path, name)
-        os.replace(tmp, archive)
+    archive = folder / f"airflow_provider_clarify-{hashlib.sha256(data).hexdigest()[:16]}.zip"
+    _write_once(archive, data)
     return str(archive)
 
 
@@ -800,8 +710,6 @@ def run_spark_analysis(
 
 
 __all__ = [
-    "SPARK_DATASET_TYPES",
-    "SPARK_METHODS",
     "SparkAnalysisConfigError",
     "SparkAnalysisError",
     "SparkRun",
@@ -812,6 +720,5 @@ __all__ = [
     "make_spark_plan",
     "package_archive",
     "run_spark_analysis",
-    "spark_problems",
     "stage_spark_job",
 ]

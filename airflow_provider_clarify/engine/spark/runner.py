@@ -13,6 +13,7 @@ import functools
 import logging
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_clarify.analysis import capabilities
 from airflow_provider_clarify.analysis.errors import ClarifyConfigError
 from airflow_provider_clarify.engine import datasets, io, runner
 from airflow_provider_clarify.engine.errors import EngineConfigError
@@ -25,50 +26,25 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: What the Spark backend computes today (the rest raises a clear error naming the field).
-SUPPORTED_DATASET_TYPES = (datasets.CSV, datasets.JSONLINES, datasets.PARQUET)
-SUPPORTED_METHODS = ("pre_training_bias", "post_training_bias", "report")
-
-
-def _unsupported(field: str, value: Any, what: str, fix: str) -> EngineConfigError:
-    return EngineConfigError(
-        f"{what} is not supported by the Spark backend yet: {field}={value!r}. {fix}",
-        field=field,
-        value=value,
-        accepted=fix,
-    )
+#: What the Spark backend computes today (the rule itself is pure: ``analysis/capabilities.py``).
+SUPPORTED_DATASET_TYPES = capabilities.SPARK_DATASET_TYPES
+SUPPORTED_METHODS = capabilities.SPARK_METHODS
 
 
 def check_spark_config(config: dict) -> None:
-    """Refuse, before any Spark job, what the Spark backend does not compute."""
-    dataset_type = str(config.get("dataset_type", "")).lower()
-    if dataset_type not in SUPPORTED_DATASET_TYPES:
-        raise _unsupported(
-            "dataset_type",
-            config.get("dataset_type"),
-            "This dataset type",
-            f"Use one of {', '.join(SUPPORTED_DATASET_TYPES)}, or the single-machine engine (--backend local).",
-        )
-    other = [m for m in config["methods"] if m not in SUPPORTED_METHODS]
-    if other:
-        raise _unsupported(
-            "methods",
-            other,
-            "Explanations (shap, pdp)",
-            "Run explanations with the single-machine engine (--backend local); bias metrics scale out.",
-        )
-    for side in ("facet_dataset_uri", "predicted_label_dataset_uri"):
-        if config.get(side):
-            raise _unsupported(
-                side, config[side], "A side dataset", "Join the columns into the main dataset first."
-            )
-    if "post_training_bias" in config["methods"] and config.get("predicted_label") is None:
-        raise _unsupported(
-            "predicted_label",
-            None,
-            "Calling a model for post-training bias",
-            "Add the model's predictions as a column of the dataset and name it in 'predicted_label'.",
-        )
+    """Refuse, before any Spark job, what the Spark backend does not compute.
+
+    The rule is :func:`~airflow_provider_clarify.analysis.capabilities.spark_problems`, the one the
+    operators check when their plan is built (``compute="spark"``, ``"sagemaker_spark"``).
+
+    :raises EngineConfigError: listing every problem; ``field`` is the first one's top-level key.
+    """
+    problems = capabilities.spark_problems(config, instead="the single-machine engine (--backend local)")
+    if problems:
+        error = EngineConfigError.from_problems(problems, subject="analysis_config (--backend spark)")
+        error.field = problems[0][0].split(".")[0]
+        error.value = config.get(error.field)
+        raise error
 
 
 def run_analysis_spark(

@@ -12,12 +12,12 @@ import json
 
 import pytest
 
+from airflow_provider_clarify.analysis.capabilities import spark_problems
 from airflow_provider_clarify.analysis.errors import ClarifyConfigError
 from airflow_provider_clarify.analysis.spark_images import SPARK_IMAGE_REGISTRIES
 from airflow_provider_clarify.analysis.spark_processing import (
     bundle_key,
     default_dependencies_uri,
-    spark_backend_problems,
     spark_image_uri,
     spark_processing_job_request,
     staging_uris,
@@ -112,6 +112,7 @@ _VARIANTS = {
     "bias": _BIAS,
     "bias_with_report": {**_BIAS, "methods": {**_BIAS["methods"], "report": {"name": "report"}}},
     "jsonlines": {**_BIAS, "dataset_type": "application/jsonlines"},
+    "json": {**_BIAS, "dataset_type": "application/json", "features": "features"},
     "shap": {**_BIAS, "methods": {"shap": {"baseline": [[0]]}}},
     "side_dataset": {**_BIAS, "facet_dataset_uri": "s3://b/facets.csv"},
     "no_predicted_label": {k: v for k, v in _BIAS.items() if k != "predicted_label"},
@@ -128,7 +129,7 @@ def test_backend_limits_match_the_engine(name):
     from airflow_provider_clarify.engine.spark.runner import check_spark_config
 
     config = _VARIANTS[name]
-    problems = spark_backend_problems(config)
+    problems = spark_problems(config)
     if not problems:
         check_spark_config(dict(config))  # the engine accepts it too
         return
@@ -140,7 +141,7 @@ def test_backend_limits_match_the_engine(name):
 # --- the plan of a compute="sagemaker_spark" run ------------------------------------------------------------
 
 
-def _plan(region: str = "us-east-1", **settings):
+def _plan(region: str = "us-east-1", data: dict | None = None, **settings):
     from airflow_provider_clarify.analysis.plan import JobSettings, build_plan
 
     arguments = {
@@ -151,6 +152,7 @@ def _plan(region: str = "us-east-1", **settings):
             "headers": ["sex", "y", "p"],
             "predicted_label": "p",
             "dataset_type": "text/csv",
+            **(data or {}),
         },
         "bias_config": {"label_values_or_threshold": [1], "facet_name": "sex"},
     }
@@ -185,6 +187,31 @@ def test_the_plan_request_is_the_builders_request_for_the_job():
         staging_uris("s3://b/out", "job-2")["code"]
     )
     assert other["AppSpecification"]["ImageUri"] == spark_image_uri("ap-southeast-2")
+
+
+@pytest.mark.parametrize(
+    ("data", "refused"),
+    [
+        ({"dataset_type": "application/x-parquet", "s3_data_input_path": "s3://b/data/parquet/"}, False),
+        ({"dataset_type": "application/jsonlines", "features": "features", "headers": None}, False),
+        ({"dataset_type": "application/json", "features": "features", "headers": None}, True),
+    ],
+    ids=["parquet", "jsonlines", "json"],
+)
+def test_the_job_takes_the_dataset_types_the_spark_backend_reads(data, refused):
+    """The plan follows the engine's rule: JSON Lines and Parquet are planned, one-document JSON is not."""
+    if refused:
+        with pytest.raises(ClarifyConfigError) as caught:
+            _plan(data=data)
+        assert caught.value.field == "dataset_type"
+        assert "compute='sagemaker_spark'" in str(caught.value)
+        return
+    plan = _plan(data=data)
+    assert plan.config["dataset_type"] == data["dataset_type"]
+    request = plan.request("job-1", "arn:aws:iam::111122223333:role/R")
+    assert {i["InputName"]: i["S3Input"]["S3Uri"] for i in request["ProcessingInputs"]}["dataset"] == (
+        plan.dataset_uri
+    )
 
 
 def test_a_given_bundle_goes_into_the_request():

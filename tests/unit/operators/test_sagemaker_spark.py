@@ -233,7 +233,9 @@ def test_a_bundle_that_cannot_be_built_fails_before_the_job_starts(aws, aws_requ
             "methods.shap",
         ),
         (
-            lambda: spark_pre_training(data_config=data_config(dataset_type="application/x-parquet")),
+            lambda: spark_pre_training(
+                data_config=data_config(dataset_type="application/json", features="features")
+            ),
             "dataset_type",
         ),
         (
@@ -250,7 +252,7 @@ def test_a_bundle_that_cannot_be_built_fails_before_the_job_starts(aws, aws_requ
         ),
         (lambda: spark_pre_training(version="3.3"), "version"),
     ],
-    ids=["explanations", "parquet", "model_calls", "old_spark"],
+    ids=["explanations", "json", "model_calls", "old_spark"],
 )
 def test_what_the_spark_backend_cannot_run_fails_before_any_aws_call(aws, aws_requests, make, field):
     aws_requests.clear()

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from airflow_provider_clarify.analysis.capabilities import spark_problems
 from airflow_provider_clarify.analysis.errors import ClarifyConfigError
 from airflow_provider_clarify.operators import spark_compute
 from airflow_provider_clarify.operators._spark_driver import parse as parse_driver
@@ -65,6 +66,7 @@ CASES = [
     {**BASE, "methods": {"pre_training_bias": {"methods": ["CI"]}, "report": {"name": "r"}}},
     {**BASE, "dataset_type": "application/jsonlines"},
     {**BASE, "dataset_type": "application/x-parquet"},
+    {**BASE, "dataset_type": "application/json", "features": "features"},
     {**BASE, "methods": {**BASE["methods"], "shap": {"num_samples": 10}}},
     {**BASE, "methods": {"pdp": {"grid_resolution": 5}}},
     {**BASE, "facet_dataset_uri": "s3://b/facets.csv"},
@@ -83,7 +85,7 @@ def test_the_plan_check_agrees_with_the_engines_spark_backend(config):
     pytest.importorskip("pyarrow")
     from airflow_provider_clarify.engine.spark.runner import check_spark_config
 
-    problems = spark_compute.spark_problems(config)
+    problems = spark_problems(config)
     if not problems:
         check_spark_config(config)  # the engine accepts it too
         return
@@ -121,7 +123,7 @@ def test_explanations_are_refused_when_the_dag_is_parsed(operator_class, argumen
     ("overrides", "field", "fix"),
     [
         (
-            {"data_config": data_config(dataset_type="application/x-parquet")},
+            {"data_config": data_config(dataset_type="application/json")},
             "data_config.dataset_type",
             "convert the data to CSV",
         ),
@@ -143,7 +145,7 @@ def test_literal_mistakes_fail_when_the_dag_is_parsed(overrides, field, fix):
 
 def test_templated_values_are_checked_when_the_plan_is_built():
     operator = bias_operator(data_config=data_config(dataset_type="{{ params.kind }}"))  # parses fine
-    operator.data_config = data_config(dataset_type="application/x-parquet")  # as rendered
+    operator.data_config = data_config(dataset_type="application/json", features="features")  # as rendered
     with pytest.raises(ClarifyConfigError) as caught:
         operator.make_plan()
     assert caught.value.field == "dataset_type"
@@ -153,7 +155,9 @@ def test_templated_values_are_checked_when_the_plan_is_built():
 def test_every_problem_is_reported_at_once_with_its_path():
     model = {**MODEL, "content_type": "text/csv", "accept_type": "text/csv"}
     operator = bias_operator(data_config=data_config(dataset_type="{{ kind }}"), model_config=model)
-    operator.data_config = data_config(dataset_type="application/x-parquet", predicted_label=None)
+    operator.data_config = data_config(
+        dataset_type="application/json", features="features", predicted_label=None
+    )
     with pytest.raises(ClarifyConfigError) as caught:
         operator.make_plan()
     assert [path for path, _ in caught.value.problems] == ["dataset_type", "predicted_label"]
