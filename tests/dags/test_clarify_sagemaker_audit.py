@@ -21,7 +21,7 @@ import pytest
 from airflow_provider_clarify.operators.clarify import clarify_job_name
 from airflow_provider_clarify.triggers.clarify import ClarifyProcessingJobTrigger
 from tests.support.aws import ACCOUNT_ID, BUCKET, REGION
-from tests.support.dag_runs import bundled_dag, folder_with, task_states as states
+from tests.support.dag_runs import bundled_dag, folder_with, task_states as states, xcom
 from tests.support.paths import DAGS_DIR, GOLDEN_DIR
 
 DAG_FILE = DAGS_DIR / "clarify_sagemaker_audit.py"
@@ -114,21 +114,6 @@ def trigger_runs(monkeypatch) -> list[str]:
 
     monkeypatch.setattr(ClarifyProcessingJobTrigger, "run", run)
     return seen
-
-
-def xcom(run, task_id: str, key: str = "return_value"):
-
-    from airflow.models.xcom import XComModel
-    from airflow.utils.session import create_session
-
-    with create_session() as session:
-        row = session.execute(
-            XComModel.get_many(
-                run_id=run.run_id, dag_ids=DAG_ID, task_ids=task_id, key=key
-            ).with_only_columns(XComModel.value)
-        ).first()
-        assert row is not None, f"no XCom {key!r} for {task_id}"
-        return XComModel.deserialize_value(row)
 
 
 def run_audit(dag):

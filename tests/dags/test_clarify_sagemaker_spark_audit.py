@@ -22,7 +22,7 @@ import pytest
 from airflow_provider_clarify.analysis.spark_processing import spark_image_uri
 from airflow_provider_clarify.operators.clarify import clarify_job_name
 from tests.support.aws import ACCOUNT_ID, BUCKET, REGION
-from tests.support.dag_runs import bundled_dag, folder_with, task_states as states
+from tests.support.dag_runs import bundled_dag, folder_with, task_states as states, xcom
 from tests.support.paths import DAGS_DIR, GOLDEN_DIR
 
 DAG_FILE = DAGS_DIR / "clarify_sagemaker_spark_audit.py"
@@ -122,20 +122,6 @@ def job_runs_the_engine(fake_aws, monkeypatch, jobs_start_in_progress):
     monkeypatch.setattr(SageMakerModelBackend, "describe_processing_job", describe_job)
     yield jobs
     pool.shutdown(wait=True)
-
-
-def xcom(run, task_id: str, key: str = "return_value"):
-    from airflow.models.xcom import XComModel
-    from airflow.utils.session import create_session
-
-    with create_session() as session:
-        row = session.execute(
-            XComModel.get_many(
-                run_id=run.run_id, dag_ids=DAG_ID, task_ids=task_id, key=key
-            ).with_only_columns(XComModel.value)
-        ).first()
-        assert row is not None, f"no XCom {key!r} for {task_id}"
-        return XComModel.deserialize_value(row)
 
 
 def test_the_dag_imports_cleanly(spark_dag):

@@ -25,7 +25,7 @@ from pathlib import Path
 import pendulum
 import pytest
 
-from tests.support.dag_runs import bundled_dag, folder_with, task_states
+from tests.support.dag_runs import bundled_dag, folder_with, task_states, xcom
 from tests.support.paths import DAGS_DIR, GOLDEN_DIR
 
 pytest.importorskip("pyspark", reason="the 'spark' extra is part of `make test`")
@@ -89,27 +89,23 @@ def _audit_dag(monkeypatch, dag_folder, output: Path):
     return bundled_dag(monkeypatch, dag_folder, DAG_ID, bundle_name="spark-compute-dags")
 
 
-def _xcom(run, task_id: str, key: str = "return_value"):
-    return run.get_task_instance(task_id).xcom_pull(task_ids=task_id, key=key)
-
-
 def _check_audit(run, output: Path, tmp_path: Path) -> None:
     """The run's files equal the single-machine engine's for the composed config; XCom as elsewhere."""
     from airflow_provider_clarify.engine import run_analysis
 
     assert task_states(run) == {"bias_audit": "success", "fairness_gate": "success"}
     folder = output / "2026-03-02"
-    assert _xcom(run, "bias_audit") == str(folder)
-    assert _xcom(run, "bias_audit", "analysis_config_uri") == str(folder / "analysis_config.json")
-    assert _xcom(run, "bias_audit", "job_arn") is None
-    assert _xcom(run, "bias_audit", "job_name").startswith("Clarify-Bias-")
+    assert xcom(run, "bias_audit") == str(folder)
+    assert xcom(run, "bias_audit", "analysis_config_uri") == str(folder / "analysis_config.json")
+    assert xcom(run, "bias_audit", "job_arn") is None
+    assert xcom(run, "bias_audit", "job_name").startswith("Clarify-Bias-")
     config = json.loads((folder / "analysis_config.json").read_text())
     assert set(config["methods"]) == {"pre_training_bias", "post_training_bias", "report"}
     single = Path(run_analysis(config, str(DATASET), str(tmp_path / "single")))
     assert json.loads((folder / "analysis.json").read_text()) == json.loads(single.read_text())
     assert (folder / "report.html").stat().st_size > 1000
     # the gate read the result the XCom pointed to: the golden data's DI is outside [0.8, 1.25]
-    violations = _xcom(run, "fairness_gate", "violations")
+    violations = xcom(run, "fairness_gate", "violations")
     assert violations is not None
     assert "DI" in {v["metric"] for v in violations}
 

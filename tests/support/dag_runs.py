@@ -4,7 +4,7 @@
 ``LocalDagBundle`` at the folder first (read when ``dag.test()`` runs, hence ``monkeypatch.setenv``),
 then parses the DAG with a ``DagBag`` and checks that the folder imports cleanly.
 :func:`folder_with` copies one DAG file into a folder of its own, so that the bundle serialises that
-DAG alone.
+DAG alone. :func:`task_states` and :func:`xcom` read a finished run back.
 """
 
 from __future__ import annotations
@@ -61,3 +61,18 @@ def bundled_dag(
 def task_states(run: Any) -> dict[str, str]:
     """``task_id -> state`` of every task instance of a finished ``dag.test()`` run."""
     return {ti.task_id: str(ti.state) for ti in run.get_task_instances()}
+
+
+def xcom(run: Any, task_id: str, key: str = "return_value") -> Any:
+    """The deserialised XCom ``key`` that task ``task_id`` pushed in ``run`` (fails when there is none)."""
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        row = session.execute(
+            XComModel.get_many(
+                run_id=run.run_id, dag_ids=run.dag_id, task_ids=task_id, key=key
+            ).with_only_columns(XComModel.value)
+        ).first()
+        assert row is not None, f"no XCom {key!r} for {task_id}"
+        return XComModel.deserialize_value(row)

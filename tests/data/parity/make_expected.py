@@ -9,6 +9,9 @@ and is never a dependency of this project. Run it in a scratch environment:
 It reads each CSV with ``pandas.read_csv`` (what the Clarify container does) and calls
 ``smclarify.bias.report.bias_report`` per facet and stage (pre-training first), exactly as the
 differential campaign did; a whole-report failure is recorded as ``{"error": message}``.
+``benchmarks/_smclarify_child.py`` runs smclarify through :func:`smclarify_analysis` too, in the
+benchmark's smclarify virtualenv: keep this module's imports to the standard library, pandas and
+smclarify.
 """
 
 from __future__ import annotations

@@ -332,10 +332,11 @@ def test_timeout_stops_the_job_and_fails(aws, jobs_start_in_progress, sm_backend
     assert sm_backend.processing_jobs[job_name_for(ti)].processing_job_status == "Stopped"
 
 
-def test_on_kill_stops_the_running_job(aws, jobs_start_in_progress, sm_backend):
-    ti = RecordingTI()
-    name = job_name_for(ti)
-    op = pre_training()
+def execute_until_the_job_runs(op, ti: RecordingTI) -> tuple[threading.Thread, dict[str, BaseException]]:
+    """Start ``op.execute`` on a thread and return once it has started its job (at most 10 s).
+
+    Returns the thread and a dict that receives the exception ``execute`` ends with (``"error"``).
+    """
     outcome: dict[str, BaseException] = {}
 
     def run() -> None:
@@ -349,6 +350,14 @@ def test_on_kill_stops_the_running_job(aws, jobs_start_in_progress, sm_backend):
     deadline = time.monotonic() + 10
     while op._running_job_name is None and time.monotonic() < deadline:
         time.sleep(0.02)
+    return worker, outcome
+
+
+def test_on_kill_stops_the_running_job(aws, jobs_start_in_progress, sm_backend):
+    ti = RecordingTI()
+    name = job_name_for(ti)
+    op = pre_training()
+    worker, outcome = execute_until_the_job_runs(op, ti)
     assert sm_backend.processing_jobs[name].processing_job_status == "InProgress"
 
     op.on_kill()

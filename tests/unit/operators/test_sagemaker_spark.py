@@ -11,8 +11,6 @@ checks that stop a job before it starts.
 from __future__ import annotations
 
 import io
-import threading
-import time
 import zipfile
 
 import pytest
@@ -45,6 +43,7 @@ from tests.unit.operators.test_clarify import (
     capture_requests,
     context_for,
     data_config,
+    execute_until_the_job_runs,
     job_config_uri,
     job_name_for,
     read_json,
@@ -170,19 +169,7 @@ def test_on_kill_stops_the_spark_job(spark_aws, jobs_start_in_progress, sm_backe
     ti = RecordingTI()
     name = job_name_for(ti)
     op = spark_pre_training()
-    outcome: dict[str, BaseException] = {}
-
-    def run() -> None:
-        try:
-            op.execute(context_for(ti))
-        except BaseException as error:
-            outcome["error"] = error
-
-    worker = threading.Thread(target=run)
-    worker.start()
-    deadline = time.monotonic() + 10
-    while op._running_job_name is None and time.monotonic() < deadline:
-        time.sleep(0.02)
+    worker, outcome = execute_until_the_job_runs(op, ti)
     op.on_kill()
     worker.join(timeout=10)
 
