@@ -3,7 +3,9 @@
 * ``throttle_storm``: ``throttle_storm(fraction, seed=..., operations=(...))`` makes the moto server
   answer ``ThrottlingException`` (HTTP 400, as SageMaker does) to that fraction of the named SageMaker
   operations, drawn from a seeded RNG so a run is repeatable. ``throttle_storm.requests[op]`` and
-  ``throttle_storm.throttled[op]`` count what the server received and refused;
+  ``throttle_storm.throttled[op]`` count what the server received and refused, and
+  ``throttle_storm.per_job[(op, job_name)]`` what it received about one job (other tests' triggers
+  left in the shared metadata DB may call the same server from a triggerer);
   ``throttle_storm.always(op)`` / ``throttle_storm.stop()`` switch to 100 % / 0 %.
 * ``fast_backoff``: botocore's retry back-off, scaled down 100 times so a storm fits in a unit test.
   The retry *decisions* (which errors, how many attempts, the exponential shape) stay botocore's own;
@@ -25,6 +27,9 @@ _BACKEND_METHODS = {
     "ListProcessingJobs": "list_processing_jobs",
 }
 
+#: Operations whose only argument is the job's name.
+_BY_NAME_ONLY = {"DescribeProcessingJob", "StopProcessingJob"}
+
 
 class ThrottleStorm:
     def __init__(self) -> None:
@@ -33,6 +38,7 @@ class ThrottleStorm:
         self.operations: set[str] = set()
         self.requests: Counter[str] = Counter()
         self.throttled: Counter[str] = Counter()
+        self.per_job: Counter[tuple[str, str]] = Counter()
 
     def __call__(
         self, fraction: float, *, seed: int = 0, operations: tuple[str, ...] = tuple(_BACKEND_METHODS)
@@ -47,8 +53,10 @@ class ThrottleStorm:
     def stop(self) -> None:
         self.fraction = 0.0
 
-    def decide(self, operation: str) -> bool:
+    def decide(self, operation: str, job_name: str | None = None) -> bool:
         self.requests[operation] += 1
+        if job_name is not None:
+            self.per_job[(operation, job_name)] += 1
         if operation in self.operations and self.rng.random() < self.fraction:
             self.throttled[operation] += 1
             return True
@@ -65,7 +73,10 @@ def throttle_storm(monkeypatch, sm_backend):
         original = getattr(SageMakerModelBackend, method_name)
 
         def faulty(self, *args, _operation=operation, _original=original, **kwargs):
-            if storm.decide(_operation):
+            job_name = kwargs.get("processing_job_name")
+            if job_name is None and args and _operation in _BY_NAME_ONLY:
+                job_name = args[0]
+            if storm.decide(_operation, job_name):
                 raise JsonRESTError("ThrottlingException", "Rate exceeded")
             return _original(self, *args, **kwargs)
 
