@@ -35,15 +35,11 @@ import logging
 import sys
 from typing import Any
 
+from airflow_provider_clarify.engine.exit_codes import EXIT_CONFIG, EXIT_FAILURE, EXIT_IO, EXIT_MODEL, EXIT_OK
+
 CONTAINER_CONFIG = "/opt/ml/processing/input/config/analysis_config.json"
 CONTAINER_DATASET = "/opt/ml/processing/input/data"
 CONTAINER_OUTPUT = "/opt/ml/processing/output"
-
-EXIT_OK = 0
-EXIT_FAILURE = 1
-EXIT_CONFIG = 2
-EXIT_MODEL = 3
-EXIT_IO = 4
 
 
 def build_parser() -> argparse.ArgumentParser:

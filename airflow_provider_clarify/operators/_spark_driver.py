@@ -21,8 +21,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-#: Exit status of a configuration problem (the engine CLI's ``EXIT_CONFIG``).
-EXIT_CONFIG = 2
+from airflow_provider_clarify.engine.exit_codes import EXIT_CONFIG
 
 
 def parse(argv: list[str]) -> tuple[argparse.Namespace, list[str]]:

@@ -57,6 +57,7 @@ from airflow.providers.common.compat.sdk import AirflowException
 
 from airflow_provider_clarify.analysis.capabilities import SPARK_DATASET_TYPES, spark_problems
 from airflow_provider_clarify.analysis.errors import ClarifyConfigError
+from airflow_provider_clarify.engine.exit_codes import EXIT_CONFIG
 from airflow_provider_clarify.locations import ANALYSIS_FILE, join, scheme
 from airflow_provider_clarify.operators._arguments import has_template
 
@@ -97,8 +98,6 @@ SPARK_CONN_TYPE = "spark"
 CONNECT_CONN_TYPE = "spark_connect"
 #: Module the driver program runs (no Airflow import; see ``_spark_driver``).
 DRIVER_MODULE = "airflow_provider_clarify.operators._spark_driver"
-#: The engine CLI's exit status for a configuration or data error (never worth retrying).
-EXIT_CONFIG = 2
 #: Lines of the driver's output quoted in an error.
 OUTPUT_TAIL_LINES = 30
 #: Seconds between SIGTERM and SIGKILL when a run is stopped.

@@ -16,7 +16,7 @@ import json
 import sys
 from pathlib import Path
 
-EXIT_CONFIG = 2
+from airflow_provider_clarify.engine.exit_codes import EXIT_CONFIG
 
 
 def _json_arg(value: str) -> dict:
