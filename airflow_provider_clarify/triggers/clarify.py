@@ -46,6 +46,7 @@ from airflow_provider_clarify.hooks.clarify import (
     job_failure_message,
 )
 from airflow_provider_clarify.triggers._clients import shared_client, shared_client_config
+from airflow_provider_clarify.triggers._kill_work import run_to_completion
 from airflow_provider_clarify.triggers._polling import first_poll_delay
 
 #: Without max_ingestion_time or max_attempts the wait is still bounded: a Clarify job cannot run longer
@@ -55,8 +56,6 @@ DEFAULT_MAX_WAIT_SECONDS = MAX_CLARIFY_RUNTIME_SECONDS + 3600
 STATUS_LOG_EVERY = 30
 #: How long on_kill may spend stopping the job.
 ON_KILL_TIMEOUT_SECONDS = 30
-#: on_kill work in flight (a reference keeps a shielded task alive until it finishes).
-_KILL_TASKS: set[asyncio.Task] = set()
 
 
 class ClarifyProcessingJobTrigger(BaseTrigger):
@@ -296,10 +295,7 @@ class ClarifyProcessingJobTrigger(BaseTrigger):
         """
         if not self.stop_job_on_kill:
             return
-        work = asyncio.get_running_loop().create_task(self._stop_if_really_killed())
-        _KILL_TASKS.add(work)
-        work.add_done_callback(_KILL_TASKS.discard)
-        await asyncio.shield(work)
+        await run_to_completion(self._stop_if_really_killed())
 
     async def _stop_if_really_killed(self) -> None:
         from airflow_provider_clarify.operators._kill import deferred_kill_cause

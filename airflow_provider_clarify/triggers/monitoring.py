@@ -25,14 +25,13 @@ from botocore.exceptions import ClientError
 
 from airflow_provider_clarify.hooks.clarify import ClarifyHook, is_throttling_error, throttle_delay
 from airflow_provider_clarify.triggers._clients import shared_client, shared_client_config
+from airflow_provider_clarify.triggers._kill_work import run_to_completion
 from airflow_provider_clarify.triggers._polling import first_poll_delay
 
 TERMINAL_STATES = frozenset({"Completed", "CompletedWithViolations", "Failed", "Stopped"})
 DEFAULT_MAX_WAIT_SECONDS = 24 * 3600 + 3600  # a monitoring job runs at most a day
 #: How long on_kill may spend stopping the execution.
 ON_KILL_TIMEOUT_SECONDS = 30
-#: on_kill work in flight (a reference keeps a shielded task alive until it finishes).
-_KILL_TASKS: set[asyncio.Task] = set()
 
 
 def list_executions_request(monitor_schedule_name: str, scheduled_time: datetime | None) -> dict[str, Any]:
@@ -198,10 +197,7 @@ class ClarifyMonitoringExecutionTrigger(BaseTrigger):
         """
         if not self.stop_on_kill:
             return
-        work = asyncio.get_running_loop().create_task(self._stop_if_really_killed())
-        _KILL_TASKS.add(work)
-        work.add_done_callback(_KILL_TASKS.discard)
-        await asyncio.shield(work)
+        await run_to_completion(self._stop_if_really_killed())
 
     async def _stop_if_really_killed(self) -> None:
         from airflow_provider_clarify.operators._kill import deferred_kill_cause
