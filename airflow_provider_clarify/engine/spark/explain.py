@@ -126,13 +126,15 @@ def ship_predictor(spark: SparkSession, model: Any, predictor: Any, recipe: dict
 
 @dataclass(frozen=True)
 class Unit:
-    """Records ``[start, stop)`` of ``segment`` (rows counted within the segment); ``offset``: the
-    dataset position of the segment's first record."""
+    """Records ``[offset, offset + size)`` of the dataset: ``pieces`` are ``(segment, start, stop)``
+    row ranges counted within each segment, in dataset order."""
 
-    segment: Any
-    start: int
-    stop: int
+    pieces: tuple
     offset: int
+
+    @property
+    def size(self) -> int:
+        return sum(stop - start for _, start, stop in self.pieces)
 
 
 def segment_rows(data: SparkDataset, columns: list[str]) -> tuple[list[int], pa.Schema]:
@@ -150,16 +152,29 @@ def segment_rows(data: SparkDataset, columns: list[str]) -> tuple[list[int], pa.
     return [p["rows"] for p in parts], schema
 
 
-def plan_units(data: SparkDataset, rows: Sequence[int], parallelism: int) -> list[Unit]:
-    """Cut the segments' records into units of about ``total / (parallelism * UNITS_PER_CORE)``."""
-    total = sum(rows)
-    size = max(1, min(MAX_UNIT_ROWS, math.ceil(total / max(1, parallelism * UNITS_PER_CORE))))
-    units, offset = [], 0
+def unit_of(data: SparkDataset, rows: Sequence[int], low: int, high: int) -> Unit:
+    """The unit of the dataset's records ``[low, high)`` (across segment boundaries)."""
+    pieces, offset = [], 0
     for segment, count in zip(data.segments, rows, strict=True):
-        for start in range(0, count, size):
-            units.append(Unit(segment, start, min(count, start + size), offset))
+        start, stop = max(low - offset, 0), min(high - offset, count)
+        if stop > start:
+            pieces.append((segment, start, stop))
         offset += count
-    return units
+    return Unit(tuple(pieces), low)
+
+
+def plan_units(data: SparkDataset, rows: Sequence[int], parallelism: int, step: int) -> list[Unit]:
+    """Cut the records into units at multiples of ``step`` (the records of one model call on one
+    machine), about ``UNITS_PER_CORE`` per core; the first unit is one step."""
+    total = sum(rows)
+    steps = math.ceil(total / step)
+    per_unit = max(
+        1, min(math.ceil(steps / max(1, parallelism * UNITS_PER_CORE)), MAX_UNIT_ROWS // step or 1)
+    )
+    bounds = [0, min(step, total)]
+    while bounds[-1] < total:
+        bounds.append(min(total, bounds[-1] + per_unit * step))
+    return [unit_of(data, rows, low, high) for low, high in zip(bounds, bounds[1:], strict=False)]
 
 
 def _parallelism(spark: SparkSession) -> int:
@@ -177,16 +192,18 @@ def _unit_table(data: SparkDataset, columns: list[str]):
     def read(unit: Unit) -> pa.Table:
         import pyarrow as pa
 
-        pieces, seen = [], 0
-        for raw in source.read(unit.segment, wanted):
-            batch = convert(raw)
-            low, high = max(unit.start - seen, 0), min(unit.stop - seen, batch.num_rows)
-            if high > low:
-                pieces.append(batch.slice(low, high - low))
-            seen += batch.num_rows
-            if seen >= unit.stop:
-                break
-        return pa.Table.from_batches(pieces) if pieces else None
+        pieces = []
+        for segment, start, stop in unit.pieces:
+            seen = 0
+            for raw in source.read(segment, wanted):
+                batch = convert(raw)
+                low, high = max(start - seen, 0), min(stop - seen, batch.num_rows)
+                if high > low:
+                    pieces.append(batch.slice(low, high - low))
+                seen += batch.num_rows
+                if seen >= stop:
+                    break
+        return pa.Table.from_batches(pieces)
 
     return read
 
@@ -237,7 +254,9 @@ def _portable(exc: Exception) -> Exception:
 # --------------------------------------------------------------------------------------------------
 
 
-def _shap_work(data, feature_columns, join_column, baseline, players, plan, use_logit, handle, headers):
+def _shap_work(
+    data, feature_columns, join_column, baseline, players, plan, use_logit, handle, headers, common_base
+):
     read = _unit_table(data, [*feature_columns, *([join_column] if join_column else [])])
 
     def work(unit: Unit) -> dict:
@@ -250,8 +269,11 @@ def _shap_work(data, feature_columns, join_column, baseline, players, plan, use_
         records = table_to_matrix(table.select(feature_columns))
         caller = ModelCaller(handle.get(), label_headers=headers)
         rows = TabularRows(records, baseline, players)
-        result, _ = explain_group(np.arange(len(records)), plan, rows, caller, use_logit=use_logit)
+        result, base = explain_group(
+            np.arange(len(records)), plan, rows, caller, use_logit=use_logit, common_base=common_base
+        )
         return {
+            "common_base": base,
             "values": result.values,
             "base": np.asarray(result.base),
             "full": result.full,
@@ -308,13 +330,12 @@ def _baseline(spark, data, config, schema, feature_columns, rows, baseline_table
         low, high = np.searchsorted(wanted[order], [starts[index], starts[index + 1]])
         if high > low:
             local = (wanted[order][low:high] - starts[index]).tolist()
-            units.append((Unit(segment, min(local), max(local) + 1, int(starts[index])), local))
+            units.append((Unit(((segment, local[0], local[-1] + 1),), int(starts[index])), local))
     read = _unit_table(data, list(feature_columns))
 
     def work(item):
         unit, local = item
-        table = read(unit)
-        return table.take([i - unit.start for i in local])
+        return read(unit).take([i - local[0] for i in local])
 
     pieces = run_units(spark, units, work)
     by_position = pa.concat_tables(pieces)  # the sampled rows in dataset order
@@ -327,28 +348,50 @@ def _baseline(spark, data, config, schema, feature_columns, rows, baseline_table
 
 
 def spark_kernel_shap(
-    spark, data, config, feature_columns, join_column, handle, headers, baseline_table, rows, schema, units
+    spark, data, config, feature_columns, join_column, handle, headers, baseline_table, rows, schema
 ):
-    """Kernel SHAP of every record: ``(ShapRun, join ids or None)``."""
+    """Kernel SHAP of every record: ``(ShapRun, join ids or None, driver caller)``.
+
+    The units are whole model calls of one machine (:func:`.synthetic.records_per_call` records
+    each, from the first record), so every call and every solve sees the rows it sees on one
+    machine. With every feature explained, the baseline rows' mean output (the common base) comes
+    from the first call, as on one machine: the first unit runs first and hands it to the others.
+    """
     import numpy as np
 
     from airflow_provider_clarify.engine.explain.explainer import ShapRun, tabular_plan
+    from airflow_provider_clarify.engine.explain.model_calls import ModelCaller
+    from airflow_provider_clarify.engine.explain.synthetic import TabularRows, records_per_call
 
     settings = _settings(config, feature_columns)
     baseline = _baseline(spark, data, config, schema, feature_columns, rows, baseline_table, settings)
     plan = tabular_plan(settings)
-    work = _shap_work(
-        data,
-        feature_columns,
-        join_column,
-        baseline.matrix,
-        settings.players,
-        plan,
-        settings.use_logit,
-        handle,
-        headers,
+    shape = TabularRows(
+        np.empty((0, len(feature_columns)), baseline.matrix.dtype), baseline.matrix, settings.players
     )
-    parts = run_units(spark, units, work)
+    step = records_per_call(plan, shape, ModelCaller(None))
+    units = plan_units(data, rows, _parallelism(spark), step)
+
+    def work(common_base):
+        return _shap_work(
+            data,
+            feature_columns,
+            join_column,
+            baseline.matrix,
+            settings.players,
+            plan,
+            settings.use_logit,
+            handle,
+            headers,
+            common_base,
+        )
+
+    if shape.shares_empty_coalition:
+        parts = run_units(spark, units[:1], work(None))
+        if len(units) > 1:
+            parts += run_units(spark, units[1:], work(parts[0]["common_base"]))
+    else:
+        parts = run_units(spark, units, work(None))
     caller = _driver_caller(parts, headers)
     names = [feature_columns[j] for j in settings.players]
     run = ShapRun(
@@ -525,7 +568,7 @@ def spark_pdp(spark, data, config, feature_columns, schema, importance, handle, 
         if (jobs or buckets)
         else []
     )
-    n = sum(unit.stop - unit.start for unit in units)
+    n = sum(unit.size for unit in units)
     means: list = []
     if jobs:
         sums = None
@@ -596,7 +639,8 @@ def spark_explanations(
         if shap_config is None:
             pdp_features(list(feature_columns), pdp_config, None)
     rows, schema = segment_rows(data, list(feature_columns))
-    units = plan_units(data, rows, _parallelism(spark))
+    parallelism = _parallelism(spark)
+    units = plan_units(data, rows, parallelism, max(1, math.ceil(sum(rows) / (parallelism * UNITS_PER_CORE))))
     handle = ship_predictor(spark, model, predictor, recipe)
     result: dict = {}
     importance = None
@@ -613,7 +657,6 @@ def spark_explanations(
             baseline_table,
             rows,
             schema,
-            units,
         )
         result["kernel_shap"] = run.kernel_shap_block()
         importance = shap_importance(run)
