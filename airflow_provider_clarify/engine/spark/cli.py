@@ -33,7 +33,9 @@ def run_spark_backend(
     require_pyspark()
     from pyspark.sql import SparkSession
 
-    from airflow_provider_clarify.engine.spark.runner import run_analysis_spark
+    from airflow_provider_clarify.engine.spark.runner import check_spark_config, run_analysis_spark
+
+    check_spark_config(config, model_given=model is not None)  # before a session starts
     from airflow_provider_clarify.engine.spark.session import build_session
 
     existing = SparkSession.getActiveSession()
