@@ -171,6 +171,33 @@ def test_a_model_server_is_called_from_the_executors(spark, tmp_path):
     _assert_same_explanations(tmp_path / "local", tmp_path / "spark")
 
 
+@pytest.mark.parametrize("fmt", ["parquet", "jsonlines"])
+def test_parquet_and_json_lines_datasets(spark, tmp_path, fmt):
+    """The other formats: Parquet part files of several row groups, JSON Lines part files."""
+    from tests.unit.engine.spark.formats import as_format
+
+    config = {
+        "dataset_type": "text/csv",
+        "label": "approved",
+        "predicted_label": "predicted",
+        "excluded_columns": ["score"],
+        "facet": [{"name_or_index": "sex"}],
+        "methods": {
+            "shap": {"num_samples": 24, "seed": 5, "num_clusters": 3, "save_local_shap_values": True},
+            "pdp": {"features": ["age", "sex"], "grid_resolution": 4},
+        },
+    }
+    dataset, config = as_format(GOLDEN_CSV, config, fmt, tmp_path / fmt)
+
+    def model(x):  # pickled by value (cloudpickle) for the executors
+        age, amount = x[:, 1].astype(float), x[:, 4].astype(float)
+        return np.tanh(0.02 * (age - 35) + 0.0001 * amount) + (x[:, 0] == "female")
+
+    run_analysis(config, str(dataset), str(tmp_path / "local"), model=model)
+    run_analysis_spark(spark, config, str(dataset), str(tmp_path / "spark"), model=model)
+    _assert_same_explanations(tmp_path / "local", tmp_path / "spark")
+
+
 def test_cli_backend_spark_explains_with_a_trusted_artifact(spark, credit, tmp_path):
     """``--backend spark`` with ``--model-artifact`` (the session of the test is the active one)."""
     from airflow_provider_clarify.engine.__main__ import main
