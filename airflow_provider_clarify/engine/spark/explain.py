@@ -9,10 +9,14 @@ What runs where (``docs/scale-out.md``, "Explanations on Spark"):
    clusters them with the single-machine code: the same baseline rows.
 3. **Kernel SHAP** (executors): the driver draws the one coalition plan of
    :func:`~airflow_provider_clarify.engine.explain.explainer.tabular_plan` and ships it with the
-   baseline; the rows are cut into *units* (row ranges of a segment, a few per core) and each task
-   runs :func:`~airflow_provider_clarify.engine.explain.synthetic.explain_group` on its unit. Each
-   record's values are solved on their own (the GCV shrinkage is chosen per record and output), so
-   they are those of one machine. The local values come back to the driver in dataset order (they
+   baseline; the records are cut into *units* that are whole model calls of one machine
+   (:func:`~airflow_provider_clarify.engine.explain.synthetic.records_per_call` records each,
+   counted from the first record, across segment boundaries; a few units per core), and each task
+   runs :func:`~airflow_provider_clarify.engine.explain.synthetic.explain_group` on its unit. So
+   every model call and every batched least-squares solve holds the rows it holds on one machine
+   (BLAS results depend on the batch's shape, not only on the column), and with every feature
+   explained the first unit, run first, hands its baseline mean (the common base) to the others,
+   as the first call does on one machine. The local values come back to the driver in dataset order (they
    are ``explanations_shap/out.csv`` and the report's beeswarm anyway), and the global values,
    ``expected_value`` and the files are computed there by the single-machine code: equal.
 4. **PDP**: the grid from a distributed pass (numeric: minimum and maximum, then bucket counts;
