@@ -229,7 +229,7 @@ def run_units(spark: SparkSession, units: Sequence[Any], work) -> list[Any]:
     results = run_segments(segment_frame(spark, len(units)), units, read, list, update, lambda s: s[0])
     for status, value in results:
         if status == "error":
-            raise value
+            raise restored(value)
     return [value for _, value in results]
 
 
@@ -237,20 +237,37 @@ def _guarded(work, unit) -> tuple[str, Any]:
     try:
         return "ok", work(unit)
     except Exception as exc:
-        return "error", _portable(exc)
+        return "error", portable(exc)
 
 
-def _portable(exc: Exception) -> Exception:
-    """``exc`` when it survives pickling with its message, else an engine error with that message."""
+def portable(exc: Exception) -> Any:
+    """What carries ``exc`` from an executor to the driver: the exception itself when it survives
+    pickling with its message, else its class, ``args`` and attributes (exceptions whose
+    ``__init__`` takes other arguments than ``args``, e.g. ``ModelOutputError``), else its text."""
     try:
-        back = pickle.loads(pickle.dumps(exc))
-        if str(back) == str(exc):
+        if str(pickle.loads(pickle.dumps(exc))) == str(exc):
             return exc
     except Exception:
         pass
-    if isinstance(exc, EngineConfigError | ValueError):
-        return EngineConfigError(str(exc))
-    return EngineRuntimeError(f"{type(exc).__name__}: {exc}")
+    try:
+        carried = ("rebuild", type(exc), exc.args, dict(vars(exc)))
+        pickle.dumps(carried)
+        return carried
+    except Exception:
+        if isinstance(exc, EngineConfigError | ValueError):
+            return EngineConfigError(str(exc))
+        return EngineRuntimeError(f"{type(exc).__name__}: {exc}")
+
+
+def restored(carried: Any) -> Exception:
+    """The exception :func:`portable` carried (same class, arguments and attributes)."""
+    if isinstance(carried, tuple) and carried and carried[0] == "rebuild":
+        _, cls, args, state = carried
+        exc = cls.__new__(cls)
+        exc.args = args
+        exc.__dict__.update(state)
+        return exc
+    return carried
 
 
 # --------------------------------------------------------------------------------------------------

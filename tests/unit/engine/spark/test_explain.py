@@ -331,3 +331,43 @@ def test_what_cannot_be_explained_fails_before_any_job(spark, tmp_path, shap, fi
     assert failure.value.field == field
     assert words in str(failure.value)
     assert not (tmp_path / "out").exists()
+
+
+def test_model_errors_reach_the_driver_with_their_class_and_message():
+    """A bad model answer found by a task is raised on the driver as one machine raises it (without a
+    Spark session: the carrying is pure pickling)."""
+    import pickle
+
+    from airflow_provider_clarify.engine.model_codec import ModelOutputError, PredictorError
+    from airflow_provider_clarify.engine.spark.explain import portable, restored
+
+    for error in (
+        ModelOutputError("non-finite score(s)", "Check the model.", rows=[1, 2], values=[float("nan"), 1.0]),
+        PredictorError("the model server answered 503"),
+        EngineConfigError("bad", field="methods.shap"),
+    ):
+        back = restored(pickle.loads(pickle.dumps(portable(error))))
+        assert type(back) is type(error)
+        assert str(back) == str(error)
+        assert getattr(back, "field", None) == getattr(error, "field", None)
+
+
+def test_a_bad_model_answer_fails_as_on_one_machine(spark, tmp_path):
+    from airflow_provider_clarify.engine.model_codec import ModelOutputError
+
+    config = {
+        "dataset_type": "text/csv",
+        "label": "approved",
+        "excluded_columns": ["score", "predicted", "sex", "job", "housing"],
+        "methods": {"shap": {"baseline": [[40, 2000, 24]], "seed": 2}},
+    }
+
+    def model(x):
+        return np.where(x[:, 0] > 70, np.nan, 0.5)
+
+    with pytest.raises(ModelOutputError) as local:
+        run_analysis(config, str(GOLDEN_CSV), str(tmp_path / "local"), model=model)
+    with pytest.raises(ModelOutputError) as remote:
+        run_analysis_spark(spark, config, str(GOLDEN_CSV), str(tmp_path / "spark"), model=model)
+    assert str(remote.value) == str(local.value)
+    assert not (tmp_path / "spark").exists()
