@@ -12,8 +12,10 @@ analysis.json is checked against the single machine's (equal; GE within the tole
 docs/scale-out.md). The standalone cluster (master + 2 one-core workers on 127.0.0.1) is started and
 stopped by the benchmark unless ``--master`` names one.
 
-SHAP (Kernel SHAP, 10k records, an in-process numpy model): the single-machine engine's time and
-records/s per core; the Spark backend's when it computes explanations (otherwise it says so).
+SHAP (Kernel SHAP, 10k records of 8 features, 64 coalitions, 10 baseline rows, an in-process numpy
+model broadcast to the executors): each backend's time, records/s per core, and Spark's overhead (a
+200-record run through the same session); analysis.json, out.csv and baseline.csv must be
+byte-identical on every backend.
 """
 
 from __future__ import annotations
@@ -185,25 +187,42 @@ def timed(fn, *args, **kwargs) -> float:
     return time.perf_counter() - start
 
 
-SHAP_FEATURES = ["age", "credit_amount", "duration"]
+SHAP_FEATURES = [f"x{j}" for j in range(8)]
+SHAP_WEIGHTS = [0.8, -0.5, 0.3, 0.0, 1.1, -0.9, 0.2, 0.4]
+
+
+def write_shap_dataset(path: Path, rows: int, seed: int = 5) -> None:
+    """``rows`` records of eight standard-normal features and a label, as CSV."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    x = np.round(rng.standard_normal((rows, len(SHAP_FEATURES))), 4)
+    label = (rng.random(rows) < 0.5).astype(int)
+    lines = [",".join([*SHAP_FEATURES, "approved"])]
+    lines += [",".join([*map(repr, row.tolist()), str(y)]) for row, y in zip(x, label, strict=True)]
+    path.write_text("\n".join(lines) + "\n")
 
 
 def shap_config() -> dict:
+    """64 sampled coalitions of 8 features, 10 baseline rows: 641 model rows per record."""
+    import numpy as np
+
+    baseline = np.round(np.random.default_rng(3).standard_normal((10, len(SHAP_FEATURES))), 3).tolist()
     return {
         "dataset_type": "text/csv",
         "label": "approved",
-        "excluded_columns": ["sex", "housing", "predicted"],
-        "methods": {"shap": {"baseline": [[45, 10000, 24.0]], "num_samples": 64, "seed": 1}},
+        "methods": {
+            "shap": {"baseline": baseline, "num_samples": 64, "seed": 1, "save_local_shap_values": True}
+        },
     }
 
 
 def shap_model(features):
-    """A logistic score of the three numeric features (microseconds per record, like a small GBM)."""
+    """A logistic score of the eight features (microseconds per record, like a small GBM)."""
     import numpy as np
 
     x = np.asarray(features, dtype=float)
-    z = 0.03 * (x[:, 0] - 45) - 0.0001 * (x[:, 1] - 10000) + 0.02 * (x[:, 2] - 24)
-    return 1.0 / (1.0 + np.exp(-z))
+    return 1.0 / (1.0 + np.exp(-(x @ np.array(SHAP_WEIGHTS))))
 
 
 def parse_rows(text: str) -> list[int]:
@@ -211,6 +230,8 @@ def parse_rows(text: str) -> list[int]:
     out = []
     for part in text.split(","):
         part = part.strip().lower()
+        if part in ("", "0"):  # --rows 0: no bias run (SHAP only)
+            continue
         out.append(int(float(part[:-1]) * units[part[-1]]) if part[-1] in units else int(part))
     return out
 
@@ -282,23 +303,55 @@ def bias_size(rows: int, sessions: Sessions, work: Path) -> bool:
     return same
 
 
-def shap_size(rows: int, sessions: Sessions, work: Path) -> None:
-    from airflow_provider_clarify.engine.errors import EngineConfigError
+def shap_size(rows: int, sessions: Sessions, work: Path) -> bool:
     from airflow_provider_clarify.engine.runner import run_analysis
-    from airflow_provider_clarify.engine.spark.runner import check_spark_config
+    from airflow_provider_clarify.engine.spark.runner import run_analysis_spark
 
-    data = work / f"shap-{rows}.csv"
-    write_dataset(data, rows)
+    data, tiny = work / f"shap-{rows}.csv", work / "shap-tiny.csv"
+    write_shap_dataset(data, rows)
+    write_shap_dataset(tiny, 200)
     config = shap_config()
-    print(f"\nKernel SHAP, {rows:,} records, {len(SHAP_FEATURES)} features, 64 coalitions, in-process model")
+    print(
+        f"\nKernel SHAP, {rows:,} records, {len(SHAP_FEATURES)} features, 64 coalitions x 10 baseline rows, "
+        "in-process model"
+    )
+    print(
+        f"{'backend':<28}{'seconds':>9}{'records/s':>12}{'rec/s/core':>12}{'vs 1 machine':>14}{'overhead':>10}"
+    )
     seconds = timed(lambda: run_analysis(config, str(data), str(work / "shap-single"), model=shap_model))
-    print(f"{'single machine (1 core)':<28}{seconds:9.1f} s {rows / seconds:12,.0f} records/s/core")
-    try:
-        check_spark_config(config)
-    except EngineConfigError as exc:
-        print(f"{'Spark backends':<28} not measured: {exc}")
-        return
-    raise SystemExit("the Spark backend computes SHAP now: add its run to bench_spark.py")
+    single_rate = rows / seconds
+    print(
+        f"{'single machine (1 core)':<28}{seconds:9.1f}{single_rate:12,.0f}{single_rate:12,.0f}{1:14.2f}{'-':>10}"
+    )
+    outputs = {"single machine": work / "shap-single"}
+    for name, master, cores in sessions.backends:
+        spark = sessions.session(master, name)
+        try:
+            overhead = timed(
+                run_analysis_spark,
+                spark,
+                config,
+                str(tiny),
+                str(work / f"shap-{name}-tiny"),
+                model=shap_model,
+            )
+            seconds = timed(
+                run_analysis_spark, spark, config, str(data), str(work / f"shap-{name}"), model=shap_model
+            )
+        finally:
+            spark.stop()
+        outputs[name] = work / f"shap-{name}"
+        per_core = rows / seconds / cores
+        print(
+            f"{name + f' ({cores} cores)':<28}{seconds:9.1f}{rows / seconds:12,.0f}{per_core:12,.0f}"
+            f"{per_core / single_rate:14.2f}{overhead:9.1f}s"
+        )
+    data.unlink()
+    files = ("analysis.json", "explanations_shap/out.csv", "explanations_shap/baseline.csv")
+    reference = {f: (outputs["single machine"] / f).read_text() for f in files}
+    identical = all((folder / f).read_text() == reference[f] for folder in outputs.values() for f in files)
+    print(f"analysis.json, out.csv and baseline.csv byte-identical on every backend: {identical}")
+    return identical
 
 
 def main() -> None:
@@ -321,7 +374,7 @@ def main() -> None:
     try:
         same = all([bias_size(rows, sessions, work) for rows in parse_rows(args.rows)])
         if args.shap_rows:
-            shap_size(args.shap_rows, sessions, work)
+            same = shap_size(args.shap_rows, sessions, work) and same
     finally:
         sessions.close()
         shutil.rmtree(work, ignore_errors=True)

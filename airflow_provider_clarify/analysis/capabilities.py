@@ -30,8 +30,9 @@ ENGINE_DATASET_TYPES: tuple[str, ...] = C.TABULAR_DATASET_TYPES
 ENGINE_METHODS: tuple[str, ...] = ("pre_training_bias", "post_training_bias", "shap", "pdp", "report")
 #: The dataset types the engine's Spark backend reads (one-document JSON is not split into rows).
 SPARK_DATASET_TYPES: tuple[str, ...] = (C.CSV, C.JSONLINES, C.PARQUET)
-#: The ``methods`` entries the engine's Spark backend computes (bias metrics from dataset columns).
-SPARK_METHODS: tuple[str, ...] = ("pre_training_bias", "post_training_bias", "report")
+#: The ``methods`` entries the engine's Spark backend computes (bias metrics from dataset columns,
+#: tabular Kernel SHAP and PDP with the model called from the executors).
+SPARK_METHODS: tuple[str, ...] = ("pre_training_bias", "post_training_bias", "shap", "pdp", "report")
 
 
 def _methods(config: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -94,12 +95,17 @@ def engine_problems(config: Mapping[str, Any]) -> list[tuple[str, str]]:
 
 
 def spark_problems(
-    config: Mapping[str, Any], *, instead: str = "compute='local' or compute='sagemaker'"
+    config: Mapping[str, Any],
+    *,
+    instead: str = "compute='local' or compute='sagemaker'",
+    model_given: bool = False,
 ) -> list[tuple[str, str]]:
     """``(JSON path, message)`` for each part of ``config`` the engine's Spark backend cannot run.
 
     :param instead: how the caller's user runs it without the Spark backend (the engine's CLI says
         ``--backend local``, the operators ``compute='local'``); quoted in the messages.
+    :param model_given: the caller passes the model to explain itself (``run_analysis_spark(model=...)``,
+        the CLI's ``--model-*``); otherwise explanations need ``predictor.endpoint_name``.
     """
     problems: list[tuple[str, str]] = []
     dataset_type = config.get("dataset_type")
@@ -114,10 +120,29 @@ def spark_problems(
     for name in methods:
         if name not in SPARK_METHODS:
             message = (
-                f"{name} is not computed by the Spark backend (it computes pre_training_bias, "
-                f"post_training_bias and the report); run explanations with {instead} in a task of their own."
+                f"{name} is not computed by the Spark backend (it computes {', '.join(SPARK_METHODS)}); "
+                f"run it with {instead} in a task of its own."
             )
             problems.append((f"methods.{name}", message))
+    shap = methods.get("shap")
+    if isinstance(shap, Mapping):
+        for option, what in (("text_config", "text"), ("image_config", "computer-vision")):
+            if shap.get(option) is not None:
+                message = (
+                    f"{what} explanations are not computed by the Spark backend (it explains tabular "
+                    f"records); run them with {instead}."
+                )
+                problems.append((f"methods.shap.{option}", message))
+    predictor = config.get("predictor")
+    endpoint = isinstance(predictor, Mapping) and bool(predictor.get("endpoint_name"))
+    if any(name in methods for name in C.EXPLAINABILITY_METHODS) and not (model_given or endpoint):
+        message = (
+            "explanations on the Spark backend call the model from the executors: give "
+            "predictor.endpoint_name (a deployed endpoint; a model_name alone needs a shadow endpoint, "
+            f"which the open engine does not create), or a model to run_analysis_spark(model=...) / the "
+            f"CLI's --model-url, --model-endpoint or --model-artifact; or run with {instead}."
+        )
+        problems.append(("predictor", message))
     for side in ("facet_dataset_uri", "predicted_label_dataset_uri"):
         if config.get(side):
             message = (

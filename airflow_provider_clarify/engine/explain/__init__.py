@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import pyarrow as pa
 
-__all__ = ["compute_explanations"]
+__all__ = ["compute_explanations", "shap_importance", "write_shap_outputs"]
 
 
 def compute_explanations(
@@ -58,9 +58,7 @@ def compute_explanations(
         (the report draws its beeswarm from it without reading it back).
     :return: ``{"kernel_shap": {...}}`` and/or ``{"pdp": [...]}``.
     """
-    from airflow_provider_clarify.engine.explain.baseline import BASELINE_RELPATH, baseline_csv
     from airflow_provider_clarify.engine.explain.explainer import ShapConfigError, run_kernel_shap
-    from airflow_provider_clarify.engine.explain.local_values import LOCAL_VALUES_RELPATH, local_values_csv
     from airflow_provider_clarify.engine.explain.model_calls import ModelCaller, table_to_matrix
     from airflow_provider_clarify.engine.explain.pdp import compute_pdp
 
@@ -84,29 +82,57 @@ def compute_explanations(
         result["kernel_shap"] = run.kernel_shap_block()
         if shap_sink is not None:
             shap_sink(run)
-        importance = {}
-        for j in range(len(run.output_keys)):
-            for name, value in run.global_values(j).items():
-                importance[name] = importance.get(name, 0.0) + abs(value)
+        importance = shap_importance(run)
         if output is not None:
-            output.write_text(BASELINE_RELPATH, baseline_csv(run.baseline))
-            if shap_config.get("save_local_shap_values", False):
-                ids = _join_values(join_ids)
-                text = local_values_csv(
-                    run.local,
-                    run.feature_names,
-                    run.output_keys,
-                    join_ids=ids,
-                    join_column=join_column or _join_name(join_ids),
-                )
-                output.write_text(LOCAL_VALUES_RELPATH, text)
-                if local_values_sink is not None:
-                    local_values_sink(text)
+            write_shap_outputs(
+                run,
+                shap_config,
+                output,
+                join_ids=join_ids,
+                join_column=join_column,
+                local_values_sink=local_values_sink,
+            )
     if pdp_config is not None:
         result["pdp"] = compute_pdp(
             features, records, pdp_config, caller, shap_importance=importance, text_columns=text_columns
         )
     return result
+
+
+def shap_importance(run: Any) -> dict[str, float]:
+    """Each feature's global SHAP value summed (in absolute value) over the outputs: PDP's ranking."""
+    importance: dict[str, float] = {}
+    for j in range(len(run.output_keys)):
+        for name, value in run.global_values(j).items():
+            importance[name] = importance.get(name, 0.0) + abs(value)
+    return importance
+
+
+def write_shap_outputs(
+    run: Any,
+    shap_config: dict,
+    output: Any,
+    *,
+    join_ids: Any = None,
+    join_column: str | None = None,
+    local_values_sink: Any = None,
+) -> None:
+    """``explanations_shap/baseline.csv`` and, with ``save_local_shap_values``, ``out.csv``."""
+    from airflow_provider_clarify.engine.explain.baseline import BASELINE_RELPATH, baseline_csv
+    from airflow_provider_clarify.engine.explain.local_values import LOCAL_VALUES_RELPATH, local_values_csv
+
+    output.write_text(BASELINE_RELPATH, baseline_csv(run.baseline))
+    if shap_config.get("save_local_shap_values", False):
+        text = local_values_csv(
+            run.local,
+            run.feature_names,
+            run.output_keys,
+            join_ids=_join_values(join_ids),
+            join_column=join_column or _join_name(join_ids),
+        )
+        output.write_text(LOCAL_VALUES_RELPATH, text)
+        if local_values_sink is not None:
+            local_values_sink(text)
 
 
 def _text_columns(

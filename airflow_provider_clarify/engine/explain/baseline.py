@@ -75,8 +75,13 @@ def resolve_baseline(
     text_columns: Sequence[int] = (),
     text_replacement: str = "",
     seed: int | None = None,
+    presampled: bool = False,
 ) -> Baseline:
-    """The baseline matrix for ``features`` (see the module docstring for the order of sources)."""
+    """The baseline matrix for ``features`` (see the module docstring for the order of sources).
+
+    :param presampled: ``records`` are already the clustering sample (the rows of
+        :func:`cluster_sample` in its order; the Spark backend fetches only those).
+    """
     m = features.num_columns
     if baseline_table is not None:
         matrix = _conform(table_to_matrix(baseline_table), records, "baseline (loaded table)")
@@ -115,7 +120,13 @@ def resolve_baseline(
             "baseline rows to compute)."
         )
     matrix = cluster_baseline(
-        features, records, num_clusters, text_columns=text_columns, replacement=text_replacement, seed=seed
+        features,
+        records,
+        num_clusters,
+        text_columns=text_columns,
+        replacement=text_replacement,
+        seed=seed,
+        presampled=presampled,
     )
     return Baseline(matrix=matrix, computed=True)
 
@@ -156,8 +167,13 @@ def cluster_baseline(
     text_columns: Sequence[int] = (),
     replacement: str = "",
     seed: int | None = None,
+    presampled: bool = False,
 ) -> np.ndarray:
-    """Baseline rows from clustering (K-means for numeric data, K-prototypes for mixed data)."""
+    """Baseline rows from clustering (K-means for numeric data, K-prototypes for mixed data).
+
+    :param presampled: ``records`` are the rows :func:`cluster_sample` picks, in its order (else the
+        sample is drawn here from all of ``records``).
+    """
     from airflow_provider_clarify.engine.explain.model_calls import is_numeric_type
 
     n, m = records.shape
@@ -168,12 +184,9 @@ def cluster_baseline(
     text = set(text_columns)
     numeric = [j for j in range(m) if j not in text and is_numeric_type(features.schema.field(j).type)]
     categorical = [j for j in range(m) if j not in text and j not in numeric]
-    rng = np.random.default_rng(seed)
-    sample = (
-        rng.choice(n, size=CLUSTER_SAMPLE_ROWS, replace=False) if n > CLUSTER_SAMPLE_ROWS else np.arange(n)
-    )
-    numbers = _standardised(records[sample][:, numeric]) if numeric else None
-    distinct = len({tuple(map(repr, row)) for row in records[sample][:, numeric + categorical]})
+    sampled = records if presampled else records[cluster_sample(n, seed)]
+    numbers = _standardised(sampled[:, numeric]) if numeric else None
+    distinct = len({tuple(map(repr, row)) for row in sampled[:, numeric + categorical]})
     if num_clusters is None:
         if categorical:
             num_clusters = DEFAULT_MIXED_CLUSTERS
@@ -189,9 +202,7 @@ def cluster_baseline(
     if not categorical:
         labels, centres = _kmeans(numbers[0], k, seed)
     else:
-        labels, centres = _kprototypes(
-            numbers[0] if numbers else None, records[sample][:, categorical], k, seed
-        )
+        labels, centres = _kprototypes(numbers[0] if numbers else None, sampled[:, categorical], k, seed)
     k = len(centres["num"]) if numeric else len(centres["cat"])
     out = out[:k]
     if numeric:
@@ -201,6 +212,14 @@ def cluster_baseline(
         out[:, categorical] = centres["cat"]
     del labels
     return out
+
+
+def cluster_sample(n: int, seed: int | None) -> np.ndarray:
+    """The row indices a computed baseline clusters: :data:`CLUSTER_SAMPLE_ROWS` of ``n`` rows drawn
+    uniformly without replacement with ``numpy.random.default_rng(seed)`` (all rows when fewer)."""
+    if n <= CLUSTER_SAMPLE_ROWS:
+        return np.arange(n)
+    return np.random.default_rng(seed).choice(n, size=CLUSTER_SAMPLE_ROWS, replace=False)
 
 
 def _standardised(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

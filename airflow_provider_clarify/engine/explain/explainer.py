@@ -23,7 +23,11 @@ from airflow_provider_clarify.engine import progress
 from airflow_provider_clarify.engine.errors import EngineConfigError
 from airflow_provider_clarify.engine.explain.aggregate import AGG_METHODS, aggregate
 from airflow_provider_clarify.engine.explain.baseline import resolve_baseline
-from airflow_provider_clarify.engine.explain.coalitions import coalition_budget, plan_coalitions
+from airflow_provider_clarify.engine.explain.coalitions import (
+    CoalitionPlan,
+    coalition_budget,
+    plan_coalitions,
+)
 from airflow_provider_clarify.engine.explain.feature_selection import feature_indices
 from airflow_provider_clarify.engine.explain.model_calls import ModelCaller
 from airflow_provider_clarify.engine.explain.synthetic import TabularRows, explain_group
@@ -100,20 +104,21 @@ def explained_columns(names: Sequence[str], config: dict) -> list[int]:
     return sorted(set(feature_indices(names, wanted, "methods.shap.features_to_explain", ShapConfigError)))
 
 
-def run_kernel_shap(
-    features: pa.Table,
-    records: np.ndarray,
-    config: dict,
-    caller: ModelCaller,
-    *,
-    baseline_table: pa.Table | None = None,
-    text_columns: Sequence[int] = (),
-) -> ShapRun:
-    """Kernel SHAP for every record of ``features`` as configured by ``methods.shap``."""
-    names = list(features.column_names)
-    n = records.shape[0]
-    if n == 0:
-        raise ShapConfigError("The dataset has no records to explain; SHAP needs at least one row.")
+@dataclass(frozen=True)
+class ShapSettings:
+    """``methods.shap``, checked: what a Kernel SHAP run over tabular (and text) records needs."""
+
+    num_samples: int | None
+    seed: int | None
+    agg_method: str
+    use_logit: bool
+    text_config: TextConfig | None
+    text: list[int]  # free-text columns (with text_config only)
+    players: list[int]  # explained tabular columns
+
+
+def shap_settings(names: Sequence[str], config: dict, text_columns: Sequence[int] = ()) -> ShapSettings:
+    """Check ``methods.shap`` (``config``) against the feature ``names``; errors name the field."""
     num_samples = _int_option(config, "num_samples", 1)
     seed = _int_option(config, "seed", 0)
     agg_method = config.get("agg_method", "mean_abs")
@@ -136,12 +141,44 @@ def run_kernel_shap(
             "methods.shap.features_to_explain cannot be combined with text_config (tabular data only)."
         )
     players = [j for j in explained_columns(names, config) if j not in text]
+    return ShapSettings(num_samples, seed, agg_method, use_logit, text_config, text, players)
+
+
+def tabular_plan(settings: ShapSettings) -> CoalitionPlan:
+    """The one coalition plan every tabular record shares: the first draw of ``default_rng(seed)``."""
+    rng = np.random.default_rng(settings.seed)
+    players = len(settings.players)
+    return plan_coalitions(players, coalition_budget(players, settings.num_samples), rng)
+
+
+def run_kernel_shap(
+    features: pa.Table,
+    records: np.ndarray,
+    config: dict,
+    caller: ModelCaller,
+    *,
+    baseline_table: pa.Table | None = None,
+    text_columns: Sequence[int] = (),
+) -> ShapRun:
+    """Kernel SHAP for every record of ``features`` as configured by ``methods.shap``."""
+    names = list(features.column_names)
+    n = records.shape[0]
+    if n == 0:
+        raise ShapConfigError("The dataset has no records to explain; SHAP needs at least one row.")
+    settings = shap_settings(names, config, text_columns)
+    num_samples, seed, agg_method = settings.num_samples, settings.seed, settings.agg_method
+    use_logit, text_config, text, players = (
+        settings.use_logit,
+        settings.text_config,
+        settings.text,
+        settings.players,
+    )
     rng = np.random.default_rng(seed)
     baseline = resolve_baseline(features, records, config, baseline_table, text_columns=text, seed=seed)
     progress.expect("Kernel SHAP", n, "records")
 
     if not text:
-        plan = plan_coalitions(len(players), coalition_budget(len(players), num_samples), rng)
+        plan = tabular_plan(settings)
         rows = TabularRows(records, baseline.matrix, players)
         result, _ = explain_group(np.arange(n), plan, rows, caller, use_logit=use_logit)
         keys = caller.output_keys()

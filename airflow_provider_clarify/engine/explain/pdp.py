@@ -20,7 +20,7 @@ All (feature, grid value) row sets are stacked into a few large ``predict`` call
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -66,10 +66,19 @@ def pdp_features(names: Sequence[str], config: dict, shap_importance: dict[str, 
 
 
 def _data_type(features: pa.Table, column: int, text_columns: Sequence[int]) -> str:
+    return data_type_of(
+        features.schema.field(column).type,
+        column in text_columns,
+        lambda: looks_like_free_text(features.column(column).to_pylist()),
+    )
+
+
+def data_type_of(data_type: pa.DataType, is_text_column: bool, free_text: Callable[[], bool]) -> str:
+    """``numerical``, ``categorical``, ``free_text`` or the type's name; ``free_text()`` is asked for
+    string columns only (whether their values mostly hold several words)."""
     import pyarrow as pa
 
-    data_type = features.schema.field(column).type
-    if column in text_columns:
+    if is_text_column:
         return "free_text"
     if pa.types.is_boolean(data_type):
         return "categorical"
@@ -80,8 +89,7 @@ def _data_type(features: pa.Table, column: int, text_columns: Sequence[int]) -> 
         or pa.types.is_large_string(data_type)
         or pa.types.is_dictionary(data_type)
     ):
-        values = features.column(column).to_pylist()
-        return "free_text" if looks_like_free_text(values) else "categorical"
+        return "free_text" if free_text() else "categorical"
     return str(data_type)
 
 
@@ -91,14 +99,24 @@ def numeric_grid(values: np.ndarray, grid_resolution: int) -> tuple[list[float],
     if len(finite) == 0:
         return [], []
     low, high = float(finite.min()), float(finite.max())
+    centres, width = grid_centres(low, high, grid_resolution)
+    counts = bucket_counts(finite, low, width, grid_resolution)
+    return centres, (counts / len(values)).tolist()
+
+
+def grid_centres(low: float, high: float, grid_resolution: int) -> tuple[list[float], float]:
+    """The centres of ``grid_resolution`` equal-width buckets over ``[low, high]``, and the width."""
     width = (high - low) / grid_resolution
-    centres = [(low + width / 2) + width * i for i in range(grid_resolution)]
+    return [(low + width / 2) + width * i for i in range(grid_resolution)], width
+
+
+def bucket_counts(finite: np.ndarray, low: float, width: float, grid_resolution: int) -> np.ndarray:
+    """How many of the (non-NaN) ``finite`` values fall in each bucket (the last one closed)."""
     if width > 0:
         buckets = np.clip(np.floor((finite - low) / width).astype(int), 0, grid_resolution - 1)
     else:
         buckets = np.zeros(len(finite), dtype=int)
-    counts = np.bincount(buckets, minlength=grid_resolution)
-    return centres, (counts / len(values)).tolist()
+    return np.bincount(buckets, minlength=grid_resolution)
 
 
 def categorical_grid(values: list) -> tuple[list, list[float]]:
@@ -122,11 +140,7 @@ def compute_pdp(
 ) -> list[dict]:
     """The ``explanations.pdp`` list."""
     names = list(features.column_names)
-    grid_resolution = config.get("grid_resolution", DEFAULT_GRID_RESOLUTION)
-    if not isinstance(grid_resolution, int) or isinstance(grid_resolution, bool) or grid_resolution < 1:
-        raise PdpConfigError(
-            f"methods.pdp.grid_resolution is {grid_resolution!r}; it must be a positive integer (buckets)."
-        )
+    grid_resolution = checked_grid_resolution(config)
     entries: list[dict] = []
     jobs: list[tuple[int, int, object]] = []  # (entry index, column, grid value)
     for column in pdp_features(names, config, shap_importance):
@@ -149,7 +163,23 @@ def compute_pdp(
         jobs.extend((len(entries), column, value) for value in grid)
         entries.append(entry)
 
-    means = _evaluate(records, jobs, caller)
+    return finish_entries(entries, jobs, _evaluate(records, jobs, caller), caller)
+
+
+def checked_grid_resolution(config: dict) -> int:
+    """``methods.pdp.grid_resolution`` (default 15), a positive integer."""
+    grid_resolution = config.get("grid_resolution", DEFAULT_GRID_RESOLUTION)
+    if not isinstance(grid_resolution, int) or isinstance(grid_resolution, bool) or grid_resolution < 1:
+        raise PdpConfigError(
+            f"methods.pdp.grid_resolution is {grid_resolution!r}; it must be a positive integer (buckets)."
+        )
+    return grid_resolution
+
+
+def finish_entries(
+    entries: list[dict], jobs: list[tuple[int, int, object]], means: Sequence[np.ndarray], caller: ModelCaller
+) -> list[dict]:
+    """Put each job's mean model output ``(k,)`` into its entry's curves; the ``pdp`` list."""
     keys = caller.output_keys() if caller.num_outputs is not None else None
     for job_index, (entry_index, _column, _value) in enumerate(jobs):
         entries[entry_index].setdefault("_curves", []).append(means[job_index])
@@ -168,6 +198,14 @@ def _evaluate(
     records: np.ndarray, jobs: list[tuple[int, int, object]], caller: ModelCaller
 ) -> list[np.ndarray]:
     """Mean model output ``(k,)`` per job (records with one column set to one value)."""
+    n = records.shape[0]
+    return [total / n for total in job_sums(records, jobs, caller)]
+
+
+def job_sums(
+    records: np.ndarray, jobs: list[tuple[int, int, object]], caller: ModelCaller
+) -> list[np.ndarray]:
+    """The model output ``(k,)`` summed over ``records`` per job (records with one column set to one value)."""
     n, m = records.shape
     if not jobs or n == 0:
         return []
@@ -188,5 +226,5 @@ def _evaluate(
             part = scores.sum(axis=1)
             progress.advance("PDP", len(batch) * len(block), "predictions")
             sums = part if sums is None else sums + part
-        means.extend(sums / n)
+        means.extend(sums)
     return means

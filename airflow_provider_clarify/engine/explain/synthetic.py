@@ -165,6 +165,17 @@ def _layout(n: int, c: int, k_rows: int, own_empty: bool, need_base: bool) -> _C
     return _CallLayout(n, coalitions, records, empty, empty + (k_rows if need_base else 0))
 
 
+def records_per_call(plan: CoalitionPlan, rows: RowBuilder, caller: ModelCaller) -> int:
+    """How many records :func:`explain_group` stacks into one model call (its chunks of records).
+
+    The Spark backend cuts the records at multiples of this, so every model call and every solve
+    sees the same rows as on one machine.
+    """
+    own_empty = not rows.shares_empty_coalition
+    per_record = len(plan) * rows.num_baseline_rows + 1 + (rows.num_baseline_rows if own_empty else 0)
+    return max(1, caller.rows_per_call(rows.num_columns) // per_record)
+
+
 def explain_group(
     records: np.ndarray,
     plan: CoalitionPlan,
@@ -185,8 +196,7 @@ def explain_group(
     """
     c, k_rows, m = len(plan), rows.num_baseline_rows, rows.num_columns
     own_empty = not rows.shares_empty_coalition
-    per_record = c * k_rows + 1 + (k_rows if own_empty else 0)
-    chunk = max(1, caller.rows_per_call(m) // per_record)
+    chunk = records_per_call(plan, rows, caller)
     no_players = np.zeros((1, plan.num_players), dtype=bool)
 
     buffer: np.ndarray | None = None

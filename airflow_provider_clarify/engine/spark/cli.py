@@ -25,18 +25,17 @@ def require_pyspark() -> None:
 def run_spark_backend(
     args: argparse.Namespace, config: dict, dataset: str, model: Any, storage_options: dict | None
 ) -> str:
-    """Run the analysis on the Spark session of ``--spark-master`` (stopped afterwards if we made it)."""
-    if model is not None:
-        raise EngineConfigError(
-            "--backend spark computes bias metrics from dataset columns; the --model-* options are not "
-            "used by it. Put the model's predictions in a column named by 'predicted_label'.",
-            field="--backend",
-            value="spark",
-        )
+    """Run the analysis on the Spark session of ``--spark-master`` (stopped afterwards if we made it).
+
+    ``model`` (the ``--model-*`` options) is the model SHAP and PDP explain: a URL or endpoint is
+    called from the executors, a trusted artifact is loaded on the driver and broadcast.
+    """
     require_pyspark()
     from pyspark.sql import SparkSession
 
-    from airflow_provider_clarify.engine.spark.runner import run_analysis_spark
+    from airflow_provider_clarify.engine.spark.runner import check_spark_config, run_analysis_spark
+
+    check_spark_config(config, model_given=model is not None)  # before a session starts
     from airflow_provider_clarify.engine.spark.session import build_session
 
     existing = SparkSession.getActiveSession()
@@ -50,6 +49,7 @@ def run_spark_backend(
             storage_options=storage_options,
             endpoint_url=args.endpoint_url,
             output_kms_key=args.output_kms_key,
+            model=model,
         )
     finally:
         if existing is None:

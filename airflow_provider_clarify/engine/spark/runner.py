@@ -31,7 +31,7 @@ SUPPORTED_DATASET_TYPES = capabilities.SPARK_DATASET_TYPES
 SUPPORTED_METHODS = capabilities.SPARK_METHODS
 
 
-def check_spark_config(config: dict) -> None:
+def check_spark_config(config: dict, *, model_given: bool = False) -> None:
     """Refuse, before any Spark job, what the Spark backend does not compute.
 
     The rule is :func:`~airflow_provider_clarify.analysis.capabilities.spark_problems`, the one the
@@ -39,7 +39,9 @@ def check_spark_config(config: dict) -> None:
 
     :raises EngineConfigError: listing every problem; ``field`` is the first one's top-level key.
     """
-    problems = capabilities.spark_problems(config, instead="the single-machine engine (--backend local)")
+    problems = capabilities.spark_problems(
+        config, instead="the single-machine engine (--backend local)", model_given=model_given
+    )
     if problems:
         error = EngineConfigError.from_problems(problems, subject="analysis_config (--backend spark)")
         error.field = problems[0][0].split(".")[0]
@@ -56,6 +58,7 @@ def run_analysis_spark(
     storage_options: dict | None = None,
     endpoint_url: str | None = None,
     output_kms_key: str | None = None,
+    model: Any = None,
 ) -> str:
     """Run the analyses of ``analysis_config`` on ``dataset`` with ``spark``; write them under ``output``.
 
@@ -64,16 +67,20 @@ def run_analysis_spark(
     package, ``pyarrow``, ``numpy`` and (for FT) ``scikit-learn``; :func:`ship_package` adds the
     package to the session when the cluster does not have it installed.
 
+    :param model: the model SHAP and PDP explain, as for ``run_analysis`` (a model URL or endpoint
+        is called from the executors; an in-process model or trusted artifact is broadcast to them);
+        default: the config's ``predictor.endpoint_name``. Bias reads predictions from a column.
     :returns: the URI / path of the written ``analysis.json``.
     :raises ClarifyConfigError: as ``run_analysis``, and for what the Spark backend does not compute
-        (explanations, side datasets, model calls, ``application/json`` datasets), before any Spark job.
+        (text explanations, side datasets, predictions without a column, ``application/json``
+        datasets), before any Spark job.
     """
     from airflow_provider_clarify.engine.spark.dataset import open_dataset
 
     storage_options = runner._merge_storage_options(storage_options, endpoint_url)
     config = runner.load_config(analysis_config, storage_options)
     runner.validate_config(config)
-    check_spark_config(config)
+    check_spark_config(config, model_given=model is not None)
     dataset_uri = dataset or config.get("dataset_uri")
     if not dataset_uri:
         raise ClarifyConfigError(
@@ -97,11 +104,22 @@ def run_analysis_spark(
         predicted_label=config.get("predicted_label") if json_lines else None,
         storage_options=storage_options,
     )
-    return analyse_dataset(config, data, location, where=f"the dataset {dataset_uri!r}")
+    explain = {"model": model, "storage_options": storage_options, "endpoint_url": endpoint_url}
+    return analyse_dataset(config, data, location, where=f"the dataset {dataset_uri!r}", explain=explain)
 
 
-def analyse_dataset(config: dict, data: SparkDataset, location: io.OutputLocation, *, where: str) -> str:
-    """The analyses of a validated ``config`` on an opened Spark dataset, written under ``location``."""
+def analyse_dataset(
+    config: dict,
+    data: SparkDataset,
+    location: io.OutputLocation,
+    *,
+    where: str,
+    explain: dict | None = None,
+) -> str:
+    """The analyses of a validated ``config`` on an opened Spark dataset, written under ``location``.
+
+    ``explain``: ``model``, ``storage_options`` and ``endpoint_url`` for SHAP and PDP.
+    """
     from airflow_provider_clarify.engine.spark.bias import spark_bias_sections
 
     methods = config["methods"]
@@ -115,18 +133,22 @@ def analyse_dataset(config: dict, data: SparkDataset, location: io.OutputLocatio
     def resolve(value: Any, field_name: str) -> str:
         return datasets.resolve_column(value, names, field_name, where=where)
 
+    wants_bias = any(m in methods for m in runner.BIAS_METHODS)
+    wants_explain = any(m in methods for m in runner.EXPLAIN_METHODS)
     for required, example in (
         ("label", '"target"'),
         ("label_values_or_threshold", "[1]"),
         ("facet", "[...]"),
     ):
-        if not config.get(required):
+        if wants_bias and not config.get(required):
             raise ClarifyConfigError(
                 f"analysis_config field {required!r} is required for bias metrics, e.g. {example}.",
                 field=required,
                 value=config.get(required),
             )
-    label = data.label_column if json_lines else resolve(config["label"], "label")
+    label = None
+    if config.get("label") is not None:
+        label = data.label_column if json_lines else resolve(config["label"], "label")
     predicted_label = None
     if "post_training_bias" in methods:
         predicted_label = (
@@ -147,29 +169,58 @@ def analyse_dataset(config: dict, data: SparkDataset, location: io.OutputLocatio
     not_features = {label, predicted_label, joinsource, *excluded}
     feature_columns = [c for c in names if c not in not_features]
 
+    explainer = None
+    if wants_explain:
+        from airflow_provider_clarify.engine.spark.explain import SparkExplainer
+
+        shown = predicted_label
+        if shown is None and config.get("predicted_label") is not None:  # as one machine: not a feature
+            shown = (
+                data.predicted_label_column
+                if json_lines
+                else resolve(config["predicted_label"], "predicted_label")
+            )
+        explainer = SparkExplainer.prepare(
+            config,
+            data,
+            feature_columns=[c for c in names if c not in {label, shown, joinsource, *excluded}],
+            join_column=joinsource,
+            **(explain or {}),
+        )
+
     if not json_lines:
         data.settle()
     log.info("Spark backend: %d rows, column types %s", data.num_rows, data.types)
     analysis: dict[str, Any] = {"version": "1.0"}
-    analysis.update(
-        spark_bias_sections(
-            data,
-            label=label,
-            label_values=runner._listify(config["label_values_or_threshold"]),
-            facets=facets,
-            group_variable=group_variable,
-            predicted_label=predicted_label,
-            pre_training_methods=runner._method_list(methods["pre_training_bias"])
-            if "pre_training_bias" in methods
-            else None,
-            post_training_methods=runner._method_list(methods["post_training_bias"])
-            if "post_training_bias" in methods
-            else None,
-            feature_columns=feature_columns,
+    if wants_bias:
+        analysis.update(
+            spark_bias_sections(
+                data,
+                label=label,
+                label_values=runner._listify(config["label_values_or_threshold"]),
+                facets=facets,
+                group_variable=group_variable,
+                predicted_label=predicted_label,
+                pre_training_methods=runner._method_list(methods["pre_training_bias"])
+                if "pre_training_bias" in methods
+                else None,
+                post_training_methods=runner._method_list(methods["post_training_bias"])
+                if "post_training_bias" in methods
+                else None,
+                feature_columns=feature_columns,
+            )
         )
-    )
+    local_shap_csv: list[str] = []  # explanations_shap/out.csv as written, for the report's beeswarm
+    if explainer is not None:
+        analysis["explanations"] = explainer.explanations(location, local_shap_csv.append)
     if report_name is not None:
-        runner._write_report(location, analysis, config, report_name)
+        runner._write_report(
+            location,
+            analysis,
+            config,
+            report_name,
+            local_shap_csv=local_shap_csv[-1] if local_shap_csv else None,
+        )
     return write_analysis(location, analysis)
 
 

@@ -96,3 +96,22 @@ def test_a_plain_report_name_is_fine():
         "methods": {"report": {"name": "my-report"}, "pre_training_bias": {}},
     }
     assert "methods.report.name" not in {p.path for p in preflight_problems(config)}
+
+
+@pytest.mark.parametrize(
+    ("config", "model_given", "paths"),
+    [
+        ({"methods": {"shap": {}, "pdp": {}, "report": {}}, "predictor": {"endpoint_name": "ep"}}, False, []),
+        ({"methods": {"shap": {}, "pdp": {}}}, True, []),
+        ({"methods": {"pdp": {}}, "predictor": {"model_name": "m"}}, False, ["predictor"]),
+        ({"methods": {"shap": {"text_config": {}}}}, True, ["methods.shap.text_config"]),
+        ({"methods": {"shap": {"image_config": {}}}}, True, ["methods.shap.image_config"]),
+        ({"methods": {"asymmetric_shapley_value": {}}}, True, ["methods.asymmetric_shapley_value"]),
+    ],
+    ids=["endpoint", "model_given", "model_name_only", "text", "image", "asymmetric"],
+)
+def test_the_spark_rule_accepts_tabular_explanations_with_a_callable_model(config, model_given, paths):
+    from airflow_provider_clarify.analysis.capabilities import spark_problems
+
+    found = spark_problems({"dataset_type": "text/csv", **config}, model_given=model_given)
+    assert [path for path, _ in found] == paths

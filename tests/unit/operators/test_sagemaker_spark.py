@@ -16,6 +16,7 @@ import zipfile
 import pytest
 from airflow.providers.common.compat.sdk import TaskDeferred
 
+from airflow_provider_clarify.analysis.configs.explainability import TextConfig
 from airflow_provider_clarify.analysis.spark_processing import (
     default_dependencies_uri,
     spark_image_uri,
@@ -217,7 +218,25 @@ def test_a_bundle_that_cannot_be_built_fails_before_the_job_starts(aws, aws_requ
                 compute="sagemaker_spark",
                 spark_dependencies_uri=DEPS_URI,
             ),
-            "methods.shap",
+            "predictor",  # SHAP runs on Spark, but a model_name alone needs a shadow endpoint
+        ),
+        (
+            lambda: ClarifyExplainabilityOperator(
+                task_id="audit",
+                data_config=data_config(),
+                model_config={"endpoint_name": "ep"},
+                explainability_config={
+                    "shap": {
+                        "baseline": [[0] * 8],
+                        "text_config": TextConfig(granularity="token", language="english"),
+                        "save_local_shap_values": True,
+                    }
+                },
+                role=ROLE_NAME,
+                compute="sagemaker_spark",
+                spark_dependencies_uri=DEPS_URI,
+            ),
+            "methods.shap.text_config",
         ),
         (
             lambda: spark_pre_training(
@@ -239,7 +258,7 @@ def test_a_bundle_that_cannot_be_built_fails_before_the_job_starts(aws, aws_requ
         ),
         (lambda: spark_pre_training(version="3.3"), "version"),
     ],
-    ids=["explanations", "json", "model_calls", "old_spark"],
+    ids=["explanations_without_endpoint", "text_explanations", "json", "model_calls", "old_spark"],
 )
 def test_what_the_spark_backend_cannot_run_fails_before_any_aws_call(aws, aws_requests, make, field):
     aws_requests.clear()

@@ -83,5 +83,5 @@ def test_unsupported_requests_fail_before_any_job(spark, tmp_path):
     config = dict(golden_cases()[0]["analysis_config"], methods={"shap": {"baseline": [[0] * 8]}})
     with pytest.raises(EngineConfigError) as failure:
         run_analysis_spark(spark, config, str(GOLDEN_CSV), str(tmp_path))
-    assert failure.value.field == "methods"
+    assert failure.value.field == "predictor"  # SHAP runs on Spark, but no model was given
     assert "--backend local" in str(failure.value)
