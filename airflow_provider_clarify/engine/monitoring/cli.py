@@ -103,11 +103,13 @@ def main(argv: list[str] | None = None) -> int:
     )
 
     spark, own_session = None, False
+    definition = args.job_definition
     try:
         if args.backend == "spark":
+            definition = _spark_definition(definition, args.endpoint_url)  # refused before a session starts
             spark, own_session = _spark_session(args.spark_master)
         result = run_monitoring_execution(
-            args.job_definition,
+            definition,
             args.scheduled_time,
             data_capture_uri=args.data_capture_uri,
             output=args.output,
@@ -138,6 +140,17 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {result.failure_reason}", file=sys.stderr)
         return EXIT_EXECUTION_FAILED
     return EXIT_VIOLATIONS if result.status == COMPLETED_WITH_VIOLATIONS else 0
+
+
+def _spark_definition(job_definition: str, endpoint_url: str | None) -> dict:
+    """The job definition, loaded once, after checking that the Spark backend runs its monitoring type."""
+    from airflow_provider_clarify.analysis.monitoring.requests import monitoring_type_of
+    from airflow_provider_clarify.engine.monitoring.execution import load_job_definition
+    from airflow_provider_clarify.engine.spark.capture import check_spark_monitoring
+
+    definition = load_job_definition(job_definition, {"endpoint_url": endpoint_url} if endpoint_url else None)
+    check_spark_monitoring(monitoring_type_of(definition))
+    return definition
 
 
 def _spark_session(master: str | None):

@@ -567,11 +567,11 @@ def run_monitoring_execution(
     if endpoint_url:
         storage_options = {**(storage_options or {}), "endpoint_url": endpoint_url}
     definition = load_job_definition(job_definition, storage_options)
-    plan = _plan(definition, storage_options)
     if spark is not None:
         from airflow_provider_clarify.engine.spark.capture import check_spark_monitoring
 
-        check_spark_monitoring(plan.kind)
+        check_spark_monitoring(monitoring_type_of(definition))
+    plan = _plan(definition, storage_options)
     if baseline_uri:
         plan.baseline_uri = baseline_uri
     elif plan.baselining_job and not plan.baseline_uri:

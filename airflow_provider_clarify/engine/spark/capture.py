@@ -473,18 +473,26 @@ def _cast_task(schema: Any, staging: str, storage_options: dict | None):
         target = io.join_uri(staging, f"typed/{posixpath.basename(uri)}")
         stream = _open_output(target, storage_options)
         with pq.ParquetWriter(stream, schema) as writer:
+            offset = 0
             for batch in _open_parquet(uri, storage_options).iter_batches(batch_size=DEFAULT_BATCH_ROWS):
                 ops = batch.column(_OP)
 
-                def bad(row: int, where: str, reason: str, ops=ops) -> None:
+                def bad(row: int, where: str, reason: str, ops=ops, offset=offset) -> None:
+                    # after the writer call that added the row; within it column by column, as a
+                    # flush of the single-machine writer reports them
+                    key = (
+                        ops[row].as_py() + 0.5,
+                        schema.get_field_index(where[len("column ") :]),
+                        offset + row,
+                    )
                     state["malformed"] += 1
-                    if len(state["events"]) < MAX_REASONS:
-                        state["events"].append((ops[row].as_py() + 0.5, f"{where}: {reason}"))
+                    state["events"] = sorted([*state["events"], (key, f"{where}: {reason}")])[:MAX_REASONS]
 
                 texts = [batch.column(name) for name in schema.names]
                 table = typed_rows(texts, schema, bad)
                 writer.write_table(table)
                 state["rows"] += table.num_rows
+                offset += batch.num_rows
         stream.close()
 
     return read, lambda: {"rows": 0, "malformed": 0, "events": []}, update, lambda s: s
@@ -635,7 +643,7 @@ def _merge(
     parts = sorted((row["fidx"], pickle.loads(row["payload"])) for row in written)
     if [fidx for fidx, _ in parts] != list(range(count)):
         raise RuntimeError(f"Spark returned {len(parts)} capture summaries for {count} objects")
-    events: list[tuple[int, float, str]] = []
+    events: list[tuple[int, tuple, str]] = []  # (object, place in the object's reading, reason)
     unmatched = 0
     for fidx, part in parts:
         summary = pickle.loads(part["summary"])
@@ -647,7 +655,7 @@ def _merge(
         ):
             setattr(stats, name, getattr(stats, name) + summary["stats"][key])
         stats.malformed += summary["malformed"] + part["malformed"]
-        events += [(fidx, tick, text) for tick, text in summary["events"] + part["events"]]
+        events += [(fidx, (tick,), text) for tick, text in summary["events"] + part["events"]]
         unmatched += summary["unmatched"] + part["unmatched"]
     text_parts = [part["part"] for _, part in parts if part["part"]]
     rows = 0
