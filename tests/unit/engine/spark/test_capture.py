@@ -218,7 +218,8 @@ def test_capture_window_on_the_cluster_equals_the_single_machine_execution(spark
 
 
 def test_monitor_cli_backend_spark(capture_root, tmp_path):
-    definition = traffic_support.write_json(tmp_path / "jobdef.json", _definition(capture_root))
+    baseline = str(capture_root / "baseline" / "analysis.json")
+    definition = traffic_support.write_json(tmp_path / "jobdef.json", _definition(capture_root, baseline))
     done = subprocess.run(
         [
             sys.executable, "-m", "airflow_provider_clarify.engine", "monitor",
@@ -229,11 +230,11 @@ def test_monitor_cli_backend_spark(capture_root, tmp_path):
         ],
         capture_output=True, text=True, env=spark_env(), cwd=REPO_ROOT, timeout=900, check=False,
     )  # fmt: skip
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert json.loads(done.stdout)["status"] == "Completed"
+    assert done.returncode == 5, done.stderr[-3000:]  # CompletedWithViolations
+    assert json.loads(done.stdout)["status"] == "CompletedWithViolations"
     assert not (tmp_path / "staging").exists()  # the merged records were removed
     run_monitoring_execution(
-        _definition(capture_root), SCHEDULED, data_capture_uri=str(capture_root / "capture"),
+        _definition(capture_root, baseline), SCHEDULED, data_capture_uri=str(capture_root / "capture"),
         output=str(tmp_path / "local"),
     )  # fmt: skip
     _assert_same_execution(tmp_path / "local", tmp_path / "spark")
