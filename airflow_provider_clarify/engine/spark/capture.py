@@ -691,15 +691,37 @@ def run_monitoring_execution_spark(
 
 
 def _remove(uri: str, storage_options: dict | None) -> None:
-    """Delete the staging folder (best effort: a leftover is only temporary files)."""
+    """Delete the staging folder (best effort: a leftover holds only temporary files).
+
+    On S3 the objects are deleted with boto3: pyarrow's deletes leave an empty "folder" object for the
+    parent (here: in the output, where the single-machine execution writes none).
+    """
     import logging
 
     try:
         resolved = io.resolve(uri, storage_options)
-        resolved.filesystem.delete_dir(resolved.path)
-    except (OSError, FileNotFoundError) as exc:
-        if "not found" not in str(exc).lower() and "does not exist" not in str(exc).lower():
-            logging.getLogger(__name__).warning("Could not remove the staging folder %s: %s", uri, exc)
+        if resolved.scheme == "s3":
+            _remove_s3_prefix(resolved.path, storage_options or {})
+        else:
+            resolved.filesystem.delete_dir(resolved.path)
+    except FileNotFoundError:
+        return
+    except Exception as exc:  # never hide the execution's own outcome behind a clean-up failure
+        logging.getLogger(__name__).warning("Could not remove the staging folder %s: %s", uri, exc)
+
+
+def _remove_s3_prefix(path: str, options: dict) -> None:
+    import boto3
+
+    bucket, _, prefix = path.partition("/")
+    keys = ("aws_access_key_id", "aws_secret_access_key", "aws_session_token", "region_name", "endpoint_url")
+    client = boto3.client("s3", **{k: options[k] for k in keys if options.get(k)})
+    for page in client.get_paginator("list_objects_v2").paginate(
+        Bucket=bucket, Prefix=prefix.rstrip("/") + "/"
+    ):
+        objects = [{"Key": item["Key"]} for item in page.get("Contents", [])]
+        if objects:
+            client.delete_objects(Bucket=bucket, Delete={"Objects": objects, "Quiet": True})
 
 
 __all__ = [

@@ -26,6 +26,7 @@ from airflow_provider_clarify.engine.monitoring import run_monitoring_execution
 from airflow_provider_clarify.engine.monitoring.cli import main as monitor_main
 from airflow_provider_clarify.engine.spark.capture import SparkMonitoringError, run_monitoring_execution_spark
 from tests.support import monitoring as traffic_support
+from tests.support.aws import BUCKET
 from tests.support.paths import REPO_ROOT
 from tests.unit.engine.spark.conftest import spark_env
 
@@ -182,7 +183,7 @@ def _assert_same_execution(local: Path, other: Path) -> dict:
         for key in PATH_KEYS:
             summary.pop(key)
     assert summaries[1] == summaries[0]
-    for name in ("analysis.json", "constraint_violations.json"):
+    for name in {"analysis.json", "constraint_violations.json"} & {p.name for p in local.iterdir()}:
         _close(json.loads((local / name).read_text()), json.loads((other / name).read_text()), name)
     return summaries[0]
 
@@ -259,3 +260,40 @@ def test_feature_attribution_drift_is_refused_on_spark_before_anything_runs(tmp_
     assert "ModelExplainability monitoring" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
     assert not (tmp_path / "cli").exists()
+
+
+def test_capture_window_from_s3_with_s3_staging(spark, tmp_path, moto_endpoint, s3_client, capsys):
+    """Capture, ground truth, config, output and the executors' staging all on S3 (moto), through the
+    CLI on the cluster's session: the single machine's files, and nothing else left under the output."""
+    data = traffic_support.make_traffic(3000, T0, timedelta(hours=1), seed=21)
+    traffic_support.write_capture(tmp_path / "capture", data)
+    traffic_support.write_ground_truth(tmp_path / "gt", data, delay=timedelta(0))
+    with next((tmp_path / "capture").rglob("*.jsonl")).open("a") as handle:
+        handle.write("{not json\n")
+    definition = _definition(tmp_path)
+    for path in tmp_path.rglob("*.json*"):
+        s3_client.upload_file(str(path), BUCKET, f"in/{path.relative_to(tmp_path)}")
+    definition["ModelBiasAppSpecification"]["ConfigUri"] = f"s3://{BUCKET}/in/config/analysis_config.json"
+    definition["ModelBiasJobInput"]["GroundTruthS3Input"]["S3Uri"] = f"s3://{BUCKET}/in/gt"
+    path = traffic_support.write_json(tmp_path / "jobdef.json", definition)
+    status = monitor_main(
+        ["--backend", "spark", "--job-definition", str(path), "--scheduled-time", WINDOW.isoformat(),
+         "--data-capture-uri", f"s3://{BUCKET}/in/capture", "--output", f"s3://{BUCKET}/out/spark",
+         "--endpoint-url", moto_endpoint, "--log-level", "WARNING"]
+    )  # fmt: skip
+    assert status == 0, capsys.readouterr().err[-3000:]
+    run_monitoring_execution(
+        definition, WINDOW, data_capture_uri=f"s3://{BUCKET}/in/capture", output=str(tmp_path / "local"),
+        endpoint_url=moto_endpoint,
+    )  # fmt: skip
+    listed = s3_client.list_objects_v2(Bucket=BUCKET, Prefix="out/spark/")["Contents"]
+    names = sorted(item["Key"].removeprefix("out/spark/") for item in listed)
+    assert names == ["analysis.json", "monitoring_execution.json", "report.html"]  # staging removed
+    for name in names:
+        s3_client.download_file(BUCKET, f"out/spark/{name}", str(tmp_path / f"spark-{name}"))
+    (tmp_path / "spark").mkdir()
+    for name in names:
+        (tmp_path / f"spark-{name}").rename(tmp_path / "spark" / name)
+    summary = _assert_same_execution(tmp_path / "local", tmp_path / "spark")
+    assert summary["capture"]["malformed_lines"] == 1
+    assert summary["records"] == 3000
