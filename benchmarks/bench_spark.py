@@ -3,6 +3,8 @@
     python benchmarks/bench_spark.py                          # bias at 10M and 100M rows, SHAP at 10k
     python benchmarks/bench_spark.py --rows 200000 --shap-rows 1000   # a quick look
     python benchmarks/bench_spark.py --master spark://host:7077 --cores 8
+    python benchmarks/bench_spark.py --rows 100M --shap-rows 0 --skip-standalone --skip-single \
+        --single-rate 172884   # local[2] alone, against an earlier single-machine rate
 
 Bias (pre-training "all" and six post-training metrics, GE included) on a generated CSV file: for
 each backend the wall time, rows/s, **rows/s per core**, and **Spark's overhead**: the time of a
