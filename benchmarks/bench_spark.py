@@ -3,6 +3,8 @@
     python benchmarks/bench_spark.py                          # bias at 10M and 100M rows, SHAP at 10k
     python benchmarks/bench_spark.py --rows 200000 --shap-rows 1000   # a quick look
     python benchmarks/bench_spark.py --master spark://host:7077 --cores 8
+    python benchmarks/bench_spark.py --rows 100M --shap-rows 0 --skip-standalone --skip-single \
+        --single-rate 172884   # local[2] alone, against an earlier single-machine rate
 
 Bias (pre-training "all" and six post-training metrics, GE included) on a generated CSV file: for
 each backend the wall time, rows/s, **rows/s per core**, and **Spark's overhead**: the time of a
@@ -276,12 +278,16 @@ def bias_size(rows: int, sessions: Sessions, work: Path) -> bool:
         f"{'backend':<28}{'seconds':>9}{'rows/s':>14}{'rows/s/core':>14}{'vs 1 machine':>14}{'overhead':>10}"
     )
     results: dict[str, str] = {}
-    single = timed(lambda: run_analysis(CONFIG, str(data), str(work / "single")))
-    single_rate = rows / single
-    results["single machine"] = (work / "single" / "analysis.json").read_text()
-    print(
-        f"{'single machine (1 core)':<28}{single:9.1f}{single_rate:14,.0f}{single_rate:14,.0f}{1:14.2f}{'-':>10}"
-    )
+    if sessions.args.skip_single:  # e.g. one Spark backend alone at 100M rows, against an earlier single run
+        single_rate = sessions.args.single_rate or float("nan")
+        print(f"{'single machine (1 core)':<28}{'not run':>9}{'':>14}{single_rate:14,.0f}{'':>14}{'-':>10}")
+    else:
+        single = timed(lambda: run_analysis(CONFIG, str(data), str(work / "single")))
+        single_rate = rows / single
+        results["single machine"] = (work / "single" / "analysis.json").read_text()
+        print(
+            f"{'single machine (1 core)':<28}{single:9.1f}{single_rate:14,.0f}{single_rate:14,.0f}{1:14.2f}{'-':>10}"
+        )
     for name, master, cores in sessions.backends:
         spark = sessions.session(master, name)
         try:
@@ -296,6 +302,9 @@ def bias_size(rows: int, sessions: Sessions, work: Path) -> bool:
             f"{per_core / single_rate:14.2f}{overhead:9.1f}s"
         )
     data.unlink()
+    if "single machine" not in results:
+        print("analysis.json not compared: no single-machine run (--skip-single)")
+        return True
     reference = results["single machine"]
     identical = all(r == reference for r in results.values())
     same = all(same_result(reference, r) for r in results.values())
@@ -366,6 +375,15 @@ def main() -> None:
     parser.add_argument("--cores", type=int, default=2, help="cores of --master")
     parser.add_argument("--skip-standalone", action="store_true")
     parser.add_argument("--skip-local", action="store_true", help="no local[2] run")
+    parser.add_argument(
+        "--skip-single",
+        action="store_true",
+        help="no single-machine run (its analysis.json is then not compared); --single-rate R prints the "
+        "per-core ratio against an earlier single-machine rate R (rows/s)",
+    )
+    parser.add_argument(
+        "--single-rate", type=float, default=None, help="with --skip-single: an earlier single-machine rows/s"
+    )
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="bench-spark-"))

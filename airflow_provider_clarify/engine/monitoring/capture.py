@@ -306,23 +306,37 @@ def read_ground_truth(
     line of a block pyarrow cannot parse, line by line), else every line by line.
     """
     labels = {} if labels is None else labels
-    put = getattr(labels, "put", None) or labels.__setitem__
-    for uri in _hour_files(ground_truth_uri, hours_between(start, until), storage_options):
-        stats.files += 1
-        if columnar:
-            _read_ground_truth_blocks(uri, stats, storage_options, labels)
-            continue
-        for number, line in _lines(uri, storage_options):
-            if not line.strip():
-                continue
-            stats.lines += 1
-            try:
-                event_id, label = parse_ground_truth_line(line)
-            except (ValueError, KeyError, TypeError, AttributeError) as exc:
-                stats.bad(f"{uri}:{number}", f"{type(exc).__name__}: {exc}")
-                continue
-            put(event_id, label)
+    for uri in ground_truth_files(ground_truth_uri, start, until, storage_options):
+        read_ground_truth_file(uri, stats, storage_options, labels, columnar=columnar)
     return labels
+
+
+def ground_truth_files(
+    ground_truth_uri: str, start: datetime, until: datetime, storage_options: dict | None = None
+) -> list[str]:
+    """The ground-truth objects of the hour folders ``floor_hour(start) <= h < until``, in reading order."""
+    return _hour_files(ground_truth_uri, hours_between(start, until), storage_options)
+
+
+def read_ground_truth_file(
+    uri: str, stats: ReadStats, storage_options: dict | None, labels: Any, *, columnar: bool = True
+) -> None:
+    """The labels of one ground-truth object into ``labels`` (in line order; see :func:`read_ground_truth`)."""
+    stats.files += 1
+    if columnar:
+        _read_ground_truth_blocks(uri, stats, storage_options, labels)
+        return
+    put = getattr(labels, "put", None) or labels.__setitem__
+    for number, line in _lines(uri, storage_options):
+        if not line.strip():
+            continue
+        stats.lines += 1
+        try:
+            event_id, label = parse_ground_truth_line(line)
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            stats.bad(f"{uri}:{number}", f"{type(exc).__name__}: {exc}")
+            continue
+        put(event_id, label)
 
 
 def _read_ground_truth_blocks(uri: str, stats: ReadStats, storage_options: dict | None, labels: Any) -> None:

@@ -221,12 +221,14 @@ class _Merger:
         path: str,
         stats: ReadStats,
         attributes: Attributes | None = None,
+        writer_factory: Any = MergedWriter,
     ) -> None:
         self.plan = plan
         self.labels = labels
         self.path = path
         self.stats = stats
         self.attributes = attributes or Attributes.from_input(plan.job_input)
+        self.writer_factory = writer_factory  # (path, columns, stats) -> a MergedWriter-like sink
         self.writer: MergedWriter | None = None
         self.features: list[str] = []
         self.label_name: str | None = None
@@ -240,7 +242,14 @@ class _Merger:
         columns = [f for i, f in enumerate(self.features) if i not in self.dropped]
         if self.plan.kind == MODEL_BIAS:
             columns += [self.label_name, PREDICTED_LABEL]
-        self.writer = MergedWriter(self.path, columns, self.stats)
+        self.writer = self.writer_factory(self.path, columns, self.stats)
+
+    def feed(self, item: CaptureEvent | CaptureBatch) -> None:
+        """One item of a reader: a single event or a block decoded by the columnar path."""
+        if isinstance(item, CaptureEvent):
+            self.event(item)
+        else:
+            self.batch(item)
 
     def event(self, event: CaptureEvent) -> None:
         where = f"event {event.event_id}"
@@ -328,10 +337,7 @@ def _merge(
 ) -> tuple[list[str], str | None, int]:
     merger = _Merger(plan, labels, path, stats, attributes)
     for item in items:
-        if isinstance(item, CaptureEvent):
-            merger.event(item)
-        else:
-            merger.batch(item)
+        merger.feed(item)
     gt_stats.outside_window = merger.unmatched  # captured records without a label (reported)
     if merger.writer is None:
         return [], None, 0
@@ -363,6 +369,49 @@ def _analysis_config(plan: _Plan, columns: list[str], label: str | None) -> dict
     if plan.config.get("predictor"):
         config["predictor"] = plan.config["predictor"]
     return config
+
+
+def _require_rows(
+    plan: _Plan, stats: ReadStats, files: int, start: datetime, end: datetime, rows: int, count_labels
+) -> None:
+    """Model Monitor's "Job inputs had no data", with the reason (``count_labels()``: labels read)."""
+    if stats.in_window == 0:
+        raise MonitoringInputError(
+            f"Job inputs had no data: {stats.lines} captured record(s) in {files} file(s), none with an "
+            f"inferenceTime in {start.isoformat()} .. {end.isoformat()}.",
+            field="StartTimeOffset",
+        )
+    if rows == 0:
+        reason = (
+            f"none of the {stats.in_window} captured record(s) has a ground-truth label: {count_labels()} "
+            f"label(s) read from {plan.ground_truth_uri!r}; labels' eventMetadata.eventId must equal the "
+            "capture's inferenceId (when sent) or eventId"
+            if plan.kind == MODEL_BIAS
+            else f"all {stats.in_window} captured record(s) were malformed"
+        )
+        raise MonitoringInputError(f"Job inputs had no data: {reason}.", field="GroundTruthS3Input")
+
+
+def file_items(
+    uri: str,
+    stats: ReadStats,
+    start: datetime,
+    end: datetime,
+    storage_options: dict | None,
+    *,
+    columnar: bool = True,
+    dataset_format: dict[str, Any] | None = None,
+    attributes: Attributes | None = None,
+):
+    """The items the execution's reader yields for one file (``dataset_format``: raw batch-transform
+    output in that format, read with ``attributes``; else capture JSON Lines). The readers go file by
+    file, so the items of every file in order are the items of the whole window."""
+    if dataset_format is not None:
+        return iter_batch_transform_events(
+            [uri], dataset_format, attributes, start, end, stats, storage_options
+        )
+    reader = iter_capture_items if columnar else iter_capture_events
+    return reader([uri], start, end, stats, storage_options)
 
 
 def resolve_baselining_job(name: str, storage_options: dict | None) -> str:
@@ -425,6 +474,64 @@ def _output_for(plan: _Plan, output: str | None, scheduled: datetime, endpoint: 
     return io.join_uri(plan.default_output, f"{endpoint or 'batch-transform'}/{cf.hour_folder(scheduled)}")
 
 
+def _merge_and_analyse_locally(
+    plan: _Plan,
+    files: list[str],
+    events,
+    start: datetime,
+    end: datetime,
+    until: datetime,
+    stats: ReadStats,
+    gt_stats: ReadStats,
+    target: str,
+    notes: list[str],
+    *,
+    storage_options: dict | None,
+    columnar: bool,
+    merge_attributes: Attributes | None,
+    workdir: str | None,
+    max_labels_in_memory: int,
+    model: Any,
+    endpoint_url: str | None,
+) -> tuple[int, str]:
+    """This machine's path: labels into a :class:`LabelStore`, the merged records into one Parquet file
+    in a temporary folder, then ``run_analysis`` on it. Returns ``(records, analysis.json URI)``."""
+    with contextlib.ExitStack() as stack:
+        tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="clarify-monitor-", dir=workdir))
+        labels = None
+        if plan.kind == MODEL_BIAS:
+            labels = LabelStore(tmp, max_labels_in_memory)
+            stack.callback(labels.close)
+            read_ground_truth(
+                plan.ground_truth_uri,
+                start,
+                until,
+                gt_stats,
+                storage_options,
+                labels,
+                columnar=columnar,
+            )
+            if labels.spilled:
+                notes.append(f"{len(labels)} labels kept on disk (more than {max_labels_in_memory})")
+        merged = str(Path(tmp) / "merged.parquet")
+        columns, label, rows = _merge(plan, events, labels, merged, stats, gt_stats, merge_attributes)
+        _require_rows(
+            plan, stats, len(files), start, end, rows, lambda: len(labels) if labels is not None else 0
+        )
+        from airflow_provider_clarify.engine.runner import run_analysis
+
+        config = _analysis_config(plan, columns, label)
+        analysis_uri = run_analysis(
+            config,
+            merged,
+            target,
+            model=model,
+            endpoint_url=endpoint_url,
+            storage_options=storage_options,
+        )
+    return rows, analysis_uri
+
+
 def run_monitoring_execution(
     job_definition: Any,
     scheduled_time: datetime | str,
@@ -439,6 +546,8 @@ def run_monitoring_execution(
     max_labels_in_memory: int = DEFAULT_MAX_IN_MEMORY,
     columnar: bool = True,
     baseline_uri: str | None = None,
+    spark: Any = None,
+    staging_uri: str | None = None,
 ) -> MonitoringExecutionResult:
     """Run the execution of ``job_definition`` scheduled at ``scheduled_time``; see the module docstring.
 
@@ -447,6 +556,10 @@ def run_monitoring_execution(
     :param output: where to write; default ``<MonitoringOutputs S3Uri>/<endpoint>/yyyy/mm/dd/hh``.
     :param max_labels_in_memory: ground-truth labels beyond this many move to a SQLite file in
         ``workdir`` (captured records always stream), so long windows fit in bounded memory.
+    :param spark: a ``SparkSession``: the window's capture and ground truth are read, joined and
+        analysed on its executors (:mod:`airflow_provider_clarify.engine.spark.capture`; bias drift
+        only), with the same files written. ``staging_uri``: where the executors keep the merged records
+        meanwhile, seen by the driver and every executor (default ``<output>/_merged-<random>``; removed).
     :returns: the result; ``status`` is ``Failed`` (with ``failure_reason``) when the window has no
         usable data, ``CompletedWithViolations`` when the baseline's drift rules fire.
     :raises ClarifyConfigError: a job definition or config that cannot work at all.
@@ -454,6 +567,10 @@ def run_monitoring_execution(
     if endpoint_url:
         storage_options = {**(storage_options or {}), "endpoint_url": endpoint_url}
     definition = load_job_definition(job_definition, storage_options)
+    if spark is not None:
+        from airflow_provider_clarify.engine.spark.capture import check_spark_monitoring
+
+        check_spark_monitoring(monitoring_type_of(definition))
     plan = _plan(definition, storage_options)
     if baseline_uri:
         plan.baseline_uri = baseline_uri
@@ -512,57 +629,26 @@ def run_monitoring_execution(
                 files, dataset_format, attributes, start, end, stats, storage_options
             )
             merge_attributes = neutral_attributes(attributes)
+            raw = (dataset_format, attributes)
         else:
             reader = iter_capture_items if columnar else iter_capture_events
             events = reader(files, start, end, stats, storage_options)
-        with contextlib.ExitStack() as stack:
-            tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="clarify-monitor-", dir=workdir))
-            labels = None
-            if plan.kind == MODEL_BIAS:
-                labels = LabelStore(tmp, max_labels_in_memory)
-                stack.callback(labels.close)
-                read_ground_truth(
-                    plan.ground_truth_uri,
-                    start,
-                    max(end, scheduled),
-                    gt_stats,
-                    storage_options,
-                    labels,
-                    columnar=columnar,
-                )
-                if labels.spilled:
-                    result.notes.append(
-                        f"{len(labels)} labels kept on disk (more than {max_labels_in_memory})"
-                    )
-            merged = str(Path(tmp) / "merged.parquet")
-            columns, label, rows = _merge(plan, events, labels, merged, stats, gt_stats, merge_attributes)
-            result.records = rows
-            if stats.in_window == 0:
-                raise MonitoringInputError(
-                    f"Job inputs had no data: {stats.lines} captured record(s) in {len(files)} file(s), none with an "
-                    f"inferenceTime in {start.isoformat()} .. {end.isoformat()}.",
-                    field="StartTimeOffset",
-                )
-            if rows == 0:
-                reason = (
-                    f"none of the {stats.in_window} captured record(s) has a ground-truth label: {len(labels) if labels is not None else 0} "
-                    f"label(s) read from {plan.ground_truth_uri!r}; labels' eventMetadata.eventId must equal the "
-                    "capture's inferenceId (when sent) or eventId"
-                    if plan.kind == MODEL_BIAS
-                    else f"all {stats.in_window} captured record(s) were malformed"
-                )
-                raise MonitoringInputError(f"Job inputs had no data: {reason}.", field="GroundTruthS3Input")
-            from airflow_provider_clarify.engine.runner import run_analysis
+            raw = (None, None)
+        if spark is not None:
+            from airflow_provider_clarify.engine.spark.capture import merge_and_analyse_spark
 
-            config = _analysis_config(plan, columns, label)
-            result.analysis_uri = run_analysis(
-                config,
-                merged,
-                target,
-                model=predictor if predictor is not None else model_url,
-                endpoint_url=endpoint_url,
-                storage_options=storage_options,
-            )
+            result.records, result.analysis_uri = merge_and_analyse_spark(
+                spark, plan, files, start, end, max(end, scheduled), stats, gt_stats, target,
+                storage_options=storage_options, columnar=columnar, raw_format=raw[0], raw_attributes=raw[1],
+                merge_attributes=merge_attributes, staging_uri=staging_uri,
+            )  # fmt: skip
+        else:
+            result.records, result.analysis_uri = _merge_and_analyse_locally(
+                plan, files, events, start, end, max(end, scheduled), stats, gt_stats, target, result.notes,
+                storage_options=storage_options, columnar=columnar, merge_attributes=merge_attributes,
+                workdir=workdir, max_labels_in_memory=max_labels_in_memory,
+                model=predictor if predictor is not None else model_url, endpoint_url=endpoint_url,
+            )  # fmt: skip
         outcome = _check_drift(plan, result.analysis_uri, storage_options, result.notes)
         result.status = COMPLETED
         if outcome is not None and outcome.violations:

@@ -66,6 +66,40 @@ def _cast(text, target):
     return pa.array(values, type=target), bad
 
 
+def merged_schema(columns: Sequence[str], texts: Sequence[Any]) -> Any:
+    """The merged file's schema: each column typed by its values in the first batch written."""
+    import pyarrow as pa
+
+    return pa.schema([pa.field(n, _column_type(t)) for n, t in zip(columns, texts, strict=True)])
+
+
+def typed_rows(texts: Sequence[Any], schema: Any, bad: Any) -> Any:
+    """The rows of the string arrays ``texts`` as a table of ``schema``, without the rows holding a value
+    that does not fit its column's type; ``bad(row, where, reason)`` is called for each such value."""
+    import pyarrow as pa
+
+    keep = None
+    arrays = []
+    for index, (text, target) in enumerate(zip(texts, schema.types, strict=True)):
+        array, rows = _cast(text, target)
+        for row in rows:
+            bad(
+                row,
+                f"column {schema.names[index]}",
+                f"{text[row].as_py()!r} is not {'a whole number' if target == pa.int64() else 'a number'} "
+                "(the column's first values were)",
+            )
+        if rows:
+            keep = [True] * len(text) if keep is None else keep
+            for row in rows:
+                keep[row] = False
+        arrays.append(array)
+    table = pa.Table.from_arrays(arrays, schema=schema)
+    if keep is not None:
+        table = table.filter(pa.array(keep))
+    return table
+
+
 class MergedWriter:
     """Collect rows of ``columns`` and write them as row groups of one Parquet file."""
 
@@ -134,28 +168,9 @@ class MergedWriter:
         ]
         self._chunks, self._chunk_rows = [], 0
         if self._schema is None:
-            self._schema = pa.schema(
-                [pa.field(n, _column_type(t)) for n, t in zip(self.columns, texts, strict=True)]
-            )
+            self._schema = merged_schema(self.columns, texts)
             self._writer = pq.ParquetWriter(self.path, self._schema)
-        keep = None
-        arrays = []
-        for index, (text, target) in enumerate(zip(texts, self._schema.types, strict=True)):
-            array, bad = _cast(text, target)
-            for row in bad:
-                self.stats.bad(
-                    f"column {self.columns[index]}",
-                    f"{text[row].as_py()!r} is not {'a whole number' if target == pa.int64() else 'a number'} "
-                    "(the column's first values were)",
-                )
-            if bad:
-                keep = [True] * len(text) if keep is None else keep
-                for row in bad:
-                    keep[row] = False
-            arrays.append(array)
-        table = pa.Table.from_arrays(arrays, schema=self._schema)
-        if keep is not None:
-            table = table.filter(pa.array(keep))
+        table = typed_rows(texts, self._schema, lambda _row, where, reason: self.stats.bad(where, reason))
         self._writer.write_table(table)
         self.rows_written += table.num_rows
 

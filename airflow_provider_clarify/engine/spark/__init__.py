@@ -1,7 +1,8 @@
 """The open engine on Apache Spark (``pip install airflow-provider-clarify[spark]``).
 
-Imported only when used: ``run_analysis_spark(spark, analysis_config, dataset, output)`` or the CLI's
-``--backend spark``. See ``docs/scale-out.md``.
+Imported only when used: ``run_analysis_spark(spark, analysis_config, dataset, output)``,
+``run_monitoring_execution_spark(spark, job_definition, scheduled_time, ...)`` or the CLI's
+``--backend spark`` (``analyze`` and ``monitor``). See ``docs/scale-out.md``.
 """
 
 from __future__ import annotations
@@ -14,7 +15,11 @@ def __getattr__(name: str) -> Any:
         from airflow_provider_clarify.engine.spark import runner
 
         return getattr(runner, name)
+    if name == "run_monitoring_execution_spark":
+        from airflow_provider_clarify.engine.spark import capture
+
+        return capture.run_monitoring_execution_spark
     raise AttributeError(name)
 
 
-__all__ = ["check_spark_config", "run_analysis_spark", "ship_package"]
+__all__ = ["check_spark_config", "run_analysis_spark", "run_monitoring_execution_spark", "ship_package"]
