@@ -257,6 +257,7 @@ def run_process(
     *,
     limit_seconds: float | None = None,
     limit_rss_mib: float | None = None,
+    cwd: Path | None = None,
 ) -> tuple[float, float, float, str]:
     """``(wall seconds, CPU seconds, peak RSS MiB, stdout)`` of one whole process (start to exit).
 
@@ -269,7 +270,7 @@ def run_process(
 
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         start = time.perf_counter()
-        process = subprocess.Popen(command, stdout=out, stderr=err, env=env)
+        process = subprocess.Popen(command, stdout=out, stderr=err, env=env, cwd=cwd)
         watched = psutil.Process(process.pid)
         stopped = None
         while True:
@@ -359,9 +360,12 @@ def bench_case(fmt: str, rows: int, args, smclarify: Path | None) -> None:
             "floor": [sys.executable, __file__, "--child-floor", fmt, str(dataset), str(config_path)],
         }  # fmt: skip
         envs = {side: env for side in commands}
+        # `python -m` puts the working directory first on sys.path: each engine runs from its tree
+        cwds = {side: REPO_ROOT for side in commands}
         if args.before_tree is not None:
             commands["before"] = [*commands["engine"][:-1], str(work / "before")]
             envs["before"] = {**env, "PYTHONPATH": str(args.before_tree.resolve())}
+            cwds["before"] = args.before_tree.resolve()
         if smclarify is not None:
             from _smclarify_env import CHILD_SCRIPT
 
@@ -369,6 +373,7 @@ def bench_case(fmt: str, rows: int, args, smclarify: Path | None) -> None:
                 str(smclarify), str(CHILD_SCRIPT), str(config_path), str(dataset), str(work / "smclarify.json")
             ]  # fmt: skip
             envs["smclarify"] = env
+            cwds["smclarify"] = REPO_ROOT
         sides = list(commands)
         samples: dict[str, list[tuple[float, float, float]]] = {side: [] for side in sides}
         stopped: dict[str, str] = {}
@@ -385,7 +390,7 @@ def bench_case(fmt: str, rows: int, args, smclarify: Path | None) -> None:
                         "limit_rss_mib": args.smclarify_limit_rss_mib,
                     }
                 try:
-                    wall, cpu, rss, out = run_process(commands[side], envs[side], **limits)
+                    wall, cpu, rss, out = run_process(commands[side], envs[side], cwd=cwds[side], **limits)
                 except OverLimit as exc:
                     stopped[side] = str(exc)
                     continue
