@@ -95,11 +95,11 @@ def _credit_batches(rows: int, seed: int = 0) -> list[pa.RecordBatch]:
     return table.to_batches(max_chunksize=10_000)
 
 
-def test_count_dataset_keeps_ft_features_narrow():
-    """Three small integer features and one full-precision double: 13 bytes a row, not 32."""
-    batches = _credit_batches(50_000)
-    features = ["age", "income", "credit_amount", "duration"]
-    counts = count_dataset(
+FEATURES = ["age", "income", "credit_amount", "duration"]
+
+
+def _count(batches: list[pa.RecordBatch]):
+    return count_dataset(
         lambda names: [b.select(list(names)) for b in batches],
         facets={"sex": selection("sex", "female", CategoricalRule(Family.STR, pa.array(["female"])))},
         label_rule=CategoricalRule(Family.INT, pa.array([1])),
@@ -107,8 +107,15 @@ def test_count_dataset_keeps_ft_features_narrow():
         prediction_rule=CategoricalRule(Family.INT, pa.array([1])),
         predicted_label="predicted",
         flip_test=True,
-        flip_test_columns=features,
+        flip_test_columns=FEATURES,
     )
+
+
+def test_count_dataset_keeps_ft_features_narrow():
+    """Three small integer features and one full-precision double: 12 bytes a row, not 32."""
+    batches = _credit_batches(50_000)
+    features = FEATURES
+    counts = _count(batches)
     data = counts.flip_test
     assert data is not None
     assert data.used_columns == features
@@ -117,6 +124,22 @@ def test_count_dataset_keeps_ft_features_narrow():
     table = pa.Table.from_batches(batches)
     expected = np.column_stack([table.column(c).to_numpy().astype(np.float64) for c in features])
     np.testing.assert_array_equal(_bits(np.asarray(data.features)), _bits(expected))
+
+
+def test_segments_merged_as_on_spark_give_the_same_features():
+    """The Spark driver concatenates the segments' stores (numpy.asarray of each): same values."""
+    from airflow_provider_clarify.engine.spark.partials import merge_counts
+
+    batches = _credit_batches(30_000, seed=3)
+    whole = _count(batches)
+    merged = merge_counts([_count(batches[:1]), _count(batches[1:2]), _count(batches[2:])])
+    assert merged.flip_test is not None
+    assert whole.flip_test is not None
+    np.testing.assert_array_equal(
+        _bits(merged.flip_test.features), _bits(np.asarray(whole.flip_test.features))
+    )
+    np.testing.assert_array_equal(merged.facet_codes["sex"], whole.facet_codes["sex"])
+    np.testing.assert_array_equal(merged.predictions, whole.predictions)
 
 
 def _oracle(features: np.ndarray, sensitive: np.ndarray, predictions: np.ndarray) -> float:
