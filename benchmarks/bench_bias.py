@@ -451,7 +451,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000], help="sizes with smclarify")
+    parser.add_argument("--rows", type=int, nargs="*", default=[1_000_000], help="sizes with smclarify")
     parser.add_argument(
         "--engine-only-rows",
         type=int,
