@@ -247,18 +247,52 @@ def floor_child(fmt: str, dataset: str, config_path: str) -> None:
     )
 
 
-def run_process(command: list[str], env: dict[str, str] | None = None) -> tuple[float, float, float, str]:
+class OverLimit(RuntimeError):
+    """A process was stopped because it went past ``--limit-seconds`` or ``--limit-rss-mib``."""
+
+
+def run_process(
+    command: list[str],
+    env: dict[str, str] | None = None,
+    *,
+    limit_seconds: float | None = None,
+    limit_rss_mib: float | None = None,
+    cwd: Path | None = None,
+) -> tuple[float, float, float, str]:
     """``(wall seconds, CPU seconds, peak RSS MiB, stdout)`` of one whole process (start to exit).
 
     CPU = user + system time of the process and its threads (``wait4``): unlike wall time it does
-    not grow when other work shares the machine's cores.
+    not grow when other work shares the machine's cores. With a limit, the process is watched
+    (RSS every 0.2 s) and killed past it (:class:`OverLimit`): a run that cannot finish on this
+    machine is reported as such, never replaced by a number.
     """
+    import psutil
+
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         start = time.perf_counter()
-        process = subprocess.Popen(command, stdout=out, stderr=err, env=env)
-        _, status, usage = os.wait4(process.pid, 0)
+        process = subprocess.Popen(command, stdout=out, stderr=err, env=env, cwd=cwd)
+        watched = psutil.Process(process.pid)
+        stopped = None
+        while True:
+            pid, status, usage = os.wait4(process.pid, os.WNOHANG if (limit_seconds or limit_rss_mib) else 0)
+            if pid:
+                break
+            elapsed = time.perf_counter() - start
+            try:
+                rss = watched.memory_info().rss / 2**20
+            except psutil.Error:
+                rss = 0.0
+            if stopped is None and limit_seconds and elapsed > limit_seconds:
+                stopped = f"still running after {elapsed:.0f} s (limit {limit_seconds:.0f} s)"
+            elif stopped is None and limit_rss_mib and rss > limit_rss_mib:
+                stopped = f"RSS {rss:,.0f} MiB after {elapsed:.0f} s (limit {limit_rss_mib:,.0f} MiB)"
+            if stopped is not None:
+                process.kill()
+            time.sleep(0.2)
         wall = time.perf_counter() - start
         process.returncode = os.waitstatus_to_exitcode(status)
+        if stopped is not None:
+            raise OverLimit(stopped)
         out.seek(0)
         err.seek(0)
         if process.returncode != 0:
@@ -325,29 +359,56 @@ def bench_case(fmt: str, rows: int, args, smclarify: Path | None) -> None:
             ],
             "floor": [sys.executable, __file__, "--child-floor", fmt, str(dataset), str(config_path)],
         }  # fmt: skip
+        envs = {side: env for side in commands}
+        # `python -m` puts the working directory first on sys.path: each engine runs from its tree
+        cwds = {side: REPO_ROOT for side in commands}
+        if args.before_tree is not None:
+            commands["before"] = [*commands["engine"][:-1], str(work / "before")]
+            envs["before"] = {**env, "PYTHONPATH": str(args.before_tree.resolve())}
+            cwds["before"] = args.before_tree.resolve()
         if smclarify is not None:
             from _smclarify_env import CHILD_SCRIPT
 
             commands["smclarify"] = [
                 str(smclarify), str(CHILD_SCRIPT), str(config_path), str(dataset), str(work / "smclarify.json")
             ]  # fmt: skip
+            envs["smclarify"] = env
+            cwds["smclarify"] = REPO_ROOT
         sides = list(commands)
         samples: dict[str, list[tuple[float, float, float]]] = {side: [] for side in sides}
+        stopped: dict[str, str] = {}
         floor_parts = []
         for round_ in range(args.repeats):
             order = sides[round_ % len(sides) :] + sides[: round_ % len(sides)]
             for side in order:
-                wall, cpu, rss, out = run_process(commands[side], env)
+                if side in stopped:
+                    continue
+                limits = {}
+                if side == "smclarify":
+                    limits = {
+                        "limit_seconds": args.smclarify_limit_seconds,
+                        "limit_rss_mib": args.smclarify_limit_rss_mib,
+                    }
+                try:
+                    wall, cpu, rss, out = run_process(commands[side], envs[side], cwd=cwds[side], **limits)
+                except OverLimit as exc:
+                    stopped[side] = str(exc)
+                    continue
                 samples[side].append((wall, cpu, rss))
                 if side == "floor":
                     floor_parts.append(json.loads(out.strip().splitlines()[-1]))
-        median = {side: tuple(statistics.median(column) for column in zip(*s)) for side, s in samples.items()}
+        median = {
+            side: tuple(statistics.median(column) for column in zip(*s)) for side, s in samples.items() if s
+        }
         size = f"{dataset.stat().st_size / 2**20:,.0f} MiB"
         load = os.getloadavg()[0]
         print(f"\n[{fmt} {rows:,} rows, {size}] medians of {args.repeats} paired rounds; load average {load:.1f} "
               f"on {os.cpu_count()} cores")  # fmt: skip
         print(f"  {'':<10} {'wall':>8}    {'CPU':>8}    {'peak RSS':>8}")
         for side in sides:
+            if side not in median:
+                print(f"  {side:<10} did not finish: stopped, {stopped[side]}")
+                continue
             wall, cpu, rss = median[side]
             print(f"  {side:<10} {wall:8.2f} s  {cpu:8.2f} s  {rss:8.0f} MiB")
         parts = {k: statistics.median(p[k] for p in floor_parts) for k in floor_parts[0]}
@@ -365,6 +426,15 @@ def bench_case(fmt: str, rows: int, args, smclarify: Path | None) -> None:
             if fmt == "parquet"
             else memory_line.replace("(goal", "(informative; goal for Parquet")
         )
+        if "before" in median:
+            before_time, before_cpu, before_rss = median["before"]
+            print(f"  before / floor         time {before_time / floor_time:.2f}x, CPU {before_cpu / floor_cpu:.2f}x; "
+                  f"peak RSS before {before_rss:.0f} MiB, after {engine_rss:.0f} MiB")  # fmt: skip
+            if "smclarify" in median:
+                print(f"  before vs smclarify    memory {before_rss:.0f} vs {median['smclarify'][2]:.0f} MiB: "
+                      f"{'PASS' if before_rss <= median['smclarify'][2] else 'MISS'}")  # fmt: skip
+        if "smclarify" in stopped:
+            print(f"  engine vs smclarify    smclarify could not run here: {stopped['smclarify']}")
         if "smclarify" in median:
             smc_time, smc_cpu, smc_rss = median["smclarify"]
             fits = "PASS" if engine_rss <= smc_rss else "MISS"
@@ -381,7 +451,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000], help="sizes with smclarify")
+    parser.add_argument("--rows", type=int, nargs="*", default=[1_000_000], help="sizes with smclarify")
     parser.add_argument(
         "--engine-only-rows",
         type=int,
@@ -395,6 +465,25 @@ def main() -> None:
         "--post-methods", default="all", help='post-training methods: "all" or a comma list (e.g. without FT)'
     )
     parser.add_argument("--smclarify-venv", type=Path, default=None, help="virtualenv for smclarify")
+    parser.add_argument(
+        "--before-tree",
+        type=Path,
+        default=None,
+        help="a checkout of another revision (e.g. `git archive main | tar -x -C DIR`): its CLI is timed as "
+        "a fourth side, 'before', in the same alternating rounds",
+    )
+    parser.add_argument(
+        "--smclarify-limit-seconds",
+        type=float,
+        default=1800,
+        help="stop a smclarify run after this long and print that it could not run (default 1800)",
+    )
+    parser.add_argument(
+        "--smclarify-limit-rss-mib",
+        type=float,
+        default=8192,
+        help="stop a smclarify run past this RSS (default 8192 MiB; the machine is shared)",
+    )
     parser.add_argument("--child-floor", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child_floor:

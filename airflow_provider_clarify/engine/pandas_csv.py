@@ -61,6 +61,8 @@ FALSE_VALUES = ("False", "FALSE", "false")
 MAX_DIGITS = 17
 #: Largest decimal exponent the C parser scales by (beyond: out of range).
 MAX_EXPONENT = 308
+#: Cells converted by one :func:`_xstrtod` call (its temporaries take ~200 bytes a cell).
+XSTRTOD_BLOCK_CELLS = 1 << 16
 _NUMBER = r"^\s*(?P<sign>[+-]?)(?P<whole>[0-9]*)(?:\.(?P<fraction>[0-9]*))?(?:[eE](?P<exp>[+-]?[0-9]+))?\s*$"
 
 
@@ -114,10 +116,18 @@ def _convert(
     if not pc.any(suspect).as_py():
         return fallback, None
     rows = np.flatnonzero(np.asarray(suspect.to_numpy(zero_copy_only=False), dtype=bool))
+    del suspect
     values = np.array(fallback.fill_null(np.nan).to_numpy(zero_copy_only=False), dtype=np.float64)
-    values[rows], out_of_range = _xstrtod(text.take(pa.array(rows)), values[rows])
+    del fallback
+    # in blocks: _xstrtod's temporaries (a 17-byte digit matrix and a dozen arrays a cell) stay
+    # bounded by the block, not by the column
+    out_of_range = []
+    for start in range(0, len(rows), XSTRTOD_BLOCK_CELLS):
+        block = rows[start : start + XSTRTOD_BLOCK_CELLS]
+        values[block], failed = _xstrtod(text.take(pa.array(block)), values[block])
+        out_of_range.append(block[failed])
     mask = np.asarray(text.is_null().to_numpy(zero_copy_only=False))
-    return pa.array(values, type=pa.float64(), mask=mask), rows[out_of_range]
+    return pa.array(values, type=pa.float64(), mask=mask), np.concatenate(out_of_range)
 
 
 _INTEGER = r"^\s*[+-]?[0-9]+\s*$"

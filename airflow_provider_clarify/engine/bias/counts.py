@@ -8,7 +8,9 @@ Every metric except FT is a function of counts. For each facet the pass fills a 
 counts CDDL/CDDPL need, are sums over this table. GE needs only the number of rows per benefit code
 ``b = ŷ - y + 1`` (false negatives, correct predictions, false positives), which is the total table
 summed over facet and subgroup (:func:`~.generalized_entropy.generalized_entropy_from_counts`), so
-nothing is kept per row; FT keeps the numeric feature matrix (only when FT is requested).
+nothing is kept per row; FT keeps the numeric features, each column in its narrowest exact dtype
+(:mod:`.feature_store`), the facet codes in the smallest integer type and the predictions (only when
+FT is requested).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from airflow_provider_clarify.engine import progress
 from airflow_provider_clarify.engine.bias.arithmetic import PairwiseCodeSum
 from airflow_provider_clarify.engine.bias.columns import CategoricalRule, ContinuousRule, float_values
 from airflow_provider_clarify.engine.bias.errors import BiasAnalysisError
+from airflow_provider_clarify.engine.bias.feature_store import FeatureColumns
 from airflow_provider_clarify.engine.bias.groups import FacetEncoding, GroupEncoding
 
 Rule = CategoricalRule | ContinuousRule
@@ -67,9 +70,13 @@ class ConfusionCounts:
 
 @dataclass
 class FlipTestData:
-    """Numeric feature matrix (rows in dataset order) and the feature columns left out of it."""
+    """Numeric features (rows in dataset order) and the feature columns left out of them.
 
-    features: np.ndarray
+    ``features`` is a :class:`~.feature_store.FeatureColumns` (one pass of this engine) or a float64
+    ``(n, m)`` matrix (the Spark driver's merge of segments); both give the same float64 values.
+    """
+
+    features: FeatureColumns | np.ndarray
     used_columns: list[str]
     non_numeric_columns: list[str]
 
@@ -79,7 +86,7 @@ class DatasetCounts:
     """Everything the metrics need, gathered by :func:`count_dataset`."""
 
     tables: dict[str, np.ndarray]  # facet column -> T[f, g, y, ŷ]
-    facet_codes: dict[str, np.ndarray] = field(default_factory=dict)  # only when FT is requested
+    facet_codes: dict[str, np.ndarray] = field(default_factory=dict)  # only for FT; smallest uint dtype
     predictions: np.ndarray | None = None  # ŷ per row, only when FT is requested
     benefit_codes: np.ndarray | None = None  # ŷ - y + 1 per row (uint8), only without ``benefit_sum``
     benefit_counts: np.ndarray | None = None  # rows per benefit code 0/1/2, when GE is requested
@@ -133,6 +140,11 @@ def is_numeric_type(arrow_type: pa.DataType) -> bool:
     )
 
 
+def _code_dtype(num_codes: int) -> np.dtype:
+    """The smallest unsigned integer dtype holding codes ``0 .. num_codes - 1``."""
+    return np.min_scalar_type(max(num_codes - 1, 0))
+
+
 def count_dataset(
     batches: Callable[[Sequence[str]], Iterable[pa.RecordBatch]],
     *,
@@ -168,7 +180,8 @@ def count_dataset(
     benefit_parts: list[np.ndarray] = []
     code_parts: dict[str, list[np.ndarray]] = {name: [] for name in facets}
     prediction_parts: list[np.ndarray] = []
-    feature_parts: list[np.ndarray] = []
+    store: FeatureColumns | None = None
+    code_dtypes = {name: _code_dtype(enc.num_codes) for name, enc in facets.items()}
     numeric: list[str] | None = None
     non_numeric: list[str] = []
     rows = 0
@@ -202,17 +215,17 @@ def count_dataset(
             index = codes * (num_groups * 4) + outcome
             tables[name] += np.bincount(index, minlength=tables[name].size)
             if want_ft:
-                code_parts[name].append(codes)
+                code_parts[name].append(codes.astype(code_dtypes[name]))
         if want_ft:
             if numeric is None:
                 numeric = [c for c in flip_test_columns if is_numeric_type(batch_column(batch, c).type)]
                 non_numeric = [c for c in flip_test_columns if c not in numeric]
+                store = FeatureColumns(len(numeric))
             assert numeric is not None
+            assert store is not None
             prediction_parts.append(yhat)
-            matrix = np.empty((n, len(numeric)), dtype=np.float64)
             for j, name in enumerate(numeric):
-                matrix[:, j] = float_values(batch_column(batch, name))
-            feature_parts.append(matrix)
+                store.append(j, float_values(batch_column(batch, name)))
 
     result = DatasetCounts(
         tables={
@@ -234,15 +247,14 @@ def count_dataset(
                 np.concatenate(benefit_parts) if benefit_parts else np.zeros(0, dtype=np.uint8)
             )
     if want_ft:
-        width = len(numeric or [])
         result.flip_test = FlipTestData(
-            features=np.concatenate(feature_parts) if feature_parts else np.zeros((0, width)),
+            features=store if store is not None else np.zeros((0, 0)),
             used_columns=list(numeric or []),
             non_numeric_columns=non_numeric,
         )
         result.predictions = np.concatenate(prediction_parts) if prediction_parts else np.zeros(0, dtype=bool)
         result.facet_codes = {
-            name: np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+            name: np.concatenate(parts) if parts else np.zeros(0, dtype=code_dtypes[name])
             for name, parts in code_parts.items()
         }
     return result

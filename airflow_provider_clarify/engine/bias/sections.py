@@ -523,5 +523,5 @@ class _Report:
         else:
             refuse = bool(non_numeric) and not columns
         return flip_test_value(
-            data.features[:, columns], sensitive, self.counts.predictions, non_numeric=refuse
+            data.features, sensitive, self.counts.predictions, non_numeric=refuse, columns=columns
         )

@@ -31,8 +31,11 @@ log = logging.getLogger(__name__)
 
 #: CSV inputs larger than this (bytes as stored) are streamed instead of read in one go.
 STREAM_THRESHOLD_BYTES = 256 * 1024 * 1024
-#: Bytes of CSV text per streamed block (pyarrow infers a streamed column's type from the first one).
-STREAM_BLOCK_BYTES = 8 << 20
+#: Bytes of CSV text per streamed block (pyarrow infers a streamed column's type from the first one;
+#: a later block that disagrees restarts the typing pass). pyarrow's streaming reader reads up to 32
+#: blocks ahead of the consumer, so this also caps the text held in memory: 2 MiB blocks hold at most
+#: 64 MiB (8 MiB blocks held 256 MiB, most of the peak of a streamed run; docs/performance.md).
+STREAM_BLOCK_BYTES = 2 << 20
 
 
 class CsvStreamData(TabularData):

@@ -233,3 +233,51 @@ def test_a_bias_analysis_parses_the_csv_once_and_only_its_columns(monkeypatch, s
         lambda cols: whole.select(list(cols)).to_batches(max_chunksize=500), **_CREDIT_ANALYSIS
     )
     assert result == reference
+
+
+_READAHEAD_CHILD = """
+import sys
+import pyarrow as pa
+pool = pa.proxy_memory_pool(pa.default_memory_pool())  # counts what the reader allocates
+pa.set_memory_pool(pool)
+from airflow_provider_clarify.engine.datasets import load_dataset
+data = load_dataset(sys.argv[1], stream_threshold_bytes=0).data
+rows = sum(b.num_rows for b in data.batches(["sex", "approved", "predicted", "housing"]))
+print(rows, pool.max_memory())
+"""
+
+
+def test_a_streamed_scan_holds_a_few_small_blocks_of_text(tmp_path):
+    """Arrow memory at its peak while a 1M-row CSV (about 60 MiB) is streamed, in a fresh process.
+
+    pyarrow's streaming reader keeps several blocks of text in flight; with the 8 MiB blocks of
+    before that was about 40 MiB for four small columns (and up to 32 blocks, 256 MiB, in a full
+    run), with 2 MiB blocks about 9 MiB.
+    """
+    import subprocess
+    import sys
+
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    rows = 1_000_000
+    table = pa.table(
+        {
+            "sex": pa.array(np.where(rng.random(rows) < 0.6, "male", "female")),
+            "age": rng.integers(18, 90, rows),
+            "income": rng.lognormal(10.5, 0.6, rows),
+            "housing": rng.integers(0, 3, rows),
+            "score": rng.random(rows),
+            "approved": rng.integers(0, 2, rows),
+            "predicted": rng.integers(0, 2, rows),
+        }
+    )
+    path = tmp_path / "credit.csv"
+    pacsv.write_csv(table, path)
+    assert path.stat().st_size > 6 * _csv.STREAM_BLOCK_BYTES
+    done = subprocess.run(
+        [sys.executable, "-c", _READAHEAD_CHILD, str(path)], capture_output=True, text=True, check=True
+    )
+    count, peak = (int(v) for v in done.stdout.split())
+    assert count == rows
+    assert peak < 24 << 20, f"{peak / 2**20:.1f} MiB of Arrow memory while streaming"
