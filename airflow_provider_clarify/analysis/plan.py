@@ -370,6 +370,7 @@ def build_plan(
     job_settings: JobSettings | None = None,
     region: str | None = None,
     role: str | None = None,
+    model_given: bool = False,
 ) -> AnalysisPlan:
     """Compose, preflight and plan one run from rendered operator arguments (no AWS call).
 
@@ -386,6 +387,8 @@ def build_plan(
     :param job_settings: the job's settings (``compute="sagemaker"``).
     :param region: the region of the job; picks the Clarify image (``compute="sagemaker"``).
     :param role: the role as given; an ARN is validated now, a bare name is expanded later.
+    :param model_given: ``compute="spark"``: the operator passes a model (``local_model``) to the
+        Spark backend, so its explanations need no ``predictor.endpoint_name``.
     :raises ClarifyConfigError: every problem of the config (all preflight errors at once), or of a
         job setting, naming the field.
     """
@@ -407,7 +410,7 @@ def build_plan(
         dataset_uri=dataset_uri,
     )
     if compute in ("spark", "sagemaker_spark"):
-        problems = spark_problems(config)
+        problems = spark_problems(config, model_given=model_given and compute == "spark")
         if problems:
             raise ClarifyConfigError.from_problems(
                 problems, subject=f"analysis_config (compute={compute!r})", values=config

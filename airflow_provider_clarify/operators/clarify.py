@@ -139,8 +139,8 @@ class ClarifyBaseOperator(AwsBaseOperator[ClarifyHook]):
     :param reuse_completed_job: on a retry or clear, adopt a ``Completed`` job of this task instance
         whose inputs and analysis config equal the current ones instead of running again (default).
     :param compute: ``"sagemaker"`` (the managed Clarify container), ``"local"`` (the open engine on
-        the worker), ``"spark"`` (the open engine's Spark backend on a Spark cluster, bias metrics
-        only; docs/scale-out.md) or ``"sagemaker_spark"`` (the open engine's Spark backend as a
+        the worker), ``"spark"`` (the open engine's Spark backend on a Spark cluster: bias metrics,
+        tabular Kernel SHAP and PDP; docs/scale-out.md) or ``"sagemaker_spark"`` (the open engine's Spark backend as a
         SageMaker Processing job on the SDK's Spark image, for accounts without Clarify; bias metrics
         from dataset columns, see docs/scale-out.md); same files, same XCom.
     :param spark_dependencies_uri: for ``compute="sagemaker_spark"``: S3 URI of a prebuilt dependency
@@ -148,6 +148,9 @@ class ClarifyBaseOperator(AwsBaseOperator[ClarifyHook]):
         builds it once with pip and keeps it under the config location.
     :param local_model: for ``compute="local"``: where predictions come from (a URL of a server that
         speaks the SageMaker hosting contract, or a model-artifact spec; see the local-compute docs).
+        For ``compute="spark"``: the model the explanations call (the same forms; a URL or an endpoint
+        is called from the executors, an artifact is loaded by the driver and broadcast);
+        ``None``: the config's ``predictor.endpoint_name``.
     :param memory_limit_mb: for ``compute="local"``: cap the engine's address space at this many MiB
         (at least 256), so a runaway analysis fails with a memory error instead of swapping the worker.
         ``None`` (default): no cap.
@@ -336,7 +339,11 @@ class ClarifyBaseOperator(AwsBaseOperator[ClarifyHook]):
                 accepted=" or ".join(_COMPUTE_CHOICES),
             )
         kind, arguments = self.plan_arguments()
-        if self.compute in ("local", "spark"):  # the open engine on the worker or on a cluster
+        if self.compute == "spark":  # the open engine's Spark backend; local_model explains
+            from airflow_provider_clarify.operators.spark_compute import make_spark_plan
+
+            return make_spark_plan(kind, arguments, model_given=self.local_model not in (None, "", {}))
+        if self.compute == "local":  # the open engine on the worker
             return build_plan(kind, arguments, compute=self.compute)
         settings = JobSettings(
             instance_type=self.instance_type,
@@ -600,6 +607,7 @@ class ClarifyBaseOperator(AwsBaseOperator[ClarifyHook]):
             timeout_seconds=self.max_ingestion_time,
             logger=self.log,
             on_start=lambda run: setattr(self, "_spark_run", run),
+            local_model=self.local_model,
         )
         self._spark_run = None
         return self._finish_engine_run(context, plan, outcome)
@@ -883,6 +891,10 @@ class ClarifyExplainabilityOperator(ClarifyBaseOperator):
         super().__init__(data_config=data_config, **kwargs)
         self.model_config = model_config
         self.explainability_config = explainability_config
+        if self.compute == "spark":  # text/image explanations fail the DAG import, not the run
+            from airflow_provider_clarify.operators.spark_compute import check_spark_explanations
+
+            check_spark_explanations(explainability_config)
         self.model_scores = model_scores
         self._set_uncertainty_options(confidence_intervals)
 
@@ -950,6 +962,10 @@ class ClarifyBiasAndExplainabilityOperator(ClarifyBaseOperator):
         super().__init__(data_config=data_config, **kwargs)
         self.model_config = model_config
         self.explainability_config = explainability_config
+        if self.compute == "spark":  # text/image explanations fail the DAG import, not the run
+            from airflow_provider_clarify.operators.spark_compute import check_spark_explanations
+
+            check_spark_explanations(explainability_config)
         self.bias_config = bias_config
         self.pre_training_methods = pre_training_methods
         self.post_training_methods = post_training_methods

@@ -19,9 +19,19 @@ Two kinds of connection are accepted, told apart by the connection's type:
 
 Before anything is submitted the plan is validated for what the Spark backend computes
 (:func:`~airflow_provider_clarify.analysis.capabilities.spark_problems`, the engine's own rule: CSV,
-JSON Lines and Parquet datasets, pre- and post-training bias from dataset columns, the report; no
-explanations, side datasets or model calls); literal arguments are checked when the DAG is parsed
-(:func:`check_spark_arguments`). Each problem is a :class:`ClarifyConfigError` naming the field and
+JSON Lines and Parquet datasets, pre- and post-training bias from dataset columns, the report, Kernel
+SHAP and PDP of tabular records; no text or image explanations, no side datasets); literal arguments
+are checked when the DAG is parsed (:func:`check_spark_arguments`, :func:`check_spark_explanations`).
+
+The model the explanations call: ``local_model`` (as with ``compute="local"``: a URL of a server
+speaking the SageMaker hosting contract, ``{"endpoint_name": ...}``, or a trusted joblib/pickle
+``{"artifact": ..., "trust": True}``) becomes the engine CLI's ``--model-*`` arguments
+(:func:`model_arguments`); without it the config's ``predictor.endpoint_name`` is called. A URL or an
+endpoint is called from the executors (an endpoint with the executors' own AWS credentials: nothing
+of the task's AWS connection is put on the command line); an artifact is loaded by the driver and
+broadcast, so its path must be one the driver reads (an ``s3://`` artifact is downloaded with the
+task's AWS connection to the worker first, which suits ``spark-submit`` in client mode and Spark
+Connect, whose driver program runs on the worker). Each problem is a :class:`ClarifyConfigError` naming the field and
 the fix, and the task fails without retries. A driver that exits with the engine's configuration
 status (2) fails the same way (:class:`SparkAnalysisConfigError`); anything else is a
 :class:`SparkAnalysisError` (retryable) quoting the last lines of the driver's output.
@@ -39,6 +49,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import dataclasses
 import hashlib
 import logging
 import os
@@ -61,7 +72,7 @@ from airflow_provider_clarify.engine.exit_codes import EXIT_CONFIG
 from airflow_provider_clarify.locations import ANALYSIS_FILE, join, scheme
 from airflow_provider_clarify.operators._arguments import has_template
 
-#: The plan kinds whose configs always hold explanations (refused at parse time).
+#: The plan kinds whose configs hold explanations: the kinds that call a model (``local_model``).
 EXPLANATION_KINDS = ("explainability", "bias_and_explainability")
 
 #: ``spark_options`` keys passed to ``SparkSubmitHook`` as they are (its keyword arguments).
@@ -134,17 +145,18 @@ class SparkAnalysisConfigError(SparkAnalysisError, ClarifyConfigError):
     __str__ = ClarifyConfigError.__str__
 
 
-def make_spark_plan(kind: str, arguments: Mapping[str, Any]) -> Any:
+def make_spark_plan(kind: str, arguments: Mapping[str, Any], *, model_given: bool = False) -> Any:
     """The run's :class:`~airflow_provider_clarify.analysis.plan.AnalysisPlan` for ``compute="spark"``.
 
     Preflight as for the open engine, then the Spark backend's limits
-    (:func:`~airflow_provider_clarify.analysis.capabilities.spark_problems`).
+    (:func:`~airflow_provider_clarify.analysis.capabilities.spark_problems`; ``model_given``: a
+    ``local_model`` goes along, so explanations need no ``predictor.endpoint_name``).
 
     :raises ClarifyConfigError: every problem at once, each with its JSON path.
     """
     from airflow_provider_clarify.analysis.plan import build_plan
 
-    return build_plan(kind, arguments, compute="spark")
+    return build_plan(kind, arguments, compute="spark", model_given=model_given)
 
 
 def check_spark_options(spark_options: Any, conn_type: str | None = None) -> dict[str, Any]:
@@ -206,23 +218,18 @@ def check_spark_arguments(
 
     :raises ClarifyConfigError: naming the argument and the fix.
     """
-    if analysis_kind in EXPLANATION_KINDS:
+    if local_model is not None and analysis_kind not in EXPLANATION_KINDS:
         raise ClarifyConfigError(
-            f"the {analysis_kind} analysis is not computed by the Spark backend (compute='spark' "
-            "computes pre- and post-training bias and the report); run it with compute='local' or "
-            "compute='sagemaker'.",
-            field="compute",
-            value="spark",
-            accepted="compute='local' or compute='sagemaker' for explanations",
-        )
-    if local_model is not None:
-        raise ClarifyConfigError(
-            "local_model is not used with compute='spark': the Spark backend calls no model. Add the "
-            "model's predictions as a dataset column named in DataConfig(predicted_label=...).",
+            f"local_model is not used by the {analysis_kind} analysis with compute='spark': the Spark "
+            "backend computes bias from the dataset's columns and calls the model only for SHAP and "
+            "PDP. Add the model's predictions as a dataset column named in "
+            "DataConfig(predicted_label=...).",
             field="local_model",
             value=local_model,
-            accepted="None with compute='spark'",
+            accepted="None with compute='spark' (a model only for explanations)",
         )
+    if local_model is not None and not _renders_later(local_model):
+        spark_model_source(local_model)
     if not isinstance(spark_conn_id, str) or not spark_conn_id.strip():
         raise ClarifyConfigError(
             f"spark_conn_id is {spark_conn_id!r}; name an Airflow connection of type 'spark' "
@@ -246,6 +253,95 @@ def check_spark_arguments(
                 value=dataset_type,
                 accepted=", ".join(SPARK_DATASET_TYPES),
             )
+
+
+def _renders_later(value: Any) -> bool:
+    """Whether ``value`` holds a Jinja template or an XCom reference (checked after rendering)."""
+    if isinstance(value, Mapping):
+        return any(_renders_later(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return any(_renders_later(v) for v in value)
+    return has_template(value) or (hasattr(value, "resolve") and hasattr(value, "iter_references"))
+
+
+def spark_model_source(local_model: Any) -> Any:
+    """``local_model`` as a :class:`~airflow_provider_clarify.analysis.model_source.ModelSource` the
+    engine CLI can be given (``None``: no model given; the config's ``predictor.endpoint_name`` is called).
+
+    :raises ClarifyConfigError: what ``compute="local"`` refuses (an in-process object, an untrusted
+        artifact, an unknown key), and an artifact ``method`` other than ``"auto"`` (the CLI has no flag for it).
+    """
+    from airflow_provider_clarify.analysis.model_source import ModelSource
+
+    source = ModelSource.parse(local_model, field_name="local_model")
+    if source is None:
+        return None
+    if source.kind == "callable":
+        raise ClarifyConfigError(
+            "local_model is an in-process Python object, which cannot be sent to a Spark cluster. Save "
+            "it with joblib.dump and pass local_model={'artifact': path, 'format': 'joblib', 'trust': "
+            "True}, or serve it over HTTP (a URL) or as a SageMaker endpoint ({'endpoint_name': ...}).",
+            field="local_model",
+            value=type(source.fn).__name__,
+            accepted="a URL, {'endpoint_name': ...} or {'artifact': ..., 'trust': True}",
+        )
+    if source.kind == "artifact" and source.method != "auto":
+        raise ClarifyConfigError(
+            f"local_model.method {source.method!r} is not passed to the Spark driver (the engine CLI "
+            "explains with predict_proba when the model has it, else predict); drop 'method', or run "
+            "with compute='local'.",
+            field="local_model.method",
+            value=source.method,
+            accepted="'auto' with compute='spark'",
+        )
+    return source
+
+
+def _explanation_methods(explainability_config: Any) -> dict[str, Any]:
+    """The ``methods`` entries a literal ``explainability_config`` writes (SHAPConfig/PDPConfig, a list, a dict)."""
+    if isinstance(explainability_config, list | tuple):
+        merged: dict[str, Any] = {}
+        for item in explainability_config:
+            merged.update(_explanation_methods(item))
+        return merged
+    if isinstance(explainability_config, Mapping):
+        return dict(explainability_config)
+    to_dict = getattr(explainability_config, "to_dict", None)
+    if callable(to_dict):
+        written = to_dict()
+        return dict(written) if isinstance(written, Mapping) else {}
+    return {}
+
+
+def check_spark_explanations(explainability_config: Any) -> None:
+    """Parse-time check of a literal ``explainability_config`` against the Spark backend's rule
+    (:func:`~airflow_provider_clarify.analysis.capabilities.spark_problems`): no text or image
+    explanations, only the methods it computes. Templated values are checked when the plan is built.
+
+    :raises ClarifyConfigError: naming ``explainability_config.<method>...`` and the fix.
+    """
+    if explainability_config is None or _renders_later(explainability_config):
+        return
+    try:
+        methods = _explanation_methods(explainability_config)
+    except ClarifyConfigError:
+        return  # the config's own error is reported, with its path, when the plan is built
+    problems = [
+        (path, message)
+        for path, message in spark_problems(
+            {"dataset_type": "text/csv", "methods": methods}, model_given=True
+        )
+        if path.startswith("methods.")
+    ]
+    if problems:
+        path, message = problems[0]
+        field = "explainability_config." + path.removeprefix("methods.")
+        raise ClarifyConfigError(
+            f"{field}: {message}",
+            field=field,
+            value="spark",
+            accepted="tabular SHAP and PDP with compute='spark'",
+        )
 
 
 # --------------------------------------------------------------------------------------------
@@ -289,14 +385,59 @@ def driver_application(cache_dir: Path | None = None) -> str:
     return str(path)
 
 
+def model_arguments(model: Any) -> list[str]:
+    """The engine CLI's ``--model-*`` arguments for a :class:`ModelSource` (``[]`` for ``None``).
+
+    Only names and locations go on the command line: an endpoint is called with the executors' own
+    AWS credentials, never with secrets of the task's connection.
+    """
+    if model is None:
+        return []
+    from airflow_provider_clarify.analysis.model_source import (
+        DEFAULT_MODEL_RETRIES,
+        DEFAULT_MODEL_TIMEOUT_SECONDS,
+    )
+
+    if model.kind == "artifact":
+        return [
+            "--model-artifact",
+            model.artifact,
+            "--model-artifact-format",
+            model.format,
+            "--trust-model-artifact",
+        ]
+    if model.kind == "http":
+        args = ["--model-url", model.url]
+    elif model.kind == "endpoint":
+        args = ["--model-endpoint", model.endpoint_name]
+    else:  # refused earlier by spark_model_source
+        raise ClarifyConfigError(
+            f"a {model.kind} model cannot be sent to a Spark cluster",
+            field="local_model",
+            value=model.kind,
+            accepted="a URL, {'endpoint_name': ...} or {'artifact': ..., 'trust': True}",
+        )
+    if model.timeout_seconds != DEFAULT_MODEL_TIMEOUT_SECONDS:
+        args += ["--model-timeout", f"{model.timeout_seconds:g}"]
+    if model.retries != DEFAULT_MODEL_RETRIES:
+        args += ["--model-retries", str(model.retries)]
+    return args
+
+
 def engine_arguments(
-    config_uri: str, dataset_uri: str, output_uri: str, *, output_kms_key: str | None = None
+    config_uri: str,
+    dataset_uri: str,
+    output_uri: str,
+    *,
+    output_kms_key: str | None = None,
+    model: Any = None,
 ) -> list[str]:
-    """The engine CLI's arguments (``--backend spark`` is added by the driver)."""
+    """The engine CLI's arguments (``--backend spark`` is added by the driver); ``model``: the
+    :class:`~airflow_provider_clarify.analysis.model_source.ModelSource` explanations call (:func:`model_arguments`)."""
     args = ["--analysis-config", config_uri, "--dataset", dataset_uri, "--output", output_uri]
     if output_kms_key:
         args += ["--output-kms-key", output_kms_key]
-    return args
+    return [*args, *model_arguments(model)]
 
 
 def submit_hook_arguments(
@@ -586,70 +727,19 @@ def _connect(run: SparkRun, command: list[str], url: str) -> None:
         raise _failure(run, "the Spark Connect client", code, "\n".join(tail))
 
 
-def run_spark_analysis(
-    plan: Any,
-    *,
+def _run_on_cluster(
     run_name: str,
-    spark_conn_id: str = "spark_default",
-    spark_options: Mapping[str, Any] | None = None,
-    aws_conn_id: str | None = "aws_default",
-    region_name: str | None = None,
-    verify: bool | str | None = None,
-    kms_key: str | None = None,
-    output_kms_key: str | None = None,
-    timeout_seconds: float | None = None,
-    logger: logging.Logger | None = None,
-    on_start: Callable[[SparkRun], None] | None = None,
-) -> SparkRunOutcome:
-    """Run ``plan`` (built by :func:`make_spark_plan`) on the cluster of ``spark_conn_id``.
-
-    The config is written to ``<config base>/<run name>/analysis_config.json`` (where
-    ``compute="sagemaker"`` uploads a job's config), read from there by the driver; ``analysis_config.json`` is written beside the
-    results only after the run succeeded and its ``analysis.json`` exists. Locations on ``s3://`` are
-    read and written by the cluster with its own credentials (instance profile, ``spark.hadoop.fs.s3a.*``
-    or the AWS environment of the driver); the task's AWS connection writes the two config files.
-
-    :param on_start: called with the :class:`SparkRun` before anything starts (``on_kill`` stops it).
-    :param timeout_seconds: stop the run after this many seconds (``None``: no limit).
-    :raises ClarifyConfigError: unknown ``spark_options``, an unusable connection, a bad location, or
-        (:class:`SparkAnalysisConfigError`) the engine on the cluster rejected the config or data.
-    :raises SparkAnalysisError: the run failed otherwise, was stopped or timed out.
-    """
-    from airflow_provider_clarify.hooks.clarify import ClarifyHook
-    from airflow_provider_clarify.operators.local_compute import _check_location
-
-    logger = logger or logging.getLogger(__name__)
-    config = plan.config
-    output_uri = _check_location("s3_output_path", plan.output_uri, written=True)
-    dataset_uri = _check_location("s3_data_input_path", plan.dataset_uri or config.get("dataset_uri"))
-    try:
-        conn_type = _conn_type(spark_conn_id)
-    except AirflowException as err:
-        raise ClarifyConfigError(
-            f"spark_conn_id {spark_conn_id!r}: {err}",
-            field="spark_conn_id",
-            value=spark_conn_id,
-            accepted="an Airflow connection of type 'spark' or 'spark_connect'",
-        ) from None
-    if conn_type not in (SPARK_CONN_TYPE, CONNECT_CONN_TYPE):
-        raise ClarifyConfigError(
-            f"spark_conn_id {spark_conn_id!r} is a connection of type {conn_type!r}; compute='spark' "
-            "submits through a 'spark' connection (spark-submit, master in host/port) or a "
-            "'spark_connect' connection (sc://host:port)",
-            field="spark_conn_id",
-            value=spark_conn_id,
-            accepted="a connection of type 'spark' or 'spark_connect'",
-        )
-    options = check_spark_options(spark_options, conn_type)
-
-    hook = ClarifyHook(aws_conn_id=aws_conn_id, region_name=region_name, verify=verify)
-    staged = (
-        plan.config_uri(run_name)
-        if scheme(plan.config_base_uri) == "s3"
-        else join(join(plan.config_base_uri, run_name), "analysis_config.json")
-    )
-    config_uri = hook.write_json(staged, config, indent=2, kms_key=kms_key or None)
-    engine_args = engine_arguments(config_uri, dataset_uri, output_uri, output_kms_key=output_kms_key)
+    *,
+    conn_type: str,
+    spark_conn_id: str,
+    options: Mapping[str, Any],
+    engine_args: list[str],
+    output_uri: str,
+    timeout_seconds: float | None,
+    logger: logging.Logger,
+    on_start: Callable[[SparkRun], None] | None,
+) -> str:
+    """Submit the driver (spark-submit or Spark Connect) and wait for it; the mode it ran in."""
     run = SparkRun(run_name, logger)
     if on_start is not None:
         on_start(run)
@@ -686,6 +776,99 @@ def run_spark_analysis(
         if timer is not None:
             timer.cancel()
 
+    return mode
+
+
+def run_spark_analysis(
+    plan: Any,
+    *,
+    run_name: str,
+    spark_conn_id: str = "spark_default",
+    spark_options: Mapping[str, Any] | None = None,
+    aws_conn_id: str | None = "aws_default",
+    region_name: str | None = None,
+    verify: bool | str | None = None,
+    kms_key: str | None = None,
+    output_kms_key: str | None = None,
+    timeout_seconds: float | None = None,
+    logger: logging.Logger | None = None,
+    on_start: Callable[[SparkRun], None] | None = None,
+    local_model: Any = None,
+) -> SparkRunOutcome:
+    """Run ``plan`` (built by :func:`make_spark_plan`) on the cluster of ``spark_conn_id``.
+
+    The config is written to ``<config base>/<run name>/analysis_config.json`` (where
+    ``compute="sagemaker"`` uploads a job's config), read from there by the driver; ``analysis_config.json`` is written beside the
+    results only after the run succeeded and its ``analysis.json`` exists. Locations on ``s3://`` are
+    read and written by the cluster with its own credentials (instance profile, ``spark.hadoop.fs.s3a.*``
+    or the AWS environment of the driver); the task's AWS connection writes the two config files.
+
+    :param local_model: the model SHAP and PDP call (see :func:`spark_model_source`; ``None``: the
+        config's ``predictor.endpoint_name``). A URL or endpoint is called from the executors; an
+        artifact is loaded by the driver (an ``s3://`` one is downloaded to the worker first).
+    :param on_start: called with the :class:`SparkRun` before anything starts (``on_kill`` stops it).
+    :param timeout_seconds: stop the run after this many seconds (``None``: no limit).
+    :raises ClarifyConfigError: unknown ``spark_options``, an unusable connection, a bad location, or
+        (:class:`SparkAnalysisConfigError`) the engine on the cluster rejected the config or data.
+    :raises SparkAnalysisError: the run failed otherwise, was stopped or timed out.
+    """
+    from airflow_provider_clarify.hooks.clarify import ClarifyHook
+    from airflow_provider_clarify.operators.local_compute import _check_location
+
+    logger = logger or logging.getLogger(__name__)
+    config = plan.config
+    model = spark_model_source(local_model)
+    output_uri = _check_location("s3_output_path", plan.output_uri, written=True)
+    dataset_uri = _check_location("s3_data_input_path", plan.dataset_uri or config.get("dataset_uri"))
+    try:
+        conn_type = _conn_type(spark_conn_id)
+    except AirflowException as err:
+        raise ClarifyConfigError(
+            f"spark_conn_id {spark_conn_id!r}: {err}",
+            field="spark_conn_id",
+            value=spark_conn_id,
+            accepted="an Airflow connection of type 'spark' or 'spark_connect'",
+        ) from None
+    if conn_type not in (SPARK_CONN_TYPE, CONNECT_CONN_TYPE):
+        raise ClarifyConfigError(
+            f"spark_conn_id {spark_conn_id!r} is a connection of type {conn_type!r}; compute='spark' "
+            "submits through a 'spark' connection (spark-submit, master in host/port) or a "
+            "'spark_connect' connection (sc://host:port)",
+            field="spark_conn_id",
+            value=spark_conn_id,
+            accepted="a connection of type 'spark' or 'spark_connect'",
+        )
+    options = check_spark_options(spark_options, conn_type)
+
+    hook = ClarifyHook(aws_conn_id=aws_conn_id, region_name=region_name, verify=verify)
+    staged = (
+        plan.config_uri(run_name)
+        if scheme(plan.config_base_uri) == "s3"
+        else join(join(plan.config_base_uri, run_name), "analysis_config.json")
+    )
+    config_uri = hook.write_json(staged, config, indent=2, kms_key=kms_key or None)
+    with tempfile.TemporaryDirectory(prefix="clarify-spark-model-") as workdir:
+        if model is not None and model.kind == "artifact":
+            from airflow_provider_clarify.operators.local_compute import _fetch_artifact
+
+            model = dataclasses.replace(model, artifact=_fetch_artifact(model.artifact, workdir, hook))
+        if model is not None:
+            logger.info("Spark run %s explains the model %s", run_name, model.describe())
+        engine_args = engine_arguments(
+            config_uri, dataset_uri, output_uri, output_kms_key=output_kms_key, model=model
+        )
+        mode = _run_on_cluster(
+            run_name,
+            conn_type=conn_type,
+            spark_conn_id=spark_conn_id,
+            options=options,
+            engine_args=engine_args,
+            output_uri=output_uri,
+            timeout_seconds=timeout_seconds,
+            logger=logger,
+            on_start=on_start,
+        )
+
     analysis_json = join(output_uri, ANALYSIS_FILE)
     if not hook.exists(analysis_json):
         raise SparkAnalysisError(
@@ -715,9 +898,13 @@ __all__ = [
     "SparkRunOutcome",
     "StagedSparkJob",
     "check_spark_arguments",
+    "check_spark_explanations",
     "check_spark_options",
+    "engine_arguments",
     "make_spark_plan",
+    "model_arguments",
     "package_archive",
     "run_spark_analysis",
+    "spark_model_source",
     "stage_spark_job",
 ]

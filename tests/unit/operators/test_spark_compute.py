@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from airflow_provider_clarify.analysis.capabilities import spark_problems
+from airflow_provider_clarify.analysis.configs.explainability import ImageConfig, SHAPConfig, TextConfig
 from airflow_provider_clarify.analysis.errors import ClarifyConfigError
 from airflow_provider_clarify.operators import spark_compute
 from airflow_provider_clarify.operators._spark_driver import parse as parse_driver
@@ -102,21 +103,152 @@ def test_compute_spark_plans_the_bias_config_without_a_request():
     assert plan.dataset_uri == DATASET
 
 
+# --- explanations: the model the executors call ---------------------------------------------------------
+
+EXPLAINERS = [
+    (ClarifyExplainabilityOperator, {"explainability_config": {"shap": {"num_samples": 10}}}),
+    (
+        ClarifyBiasAndExplainabilityOperator,
+        {"explainability_config": {"shap": {"num_samples": 10}}, "bias_config": BIAS},
+    ),
+]
+ARTIFACT = {"artifact": "/models/model.joblib", "trust": True}
+LOCAL_MODELS = [
+    "http://127.0.0.1:8080",
+    {"url": "http://127.0.0.1:8080", "timeout_seconds": 5, "retries": 0},
+    {"endpoint_name": "credit-endpoint"},
+    {"endpoint_name": "credit-endpoint", "timeout_seconds": 12.5},
+    ARTIFACT,
+    {"artifact": "s3://models/model.pkl", "format": "pickle", "trust": True},
+]
+
+
+def explainer(operator_class, arguments, **overrides):
+    return operator_class(
+        task_id="x",
+        compute="spark",
+        data_config=data_config(),
+        **{"model_config": MODEL, **arguments, **overrides},
+    )
+
+
+@pytest.mark.parametrize(("operator_class", "arguments"), EXPLAINERS)
+@pytest.mark.parametrize("local_model", LOCAL_MODELS)
+def test_explanations_run_on_spark_with_the_local_model(operator_class, arguments, local_model):
+    plan = explainer(operator_class, arguments, local_model=local_model).make_plan()
+    assert plan.compute == "spark"
+    assert "shap" in plan.config["methods"]
+
+
+@pytest.mark.parametrize(("operator_class", "arguments"), EXPLAINERS)
+def test_without_a_model_the_config_must_name_an_endpoint(operator_class, arguments):
+    """The model_name alone is no model the executors can call (the engine's rule, at plan time)."""
+    with pytest.raises(ClarifyConfigError) as caught:
+        explainer(operator_class, arguments).make_plan()
+    assert "predictor" in [path for path, _ in caught.value.problems]
+    with_endpoint = explainer(operator_class, arguments, model_config={"endpoint_name": "live"})
+    plan = with_endpoint.make_plan()  # the executors call predictor.endpoint_name
+    assert plan.config["predictor"]["endpoint_name"] == "live"
+
+
+TEXT = TextConfig(granularity="token", language="english")
+
+
 @pytest.mark.parametrize(
-    ("operator_class", "arguments"),
+    "explainability_config",
     [
-        (ClarifyExplainabilityOperator, {"model_config": MODEL, "explainability_config": {"shap": {}}}),
-        (
-            ClarifyBiasAndExplainabilityOperator,
-            {"model_config": MODEL, "explainability_config": {"shap": {}}, "bias_config": BIAS},
-        ),
+        {"shap": {"num_samples": 10, "text_config": TEXT}},
+        [SHAPConfig(num_samples=10, text_config=TEXT)],
+    ],
+    ids=["dict", "sdk_objects"],
+)
+@pytest.mark.parametrize(
+    "operator_class", [ClarifyExplainabilityOperator, ClarifyBiasAndExplainabilityOperator]
+)
+def test_text_explanations_are_refused_when_the_dag_is_parsed(operator_class, explainability_config):
+    arguments = {"explainability_config": explainability_config}
+    if operator_class is ClarifyBiasAndExplainabilityOperator:
+        arguments["bias_config"] = BIAS
+    with pytest.raises(ClarifyConfigError) as caught:
+        explainer(operator_class, arguments, local_model=ARTIFACT)
+    assert caught.value.field == "explainability_config.shap.text_config"
+    assert "text explanations are not computed by the Spark backend" in str(caught.value)
+    # the same config is refused by the engine's own rule
+    problems = spark_problems({"dataset_type": "text/csv", "methods": {"shap": {"text_config": {}}}})
+    assert "methods.shap.text_config" in [path for path, _ in problems]
+
+
+def test_image_explanations_from_sdk_objects_are_refused_when_the_dag_is_parsed():
+    shap = SHAPConfig(num_samples=10, image_config=ImageConfig(model_type="IMAGE_CLASSIFICATION"))
+    with pytest.raises(ClarifyConfigError) as caught:
+        explainer(ClarifyExplainabilityOperator, {"explainability_config": shap}, local_model=ARTIFACT)
+    assert caught.value.field == "explainability_config.shap.image_config"
+
+
+def test_templated_explanations_are_checked_when_the_plan_is_built():
+    operator = explainer(
+        ClarifyExplainabilityOperator,
+        {"explainability_config": {"shap": "{{ params.shap }}"}},
+        local_model=ARTIFACT,
+    )  # parses fine
+    operator.explainability_config = {"shap": {"num_samples": 10, "text_config": TEXT}}  # as rendered
+    with pytest.raises(ClarifyConfigError) as caught:
+        operator.make_plan()
+    assert "methods.shap.text_config" in [path for path, _ in caught.value.problems]
+
+
+class _InProcess:
+    def predict(self, rows):
+        return [0 for _ in rows]
+
+
+@pytest.mark.parametrize(
+    ("local_model", "field", "fix"),
+    [
+        (_InProcess(), "local_model", "joblib.dump"),
+        ({"artifact": "/models/model.joblib"}, "local_model.trust", "trust"),
+        ({**ARTIFACT, "method": "predict"}, "local_model.method", "'auto'"),
+        ({"endpoint": "x"}, "local_model", "endpoint_name"),
+        ("ftp://host/model", "local_model.url", "http"),
     ],
 )
-def test_explanations_are_refused_when_the_dag_is_parsed(operator_class, arguments):
-    with pytest.raises(ClarifyConfigError, match="not computed by the Spark backend") as caught:
-        operator_class(task_id="x", compute="spark", data_config=data_config(), **arguments)
-    assert caught.value.field == "compute"
-    assert "compute='local' or compute='sagemaker'" in str(caught.value)
+def test_an_unusable_local_model_fails_when_the_dag_is_parsed(local_model, field, fix):
+    with pytest.raises(ClarifyConfigError) as caught:
+        explainer(*EXPLAINERS[0], local_model=local_model)
+    assert caught.value.field == field
+    assert fix in f"{caught.value} {caught.value.accepted}"
+
+
+def test_a_templated_local_model_is_checked_when_the_run_starts(tmp_path):
+    operator = explainer(*EXPLAINERS[0], local_model="{{ params.model }}")  # parses fine
+    operator.local_model = {"artifact": str(tmp_path / "m.joblib")}  # as rendered: not trusted
+    with pytest.raises(ClarifyConfigError) as caught:
+        spark_compute.run_spark_analysis(
+            operator.make_plan(),
+            run_name="r",
+            spark_conn_id="none",
+            aws_conn_id=None,
+            local_model=operator.local_model,
+        )
+    assert caught.value.field == "local_model.trust"
+
+
+@pytest.mark.parametrize("local_model", LOCAL_MODELS)
+def test_the_engine_cli_reads_back_the_model_of_the_command_line(local_model):
+    """Differential: the arguments we build, parsed by the engine CLI's own parser, give the same model."""
+    from airflow_provider_clarify.analysis.model_source import ModelSource
+    from airflow_provider_clarify.engine.__main__ import build_parser, model_source
+
+    source = spark_compute.spark_model_source(local_model)
+    command = spark_compute.engine_arguments("cfg.json", "data.csv", "out", model=source)
+    assert command[:6] == ["--analysis-config", "cfg.json", "--dataset", "data.csv", "--output", "out"]
+    args = build_parser().parse_args([*command, "--backend", "spark"])
+    assert model_source(args) == source == ModelSource.parse(local_model)
+
+
+def test_no_model_adds_no_model_arguments():
+    assert spark_compute.model_arguments(None) == []
+    assert not any(a.startswith("--model") for a in spark_compute.engine_arguments("c", "d", "o"))
 
 
 @pytest.mark.parametrize(
@@ -128,6 +260,7 @@ def test_explanations_are_refused_when_the_dag_is_parsed(operator_class, argumen
             "convert the data to CSV",
         ),
         ({"local_model": "http://127.0.0.1:8080"}, "local_model", "predicted_label"),
+        ({"local_model": {"artifact": "/m.joblib", "trust": True}}, "local_model", "SHAP and PDP"),
         ({"spark_options": {"executor_mem": "1g"}}, "spark_options.executor_mem", "executor_memory"),
         ({"spark_options": {"conf": "spark.x=1"}}, "spark_options.conf", "dict"),
         ({"spark_options": {"ship_package": "yes"}}, "spark_options.ship_package", "True"),
