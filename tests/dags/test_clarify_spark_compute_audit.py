@@ -5,6 +5,11 @@ of tests/unit/engine/spark/conftest.py), through the apache-spark provider's ``s
 pyspark's own jars on the same cluster. Each run must write what the single-machine engine writes
 for the config the operator composed, hand the same XCom downstream, and feed the gate.
 
+The DAG's ``ClarifyExplainabilityOperator(compute="spark")`` explains the same data with a trusted
+joblib artifact (a scikit-learn pipeline trained here on the golden data) given as ``local_model``:
+its ``analysis.json`` explanations and ``explanations_shap/`` files must equal what
+``compute="local"`` (:func:`run_local_analysis`, same config, same artifact) writes.
+
 Also run for real: a kill while the application runs (on_kill stops spark-submit, its Python driver
 and the cluster application; no analysis.json), and a configuration the engine rejects on the
 cluster (exit status 2: ClarifyInvalidConfigException, no retry, no analysis_config.json).
@@ -83,17 +88,66 @@ def spark_submit_env(monkeypatch, tmp_path, spark_cluster):  # noqa: F811
     return spark_cluster
 
 
-def _audit_dag(monkeypatch, dag_folder, output: Path):
+@pytest.fixture(scope="module")
+def model_artifact(tmp_path_factory) -> Path:
+    """A scikit-learn pipeline trained on the golden applicant columns, saved with joblib."""
+    import joblib
+    import pandas as pd
+    from sklearn.compose import ColumnTransformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder
+
+    frame = pd.read_csv(DATASET)
+    features = frame[["sex", "age", "job", "housing", "credit_amount", "duration"]].to_numpy(dtype=object)
+    columns = ColumnTransformer(
+        [("categories", OneHotEncoder(handle_unknown="ignore"), [0, 2, 3])], remainder="passthrough"
+    )
+    model = make_pipeline(columns, LogisticRegression(max_iter=1000)).fit(features, frame["approved"])
+    path = tmp_path_factory.mktemp("spark-compute-model") / "model.joblib"
+    joblib.dump(model, path)
+    return path
+
+
+def _audit_dag(monkeypatch, dag_folder, output: Path, model: Path):
     monkeypatch.setenv("CLARIFY_SPARK_DATASET", str(DATASET))
     monkeypatch.setenv("CLARIFY_SPARK_OUTPUT", str(output))
+    monkeypatch.setenv("CLARIFY_SPARK_MODEL", str(model))
     return bundled_dag(monkeypatch, dag_folder, DAG_ID, bundle_name="spark-compute-dags")
+
+
+def _check_explanations(run, output: Path, model: Path, tmp_path: Path) -> None:
+    """The Spark run's explanations equal compute="local"'s for the same config and artifact."""
+    from airflow_provider_clarify.operators.local_compute import run_local_analysis
+    from tests.unit.engine.spark.test_explain import _assert_same_explanations
+
+    folder = output / "2026-03-02" / "explanations"
+    assert xcom(run, "explain") == str(folder)
+    assert xcom(run, "explain", "job_name").startswith("Clarify-Explainability-")
+    config = json.loads((folder / "analysis_config.json").read_text())
+    assert set(config["methods"]) == {"shap", "pdp", "report"}
+    local = tmp_path / "local-explanations"
+    run_local_analysis(
+        config,
+        str(DATASET),
+        str(local),
+        aws_conn_id=None,
+        local_model={"artifact": str(model), "format": "joblib", "trust": True},
+    )
+    expected = json.loads((local / "analysis.json").read_text())["explanations"]
+    assert any(block.get("global_shap_values") for block in expected["kernel_shap"].values())
+    assert len(expected["pdp"]) == 2
+    _assert_same_explanations(local, folder)
+    assert (folder / "explanations_shap" / "out.csv").read_text() == (
+        local / "explanations_shap" / "out.csv"
+    ).read_text()
 
 
 def _check_audit(run, output: Path, tmp_path: Path) -> None:
     """The run's files equal the single-machine engine's for the composed config; XCom as elsewhere."""
     from airflow_provider_clarify.engine import run_analysis
 
-    assert task_states(run) == {"bias_audit": "success", "fairness_gate": "success"}
+    assert task_states(run) == {"bias_audit": "success", "fairness_gate": "success", "explain": "success"}
     folder = output / "2026-03-02"
     assert xcom(run, "bias_audit") == str(folder)
     assert xcom(run, "bias_audit", "analysis_config_uri") == str(folder / "analysis_config.json")
@@ -111,11 +165,12 @@ def _check_audit(run, output: Path, tmp_path: Path) -> None:
 
 
 def test_spark_submit_runs_the_audit_on_the_standalone_cluster(
-    dag_folder, airflow_db, monkeypatch, tmp_path, spark_submit_env
+    dag_folder, airflow_db, monkeypatch, tmp_path, spark_submit_env, model_artifact
 ):
-    dag = _audit_dag(monkeypatch, dag_folder, tmp_path / "out")
+    dag = _audit_dag(monkeypatch, dag_folder, tmp_path / "out", model_artifact)
     run = dag.test(logical_date=LOGICAL_DATE)
     _check_audit(run, tmp_path / "out", tmp_path)
+    _check_explanations(run, tmp_path / "out", model_artifact, tmp_path)
     # the application ran on the cluster (not in a local master) and has finished
     apps = spark_submit_env.status()
     assert any(a["name"].startswith("Clarify-Bias-") for a in apps["completedapps"]), apps
@@ -168,12 +223,14 @@ def connect_server(spark_submit_env, tmp_path):
                 server.wait()
 
 
-def test_spark_connect_runs_the_same_dag(dag_folder, airflow_db, monkeypatch, tmp_path, connect_server):
+def test_spark_connect_runs_the_same_dag(
+    dag_folder, airflow_db, monkeypatch, tmp_path, connect_server, model_artifact
+):
     port, server_log = connect_server
     monkeypatch.setenv(
         CONN_ENV, json.dumps({"conn_type": "spark_connect", "host": "127.0.0.1", "port": port})
     )
-    dag = _audit_dag(monkeypatch, dag_folder, tmp_path / "out")
+    dag = _audit_dag(monkeypatch, dag_folder, tmp_path / "out", model_artifact)
     run = dag.test(logical_date=LOGICAL_DATE)
     _check_audit(run, tmp_path / "out", tmp_path)
     # the run went through the server (not a Spark of the client's own): a session, the shipped package
