@@ -10,7 +10,7 @@ cluster of the apache-spark provider's connection ``clarify_spark`` (docs/scale-
   as a Spark Connect client.
 
 The audit reads the week's scored applications (CSV, with the model's predictions in the
-``predicted`` column: the Spark backend calls no model), writes ``analysis.json``,
+``predicted`` column: the Spark backend calls a model only for explanations), writes ``analysis.json``,
 ``report.html`` and ``analysis_config.json`` under the output location, and the gate reads them
 from the task's XCom exactly as after a SageMaker job.
 
