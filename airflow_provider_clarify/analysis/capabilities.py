@@ -140,7 +140,8 @@ def spark_problems(
             "explanations on the Spark backend call the model from the executors: give "
             "predictor.endpoint_name (a deployed endpoint; a model_name alone needs a shadow endpoint, "
             f"which the open engine does not create), or a model to run_analysis_spark(model=...) / the "
-            f"CLI's --model-url, --model-endpoint or --model-artifact; or run with {instead}."
+            f"CLI's --model-url, --model-endpoint or --model-artifact (operators with compute='spark': local_model); or run with "
+            f"{instead}."
         )
         problems.append(("predictor", message))
     for side in ("facet_dataset_uri", "predicted_label_dataset_uri"):

@@ -146,6 +146,7 @@ def test_without_a_model_the_config_must_name_an_endpoint(operator_class, argume
     with pytest.raises(ClarifyConfigError) as caught:
         explainer(operator_class, arguments).make_plan()
     assert "predictor" in [path for path, _ in caught.value.problems]
+    assert "local_model" in str(caught.value)  # the fix an operator user can apply
     with_endpoint = explainer(operator_class, arguments, model_config={"endpoint_name": "live"})
     plan = with_endpoint.make_plan()  # the executors call predictor.endpoint_name
     assert plan.config["predictor"]["endpoint_name"] == "live"
