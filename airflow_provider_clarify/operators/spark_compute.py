@@ -63,6 +63,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from airflow.providers.common.compat.sdk import AirflowException
 
@@ -284,6 +285,15 @@ def spark_model_source(local_model: Any) -> Any:
             field="local_model",
             value=type(source.fn).__name__,
             accepted="a URL, {'endpoint_name': ...} or {'artifact': ..., 'trust': True}",
+        )
+    if source.kind == "http" and (urlsplit(source.url).password or urlsplit(source.url).query):
+        raise ClarifyConfigError(
+            "local_model's URL holds a password or a query string; compute='spark' puts the URL on "
+            "the driver's command line, which spark-submit and the cluster log. Give the server's URL "
+            "without secrets (authenticate the executors by their network or the cluster's identity).",
+            field="local_model.url",
+            value="<redacted>",
+            accepted="http(s)://host:port[/path] without user:password@ or ?query",
         )
     if source.kind == "artifact" and source.method != "auto":
         raise ClarifyConfigError(

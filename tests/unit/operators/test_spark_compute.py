@@ -211,6 +211,8 @@ class _InProcess:
         ({**ARTIFACT, "method": "predict"}, "local_model.method", "'auto'"),
         ({"endpoint": "x"}, "local_model", "endpoint_name"),
         ("ftp://host/model", "local_model.url", "http"),
+        ("http://user:s3cret@127.0.0.1:8080", "local_model.url", "without user:password@"),
+        ("https://models.example/credit?token=s3cret", "local_model.url", "without user:password@"),
     ],
 )
 def test_an_unusable_local_model_fails_when_the_dag_is_parsed(local_model, field, fix):
@@ -218,6 +220,7 @@ def test_an_unusable_local_model_fails_when_the_dag_is_parsed(local_model, field
         explainer(*EXPLAINERS[0], local_model=local_model)
     assert caught.value.field == field
     assert fix in f"{caught.value} {caught.value.accepted}"
+    assert "s3cret" not in str(caught.value)
 
 
 def test_a_templated_local_model_is_checked_when_the_run_starts(tmp_path):
