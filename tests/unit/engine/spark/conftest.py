@@ -161,7 +161,7 @@ def spark_cluster(tmp_path_factory):
             try:
                 if cluster.alive_workers() == 2:
                     break
-            except OSError:
+            except (OSError, ValueError):  # not listening yet, or its UI still answers /json with HTML
                 pass
             if master.poll() is not None:
                 pytest.fail(f"The Spark master exited: {(workdir / 'master.log').read_text()[-2000:]}")
