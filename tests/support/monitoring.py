@@ -161,3 +161,37 @@ def write_json(path: Path, data) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data))
     return path
+
+
+#: The bias analysis the monitoring tests run on :func:`make_traffic`'s records.
+BIAS_CONFIG = {
+    "label_values_or_threshold": [1],
+    "facet": [{"name_or_index": "gender", "value_or_threshold": [0]}],
+    "headers": ["gender", "age", "income", "approved"],
+    "label": "approved",
+}
+
+
+def bias_job_definition(
+    root: Path, *, baseline: str | None = None, offsets: tuple[str, str] = ("-PT2H", "-PT1H")
+) -> dict:
+    """A model-bias job definition over ``root``: config written to ``root/config``, ground truth in
+    ``root/gt``, results to ``root/results``; ``offsets`` are the window's start and end offsets."""
+    config_uri = write_json(root / "config" / "analysis_config.json", BIAS_CONFIG)
+    definition = {
+        "JobDefinitionName": "bias-def",
+        "ModelBiasAppSpecification": {"ImageUri": "img", "ConfigUri": str(config_uri)},
+        "ModelBiasJobInput": {
+            "EndpointInput": {
+                "EndpointName": ENDPOINT,
+                "LocalPath": "/opt/ml/processing/input/endpoint",
+                "StartTimeOffset": offsets[0],
+                "EndTimeOffset": offsets[1],
+            },
+            "GroundTruthS3Input": {"S3Uri": str(root / "gt")},
+        },
+        "ModelBiasJobOutputConfig": {"MonitoringOutputs": [{"S3Output": {"S3Uri": str(root / "results")}}]},
+    }
+    if baseline:
+        definition["ModelBiasBaselineConfig"] = {"ConstraintsResource": {"S3Uri": baseline}}
+    return definition

@@ -15,35 +15,11 @@ from airflow_provider_clarify.engine.runner import run_analysis
 from tests.support import monitoring as traffic_support
 
 T0 = datetime(2024, 2, 29, 22, 0, tzinfo=UTC)  # windows cross into March 1st
-CONFIG = {
-    "label_values_or_threshold": [1],
-    "facet": [{"name_or_index": "gender", "value_or_threshold": [0]}],
-    "headers": ["gender", "age", "income", "approved"],
-    "label": "approved",
-}
+CONFIG = traffic_support.BIAS_CONFIG
 
 
 def job_definition(tmp_path, *, baseline=None, offsets=("-PT2H", "-PT1H")):
-    config_uri = traffic_support.write_json(tmp_path / "config" / "analysis_config.json", CONFIG)
-    definition = {
-        "JobDefinitionName": "bias-def",
-        "ModelBiasAppSpecification": {"ImageUri": "img", "ConfigUri": str(config_uri)},
-        "ModelBiasJobInput": {
-            "EndpointInput": {
-                "EndpointName": traffic_support.ENDPOINT,
-                "LocalPath": "/opt/ml/processing/input/endpoint",
-                "StartTimeOffset": offsets[0],
-                "EndTimeOffset": offsets[1],
-            },
-            "GroundTruthS3Input": {"S3Uri": str(tmp_path / "gt")},
-        },
-        "ModelBiasJobOutputConfig": {
-            "MonitoringOutputs": [{"S3Output": {"S3Uri": str(tmp_path / "results")}}]
-        },
-    }
-    if baseline:
-        definition["ModelBiasBaselineConfig"] = {"ConstraintsResource": {"S3Uri": baseline}}
-    return definition
+    return traffic_support.bias_job_definition(tmp_path, baseline=baseline, offsets=offsets)
 
 
 @pytest.fixture

@@ -35,34 +35,12 @@ WINDOW = T0 + timedelta(hours=1)
 SCHEDULED = T0 + timedelta(hours=2)
 RECORDS = 75_000  # in 15 objects of 5,000: the first 65,536 labelled rows end in the 14th
 PIECES = 15
-CONFIG = {
-    "label_values_or_threshold": [1],
-    "facet": [{"name_or_index": "gender", "value_or_threshold": [0]}],
-    "headers": ["gender", "age", "income", "approved"],
-    "label": "approved",
-}
+CONFIG = traffic_support.BIAS_CONFIG
 PATH_KEYS = {"output", "analysis_uri", "violations_uri"}
 
 
 def _definition(root: Path, baseline: str | None = None) -> dict:
-    config_uri = traffic_support.write_json(root / "config" / "analysis_config.json", CONFIG)
-    definition = {
-        "JobDefinitionName": "bias-def",
-        "ModelBiasAppSpecification": {"ImageUri": "img", "ConfigUri": str(config_uri)},
-        "ModelBiasJobInput": {
-            "EndpointInput": {
-                "EndpointName": traffic_support.ENDPOINT,
-                "LocalPath": "/opt/ml/processing/input/endpoint",
-                "StartTimeOffset": "-PT1H",
-                "EndTimeOffset": "-PT0H",
-            },
-            "GroundTruthS3Input": {"S3Uri": str(root / "gt")},
-        },
-        "ModelBiasJobOutputConfig": {"MonitoringOutputs": [{"S3Output": {"S3Uri": str(root / "results")}}]},
-    }
-    if baseline:
-        definition["ModelBiasBaselineConfig"] = {"ConstraintsResource": {"S3Uri": baseline}}
-    return definition
+    return traffic_support.bias_job_definition(root, baseline=baseline, offsets=("-PT1H", "-PT0H"))
 
 
 def _line(request: str, when: datetime, event_id: str, encoding: str | None = None) -> str:
