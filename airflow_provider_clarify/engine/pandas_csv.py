@@ -133,11 +133,16 @@ def _convert(
 _INTEGER = r"^\s*[+-]?[0-9]+\s*$"
 
 
-def pandas_integer_values(text: pa.Array | pa.ChunkedArray) -> pa.Array | None:
+def pandas_integer_values(
+    text: pa.Array | pa.ChunkedArray, *, allow_missing: bool = False
+) -> pa.Array | None:
     """int64 values when pandas would read the column as integers although pyarrow saw floats.
 
     pyarrow infers ``+5`` (a leading plus) as a float; pandas reads a column whose cells are all
-    integer literals, none missing, as int64. Returns ``None`` when that is not the case.
+    integer literals, none missing, as int64. With ``allow_missing``, missing cells are allowed and
+    stay null: pandas parses the other cells as integers too, then casts the column to float64
+    (so ``-0`` is ``0.0``, not the float parser's ``-0.0``). Returns ``None`` when some present cell
+    is not an integer literal, or no cell is present.
     """
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -145,7 +150,9 @@ def pandas_integer_values(text: pa.Array | pa.ChunkedArray) -> pa.Array | None:
     if isinstance(text, pa.ChunkedArray):
         text = text.combine_chunks()
     text = text.cast(pa.string())
-    if text.null_count or not len(text) or not pc.all(pc.match_substring_regex(text, _INTEGER)).as_py():
+    if (text.null_count and not allow_missing) or len(text) == text.null_count:
+        return None
+    if not pc.all(pc.match_substring_regex(text, _INTEGER)).as_py():
         return None
     digits = pc.replace_substring_regex(pc.utf8_trim_whitespace(text), r"^\+", "")
     try:

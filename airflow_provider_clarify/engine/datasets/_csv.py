@@ -18,6 +18,7 @@ from airflow_provider_clarify.engine import io, pandas_csv
 from airflow_provider_clarify.engine.datasets._batches import TabularData
 from airflow_provider_clarify.engine.datasets._errors import DatasetError
 from airflow_provider_clarify.engine.datasets._pandas_types import (
+    pandas_cast,
     pandas_like_table,
     pandas_like_type,
     widen,
@@ -29,8 +30,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: CSV inputs larger than this (bytes as stored) are streamed instead of read in one go.
-STREAM_THRESHOLD_BYTES = 256 * 1024 * 1024
+#: CSV inputs larger than this (bytes as stored) are streamed instead of read in one go. pyarrow's
+#: one-go reader holds about three times the file while parsing (a 239 MiB file peaked at 753 MiB);
+#: streaming holds a few blocks whatever the size, for about the same CPU (docs/performance.md), so
+#: only small files, where the multi-threaded one-go parse is a little faster, are read whole.
+STREAM_THRESHOLD_BYTES = 32 * 1024 * 1024
 #: Bytes of CSV text per streamed block (pyarrow infers a streamed column's type from the first one;
 #: a later block that disagrees restarts the typing pass). pyarrow's streaming reader reads up to 32
 #: blocks ahead of the consumer, so this also caps the text held in memory: 2 MiB blocks hold at most
@@ -60,6 +64,10 @@ class CsvStreamData(TabularData):
         self.column_names = list(layouts[0].names)
         #: settled pandas-like types of the columns read so far
         self.types: dict[str, pa.DataType] = {}
+        #: settled int64 columns that pyarrow cannot parse as integers (``+5``): read as text
+        self.integer_text: set[str] = set()
+        #: settled float64 columns of integers with missing cells: read as integers, then cast
+        self.integer_missing: set[str] = set()
         self._spill: _Spill | None = None
         #: full parses of the CSV data so far (each over the columns of one request)
         self.parses = 0
@@ -98,7 +106,11 @@ class CsvStreamData(TabularData):
         import pyarrow as pa
 
         columns = list(dict.fromkeys(columns))
-        state = _ScanState({name: self.types[name] for name in columns if name in self.types})
+        state = _ScanState(
+            {name: self.types[name] for name in columns if name in self.types},
+            integer_text=self.integer_text & set(columns),
+            integer_missing=self.integer_missing & set(columns),
+        )
         for _attempt in range(4 * len(columns) + 4):
             spill = _Spill(columns)
             index = 0
@@ -129,15 +141,9 @@ class CsvStreamData(TabularData):
             break
         else:  # pragma: no cover - every restart settles one column for good
             raise DatasetError(f"Could not settle the column types of {self.source}.")
-        for name, cell in state.overflows.items():
-            if pa.types.is_floating(state.types[name]):
-                spill.discard()
-                raise DatasetError(
-                    f"Column {name!r} holds {cell!r}, a number beyond the range of a double: pandas (and so "
-                    "SageMaker Clarify) would read the whole column as text. Fix the value, or read the "
-                    "column as text on purpose by quoting a non-number in it."
-                )
         self.types.update({name: state.types[name] for name in columns})
+        self.integer_text = (self.integer_text - set(columns)) | state.integer_text
+        self.integer_missing = (self.integer_missing - set(columns)) | state.integer_missing
         if self._spill is not None:
             self._spill.discard()
         self._spill = spill
@@ -164,32 +170,58 @@ class _ColumnFailed(Exception):
         self.name = name
 
 
-#: Integers beyond this magnitude may convert differently by pandas' float parser than by a cast
-#: (and zeros may have been written ``-0``): see :meth:`_ScanState.finish`.
-_EXACT_INTEGER = 2**53
-
-
 class _ScanState:
     """Column types being settled by one :meth:`CsvStreamData._scan` (kept across restarts).
 
-    ``types`` are the pandas-like types decided so far; float columns (and columns whose first block
+    ``types`` are the pandas-like types decided so far. Float columns (and columns whose first block
     is empty, which pandas reads as float when every later cell is a number) are read as text and
-    converted with pandas' float rules (``float_text``).
+    converted with pandas' float rules (``float_text``). Integer columns that pyarrow cannot parse
+    (``+5``, which pandas reads as an integer) are read as text and converted to int64
+    (``integer_text``). The rules match :func:`read_csv_file`'s for a file read in one go:
+
+    * a float column holding a number beyond the double range (``1e309``) is text, as in pandas;
+    * a float column whose every cell is an integer literal, none missing, is int64, as in pandas
+      (found by the first pass, then read again as integer text: a second parse, for such columns
+      only).
     """
 
-    def __init__(self, settled: dict) -> None:
+    def __init__(
+        self, settled: dict, integer_text: set[str] = frozenset(), integer_missing: set[str] = frozenset()
+    ) -> None:
         import pyarrow as pa
 
         self.types: dict[str, pa.DataType] = dict(settled)
-        self.float_text: set[str] = {n for n, t in settled.items() if pa.types.is_floating(t)}
+        #: float64 columns that are integers with missing cells: read as int64, cast when read back
+        self.integer_missing: set[str] = set(integer_missing)
+        self.integer_text: set[str] = set(integer_text)
+        self.float_text: set[str] = {
+            n
+            for n, t in settled.items()
+            if pa.types.is_floating(t) and n not in self.integer_missing and n not in self.integer_text
+        }
+        #: float columns that proved to be floats for pandas, never integer literals
+        self.never_integer: set[str] = set()
+        #: columns whose first block was empty, read as floats until a cell says otherwise
+        self.first_block_empty: set[str] = set()
+        self._begin()
+
+    def _begin(self) -> None:
+        """Forget what one pass over the data observed (a restart reads everything again)."""
         self.has_nulls: set[str] = set()
-        self.large_integers: set[str] = set()
-        self.overflows: dict[str, str] = {}
+        #: float-text columns seen in this pass with a cell that is not an integer literal
+        self.not_integer: set[str] = set()
+        #: float-text columns with a present cell in this pass, and with a missing one
+        self.float_present: set[str] = set()
+        self.float_missing: set[str] = set()
 
     def read_types(self) -> dict:
         import pyarrow as pa
 
-        return {name: pa.string() if name in self.float_text else typ for name, typ in self.types.items()}
+        as_text = self.float_text | self.integer_text
+        return {
+            name: pa.string() if name in as_text else pa.int64() if name in self.integer_missing else typ
+            for name, typ in self.types.items()
+        }
 
     def note_schema(self, schema) -> bool:
         """Record the first block's inferred types; whether some must be re-read as text."""
@@ -202,6 +234,8 @@ class _ScanState:
             if pa.types.is_floating(typ) or pa.types.is_null(typ):
                 self.types[name] = pa.float64()
                 self.float_text.add(name)
+                if pa.types.is_null(typ):
+                    self.first_block_empty.add(name)
                 reopen = True
             elif pa.types.is_temporal(typ):
                 self.types[name] = pa.string()
@@ -211,66 +245,100 @@ class _ScanState:
         return reopen
 
     def fail(self, name: str) -> None:
-        """A cell of ``name`` did not convert: an integer column becomes float, anything else text."""
+        """A cell of ``name`` did not convert: an integer column becomes float, anything else text.
+
+        A column whose first block was empty (so with missing cells) is tried as float, then as
+        boolean (pandas reads ``True``, empty, ``False`` as booleans with NaN), then as text.
+        """
         import pyarrow as pa
 
-        if pa.types.is_integer(self.types.get(name, pa.int64())) and name not in self.float_text:
+        if name in self.first_block_empty and name in self.float_text:
+            self.float_text.discard(name)
+            self.types[name] = pa.bool_()
+        elif name in self.integer_missing:
+            self.integer_missing.discard(name)
+            self.float_text.add(name)
+        elif name in self.integer_text:
+            self.integer_text.discard(name)
+            self.never_integer.add(name)
+            self.types[name] = pa.float64()
+            self.float_text.add(name)
+        elif pa.types.is_integer(self.types.get(name, pa.int64())) and name not in self.float_text:
             self.types[name] = pa.float64()
             self.float_text.add(name)
         else:
             self.types[name] = pa.string()
             self.float_text.discard(name)
-        self.has_nulls.clear()
-        self.large_integers.clear()
-        self.overflows.clear()
+        self._begin()
 
     def convert(self, batch):
-        """Float text -> pandas' doubles; notes missing cells and integers beyond 2**53."""
+        """Text -> pandas' doubles or integers; notes integer columns with missing cells."""
         import pyarrow as pa
-        import pyarrow.compute as pc
 
         arrays = []
         for name, column in zip(batch.schema.names, batch.columns, strict=True):
             if name in self.float_text:
-                try:
-                    exact = pc.cast(pc.utf8_trim(column, " \t"), pa.float64())  # pyarrow's float cells
-                except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-                    raise _ColumnFailed(name) from None
-                column, cell = pandas_csv.pandas_float_column(column, correctly_rounded=exact)
-                if cell is not None and name not in self.overflows:
-                    self.overflows[name] = cell
-            elif pa.types.is_integer(column.type):
-                if column.null_count:
-                    self.has_nulls.add(name)
-                if name not in self.large_integers and len(column) > column.null_count:
-                    low, high = pc.min_max(column).values()
-                    if max(abs(low.as_py()), abs(high.as_py())) > _EXACT_INTEGER:
-                        self.large_integers.add(name)
-                    elif low.as_py() <= 0 <= high.as_py() and pc.any(pc.equal(column, 0)).as_py():
-                        self.large_integers.add(name)  # a "-0" cell is -0.0 for pandas' float parser
+                column = self._float_text(name, column)
+            elif name in self.integer_text:
+                if len(column) > column.null_count:
+                    ints = pandas_csv.pandas_integer_values(column, allow_missing=True)
+                else:
+                    ints = pa.nulls(len(column), pa.int64())
+                if ints is None:
+                    raise _ColumnFailed(name)
+                column = pandas_cast(ints, self.types[name])
+            elif pa.types.is_integer(column.type) and column.null_count:
+                self.has_nulls.add(name)
             arrays.append(column)
         return pa.RecordBatch.from_arrays(arrays, names=batch.schema.names)
 
-    def finish(self) -> bool:
-        """Settle integer columns with missing cells as float64; whether the pass must run again.
+    def _float_text(self, name: str, text):
+        """One batch of a float column read as text, as pandas' doubles.
 
-        pandas parses such a column's text as floats; a cast of the integers gives the same doubles
-        unless a magnitude exceeds 2**53 or a cell is zero (``-0`` is -0.0 for pandas' parser), when
-        the column is re-read as float text (a second parse, only for such columns).
+        A cell that is not a number makes the column text, and so does a number beyond the double
+        range (pandas' C parser refuses it and keeps the whole column as text): both restart the pass.
+        """
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        try:
+            exact = pc.cast(pc.utf8_trim(text, " \t"), pa.float64())  # pyarrow's float cells
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            raise _ColumnFailed(name) from None
+        values, overflow = pandas_csv.pandas_float_column(text, correctly_rounded=exact)
+        if overflow is not None:
+            raise _ColumnFailed(name)
+        if text.null_count:
+            self.float_missing.add(name)
+        if len(text) > text.null_count and name not in self.not_integer and name not in self.never_integer:
+            self.float_present.add(name)
+            if integer_cells(values, text) is None:
+                self.not_integer.add(name)
+        return values
+
+    def finish(self) -> bool:
+        """Settle the types one pass observed; whether the pass must run again.
+
+        * Integer columns with missing cells become float64: pandas parses the integers, then casts
+          them to the nearest doubles (``-0`` is ``0.0``), which is what reading the spill does.
+        * Float columns whose every present cell was an integer literal (``+5``) become int64 (float64
+          by a cast of the integers when a cell is missing) and are re-read as integer text: a
+          second parse, for such columns only.
         """
         import pyarrow as pa
 
-        retry = False
         for name in self.has_nulls:
             if pa.types.is_integer(self.types[name]):
                 self.types[name] = pa.float64()
-                if name in self.large_integers:
-                    self.float_text.add(name)
-                    retry = True
+                self.integer_missing.add(name)
+        retry = False
+        for name in sorted(self.float_text & self.float_present - self.not_integer - self.never_integer):
+            self.float_text.discard(name)
+            self.integer_text.add(name)
+            self.types[name] = pa.float64() if name in self.float_missing else pa.int64()
+            retry = True
         if retry:
-            self.has_nulls.clear()
-            self.large_integers.clear()
-            self.overflows.clear()
+            self._begin()
         return retry
 
 
@@ -342,7 +410,7 @@ class _Spill:
             for batch in reader:
                 batch = batch.select(columns)
                 arrays = [
-                    column if column.type == types[name] else column.cast(types[name])
+                    column if column.type == types[name] else pandas_cast(column, types[name])
                     for name, column in zip(columns, batch.columns, strict=True)
                 ]
                 yield pa.RecordBatch.from_arrays(arrays, names=columns)
@@ -532,7 +600,8 @@ def _pandas_floats(table, float_columns: Sequence[str]):
     """Convert the float columns read as text into the doubles ``pandas.read_csv`` would produce.
 
     A column with a number beyond the double range stays text, as in pandas; a column of integer
-    literals without missing cells (``+5``) becomes int64, as in pandas.
+    literals (``+5``) becomes int64, or float64 cast from the integers when a cell is missing, as in
+    pandas.
     """
     import pyarrow as pa
 
@@ -544,25 +613,33 @@ def _pandas_floats(table, float_columns: Sequence[str]):
         column = table.column(i)
         if name in float_columns:
             values, cell = pandas_csv.pandas_float_column(column)
-            ints = None
-            if cell is None and _whole_numbers(values):
-                ints = pandas_csv.pandas_integer_values(column)  # "+5": integers for pandas
-            if ints is not None:
-                column = ints
-            elif cell is None:
-                column = values
+            if cell is None:
+                ints = integer_cells(values, column)  # "+5": integers for pandas
+                column = (
+                    values
+                    if ints is None
+                    else pandas_cast(ints, pa.float64() if ints.null_count else pa.int64())
+                )
         arrays.append(column)
     return pa.table(arrays, names=names)
 
 
-def _whole_numbers(values: pa.Array) -> bool:
-    """No missing value and every value a finite whole number (cheap test before a text scan)."""
+def integer_cells(values: pa.Array, text: pa.Array) -> pa.Array | None:
+    """The integers (int64, missing cells null) of a column pyarrow read as floats, when pandas
+    reads it as integers: every present cell an integer literal (``+5``, ``-0``), at least one.
+
+    ``values`` are the column's doubles, ``text`` its cells; the doubles rule out most float columns
+    (a present value that is not a finite whole number) before the text is scanned.
+    """
     import numpy as np
 
-    if values.null_count or not len(values):
-        return False
+    if len(values) == values.null_count:
+        return None
     array = np.asarray(values.to_numpy(zero_copy_only=False), dtype=np.float64)
-    return bool(np.all(np.isfinite(array)) and np.all(array == np.floor(array)))
+    present = array[~np.isnan(array)]
+    if not (np.all(np.isfinite(present)) and np.all(present == np.floor(present))):
+        return None
+    return pandas_csv.pandas_integer_values(text, allow_missing=True)
 
 
 def malformed_csv_error(
@@ -746,5 +823,6 @@ def _concat_unified(tables: list[pa.Table]) -> pa.Table:
         for table in tables[1:]:
             typ = widen(typ, table.schema.field(name).type)
         target[name] = typ
-    schema = pa.schema([(n, target[n]) for n in names])
-    return pa.concat_tables([t.select(names).cast(schema) for t in tables])
+    return pa.concat_tables(
+        [pa.table([pandas_cast(t.column(n), target[n]) for n in names], names=names) for t in tables]
+    )

@@ -12,13 +12,25 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 
+def pandas_cast(column, target: pa.DataType):
+    """``column`` as ``target`` the way pandas converts it.
+
+    An integer column becomes float64 by rounding each value to the nearest double (pandas casts
+    the parsed integers, so ``9007199254740993`` is ``9007199254740992.0`` and ``-0`` is ``0.0``);
+    Arrow's default safe cast would refuse integers beyond 2**53 instead.
+    """
+    import pyarrow as pa
+
+    return column.cast(target, safe=not (pa.types.is_integer(column.type) and pa.types.is_floating(target)))
+
+
 def cast_batch(batch: pa.RecordBatch, casts: dict[str, pa.DataType]) -> pa.RecordBatch:
     import pyarrow as pa
 
     if not casts:
         return batch
     arrays = [
-        batch.column(i).cast(casts[name]) if name in casts else batch.column(i)
+        pandas_cast(batch.column(i), casts[name]) if name in casts else batch.column(i)
         for i, name in enumerate(batch.schema.names)
     ]
     return pa.RecordBatch.from_arrays(arrays, names=batch.schema.names)
@@ -65,5 +77,5 @@ def pandas_like_table(table: pa.Table) -> pa.Table:
         elif pa.types.is_temporal(typ):
             target = pa.string()
         if target is not None:
-            table = table.set_column(i, name, column.cast(target))
+            table = table.set_column(i, name, pandas_cast(column, target))
     return table
