@@ -199,9 +199,15 @@ def floor_child(fmt: str, dataset: str, config_path: str) -> None:
     """One pass over the needed columns with pyarrow, then the metric kernel; prints JSON figures.
 
     ``import_s`` is the time from the process's start (interpreter, this module's imports) to here.
+    pandas is kept out, as the engine's CLI keeps it out (pyarrow would import it only to ask whether
+    its inputs are pandas objects; see airflow_provider_clarify/engine/pandas_free.py).
     """
     import psutil
     import pyarrow as pa
+
+    from airflow_provider_clarify.engine.pandas_free import keep_pandas_out
+
+    keep_pandas_out()
 
     started = time.time() - psutil.Process().create_time()
     begin = time.perf_counter()

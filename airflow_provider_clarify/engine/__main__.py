@@ -292,7 +292,10 @@ def uncertainty_options(args: argparse.Namespace, storage_options: dict | None =
     return intervals, intersections
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, *, own_process: bool = False) -> int:
+    """The engine CLI. ``own_process``: this process runs nothing else (``python -m``), so a run
+    that loads no model artifact may keep pandas out of it (:mod:`.pandas_free`); an in-process
+    caller's other code may need pandas."""
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["monitor"]:  # Model Monitor executions: see engine/monitoring/cli.py
         from airflow_provider_clarify.engine.monitoring.cli import main as monitor_main
@@ -354,6 +357,10 @@ def main(argv: list[str] | None = None) -> int:
 
             result = run_spark_backend(args, config, dataset, model, storage_options)
         else:
+            if own_process and (model is None or model.kind != "artifact"):  # no model code runs here
+                from airflow_provider_clarify.engine.pandas_free import keep_pandas_out
+
+                keep_pandas_out()
             result = run_analysis(
                 config,
                 dataset,
@@ -392,4 +399,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(own_process=True))

@@ -171,30 +171,15 @@ def engine_arguments(spec: dict) -> dict[str, Any]:
     return arguments
 
 
-class _PandasUnavailable:
-    """A ``sys.meta_path`` finder that reports pandas as not installed (``ModuleNotFoundError``)."""
-
-    def find_spec(self, name: str, path: Any = None, target: Any = None) -> None:
-        if name == "pandas" or name.startswith("pandas."):
-            raise ModuleNotFoundError(f"No module named {name!r} (kept out of this run)", name=name)
-
-
 def _mark_pandas_unavailable(spec: dict) -> bool:
-    """Keep pandas out of a run that executes no model code; ``True`` when it was kept out.
+    """Keep pandas out of a run that executes no model code; ``True`` when it was kept out
+    (:mod:`airflow_provider_clarify.engine.pandas_free`). An artifact's code may use pandas."""
+    from airflow_provider_clarify.engine.pandas_free import keep_pandas_out
 
-    pyarrow imports pandas (about 1.5 s of CPU, most of a small audit's start-up) on its first
-    array or scalar conversion, only to ask whether the input is a pandas object. The engine hands
-    pyarrow numpy arrays, Python values and Arrow data only and never uses pandas itself, so a run
-    whose model is not a loaded artifact (none, a precomputed label column, an HTTP server or an
-    endpoint) reports pandas as not installed and pyarrow skips the check. An artifact's code may
-    use pandas, so such runs import it as usual. (A ``None`` entry in ``sys.modules`` is not
-    enough: pyarrow's compiled import then receives ``None`` instead of an ``ImportError``.)
-    """
     model = spec.get("model") or {}
-    if (isinstance(model, dict) and model.get("kind") == "artifact") or "pandas" in sys.modules:
+    if isinstance(model, dict) and model.get("kind") == "artifact":
         return False
-    sys.meta_path.insert(0, _PandasUnavailable())
-    return True
+    return keep_pandas_out()
 
 
 def run(spec: dict) -> str:

@@ -280,3 +280,34 @@ def test_cli_writes_the_sidecars_and_the_error_bars(tmp_path):
     assert (sidecar["level"], sidecar["resamples"], sidecar["seed"]) == (0.9, 200, 11)
     assert json.loads((output / "intersectional_bias.json").read_text())["scan"]["groups"]
     assert 'class="errorbar"' in (output / "report.html").read_text()
+
+
+def _imported_modules(stderr: str) -> set[str]:
+    """Modules named by ``python -X importtime`` lines (``import time: ... | package.module``); a
+    refused import is listed too, so a package counts as loaded by its submodules."""
+    return {line.rsplit("|", 1)[1].strip() for line in stderr.splitlines() if line.startswith("import time:")}
+
+
+def test_cli_keeps_pandas_out_of_a_run_without_model_code(tmp_path):
+    """pyarrow would import pandas (0.6 s or more) only to ask whether its inputs are pandas
+    objects; a run that loads no model artifact reports pandas as not installed
+    (engine/pandas_free.py), with the same analysis as a process that has pandas."""
+    case = golden_case("amount_threshold_label")
+    config = _write_config(tmp_path, case["analysis_config"])
+    args = ["--analysis-config", config, "--dataset", str(GOLDEN_CSV)]
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "airflow_provider_clarify.engine", *args, "--output", str(tmp_path / "cli")],
+        capture_output=True, text=True, cwd=REPO_ROOT, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    imported = _imported_modules(result.stderr)
+    assert "pyarrow.csv" in imported
+    assert not [name for name in imported if name.startswith("pandas.")]
+    # in-process callers keep pandas: the finder is installed by `python -m` only
+    import pandas  # noqa: F401  (the test process has it; main() must not hide it from later code)
+
+    assert cli.main([*args, "--output", str(tmp_path / "in_process")]) == 0
+    assert not any(type(finder).__name__ == "PandasUnavailable" for finder in sys.meta_path)
+    assert (tmp_path / "cli/analysis.json").read_bytes() == (
+        tmp_path / "in_process/analysis.json"
+    ).read_bytes()
