@@ -3,15 +3,19 @@
 The executors read a CSV dataset as text (every column a string, :mod:`.sources`); this module
 decides, like the single-machine reader (``engine/datasets/`` with
 :mod:`~airflow_provider_clarify.engine.pandas_csv`), which type each column has over the *whole*
-dataset, from per-segment states that merge:
+dataset, from per-segment states that merge (each state says what *every* cell of its part is, so
+merging is a logical and/or: associative and commutative):
 
 * pandas' missing-value tokens are missing; a column of only missing values is float64;
-* integers, then floats, then ``True``/``False`` tokens, otherwise text (dates stay text);
-* integer and float together widen to float64; anything else mixed widens to text;
-* an integer column with a missing value is float64 (pandas has no missing integer).
+* integers (pyarrow's, or pandas' integer literals such as ``+5`` and `` 5 ``) are int64; with a
+  missing cell, float64: the parsed integers rounded to the nearest double, as pandas casts them
+  (``-0`` is ``0.0``, ``999999999999999999`` is ``1e18``);
+* other numbers are float64 with pandas' own decimal conversion (:func:`pandas_float_values`),
+  unless a cell is beyond the double range (``1e309``): pandas then keeps the whole column as text;
+* a column of ``True``/``False`` tokens (and gaps) is boolean; anything else is text (dates too).
 
 Second pass: :func:`convert_batch` turns a text batch into the typed batch the single-machine
-engine would read (floats with pandas' own decimal conversion, :func:`pandas_float_values`).
+engine would read.
 """
 
 from __future__ import annotations
@@ -20,35 +24,60 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from airflow_provider_clarify.engine import pandas_csv
+from airflow_provider_clarify.engine.datasets._pandas_types import pandas_cast
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-NULL, INT, FLOAT, BOOL, STRING = "null", "int64", "float64", "bool", "string"
+#: Settled kinds. ``INT_AS_FLOAT``: an integer column with a missing cell, float64 cast from the ints.
+INT, INT_AS_FLOAT, FLOAT, BOOL, STRING = "int64", "int64 as float64", "float64", "bool", "string"
+
+#: The blanks pyarrow's CSV number parsing skips around a cell.
+_BLANKS = " \t"
 
 
 @dataclass(frozen=True)
 class ColumnState:
-    """What one part of the data says about a column: its narrowest type, and whether it had a gap."""
+    """What one part of the data says about a column: facts about *every* present cell of the part
+    (true when it has none), whether it has a present cell, a gap, a number beyond the double range.
 
-    kind: str = NULL
+    * ``pyarrow_int``: pyarrow's CSV reader parses the cell as int64 (it skips blanks, no ``+``);
+    * ``number``: pyarrow's CSV reader parses the cell as float64 (``+5``, ``inf``, ``1e309`` too);
+    * ``pandas_int``: a number that pandas reads as an integer (``+5``, `` 5 ``) within int64;
+    * ``boolean``: one of pandas' ``True``/``False`` tokens.
+    """
+
+    present: bool = False
     has_nulls: bool = False
+    pyarrow_int: bool = True
+    number: bool = True
+    pandas_int: bool = True
+    boolean: bool = True
+    overflow: bool = False
 
     def merge(self, other: ColumnState) -> ColumnState:
-        return ColumnState(widen(self.kind, other.kind), self.has_nulls or other.has_nulls)
+        return ColumnState(
+            present=self.present or other.present,
+            has_nulls=self.has_nulls or other.has_nulls,
+            pyarrow_int=self.pyarrow_int and other.pyarrow_int,
+            number=self.number and other.number,
+            pandas_int=self.pandas_int and other.pandas_int,
+            boolean=self.boolean and other.boolean,
+            overflow=self.overflow or other.overflow,
+        )
 
-
-def widen(a: str, b: str) -> str:
-    """The type holding both (the single-machine reader's widening)."""
-    if a == b:
-        return a
-    if a == NULL:
-        return b
-    if b == NULL:
-        return a
-    if {a, b} == {INT, FLOAT}:
-        return FLOAT
-    return STRING
+    @property
+    def kind(self) -> str:
+        """The column's type as the single-machine reader decides it (:func:`settle`)."""
+        if not self.present:
+            return FLOAT  # all missing: NaN floats for pandas
+        if self.pyarrow_int or (self.number and self.pandas_int):
+            return INT_AS_FLOAT if self.has_nulls else INT
+        if self.number and not self.overflow:
+            return FLOAT
+        if self.boolean:
+            return BOOL
+        return STRING
 
 
 def missing_as_null(text: pa.Array) -> pa.Array:
@@ -61,19 +90,22 @@ def missing_as_null(text: pa.Array) -> pa.Array:
     return pc.if_else(pc.is_in(text, value_set=tokens), pa.scalar(None, pa.string()), text)
 
 
-def _castable(values: pa.Array, target: pa.DataType) -> bool:
+def _cast(values: pa.Array, target: pa.DataType) -> pa.Array | None:
     import pyarrow as pa
     import pyarrow.compute as pc
 
     try:
-        pc.cast(values, target)
+        return pc.cast(values, target)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        return False
-    return True
+        return None
 
 
 def column_state(text: pa.Array) -> ColumnState:
-    """The state of one column of one batch (``text``: the cells as Spark read them)."""
+    """The state of one column of one batch (``text``: the cells as Spark read them).
+
+    Vectorised over the batch's distinct cells: a few casts, one regex match, and pandas' float
+    conversion of the cells with an exponent (to find a number beyond the double range).
+    """
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -81,15 +113,27 @@ def column_state(text: pa.Array) -> ColumnState:
     has_nulls = cells.null_count > 0
     values = pc.unique(cells.drop_null())
     if len(values) == 0:
-        return ColumnState(NULL, has_nulls)
-    if _castable(values, pa.int64()):
-        return ColumnState(INT, has_nulls)
-    if _castable(values, pa.float64()):
-        return ColumnState(FLOAT, has_nulls)
+        return ColumnState(has_nulls=has_nulls)
+    trimmed = pc.utf8_trim(values, _BLANKS)
+    number = _cast(trimmed, pa.float64()) is not None
+    overflow = False
+    if number:
+        # only a cell with an exponent, or with hundreds of digits, can be beyond the double range
+        # (without an exponent pandas' parser scales by at most the digits beyond the 17th)
+        suspect = pc.or_(
+            pc.match_substring(values, "e", ignore_case=True), pc.greater(pc.binary_length(values), 300)
+        )
+        overflow = pandas_csv.overflows(values.filter(suspect)) is not None
     tokens = pa.array((*pandas_csv.TRUE_VALUES, *pandas_csv.FALSE_VALUES), type=pa.string())
-    if pc.all(pc.is_in(values, value_set=tokens)).as_py():
-        return ColumnState(BOOL, has_nulls)
-    return ColumnState(STRING, has_nulls)
+    return ColumnState(
+        present=True,
+        has_nulls=has_nulls,
+        pyarrow_int=_cast(trimmed, pa.int64()) is not None,
+        number=number,
+        pandas_int=number and pandas_csv.pandas_integer_values(values) is not None,
+        boolean=pc.all(pc.is_in(values, value_set=tokens)).as_py(),
+        overflow=overflow,
+    )
 
 
 def batch_states(batch: pa.RecordBatch, columns: list[str]) -> dict[str, ColumnState]:
@@ -97,14 +141,19 @@ def batch_states(batch: pa.RecordBatch, columns: list[str]) -> dict[str, ColumnS
 
 
 def settle(states: dict[str, ColumnState]) -> dict[str, str]:
-    """Final type per column: all-missing -> float64, integer with gaps -> float64 (pandas)."""
-    types = {}
-    for name, state in states.items():
-        kind = state.kind
-        if kind == NULL or (kind == INT and state.has_nulls):
-            kind = FLOAT
-        types[name] = kind
-    return types
+    """Final kind per column (:attr:`ColumnState.kind`) from the states merged over all segments."""
+    return {name: state.kind for name, state in states.items()}
+
+
+def _integers(cells: pa.Array) -> pa.Array:
+    """int64 of an integer column's cells: pandas' integer literals, else pyarrow's integers."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    ints = pandas_csv.pandas_integer_values(cells, allow_missing=True)
+    if ints is None:  # no present cell, or pyarrow's own integers (e.g. hexadecimal)
+        ints = pc.cast(pc.utf8_trim(cells, _BLANKS), pa.int64())
+    return ints
 
 
 def convert_column(text: pa.Array, kind: str) -> pa.Array:
@@ -114,7 +163,9 @@ def convert_column(text: pa.Array, kind: str) -> pa.Array:
 
     cells = missing_as_null(text)
     if kind == INT:
-        return pc.cast(cells, pa.int64())
+        return _integers(cells)
+    if kind == INT_AS_FLOAT:
+        return pandas_cast(_integers(cells), pa.float64())
     if kind == FLOAT:
         return pandas_csv.pandas_float_values(cells)
     if kind == BOOL:
@@ -131,4 +182,15 @@ def convert_batch(batch: pa.RecordBatch, types: dict[str, str], columns: list[st
     return pa.RecordBatch.from_arrays(arrays, names=list(columns))
 
 
-__all__ = ["ColumnState", "batch_states", "convert_batch", "convert_column", "settle", "widen"]
+__all__ = [
+    "BOOL",
+    "FLOAT",
+    "INT",
+    "INT_AS_FLOAT",
+    "STRING",
+    "ColumnState",
+    "batch_states",
+    "convert_batch",
+    "convert_column",
+    "settle",
+]
