@@ -31,10 +31,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 #: CSV inputs larger than this (bytes as stored) are streamed instead of read in one go. pyarrow's
-#: one-go reader holds about three times the file while parsing (a 239 MiB file peaked at 753 MiB);
-#: streaming holds a few blocks whatever the size, for about the same CPU (docs/performance.md), so
-#: only small files, where the multi-threaded one-go parse is a little faster, are read whole.
-STREAM_THRESHOLD_BYTES = 32 * 1024 * 1024
+#: one-go reader holds about three times the file while parsing (a 239 MiB file peaked at 763 MiB),
+#: a streamed run a few blocks whatever the size (215-315 MiB peak RSS from 4M to 10M rows). At
+#: 64 MiB the two peaks meet (a 60 MiB file read whole: 297 MiB), so peak memory stays flat in the
+#: row count, and smaller files keep the one-go parse, which uses both cores (docs/performance.md).
+STREAM_THRESHOLD_BYTES = 64 * 1024 * 1024
 #: Bytes of CSV text per streamed block (pyarrow infers a streamed column's type from the first one;
 #: a later block that disagrees restarts the typing pass). pyarrow's streaming reader reads up to 32
 #: blocks ahead of the consumer, so this also caps the text held in memory: 2 MiB blocks hold at most

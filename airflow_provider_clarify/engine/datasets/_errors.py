@@ -24,6 +24,6 @@ def out_of_memory(what: str, exc: BaseException) -> DatasetMemoryError:
     return DatasetMemoryError(
         f"Out of memory while {what} ({exc or type(exc).__name__}). Give the engine more memory (a larger "
         'worker, or memory_limit_mb for compute="local"), or split the data into smaller part files '
-        "(Parquet: smaller row groups). CSV over 32 MiB and Parquet are streamed for the bias metrics; "
+        "(Parquet: smaller row groups). CSV over 64 MiB and Parquet are streamed for the bias metrics; "
         "smaller CSV, JSON, joins, SHAP and PDP hold the data in memory."
     )
