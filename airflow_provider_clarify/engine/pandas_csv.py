@@ -86,7 +86,10 @@ def pandas_float_values(text: pa.Array | pa.ChunkedArray) -> pa.Array:
 def _convert(
     text: pa.Array | pa.ChunkedArray, correctly_rounded: pa.Array | None = None
 ) -> tuple[pa.Array, np.ndarray | None]:
-    """(:func:`pandas_float_values`, the rows of the cells pandas finds out of range or ``None``).
+    """(:func:`pandas_float_values`, the rows of the cells pandas refuses as numbers, or ``None``).
+
+    pandas refuses a number out of range (``1e309``) and a NaN spelling that is not one of its
+    missing-value tokens (``NAN``, ``Nan``, ``+nan``: pyarrow reads them as NaN).
 
     Only cells that can differ from the correctly rounded value go through :func:`_xstrtod`: a cell
     of at most 15 bytes without an exponent holds at most 15 digits, an integer below
@@ -108,26 +111,32 @@ def _convert(
     )
     if isinstance(fallback, pa.ChunkedArray):
         fallback = fallback.combine_chunks()
+    not_a_number = pc.and_(pc.is_nan(fallback), text.is_valid()).fill_null(False)
+    refused = (
+        np.flatnonzero(np.asarray(not_a_number.to_numpy(zero_copy_only=False), dtype=bool))
+        if pc.any(not_a_number).as_py()
+        else np.zeros(0, dtype=np.int64)
+    )
     # only long numbers and numbers with an exponent can differ from the correctly rounded value
     # (bytes >= characters, so the byte length is a safe, cheaper test)
     suspect = pc.or_(
         pc.greater(pc.binary_length(text), 15), pc.match_substring(text, "e", ignore_case=True)
     ).fill_null(False)
     if not pc.any(suspect).as_py():
-        return fallback, None
+        return fallback, refused if len(refused) else None
     rows = np.flatnonzero(np.asarray(suspect.to_numpy(zero_copy_only=False), dtype=bool))
     del suspect
     values = np.array(fallback.fill_null(np.nan).to_numpy(zero_copy_only=False), dtype=np.float64)
     del fallback
     # in blocks: _xstrtod's temporaries (a 17-byte digit matrix and a dozen arrays a cell) stay
     # bounded by the block, not by the column
-    out_of_range = []
+    out_of_range = [refused]
     for start in range(0, len(rows), XSTRTOD_BLOCK_CELLS):
         block = rows[start : start + XSTRTOD_BLOCK_CELLS]
         values[block], failed = _xstrtod(text.take(pa.array(block)), values[block])
         out_of_range.append(block[failed])
     mask = np.asarray(text.is_null().to_numpy(zero_copy_only=False))
-    return pa.array(values, type=pa.float64(), mask=mask), np.concatenate(out_of_range)
+    return pa.array(values, type=pa.float64(), mask=mask), np.sort(np.concatenate(out_of_range))
 
 
 _INTEGER = r"^\s*[+-]?[0-9]+\s*$"
@@ -162,11 +171,13 @@ def pandas_integer_values(
 
 
 def overflows(text: pa.Array | pa.ChunkedArray) -> str | None:
-    """The first cell of ``text`` that pandas cannot read as a float because it is out of range.
+    """The first cell of ``text`` that pyarrow reads as a float and pandas refuses as a number.
 
     pandas' C parser refuses a decimal number whose scaled exponent exceeds 308 or whose value is
-    beyond the double range (``1e309``, ``100e307``, even ``0e309``): the whole column stays text
-    (``inf`` / ``Infinity`` written as such are numbers). Returns ``None`` when no cell overflows.
+    beyond the double range (``1e309``, ``100e307``, even ``0e309``), and a NaN spelling other than
+    its missing-value tokens (``NAN``, ``Nan``, ``+nan``; ``NaN`` and ``nan`` are missing values):
+    the whole column stays text (``inf`` / ``Infinity`` written as such are numbers). Returns
+    ``None`` when pandas reads every cell as a number.
     """
     return pandas_float_column(text)[1]
 

@@ -130,7 +130,12 @@ class CsvStreamData(TabularData):
                     raise malformed_csv_error(
                         self.files[index], self.layouts[index], self.storage_options, exc
                     ) from exc
-                state.fail(name)
+                if not state.fail(name):  # already text: no wider type, a cell that is not UTF-8
+                    if "UTF8" in str(exc):
+                        raise invalid_utf8_error(self.files[index], self.storage_options) from exc
+                    raise malformed_csv_error(
+                        self.files[index], self.layouts[index], self.storage_options, exc
+                    ) from exc
                 continue
             except BaseException:
                 spill.discard()
@@ -180,10 +185,11 @@ class _ScanState:
     (``+5``, which pandas reads as an integer) are read as text and converted to int64
     (``integer_text``). The rules match :func:`read_csv_file`'s for a file read in one go:
 
-    * a float column holding a number beyond the double range (``1e309``) is text, as in pandas;
-    * a float column whose every cell is an integer literal, none missing, is int64, as in pandas
-      (found by the first pass, then read again as integer text: a second parse, for such columns
-      only).
+    * a float column holding a number beyond the double range (``1e309``) or a NaN spelling that
+      is no missing-value token (``NAN``) is text, as in pandas;
+    * a float column whose every present cell is an integer literal is int64, or float64 cast
+      from the integers when a cell is missing, as in pandas (found by the first pass, then read
+      again as integer text: a second parse, for such columns only).
     """
 
     def __init__(
@@ -245,14 +251,19 @@ class _ScanState:
                 self.types[name] = pandas_like_type(typ)
         return reopen
 
-    def fail(self, name: str) -> None:
+    def fail(self, name: str) -> bool:
         """A cell of ``name`` did not convert: an integer column becomes float, anything else text.
 
         A column whose first block was empty (so with missing cells) is tried as float, then as
         boolean (pandas reads ``True``, empty, ``False`` as booleans with NaN), then as text.
+        ``False`` when the column is read as text already: no type is wider, the cell is no typing
+        question (a byte that is not UTF-8) and a restart would fail the same way.
         """
         import pyarrow as pa
 
+        as_text = name not in self.float_text and name not in self.integer_text
+        if as_text and pa.types.is_string(self.types.get(name, pa.null())):
+            return False
         if name in self.first_block_empty and name in self.float_text:
             self.float_text.discard(name)
             self.types[name] = pa.bool_()
@@ -271,6 +282,7 @@ class _ScanState:
             self.types[name] = pa.string()
             self.float_text.discard(name)
         self._begin()
+        return True
 
     def convert(self, batch):
         """Text -> pandas' doubles or integers; notes integer columns with missing cells."""
@@ -297,7 +309,8 @@ class _ScanState:
         """One batch of a float column read as text, as pandas' doubles.
 
         A cell that is not a number makes the column text, and so does a number beyond the double
-        range (pandas' C parser refuses it and keeps the whole column as text): both restart the pass.
+        range or ``NAN`` (pandas' C parser refuses them and keeps the whole column as text): both
+        restart the pass.
         """
         import pyarrow as pa
         import pyarrow.compute as pc
@@ -600,9 +613,9 @@ def _csv_convert_options(column_types: dict | None = None, columns: Sequence[str
 def _pandas_floats(table, float_columns: Sequence[str]):
     """Convert the float columns read as text into the doubles ``pandas.read_csv`` would produce.
 
-    A column with a number beyond the double range stays text, as in pandas; a column of integer
-    literals (``+5``) becomes int64, or float64 cast from the integers when a cell is missing, as in
-    pandas.
+    A column with a number beyond the double range (or ``NAN``) stays text, as in pandas; a column
+    of integer literals (``+5``) becomes int64, or float64 cast from the integers when a cell is
+    missing, as in pandas.
     """
     import pyarrow as pa
 

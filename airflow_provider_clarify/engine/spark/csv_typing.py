@@ -39,7 +39,8 @@ _BLANKS = " \t"
 @dataclass(frozen=True)
 class ColumnState:
     """What one part of the data says about a column: facts about *every* present cell of the part
-    (true when it has none), whether it has a present cell, a gap, a number beyond the double range.
+    (true when it has none), whether it has a present cell, a gap, a number pandas refuses
+    (``overflow``: beyond the double range, or a NaN spelling such as ``NAN``).
 
     * ``pyarrow_int``: pyarrow's CSV reader parses the cell as int64 (it skips blanks, no ``+``);
     * ``number``: pyarrow's CSV reader parses the cell as float64 (``+5``, ``inf``, ``1e309`` too);
@@ -119,9 +120,14 @@ def column_state(text: pa.Array) -> ColumnState:
     overflow = False
     if number:
         # only a cell with an exponent, or with hundreds of digits, can be beyond the double range
-        # (without an exponent pandas' parser scales by at most the digits beyond the 17th)
+        # (without an exponent pandas' parser scales by at most the digits beyond the 17th); a NaN
+        # spelling that is no missing-value token (``NAN``) is no number for pandas either
         suspect = pc.or_(
-            pc.match_substring(values, "e", ignore_case=True), pc.greater(pc.binary_length(values), 300)
+            pc.or_(
+                pc.match_substring(values, "e", ignore_case=True),
+                pc.match_substring(values, "nan", ignore_case=True),
+            ),
+            pc.greater(pc.binary_length(values), 300),
         )
         overflow = pandas_csv.overflows(values.filter(suspect)) is not None
     tokens = pa.array((*pandas_csv.TRUE_VALUES, *pandas_csv.FALSE_VALUES), type=pa.string())

@@ -213,6 +213,21 @@ def test_a_first_block_without_values_is_a_float_column_when_every_later_cell_is
     assert _pandas(text, "x").dtype == "float64"
 
 
+@pytest.mark.parametrize("first", ["x", "2", "2.5"])
+def test_a_streamed_byte_that_is_not_utf8_after_the_first_blocks_is_one_clear_error(monkeypatch, tmp_path, first):
+    """A byte that is not UTF-8 far into a text, integer or float column: the error names its line
+    after at most one restart per type change, where every restart used to fail the same way until
+    the attempts ran out ('Could not settle the column types', after 12 parses)."""
+    monkeypatch.setattr(_csv, "STREAM_BLOCK_BYTES", 1 << 12)
+    path = tmp_path / "d.csv"
+    # past the 64 KiB that header detection reads (it would find the byte itself)
+    path.write_bytes(b"f,x\n" + f"a,{first}\n".encode() * 20000 + b"b,\xff\n")
+    data = load_dataset(str(path), stream_threshold_bytes=0).data
+    with pytest.raises(DatasetError, match=r"Line 20002, column 3 of .* is not UTF-8"):
+        data.to_table(["f", "x"])
+    assert data.parses <= 3
+
+
 def _credit_csv(folder: str, rows: int) -> Path:
     path = Path(folder) / "credit.csv"
     lines = ["sex,income,score,approved,predicted,note"]

@@ -67,6 +67,8 @@ def _same_float(engine: float | None, oracle: float) -> bool:
 @example(["1e309", "1.5"])  # beyond the double range: pandas keeps the column as text
 @example(["0", "0e309"])  # an exponent above 308 is out of range even for zero
 @example(["100e307"])
+@example(["1.5", "NAN"])  # pyarrow's NaN, no number for pandas: text
+@example(["+nan"])
 def test_float_text_is_converted_bit_for_bit_like_pandas(cells):
     oracle = _pandas_column(cells)
     text = pa.array(cells)
@@ -159,6 +161,7 @@ def _assert_pandas_types_and_values(engine: pa.Table, oracle: pd.DataFrame, name
 @SETTINGS
 @given(csv_tables())
 @example((["c0", "c1"], [["-0", "9007199254740993"], ["", ""]]))  # pandas casts: 0.0, 9007199254740992.0
+@example((["c0", "c1"], [["1.5", "NAN"], ["Nan", "2"]]))  # pyarrow's NaN, no number for pandas: text
 def test_csv_columns_get_pandas_types_and_values(table):
     names, rows = table
     text = ",".join(names) + "\n" + "\n".join(",".join(row) for row in rows) + "\n"
@@ -178,6 +181,7 @@ def test_csv_columns_get_pandas_types_and_values(table):
 @example((["c0", "c1"], [["1", "x"]] * 12 + [["1e309", "y"]]), None)
 @example((["c0", "c1"], [["+5", "x"]] * 12 + [["", "y"]]), None)  # a missing cell: floats
 @example((["c0", "c1"], [["1", "x"]] * 12 + [["-0", ""], ["", "999999999999999999"]]), None)
+@example((["c0", "c1"], [["1.5", "x"]] * 12 + [["NAN", "y"]]), None)  # NaN spelling: text
 def test_streamed_csv_columns_get_pandas_types_and_values(table, data):
     """The streamed reader (large files) follows the same rules as pandas, block after block.
 
