@@ -80,6 +80,28 @@ def test_gzip_and_folder_of_part_files(tmp_path):
     assert prefix.column("age").to_pylist() == [51]
 
 
+def test_a_gzipped_csv_counts_its_text_against_the_streaming_threshold(tmp_path):
+    """The one-go reader holds the text, not the compressed bytes: a gzipped file counts as
+    GZIP_TEXT_FACTOR times its size, so a small .gz of a large text streams."""
+    from airflow_provider_clarify.engine.datasets import _csv
+
+    text = ("a,b\n" + "1,x\n" * 20_000).encode()
+    plain, packed = tmp_path / "d.csv", tmp_path / "d.csv.gz"
+    plain.write_bytes(text)
+    packed.write_bytes(gzip.compress(text))
+    threshold = packed.stat().st_size * _csv.GZIP_TEXT_FACTOR - 1
+    assert threshold < plain.stat().st_size  # the plain file of this size still streams ...
+    assert isinstance(load_dataset(str(plain), stream_threshold_bytes=threshold).data, datasets.CsvStreamData)
+    # ... and so does the gzipped one, whose stored size alone is far below the threshold
+    assert isinstance(
+        load_dataset(str(packed), stream_threshold_bytes=threshold).data, datasets.CsvStreamData
+    )
+    bigger = threshold + 1
+    assert not isinstance(
+        load_dataset(str(packed), stream_threshold_bytes=bigger).data, datasets.CsvStreamData
+    )
+
+
 def test_part_files_with_different_numeric_types_are_unified(tmp_path):
     (tmp_path / "p0.csv").write_text("a,b\n1,x\n")
     (tmp_path / "p1.csv").write_text("a,b\n2.5,y\n")
