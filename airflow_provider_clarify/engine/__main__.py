@@ -357,10 +357,10 @@ def main(argv: list[str] | None = None, *, own_process: bool = False) -> int:
 
             result = run_spark_backend(args, config, dataset, model, storage_options)
         else:
-            if own_process and (model is None or model.kind != "artifact"):  # no model code runs here
+            if own_process:  # no other code in this process needs pandas
                 from airflow_provider_clarify.engine.pandas_free import keep_pandas_out
 
-                keep_pandas_out()
+                keep_pandas_out(model.kind if model is not None else None)
             result = run_analysis(
                 config,
                 dataset,

@@ -27,10 +27,11 @@ class PandasUnavailable:
             raise ModuleNotFoundError(f"No module named {name!r} (kept out of this run)", name=name)
 
 
-def keep_pandas_out() -> bool:
-    """Report pandas as not installed from now on in this process; ``True`` when that took effect
-    (``False`` when pandas is imported already)."""
-    if "pandas" in sys.modules:
+def keep_pandas_out(model_kind: str | None = None) -> bool:
+    """Report pandas as not installed from now on in this process, unless the run's model
+    (``model_kind``, a ``ModelSource`` kind) is a loaded ``"artifact"``, whose code may use it.
+    ``True`` when that took effect (``False`` for an artifact, or when pandas is imported already)."""
+    if model_kind == "artifact" or "pandas" in sys.modules:
         return False
     if not any(isinstance(finder, PandasUnavailable) for finder in sys.meta_path):
         sys.meta_path.insert(0, PandasUnavailable())

@@ -177,9 +177,7 @@ def _mark_pandas_unavailable(spec: dict) -> bool:
     from airflow_provider_clarify.engine.pandas_free import keep_pandas_out
 
     model = spec.get("model") or {}
-    if isinstance(model, dict) and model.get("kind") == "artifact":
-        return False
-    return keep_pandas_out()
+    return keep_pandas_out(model.get("kind") if isinstance(model, dict) else None)
 
 
 def run(spec: dict) -> str:

@@ -815,10 +815,18 @@ def csv_layouts(
 GZIP_TEXT_FACTOR = 8
 
 
-def _text_size_estimate(uri: str, storage_options: dict | None) -> int:
-    """The bytes of CSV text in ``uri``, estimated: its size, times ``GZIP_TEXT_FACTOR`` if gzipped."""
-    size = io.file_size(uri, storage_options)
-    return size * GZIP_TEXT_FACTOR if io.is_gzip(uri, storage_options) else size
+def _streams(files: list[str], storage_options: dict | None, stream_threshold: int) -> bool:
+    """Whether the CSV text of ``files`` exceeds ``stream_threshold``: stored sizes, a gzipped file
+    counting ``GZIP_TEXT_FACTOR`` times. The files' first bytes are read only when the stored sizes
+    alone stay under the threshold (a folder of many large parts costs no extra request each)."""
+    sizes = [io.file_size(uri, storage_options) for uri in files]
+    if sum(sizes) > stream_threshold:
+        return True
+    text = (
+        size * GZIP_TEXT_FACTOR if io.is_gzip(uri, storage_options) else size
+        for uri, size in zip(files, sizes, strict=True)
+    )
+    return sum(text) > stream_threshold
 
 
 def read_csv_files(files: list[str], headers, storage_options, stream_threshold: int) -> TabularData:
@@ -826,9 +834,8 @@ def read_csv_files(files: list[str], headers, storage_options, stream_threshold:
     warnings = [layout.warning for layout in layouts if layout.warning]
     for warning in warnings:
         log.warning("%s", warning)
-    total = sum(_text_size_estimate(uri, storage_options) for uri in files)
     data: TabularData
-    if total > stream_threshold:
+    if _streams(files, storage_options, stream_threshold):
         data = CsvStreamData(files, layouts, storage_options)
     else:
         data = CsvTableData(files, layouts, storage_options)
